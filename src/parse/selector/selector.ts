@@ -1,0 +1,48 @@
+/** Selector objects: parse or wrap an AST, compile it once, evaluate many times. */
+
+import { canonicalSelector } from './canonical.js';
+import { compileForRecord, compileForSource } from './evaluate.js';
+import { parseSelectorAst } from './parser.js';
+import type { LabelSource, Selector, SelectorNode } from './types.js';
+
+class CompiledSelector implements Selector {
+  readonly source: string;
+  readonly ast: SelectorNode;
+  readonly canonical: string;
+  private readonly matchSource: (l: LabelSource) => boolean;
+  private readonly matchRecord: (l: Readonly<Record<string, string>>) => boolean;
+
+  constructor(ast: SelectorNode, source: string | undefined) {
+    this.ast = ast;
+    this.canonical = canonicalSelector(ast);
+    this.source = source ?? this.canonical;
+    this.matchSource = compileForSource(ast);
+    this.matchRecord = compileForRecord(ast);
+  }
+
+  matches(labels: LabelSource | Readonly<Record<string, string>>): boolean {
+    return typeof (labels as { get?: unknown }).get === 'function'
+      ? this.matchSource(labels as LabelSource)
+      : this.matchRecord(labels as Readonly<Record<string, string>>);
+  }
+
+  toString(): string {
+    return this.canonical;
+  }
+}
+
+/**
+ * Wraps an AST as a Selector (compiled once). `source` defaults to the
+ * canonical string. The AST must not be mutated afterwards.
+ */
+export function makeSelector(ast: SelectorNode, source?: string): Selector {
+  return new CompiledSelector(ast, source);
+}
+
+/**
+ * Parses Calico selector text. Empty or space/tab-only text is `all()`.
+ * @throws SelectorSyntaxError on invalid input.
+ */
+export function parseSelector(text: string): Selector {
+  return new CompiledSelector(parseSelectorAst(text), text);
+}
