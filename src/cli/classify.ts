@@ -1,0 +1,79 @@
+/** `netverdict classify`: a verdict record per input tuple, in input order. */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { Command } from 'commander';
+import { formatDiagnostic } from '../diag/diagnostic.js';
+import { readTuples } from '../io/tuples.js';
+import { createReferenceEvaluator } from '../api.js';
+import { csvRow, CSV_COLUMNS, flowRecord, tableRows, type FlowRecord } from '../output/records.js';
+import { CliExit, DATA_PATH_HELP, EXIT_INPUT, loadOrExit, resolveOptions } from './common.js';
+
+export function registerClassify(program: Command): void {
+  program
+    .command('classify')
+    .description('classify tuples (CSV) against policies; one record per tuple, in input order')
+    .requiredOption('-p, --policies <path...>', 'resource files or directories (*.yaml, *.yml, *.json), or - for stdin')
+    .requiredOption('-t, --tuples <file>', 'tuple CSV (header: any of src,dst,proto,sport,dport,icmp_type,icmp_code), or - for stdin')
+    .option('-f, --format <format>', 'jsonl | csv | table (default: table on a terminal, jsonl otherwise)')
+    .option('--node <name>', "police only this node's endpoints")
+    .option('--endpoint-to-host <action>', 'DefaultEndpointToHostAction: Drop (felix default), Accept or Return', 'Drop')
+    .option('--engine <engine>', 'reference (the oracle evaluator; the native engine arrives with the compiler)', 'reference')
+    .option('-v, --verbose', 'print every warning')
+    .addHelpText(
+      'after',
+      `
+Output fields follow Calico flow logs: source_ip, source_port, dest_ip, dest_port,
+proto, source_type/namespace/name (wep|hep|ns|net), dest_*, dest_service_*, nat,
+action (allow|deny), reason, and per direction (egress = reporter src, ingress =
+reporter dst) the action and the policy trace "index|tier|name|action|ruleIndex"
+(ruleIndex -1 = end of tier). A malformed tuple line yields {"line": N, "error": ...}
+in its place, is reported on stderr, and the exit code is 2.
+${DATA_PATH_HELP}
+
+Example:
+  netverdict classify -p examples/egress-allowlist --tuples examples/egress-allowlist/flows.csv --format table`,
+    )
+    .action(async (opts: { policies: string[]; tuples: string; format?: string; node?: string; endpointToHost?: string; engine: string; verbose?: boolean }) => {
+      const format = opts.format ?? (process.stdout.isTTY ? 'table' : 'jsonl');
+      if (!['jsonl', 'csv', 'table'].includes(format)) throw new CliExit(EXIT_INPUT, `--format must be jsonl, csv or table (got "${format}")`);
+      if (opts.engine !== 'reference') {
+        throw new CliExit(EXIT_INPUT, `--engine ${opts.engine}: only the reference engine is available in this build`);
+      }
+      if (opts.policies.includes('-') && opts.tuples === '-') throw new CliExit(EXIT_INPUT, 'policies and tuples cannot both come from stdin');
+      const ropts = resolveOptions(opts);
+      const { cluster } = await loadOrExit(opts.policies, opts.verbose);
+      const evaluator = createReferenceEvaluator(cluster, ropts);
+      let input: Readable;
+      if (opts.tuples === '-') input = process.stdin;
+      else {
+        input = createReadStream(opts.tuples);
+        await new Promise<void>((resolve, reject) => {
+          input.once('open', () => resolve());
+          input.once('error', (e) => reject(new CliExit(EXIT_INPUT, `cannot read tuples: ${(e as Error).message}`)));
+        });
+      }
+      let bad = 0;
+      const out = process.stdout;
+      const table: FlowRecord[] = [];
+      if (format === 'csv') out.write(CSV_COLUMNS.join(',') + '\n');
+      let lineErrors: string[] = [];
+      const tuples = readTuples(input, opts.tuples === '-' ? '<stdin>' : opts.tuples, (diags) => {
+        for (const d of diags.errors) {
+          bad++;
+          process.stderr.write(formatDiagnostic(d) + '\n');
+          lineErrors.push(JSON.stringify({ line: d.line, error: d.message }));
+        }
+      });
+      for await (const t of tuples) {
+        for (const l of lineErrors) if (format === 'jsonl') out.write(l + '\n');
+        lineErrors = [];
+        const rec = flowRecord(evaluator.evaluate(t));
+        if (format === 'jsonl') out.write(JSON.stringify(rec) + '\n');
+        else if (format === 'csv') out.write(csvRow(rec) + '\n');
+        else table.push(rec);
+      }
+      for (const l of lineErrors) if (format === 'jsonl') out.write(l + '\n');
+      if (format === 'table') out.write(tableRows(table).join('\n') + '\n');
+      if (bad > 0) throw new CliExit(EXIT_INPUT, `${bad} malformed tuple line${bad === 1 ? '' : 's'}`);
+    });
+}

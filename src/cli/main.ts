@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/** netverdict command line: thin wrappers around the library (src/api.ts). */
+import { Command, CommanderError } from 'commander';
+import { CliExit, EXIT_INPUT } from './common.js';
+import { registerClassify } from './classify.js';
+import { registerExplain } from './explain.js';
+import { registerVerify } from './verify.js';
+import { registerDemo } from './demo.js';
+
+const program = new Command();
+program
+  .name('netverdict')
+  .description(
+    'Offline Calico network-policy data path: load Calico v3 and Kubernetes resources,\n' +
+      'and give each flow the verdict Calico would give, with the tier/policy/rule that decided it.',
+  )
+  .version('0.1.0')
+  .showHelpAfterError()
+  .exitOverride();
+
+registerClassify(program);
+registerExplain(program);
+registerVerify(program);
+registerDemo(program);
+
+async function main(): Promise<number> {
+  try {
+    await program.parseAsync(process.argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return EXIT_INPUT;
+    }
+    if (e instanceof CliExit) {
+      if (e.message) process.stderr.write(`netverdict: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`netverdict: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return 70;
+  }
+}
+
+main().then((code) => {
+  process.exitCode = code;
+});

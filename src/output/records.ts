@@ -1,0 +1,240 @@
+/**
+ * Flow records in Calico flow-log vocabulary (ECOSYSTEM.md §3.5): JSON Lines
+ * with stable field order, a flat CSV subset, and a terminal table for people.
+ */
+import type { IpAddr } from '../net/ip.js';
+import { formatIp, parseCidr, cidrContains, protocolName } from '../net/ip.js';
+import type { AddressOwner } from '../resolve/index.js';
+import type { Evaluation, FlowResult, TraceEntry } from '../reference/evaluate.js';
+import { decidingEvaluation, formatTraceEntry } from '../reference/evaluate.js';
+
+const PRIVATE = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '127.0.0.0/8',
+  '169.254.0.0/16',
+  'fc00::/7',
+  'fe80::/10',
+  '::1/128',
+].map((c) => parseCidr(c)!.cidr);
+
+export function isPrivate(a: IpAddr): boolean {
+  return PRIVATE.some((c) => cidrContains(c, a));
+}
+
+export interface EndpointFields {
+  type: 'wep' | 'hep' | 'ns' | 'net';
+  namespace: string;
+  name: string;
+  labels?: string[];
+}
+
+export function endpointFields(addr: IpAddr, owner: AddressOwner): EndpointFields {
+  const labels = (m: ReadonlyMap<string, string>): string[] => [...m].map(([k, v]) => `${k}=${v}`).sort();
+  const ep = owner.endpoint;
+  if (ep) return { type: ep.kind === 'wep' ? 'wep' : 'hep', namespace: ep.namespace ?? '-', name: ep.name, labels: labels(ep.ownLabels) };
+  if (owner.networkSet) {
+    const s = owner.networkSet;
+    return { type: 'ns', namespace: s.namespace ?? '-', name: s.name, labels: labels(s.ownLabels) };
+  }
+  return { type: 'net', namespace: '-', name: isPrivate(addr) ? 'pvt' : 'pub' };
+}
+
+export interface DirectionRecord {
+  action: 'allow' | 'deny';
+  reporter: 'src' | 'dst';
+  reason: string;
+  endpoint: string;
+  policies: { enforced_policies: string[] };
+  logged?: string[];
+  deciding?: DecidingRecord;
+}
+
+export interface DecidingRecord {
+  tier: string;
+  policy: string;
+  action: string;
+  rule_index: number;
+  file?: string;
+  line?: number;
+}
+
+export function decidingRecord(e: TraceEntry | undefined): DecidingRecord | undefined {
+  if (!e) return undefined;
+  const rec: DecidingRecord = { tier: e.tier, policy: e.name, action: e.action, rule_index: e.ruleIndex };
+  if (e.origin && e.origin.line > 0) {
+    rec.file = e.origin.file;
+    rec.line = e.origin.line;
+  }
+  return rec;
+}
+
+function directionRecord(ev: Evaluation, reporter: 'src' | 'dst'): DirectionRecord {
+  const rec: DirectionRecord = {
+    action: ev.action,
+    reporter,
+    reason: ev.reason,
+    endpoint: ev.endpoint.namespace ? `${ev.endpoint.namespace}/${ev.endpoint.name}` : ev.endpoint.name,
+    policies: { enforced_policies: ev.trace.map((t, i) => formatTraceEntry(t, i)) },
+  };
+  if (ev.logged.length) rec.logged = ev.logged.map((t) => formatTraceEntry(t));
+  const d = decidingRecord(ev.trace[ev.trace.length - 1]);
+  if (d) rec.deciding = d;
+  return rec;
+}
+
+export interface FlowRecord {
+  source_ip: string;
+  source_port: number | null;
+  dest_ip: string;
+  dest_port: number | null;
+  proto: string;
+  icmp_type?: number;
+  icmp_code?: number;
+  source_type: string;
+  source_namespace: string;
+  source_name: string;
+  source_labels?: string[];
+  dest_type: string;
+  dest_namespace: string;
+  dest_name: string;
+  dest_labels?: string[];
+  dest_service_namespace?: string;
+  dest_service_name?: string;
+  dest_service_port?: number;
+  nat?: {
+    frontend: string;
+    pre_dest_ip: string;
+    pre_dest_port: number;
+    post_dest_ip: string | null;
+    post_dest_port: number | null;
+    backends: number;
+  };
+  action: 'allow' | 'deny';
+  reason: string;
+  egress?: DirectionRecord;
+  ingress?: DirectionRecord;
+  host_policies?: (DirectionRecord & { point: string; direction: string })[];
+  deciding?: DecidingRecord & { direction: string };
+}
+
+export function flowRecord(r: FlowResult): FlowRecord {
+  const t = r.tuple;
+  const dst = r.nat?.postDst ?? t.dst;
+  const s = endpointFields(t.src, r.source);
+  const d = endpointFields(dst, r.dest);
+  const rec: FlowRecord = {
+    source_ip: formatIp(t.src),
+    source_port: t.sport ?? null,
+    dest_ip: formatIp(dst),
+    dest_port: r.nat?.postDport ?? t.dport ?? null,
+    proto: protocolName(t.proto),
+    source_type: s.type,
+    source_namespace: s.namespace,
+    source_name: s.name,
+    dest_type: d.type,
+    dest_namespace: d.namespace,
+    dest_name: d.name,
+    action: r.action,
+    reason: r.reason,
+  };
+  if (t.icmpType !== undefined) rec.icmp_type = t.icmpType;
+  if (t.icmpCode !== undefined) rec.icmp_code = t.icmpCode;
+  if (s.labels) rec.source_labels = s.labels;
+  if (d.labels) rec.dest_labels = d.labels;
+  if (r.nat) {
+    rec.dest_service_namespace = r.nat.service.namespace;
+    rec.dest_service_name = r.nat.service.name;
+    rec.dest_service_port = r.nat.service.port;
+    rec.nat = {
+      frontend: r.nat.frontend,
+      pre_dest_ip: formatIp(r.nat.preDst),
+      pre_dest_port: r.nat.preDport,
+      post_dest_ip: r.nat.postDst ? formatIp(r.nat.postDst) : null,
+      post_dest_port: r.nat.postDport ?? null,
+      backends: r.nat.backendCount,
+    };
+  }
+  if (r.egress) rec.egress = directionRecord(r.egress, 'src');
+  if (r.ingress) rec.ingress = directionRecord(r.ingress, 'dst');
+  const host = r.evaluations.filter((e) => e !== r.egress && e !== r.ingress);
+  if (host.length) {
+    rec.host_policies = host.map((e) => ({ ...directionRecord(e, e.direction === 'egress' ? 'src' : 'dst'), point: e.point, direction: e.direction }));
+  }
+  const dec = decidingEvaluation(r);
+  const decEntry = dec?.trace[dec.trace.length - 1];
+  if (dec && decEntry) rec.deciding = { direction: dec.direction, ...decidingRecord(decEntry)! };
+  return rec;
+}
+
+export const CSV_COLUMNS = [
+  'source_ip',
+  'source_port',
+  'dest_ip',
+  'dest_port',
+  'proto',
+  'source_type',
+  'source_namespace',
+  'source_name',
+  'dest_type',
+  'dest_namespace',
+  'dest_name',
+  'dest_service_namespace',
+  'dest_service_name',
+  'action',
+  'reason',
+  'egress_action',
+  'ingress_action',
+  'deciding_direction',
+  'deciding_tier',
+  'deciding_policy',
+  'rule_index',
+] as const;
+
+function csvField(v: unknown): string {
+  if (v === undefined || v === null) return '';
+  const s = String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function csvRow(rec: FlowRecord): string {
+  const flat: Record<string, unknown> = {
+    ...rec,
+    egress_action: rec.egress?.action,
+    ingress_action: rec.ingress?.action,
+    deciding_direction: rec.deciding?.direction,
+    deciding_tier: rec.deciding?.tier,
+    deciding_policy: rec.deciding?.policy,
+    rule_index: rec.deciding?.rule_index,
+  };
+  return CSV_COLUMNS.map((c) => csvField(flat[c])).join(',');
+}
+
+/** Short human description of one direction's decision. */
+export function describeDirection(d: DirectionRecord | undefined): string {
+  if (!d) return '-';
+  const dec = d.deciding;
+  if (!dec) return `${d.action} (${d.reason})`;
+  const chain = d.policies.enforced_policies.map((p) => {
+    const [, tier, name, action, rule] = p.split('|');
+    return rule === '-1' ? `[${tier}] ${name} end-of-tier ${action}` : `[${tier}] ${name} rule ${rule} ${action}`;
+  });
+  return chain.join(' → ');
+}
+
+export function tableRows(records: FlowRecord[]): string[] {
+  const header = ['TRAFFIC', 'VERDICT', 'EGRESS (src)', 'INGRESS (dst)'];
+  const rows = records.map((r) => {
+    const who = (type: string, ns: string, name: string): string => (type === 'net' ? name : ns === '-' ? name : `${ns}/${name}`);
+    const port = r.dest_port !== null ? `:${r.dest_port}` : '';
+    const svc = r.dest_service_name ? ` via svc ${r.dest_service_namespace}/${r.dest_service_name}` : '';
+    const traffic = `${who(r.source_type, r.source_namespace, r.source_name)} (${r.source_ip}) -> ${who(r.dest_type, r.dest_namespace, r.dest_name)} (${r.dest_ip}${port}/${r.proto})${svc}`;
+    const verdict = r.action === 'allow' ? 'ALLOW' : `DENY${r.reason !== 'policy' ? ` (${r.reason})` : ''}`;
+    return [traffic, verdict, describeDirection(r.egress), describeDirection(r.ingress)];
+  });
+  const widths = header.map((h, i) => Math.min(70, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const fmt = (cols: string[]): string => cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(fmt)];
+}

@@ -1,0 +1,247 @@
+/**
+ * resolve: from the IR to what the data path needs. Which entities exist and
+ * what labels they carry, which endpoints are policed (`--node`), which
+ * policies apply to each policed endpoint in which order (tiers, §3), the IP
+ * sets rules refer to (§4), and service NAT (§6).
+ */
+import type { IpAddr } from '../net/ip.js';
+import { cidrContains } from '../net/ip.js';
+import type { Selector } from '../parse/selector/types.js';
+import type { Cluster, EntityRule, Policy, Profile, Rule, Tier } from '../model/types.js';
+import { buildEntities, buildProfiles, cmp, type Entity } from './entities.js';
+import { addrKey, IpSetIndex } from './ipsets.js';
+import { NatTable } from './services.js';
+import { entityRuleSelectors, policyAppliesTo, type RuleSelectors } from './selectors.js';
+import {
+  DEFAULT_FAILSAFE_INBOUND,
+  DEFAULT_FAILSAFE_OUTBOUND,
+  type ResolveOptions,
+} from './options.js';
+
+export * from './entities.js';
+export * from './ipsets.js';
+export * from './services.js';
+export * from './selectors.js';
+export * from './options.js';
+
+export interface TierPlan {
+  tier: Tier;
+  /** Enforced policies of this tier that select the endpoint for the direction, in order. */
+  policies: Policy[];
+}
+
+export interface DirectionPlans {
+  ingress: TierPlan[];
+  egress: TierPlan[];
+}
+
+export interface EndpointPlan {
+  entity: Entity;
+  /** Normal tiers (for HEPs: neither preDNAT nor doNotTrack). */
+  normal: DirectionPlans;
+  /** HEP only: doNotTrack tiers (end in Pass). */
+  untracked: DirectionPlans;
+  /** HEP only: preDNAT tiers (ingress only, end in Pass). */
+  preDNAT: DirectionPlans;
+  /** HEP only: applyOnForward subset of the normal tiers. */
+  forward: DirectionPlans;
+}
+
+/** Where an address belongs, as far as the data path is concerned. */
+export interface AddressOwner {
+  /** Workload or host endpoint that owns the address. */
+  endpoint?: Entity;
+  /** Node whose host address this is. */
+  hostNode?: string;
+  /** Longest-prefix NetworkSet/GlobalNetworkSet containing the address (for naming). */
+  networkSet?: Entity;
+}
+
+export function tierLess(a: Tier, b: Tier): number {
+  if (a.defined !== b.defined) return a.defined ? -1 : 1;
+  if (a.order !== undefined && b.order !== undefined && a.order !== b.order) return a.order - b.order;
+  if (a.order !== undefined && b.order === undefined) return -1;
+  if (a.order === undefined && b.order !== undefined) return 1;
+  return cmp(a.name, b.name);
+}
+
+/** v3.32 PolKVLess: order ascending (none = +inf), then `name/namespace/kind`. */
+export function policyLess(a: Policy, b: Policy): number {
+  const ao = a.order ?? Infinity;
+  const bo = b.order ?? Infinity;
+  if (ao !== bo) return ao < bo ? -1 : 1;
+  return cmp(`${a.name}/${a.namespace ?? ''}/${a.kind}`, `${b.name}/${b.namespace ?? ''}/${b.kind}`);
+}
+
+/** The name a policy has in traces (Calico flow-log style). */
+export function policyTraceName(p: Policy): string {
+  const staged = p.staged ? 'staged:' : '';
+  switch (p.kind) {
+    case 'GlobalNetworkPolicy':
+    case 'StagedGlobalNetworkPolicy':
+      return `${staged}${p.name}`;
+    case 'KubernetesNetworkPolicy':
+    case 'StagedKubernetesNetworkPolicy':
+      return `${staged}${p.namespace}/knp.default.${p.name}`;
+    default:
+      return `${staged}${p.namespace}/${p.name}`;
+  }
+}
+
+export class ResolvedCluster {
+  readonly options: Required<Pick<ResolveOptions, 'endpointToHostAction' | 'failsafeInbound' | 'failsafeOutbound'>> &
+    ResolveOptions;
+  readonly profiles: Map<string, Profile>;
+  readonly entities: Entity[];
+  readonly ipsets: IpSetIndex;
+  readonly nat: NatTable;
+  /** Host addresses by node (Node objects and HEP expectedIPs). */
+  readonly nodeAddresses = new Map<string, IpAddr[]>();
+  private readonly hostAddr = new Map<string, string>();
+  private readonly endpointByAddr = new Map<string, Entity>();
+  private readonly setEntities: Entity[];
+  private readonly tiers: Tier[];
+  private readonly policiesByTier = new Map<string, Policy[]>();
+  private readonly appliesCache = new Map<Policy, Selector>();
+  private readonly ruleSelCache = new Map<EntityRule, RuleSelectors>();
+  private readonly planCache = new Map<Entity, EndpointPlan>();
+  /** Wildcard HEP per node (interfaceName "*"), used for forwarded traffic. */
+  readonly wildcardHeps = new Map<string, Entity>();
+
+  constructor(
+    readonly cluster: Cluster,
+    options: ResolveOptions = {},
+  ) {
+    this.options = {
+      endpointToHostAction: 'Drop',
+      failsafeInbound: DEFAULT_FAILSAFE_INBOUND,
+      failsafeOutbound: DEFAULT_FAILSAFE_OUTBOUND,
+      ...options,
+    };
+    this.profiles = buildProfiles(cluster);
+    this.entities = buildEntities(cluster, this.profiles);
+    this.ipsets = new IpSetIndex(this.entities, cluster.endpointSlices);
+
+    for (const node of cluster.nodes) this.addHostAddrs(node.name, node.addresses);
+    for (const e of this.entities) {
+      if (e.kind === 'wep' || e.kind === 'hep') {
+        for (const c of e.cidrs) {
+          const k = `${c.family}:${c.base}`;
+          const prev = this.endpointByAddr.get(k);
+          if (!prev || (prev.kind === 'hep' && e.kind === 'wep')) this.endpointByAddr.set(k, e);
+        }
+      }
+      if (e.kind === 'hep') {
+        this.addHostAddrs(e.node!, e.cidrs.map((c) => ({ family: c.family, value: c.base })));
+        if (e.hep!.interfaceName === '*' && !this.wildcardHeps.has(e.node!)) this.wildcardHeps.set(e.node!, e);
+      }
+    }
+    this.setEntities = this.entities.filter((e) => e.kind === 'ns' || e.kind === 'gns');
+    this.nat = new NatTable(cluster, this.nodeAddresses);
+
+    this.tiers = [...cluster.tiers].sort(tierLess);
+    for (const p of cluster.policies) {
+      if (p.staged) continue; // never enforced (§3.7)
+      let list = this.policiesByTier.get(p.tier);
+      if (!list) this.policiesByTier.set(p.tier, (list = []));
+      list.push(p);
+    }
+    for (const list of this.policiesByTier.values()) list.sort(policyLess);
+  }
+
+  private addHostAddrs(node: string, addrs: IpAddr[]): void {
+    let list = this.nodeAddresses.get(node);
+    if (!list) this.nodeAddresses.set(node, (list = []));
+    for (const a of addrs) {
+      if (this.hostAddr.has(addrKey(a))) continue;
+      this.hostAddr.set(addrKey(a), node);
+      list.push(a);
+    }
+  }
+
+  /** Tiers in evaluation order. */
+  get orderedTiers(): readonly Tier[] {
+    return this.tiers;
+  }
+
+  /** Is this endpoint's data path modelled (all endpoints, or those on `--node`)? */
+  isPoliced(e: Entity): boolean {
+    if (e.kind !== 'wep' && e.kind !== 'hep') return false;
+    return this.options.node === undefined || e.node === this.options.node;
+  }
+
+  isPolicedNode(node: string | undefined): boolean {
+    return node !== undefined && (this.options.node === undefined || node === this.options.node);
+  }
+
+  owner(addr: IpAddr): AddressOwner {
+    const k = addrKey(addr);
+    const out: AddressOwner = {};
+    const ep = this.endpointByAddr.get(k);
+    if (ep) out.endpoint = ep;
+    const host = this.hostAddr.get(k);
+    if (host !== undefined) out.hostNode = host;
+    let best: Entity | undefined;
+    let bestLen = -1;
+    for (const s of this.setEntities) {
+      for (const c of s.cidrs) {
+        if (c.prefixLen > bestLen && cidrContains(c, addr)) {
+          best = s;
+          bestLen = c.prefixLen;
+        }
+      }
+    }
+    if (best) out.networkSet = best;
+    return out;
+  }
+
+  appliesTo(p: Policy): Selector {
+    let s = this.appliesCache.get(p);
+    if (!s) this.appliesCache.set(p, (s = policyAppliesTo(p)));
+    return s;
+  }
+
+  ruleSelectors(r: EntityRule, policyNamespace: string | undefined): RuleSelectors {
+    let s = this.ruleSelCache.get(r);
+    if (!s) this.ruleSelCache.set(r, (s = entityRuleSelectors(r, policyNamespace)));
+    return s;
+  }
+
+  /** Tiers → policies that apply to a policed endpoint, per direction (§3). */
+  planFor(e: Entity): EndpointPlan {
+    let plan = this.planCache.get(e);
+    if (plan) return plan;
+    const isHep = e.kind === 'hep';
+    const empty = (): DirectionPlans => ({ ingress: [], egress: [] });
+    plan = { entity: e, normal: empty(), untracked: empty(), preDNAT: empty(), forward: empty() };
+    for (const tier of this.tiers) {
+      const policies = (this.policiesByTier.get(tier.name) ?? []).filter((p) => this.appliesTo(p).matches(e.labels));
+      if (policies.length === 0) continue;
+      const push = (dp: DirectionPlans, list: Policy[]): void => {
+        const ing = list.filter((p) => p.types.ingress);
+        const eg = list.filter((p) => p.types.egress);
+        if (ing.length) dp.ingress.push({ tier, policies: ing });
+        if (eg.length) dp.egress.push({ tier, policies: eg });
+      };
+      if (!isHep) {
+        push(plan.normal, policies.filter((p) => !p.preDNAT && !p.doNotTrack));
+      } else {
+        const normal = policies.filter((p) => !p.preDNAT && !p.doNotTrack);
+        push(plan.normal, normal);
+        push(plan.forward, normal.filter((p) => p.applyOnForward));
+        push(plan.untracked, policies.filter((p) => p.doNotTrack));
+        const pre = policies.filter((p) => p.preDNAT);
+        const preIngress = pre.filter((p) => p.types.ingress);
+        if (preIngress.length) plan.preDNAT.ingress.push({ tier, policies: preIngress });
+      }
+    }
+    this.planCache.set(e, plan);
+    return plan;
+  }
+}
+
+export function resolveCluster(cluster: Cluster, options: ResolveOptions = {}): ResolvedCluster {
+  return new ResolvedCluster(cluster, options);
+}
+
+export type { Rule };

@@ -1,0 +1,126 @@
+/**
+ * IP sets (SEMANTICS.md §4.8, §4.6, §4.9, §7.2): selector sets (addresses and
+ * CIDRs of every matching entity, cluster-wide), named-port sets (address,
+ * protocol, port) and service sets. Built lazily and cached by identity
+ * (canonical selector text), as felix does.
+ */
+import type { Cidr, IpAddr } from '../net/ip.js';
+import { cidrContains, familyBits } from '../net/ip.js';
+import type { Selector } from '../parse/selector/types.js';
+import type { Cluster, EndpointSlice } from '../model/types.js';
+import type { Entity } from './entities.js';
+
+export const addrKey = (a: IpAddr): string => `${a.family}:${a.value}`;
+export const addrPortKey = (a: IpAddr, proto: number, port: number): string => `${a.family}:${a.value}:${proto}:${port}`;
+
+/** Address set: exact host entries in a hash set, shorter prefixes scanned. */
+export class AddressSet {
+  private readonly exact = new Set<string>();
+  private readonly prefixes: Cidr[] = [];
+  readonly members: Cidr[] = [];
+
+  add(c: Cidr): void {
+    this.members.push(c);
+    if (c.prefixLen === familyBits(c.family)) this.exact.add(`${c.family}:${c.base}`);
+    else this.prefixes.push(c);
+  }
+
+  has(a: IpAddr): boolean {
+    if (this.exact.has(addrKey(a))) return true;
+    for (const p of this.prefixes) if (cidrContains(p, a)) return true;
+    return false;
+  }
+
+  get size(): number {
+    return this.members.length;
+  }
+}
+
+export interface NamedPortMember {
+  addr: IpAddr;
+  proto: number;
+  port: number;
+  entity: Entity;
+}
+
+export class IpSetIndex {
+  private readonly selectorSets = new Map<string, AddressSet>();
+  private readonly selectorEntities = new Map<string, Entity[]>();
+  private readonly namedPortSets = new Map<string, Set<string>>();
+  private readonly serviceSets = new Map<string, { withPorts: Set<string>; addrs: AddressSet }>();
+
+  constructor(
+    private readonly entities: Entity[],
+    private readonly slices: EndpointSlice[],
+  ) {}
+
+  /** Entities (WEP/HEP/NetworkSet/GlobalNetworkSet) whose label view matches. */
+  matchingEntities(sel: Selector): Entity[] {
+    let list = this.selectorEntities.get(sel.canonical);
+    if (!list) {
+      list = this.entities.filter((e) => sel.matches(e.labels));
+      this.selectorEntities.set(sel.canonical, list);
+    }
+    return list;
+  }
+
+  selectorSet(sel: Selector): AddressSet {
+    let set = this.selectorSets.get(sel.canonical);
+    if (!set) {
+      set = new AddressSet();
+      for (const e of this.matchingEntities(sel)) for (const c of e.cidrs) set.add(c);
+      this.selectorSets.set(sel.canonical, set);
+    }
+    return set;
+  }
+
+  /**
+   * Named-port set: (address, protocol, port) of every endpoint matching `sel`
+   * (all entities when undefined) that declares port `name` with a protocol
+   * equal to `proto` (any protocol when undefined).
+   */
+  namedPortSet(sel: Selector | undefined, name: string, proto: number | undefined): Set<string> {
+    const key = `${sel?.canonical ?? '<all>'}|${name}|${proto ?? '*'}`;
+    let set = this.namedPortSets.get(key);
+    if (!set) {
+      set = new Set();
+      const candidates = sel ? this.matchingEntities(sel) : this.entities;
+      for (const e of candidates) {
+        if (e.kind !== 'wep' && e.kind !== 'hep') continue;
+        for (const np of e.namedPorts) {
+          if (np.name !== name) continue;
+          if (proto !== undefined && np.protocol !== proto) continue;
+          for (const c of e.cidrs) set.add(addrPortKey({ family: c.family, value: c.base }, np.protocol, np.port));
+        }
+      }
+      this.namedPortSets.set(key, set);
+    }
+    return set;
+  }
+
+  /** Service set: (endpoint address, proto, slice port) and the address-only variant. */
+  serviceSet(namespace: string, name: string): { withPorts: Set<string>; addrs: AddressSet } {
+    const key = `${namespace}/${name}`;
+    let set = this.serviceSets.get(key);
+    if (!set) {
+      set = { withPorts: new Set(), addrs: new AddressSet() };
+      const seenAddr = new Set<string>();
+      for (const slice of this.slices) {
+        if (slice.namespace !== namespace || slice.serviceName !== name) continue;
+        for (const ep of slice.endpoints) {
+          for (const a of ep.addresses) {
+            if (!seenAddr.has(addrKey(a))) {
+              seenAddr.add(addrKey(a));
+              set.addrs.add({ family: a.family, base: a.value, prefixLen: familyBits(a.family) });
+            }
+            for (const p of slice.ports) if (p.port !== undefined) set.withPorts.add(addrPortKey(a, p.protocol, p.port));
+          }
+        }
+      }
+      this.serviceSets.set(key, set);
+    }
+    return set;
+  }
+}
+
+export type { Cluster };
