@@ -64,10 +64,11 @@ export class TupleParseError extends Error {
 
 export interface TupleParser {
   /** Parses one data line; returns undefined and records a diagnostic if invalid. */
-  parseLine(line: string, lineNo: number): Tuple | undefined;
+  parseLine(line: string, lineNo: number, diags?: DiagnosticBag): Tuple | undefined;
 }
 
-export function headerParser(header: string, file: string, diags: DiagnosticBag): TupleParser | undefined {
+export function headerParser(header: string, file: string, headerDiags: DiagnosticBag): TupleParser | undefined {
+  const diags = headerDiags;
   const names = splitCsv(header).map((s) => s.toLowerCase());
   const index: Partial<Record<Column, number>> = {};
   names.forEach((n, i) => {
@@ -79,7 +80,8 @@ export function headerParser(header: string, file: string, diags: DiagnosticBag)
   }
   if (diags.hasErrors()) return undefined;
   return {
-    parseLine(line: string, lineNo: number): Tuple | undefined {
+    parseLine(line: string, lineNo: number, lineDiags: DiagnosticBag = headerDiags): Tuple | undefined {
+      const diags = lineDiags;
       const f = splitCsv(line);
       const get = (c: Column): string | undefined => {
         const i = index[c];
@@ -170,7 +172,7 @@ export async function* readTuples(
       }
       continue;
     }
-    const t = parser.parseLine(line, lineNo);
+    const t = parser.parseLine(line, lineNo, diags);
     if (diags.hasErrors()) onError(diags);
     if (t) yield t;
   }
