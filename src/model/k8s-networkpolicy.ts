@@ -8,7 +8,7 @@ import { makeSelector } from '../parse/selector/index.js';
 import { sortedUnique } from '../parse/selector/parser.js';
 import type { Selector, SelectorNode } from '../parse/selector/types.js';
 import { cidrCovers, formatCidr, parseCidr, type Cidr } from '../net/ip.js';
-import type { FieldPath } from '../parse/documents.js';
+import { formatPath, type FieldPath } from '../parse/documents.js';
 import type { Json, ObjectContext } from './context.js';
 import type { Meta } from './meta.js';
 import type { EntityRule, Policy, PortList, PortRange, Rule } from './types.js';
@@ -283,7 +283,7 @@ function convertRule(ctx: ObjectContext, v: unknown, path: FieldPath, ingress: b
       try {
         conv = convertPort(pm.port, pm.endPort);
       } catch (e) {
-        if (e instanceof DropRule) throw new DropRule(`${e.message} (at ${[...pp].join('.')})`);
+        if (e instanceof DropRule) throw new DropRule(`${e.message} (at ${formatPath(pp)})`);
         throw e;
       }
       const g = groups.get(proto);
