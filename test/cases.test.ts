@@ -48,7 +48,10 @@ function extractTodos(text: string): Todos {
   const cut: [number, number][] = [];
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     const root = doc.contents;
-    if (!isMap(root) || root.get('kind') !== 'Expectations') continue;
+    if (!isMap(root)) continue;
+    const kind: unknown = root.get('kind', true);
+    const kindValue: unknown = isScalar(kind) ? kind.value : undefined;
+    if (kindValue !== 'Expectations') continue;
     const flows = root.get('flows', true);
     if (!isSeq(flows)) continue;
     for (const item of flows.items) {
