@@ -3,7 +3,11 @@
     {
       "target_name": "netverdict",
       "sources": [
-        "native/addon/addon.cc"
+        "native/addon/addon.cc",
+        "native/src/image.cc",
+        "native/src/classify.cc",
+        "native/src/crc32c.cc",
+        "native/src/layout.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

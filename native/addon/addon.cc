@@ -1,15 +1,193 @@
 // N-API glue only. The engine itself (native/src) knows nothing of Node.
+// Arguments are validated in TypeScript (src/native) and re-checked here
+// cheaply (types and lengths) so a bad call throws instead of reading out of
+// bounds. No global mutable state: each Engine object owns its tables.
 #include <napi.h>
+
+#include <memory>
+
+#include "engine.h"
+#include "format.h"
 
 namespace {
 
-// Version handshake: TypeScript checks this before handing the addon an image.
-Napi::Value AbiVersion(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), 1);
+constexpr uint32_t kAbiVersion = 2;
+
+Napi::Value ThrowCode(Napi::Env env, const char* code, const std::string& msg) {
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("code", Napi::String::New(env, code));
+  err.ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+bool IsType(const Napi::Value& v, napi_typedarray_type t) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == t;
+}
+
+class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Engine",
+                       {InstanceMethod("classifyV4", &EngineWrap::ClassifyV4),
+                        InstanceMethod("classifyV6", &EngineWrap::ClassifyV6),
+                        InstanceMethod("classifyOne", &EngineWrap::ClassifyOne),
+                        InstanceMethod("info", &EngineWrap::Info)});
+  }
+
+  explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !IsType(info[0], napi_uint8_array)) {
+      ThrowCode(env, "ERR_INVALID_ARG", "Engine(image): image must be a Uint8Array/Buffer");
+      return;
+    }
+    Napi::Uint8Array img = info[0].As<Napi::Uint8Array>();
+    nv::LoadError err = nv::LoadError::Ok;
+    std::string detail;
+    engine_ = nv::Engine::load(img.Data(), img.ElementLength(), &err, &detail);
+    if (!engine_) {
+      ThrowCode(env, nv::loadErrorName(err), std::string("invalid image: ") + detail);
+    }
+  }
+
+ private:
+  // classifyV4(src, dst, sport, dport, proto, out)
+  Napi::Value Classify(const Napi::CallbackInfo& info, int family) {
+    Napi::Env env = info.Env();
+    if (!engine_) return ThrowCode(env, "ERR_NO_ENGINE", "engine not loaded");
+    if (info.Length() < 6 || !IsType(info[0], napi_uint32_array) || !IsType(info[1], napi_uint32_array) ||
+        !IsType(info[2], napi_uint16_array) || !IsType(info[3], napi_uint16_array) ||
+        !IsType(info[4], napi_uint8_array) || !info[5].IsObject())
+      return ThrowCode(env, "ERR_INVALID_ARG", "classify(src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out)");
+    const size_t w = family == 4 ? 1 : 4;
+    Napi::Uint32Array src = info[0].As<Napi::Uint32Array>();
+    Napi::Uint32Array dst = info[1].As<Napi::Uint32Array>();
+    Napi::Uint16Array sport = info[2].As<Napi::Uint16Array>();
+    Napi::Uint16Array dport = info[3].As<Napi::Uint16Array>();
+    Napi::Uint8Array proto = info[4].As<Napi::Uint8Array>();
+    const size_t n = proto.ElementLength();
+    if (src.ElementLength() != n * w || dst.ElementLength() != n * w || sport.ElementLength() != n || dport.ElementLength() != n)
+      return ThrowCode(env, "ERR_LENGTH", "input arrays disagree on the tuple count");
+    Napi::Object out = info[5].As<Napi::Object>();
+    nv::BatchOut bo{};
+    Napi::Value v = out.Get("verdict");
+    if (!IsType(v, napi_uint8_array) || v.As<Napi::Uint8Array>().ElementLength() < n)
+      return ThrowCode(env, "ERR_LENGTH", "out.verdict must be a Uint8Array of at least n entries");
+    bo.verdict = v.As<Napi::Uint8Array>().Data();
+    v = out.Get("reason");
+    if (!v.IsUndefined()) {
+      if (!IsType(v, napi_uint8_array) || v.As<Napi::Uint8Array>().ElementLength() < n)
+        return ThrowCode(env, "ERR_LENGTH", "out.reason must be a Uint8Array of at least n entries");
+      bo.reason = v.As<Napi::Uint8Array>().Data();
+    }
+    struct U32Out { const char* name; uint32_t** dst; };
+    const U32Out u32s[] = {{"egressRule", &bo.egressRule}, {"ingressRule", &bo.ingressRule},
+                           {"decidingRule", &bo.decidingRule}, {"evalReasons", &bo.evalReasons},
+                           {"natBackend", &bo.natBackend}, {"rulesVisited", &bo.rulesVisited}};
+    for (const U32Out& o : u32s) {
+      v = out.Get(o.name);
+      if (v.IsUndefined()) continue;
+      if (!IsType(v, napi_uint32_array) || v.As<Napi::Uint32Array>().ElementLength() < n)
+        return ThrowCode(env, "ERR_LENGTH", std::string("out.") + o.name + " must be a Uint32Array of at least n entries");
+      *o.dst = v.As<Napi::Uint32Array>().Data();
+    }
+    nv::Batch b{n, src.Data(), dst.Data(), sport.Data(), dport.Data(), proto.Data()};
+    engine_->classifyBatch(family, b, bo);
+    return Napi::Number::New(env, double(n));
+  }
+
+  Napi::Value ClassifyV4(const Napi::CallbackInfo& info) { return Classify(info, 4); }
+  Napi::Value ClassifyV6(const Napi::CallbackInfo& info) { return Classify(info, 6); }
+
+  // classifyOne(family, s0, s1, s2, s3, d0, d1, d2, d3, proto, sport, dport, out: Uint32Array(8)) -> verdict
+  // Plain numbers in, a caller-owned scratch array out: no allocation per call.
+  Napi::Value ClassifyOne(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) return ThrowCode(env, "ERR_NO_ENGINE", "engine not loaded");
+    if (info.Length() < 13 || !IsType(info[12], napi_uint32_array) || info[12].As<Napi::Uint32Array>().ElementLength() < 8)
+      return ThrowCode(env, "ERR_INVALID_ARG", "classifyOne(family, s0..s3, d0..d3, proto, sport, dport, out: Uint32Array(8))");
+    const int family = info[0].As<Napi::Number>().Int32Value() == 6 ? 6 : 4;
+    uint32_t s[4], d[4];
+    for (int i = 0; i < 4; i++) {
+      s[i] = info[1 + i].As<Napi::Number>().Uint32Value();
+      d[i] = info[5 + i].As<Napi::Number>().Uint32Value();
+    }
+    const uint8_t proto = uint8_t(info[9].As<Napi::Number>().Uint32Value());
+    const uint16_t sport = uint16_t(info[10].As<Napi::Number>().Uint32Value());
+    const uint16_t dport = uint16_t(info[11].As<Napi::Number>().Uint32Value());
+    nv::Result r;
+    engine_->classify(family, s, d, proto, sport, dport, &r);
+    uint32_t* o = info[12].As<Napi::Uint32Array>().Data();
+    o[0] = r.verdict;
+    o[1] = r.reason;
+    o[2] = r.egressRule;
+    o[3] = r.ingressRule;
+    o[4] = r.decidingRule;
+    o[5] = r.evalReasons;
+    o[6] = r.natBackend;
+    o[7] = r.rulesVisited;
+    return Napi::Number::New(env, r.verdict);
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object o = Napi::Object::New(env);
+    if (engine_) {
+      o.Set("imageSize", Napi::Number::New(env, double(engine_->imageSize())));
+      o.Set("ruleCount", Napi::Number::New(env, engine_->ruleCount()));
+      o.Set("backendCount", Napi::Number::New(env, engine_->backendCount()));
+    }
+    return o;
+  }
+
+  std::unique_ptr<nv::Engine> engine_;
+};
+
+Napi::Value AbiVersion(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), kAbiVersion); }
+
+Napi::Value FormatVersion(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("major", Napi::Number::New(info.Env(), nv::fmt::kMajor));
+  o.Set("minor", Napi::Number::New(info.Env(), nv::fmt::kMinor));
+  return o;
+}
+
+// [{struct, field|null, value}] from offsetof/sizeof.
+Napi::Value Layout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  size_t n = 0;
+  const nv::fmt::FieldLayout* t = nv::fmt::layoutTable(&n);
+  Napi::Array arr = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("struct", Napi::String::New(env, t[i].structName));
+    o.Set("field", t[i].field ? Napi::Value(Napi::String::New(env, t[i].field)) : env.Null());
+    o.Set("value", Napi::Number::New(env, double(t[i].value)));
+    arr.Set(uint32_t(i), o);
+  }
+  return arr;
+}
+
+Napi::Value TupleHash(const Napi::CallbackInfo& info) {
+  // tupleHash(family, src: Uint32Array, dst: Uint32Array, proto, sport, dport) — for the hash test vectors.
+  Napi::Env env = info.Env();
+  if (info.Length() < 6 || !IsType(info[1], napi_uint32_array) || !IsType(info[2], napi_uint32_array))
+    return ThrowCode(env, "ERR_INVALID_ARG", "tupleHash(family, src, dst, proto, sport, dport)");
+  const int family = info[0].As<Napi::Number>().Int32Value() == 6 ? 6 : 4;
+  Napi::Uint32Array s = info[1].As<Napi::Uint32Array>();
+  Napi::Uint32Array d = info[2].As<Napi::Uint32Array>();
+  const size_t w = family == 4 ? 1 : 4;
+  if (s.ElementLength() < w || d.ElementLength() < w) return ThrowCode(env, "ERR_LENGTH", "address arrays too short");
+  const uint32_t h = nv::tupleHash(family, s.Data(), d.Data(), uint8_t(info[3].As<Napi::Number>().Uint32Value()),
+                                   uint16_t(info[4].As<Napi::Number>().Uint32Value()), uint16_t(info[5].As<Napi::Number>().Uint32Value()));
+  return Napi::Number::New(env, h);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("abiVersion", Napi::Function::New(env, AbiVersion, "abiVersion"));
+  exports.Set("formatVersion", Napi::Function::New(env, FormatVersion, "formatVersion"));
+  exports.Set("layout", Napi::Function::New(env, Layout, "layout"));
+  exports.Set("tupleHash", Napi::Function::New(env, TupleHash, "tupleHash"));
+  exports.Set("Engine", EngineWrap::Define(env));
   return exports;
 }
 

@@ -1,0 +1,141 @@
+// The netverdict engine: loads and verifies an image, classifies tuples.
+// No N-API types here (native/addon is the only Node-facing code), no global
+// mutable state: an Engine is immutable after load and safe to share between
+// threads for classification.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "format.h"
+
+namespace nv {
+
+enum class LoadError : int {
+  Ok = 0,
+  TooShort = 1,        // shorter than the header
+  BadMagic = 2,
+  BadVersion = 3,      // unsupported major
+  BadHeader = 4,       // header/entry sizes, directory offset
+  BadLength = 5,       // totalLength != buffer length
+  BadCrc = 6,
+  BadDirectory = 7,    // directory out of bounds
+  BadSection = 8,      // section out of bounds, misaligned, overlapping the directory, or length != count*recordSize
+  DuplicateSection = 9,
+  MissingSection = 10,
+  BadRecordSize = 11,
+  BadCount = 12,       // a count that contradicts another (e.g. V4_STARTS vs V4_CLASS)
+  BadIndex = 13,       // an index or range out of bounds
+  BadOrder = 14,       // a table that must be sorted is not
+  BadValue = 15,       // an enumeration or flag value out of range
+  BadString = 16,
+  OutOfMemory = 17,
+};
+
+const char* loadErrorName(LoadError e);
+uint32_t crc32c(const uint8_t* data, size_t len, uint32_t crc = 0);
+uint32_t tupleHash(int family, const uint32_t* src, const uint32_t* dst, uint8_t proto, uint16_t sport, uint16_t dport);
+
+// Per-tuple outputs. Rule ids index RULE_META; kNone = no such evaluation / empty trace.
+enum FlowReason : uint8_t {
+  FLOW_POLICY = 0, FLOW_NO_BACKEND, FLOW_HOST_TO_LOCAL_WORKLOAD, FLOW_ENDPOINT_TO_HOST_DROP,
+  FLOW_ENDPOINT_TO_HOST_ACCEPT, FLOW_NOT_POLICED
+};
+enum EvalReason : uint8_t {
+  EVAL_NONE = 0, EVAL_RULE, EVAL_END_OF_TIER, EVAL_PROFILE, EVAL_NO_PROFILE_MATCH, EVAL_MISSING_PROFILE,
+  EVAL_FAILSAFE, EVAL_NO_FORWARD_POLICY, EVAL_ALL_TIERS_PASSED
+};
+
+struct Result {
+  uint8_t verdict;  // 1 allow, 0 deny
+  uint8_t reason;   // FlowReason
+  uint32_t egressRule, ingressRule, decidingRule;
+  uint32_t evalReasons;  // byte0 egress, byte1 ingress, byte2 deciding (EvalReason)
+  uint32_t natBackend;   // NAT_BACKENDS index or kNone
+  uint32_t rulesVisited; // linear-strategy work: match records tested
+};
+
+// Struct-of-arrays batch. Addresses: v4 one word per tuple, v6 four words
+// (most significant first). For ICMP protocols sport/dport carry type/code.
+struct Batch {
+  size_t n;
+  const uint32_t* src;
+  const uint32_t* dst;
+  const uint16_t* sport;
+  const uint16_t* dport;
+  const uint8_t* proto;
+};
+
+struct BatchOut {
+  uint8_t* verdict;        // required
+  uint8_t* reason;         // optional (nullptr)
+  uint32_t* egressRule;    // optional
+  uint32_t* ingressRule;   // optional
+  uint32_t* decidingRule;  // optional
+  uint32_t* evalReasons;   // optional
+  uint32_t* natBackend;    // optional
+  uint32_t* rulesVisited;  // optional
+};
+
+class Engine {
+ public:
+  // Copies the image into engine-owned aligned memory and verifies all of it.
+  static std::unique_ptr<Engine> load(const uint8_t* data, size_t len, LoadError* err, std::string* detail);
+
+  void classify(int family, const uint32_t* src, const uint32_t* dst, uint8_t proto, uint16_t sport, uint16_t dport,
+                Result* out) const;
+  void classifyBatch(int family, const Batch& in, const BatchOut& out) const;
+
+  uint32_t ruleCount() const { return ruleCount_; }
+  uint32_t backendCount() const { return nBackends_; }
+  size_t imageSize() const { return size_; }
+
+ private:
+  Engine() = default;
+  LoadError verify(std::string* detail);
+
+  struct Pkt;
+  struct EvalOut;
+  const fmt::AddrClass* lookup(int family, const uint32_t* addr) const;
+  bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;
+  bool portListHit(uint32_t listIdx, const fmt::AddrClass* c, const Pkt& p, uint16_t port) const;
+  bool portMember(const fmt::AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const;
+  bool inSet(const fmt::AddrClass* c, uint32_t setId) const;
+  int walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
+  void walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
+  void runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const;
+
+  std::vector<uint64_t> mem_;
+  size_t size_ = 0;
+  const uint8_t* base_ = nullptr;
+
+  const fmt::Config* config_ = nullptr;
+  const uint8_t* protoFlags_ = nullptr;
+  const uint32_t* v4Starts_ = nullptr; const uint32_t* v4Class_ = nullptr; uint32_t nV4_ = 0;
+  const fmt::V6Addr* v6Starts_ = nullptr; const uint32_t* v6Class_ = nullptr; uint32_t nV6_ = 0;
+  const fmt::AddrClass* classes_ = nullptr; uint32_t nClasses_ = 0;
+  const uint64_t* identWords_ = nullptr; uint32_t nIdentWords_ = 0;
+  const fmt::PortMember* portMembers_ = nullptr; uint32_t nPortMembers_ = 0;
+  const fmt::NodeRec* nodes_ = nullptr; uint32_t nNodes_ = 0;
+  const fmt::Program* programs_ = nullptr; uint32_t nPrograms_ = 0;
+  const fmt::Op* ops_ = nullptr; uint32_t nOps_ = 0;
+  const fmt::TierBlock* tierBlocks_ = nullptr; uint32_t nTierBlocks_ = 0;
+  const fmt::ProfileBlock* profileBlocks_ = nullptr; uint32_t nProfileBlocks_ = 0;
+  const uint32_t* tierRefs_ = nullptr; uint32_t nTierRefs_ = 0;
+  const uint32_t* profileRefs_ = nullptr; uint32_t nProfileRefs_ = 0;
+  const uint32_t* ruleRefs_ = nullptr; uint32_t nRuleRefs_ = 0;
+  const fmt::MatchRec* matches_ = nullptr; uint32_t nMatches_ = 0;
+  const fmt::AddrTest* addrTests_ = nullptr; uint32_t nAddrTests_ = 0;
+  const fmt::PortList* portLists_ = nullptr; uint32_t nPortLists_ = 0;
+  const fmt::PortRange* portRanges_ = nullptr; uint32_t nPortRanges_ = 0;
+  const uint32_t* namedRefs_ = nullptr; uint32_t nNamedRefs_ = 0;
+  const fmt::Failsafe* failsafe_ = nullptr; uint32_t nFailsafe_ = 0;
+  const fmt::NatFrontend* frontends_ = nullptr; uint32_t nFrontends_ = 0;
+  const fmt::NatBackend* backends_ = nullptr; uint32_t nBackends_ = 0;
+  const fmt::RuleMeta* ruleMeta_ = nullptr; uint32_t ruleCount_ = 0;
+  const uint8_t* strings_ = nullptr; uint32_t nStrings_ = 0;
+};
+
+}  // namespace nv

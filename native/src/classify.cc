@@ -1,0 +1,367 @@
+// Linear classification: the evaluation flow of the reference evaluator
+// (src/reference/evaluate.ts) expressed over the image's tables. Nothing here
+// knows about selectors, names or policy kinds: every decision is table data.
+#include <cstring>
+
+#include "engine.h"
+
+namespace nv {
+
+using namespace fmt;
+
+struct Engine::Pkt {
+  const AddrClass* src;
+  const AddrClass* dst;
+  uint8_t family;
+  uint8_t proto;
+  uint8_t protoFlags;
+  uint16_t sport;  // ICMP: type
+  uint16_t dport;  // ICMP: code
+  mutable uint32_t rulesVisited;
+};
+
+struct Engine::EvalOut {
+  uint8_t allow;
+  uint8_t reason;
+  uint32_t last;  // last trace entry's rule id, kNone when the trace is empty
+};
+
+const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
+  if (family == 4) {
+    // Last start <= a (starts[0] == 0 is verified).
+    uint32_t lo = 0, hi = nV4_;
+    const uint32_t x = a[0];
+    while (hi - lo > 1) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      if (v4Starts_[mid] <= x) lo = mid; else hi = mid;
+    }
+    return &classes_[v4Class_[lo]];
+  }
+  uint32_t lo = 0, hi = nV6_;
+  while (hi - lo > 1) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    const uint32_t* s = v6Starts_[mid].w;
+    bool le = true;
+    for (int i = 0; i < 4; i++) {
+      if (s[i] != a[i]) { le = s[i] < a[i]; break; }
+    }
+    if (le) lo = mid; else hi = mid;
+  }
+  return &classes_[v6Class_[lo]];
+}
+
+inline bool Engine::inSet(const AddrClass* c, uint32_t setId) const {
+  const uint64_t* row = identWords_ + size_t(c->identity) * config_->identityWords;
+  return (row[setId >> 6] >> (setId & 63)) & 1;
+}
+
+bool Engine::portMember(const AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const {
+  const uint64_t key = (uint64_t(setId) << 24) | (uint64_t(proto) << 16) | port;
+  uint32_t lo = c->portStart, hi = c->portStart + c->portCount;
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    const PortMember& m = portMembers_[mid];
+    const uint64_t k = (uint64_t(m.setId) << 24) | (uint64_t(m.proto) << 16) | m.port;
+    if (k == key) return true;
+    if (k < key) lo = mid + 1; else hi = mid;
+  }
+  return false;
+}
+
+bool Engine::portListHit(uint32_t listIdx, const AddrClass* c, const Pkt& p, uint16_t port) const {
+  if (!(p.protoFlags & PROTO_HAS_PORTS)) return false;  // no port in the packet
+  const PortList& l = portLists_[listIdx];
+  for (uint32_t i = 0; i < l.rangeCount; i++) {
+    const PortRange& r = portRanges_[l.rangeStart + i];
+    if (port >= r.first && port <= r.last) return true;
+  }
+  for (uint32_t i = 0; i < l.namedCount; i++)
+    if (portMember(c, namedRefs_[l.namedStart + i], p.proto, port)) return true;
+  return false;
+}
+
+bool Engine::matchRule(const MatchRec& m, const Pkt& p) const {
+  p.rulesVisited++;
+  const uint8_t f = m.flags;
+  if ((f & M_PROTO) && p.proto != m.proto) return false;
+  if ((f & M_NOT_PROTO) && p.proto == m.notProto) return false;
+  for (uint32_t i = 0; i < m.addrTestCount; i++) {
+    const AddrTest& t = addrTests_[m.addrTestStart + i];
+    const bool in = inSet(t.side == SIDE_SRC ? p.src : p.dst, t.setId);
+    if (in == bool(t.negate)) return false;
+  }
+  if (m.dstSvcSet != kNone) {
+    if (!(p.protoFlags & PROTO_HAS_PORTS) || !portMember(p.dst, m.dstSvcSet, p.proto, p.dport)) return false;
+  }
+  if (m.srcPorts != kNone && !portListHit(m.srcPorts, p.src, p, p.sport)) return false;
+  if (m.srcNotPorts != kNone && portListHit(m.srcNotPorts, p.src, p, p.sport)) return false;
+  if (m.dstPorts != kNone && !portListHit(m.dstPorts, p.dst, p, p.dport)) return false;
+  if (m.dstNotPorts != kNone && portListHit(m.dstNotPorts, p.dst, p, p.dport)) return false;
+  if (f & (M_ICMP_TYPE | M_NOT_ICMP_TYPE)) {
+    const bool icmp = p.protoFlags & PROTO_IS_ICMP;
+    if (f & M_ICMP_TYPE) {
+      const bool hit = icmp && p.sport == m.icmpType && (!(f & M_ICMP_CODE) || p.dport == m.icmpCode);
+      if (!hit) return false;
+    }
+    if (f & M_NOT_ICMP_TYPE) {
+      const bool hit = icmp && p.sport == m.notIcmpType && (!(f & M_NOT_ICMP_CODE) || p.dport == m.notIcmpCode);
+      if (hit) return false;
+    }
+  }
+  return true;
+}
+
+// Returns 1 when decided (ev filled), 0 when every tier ended in Pass.
+int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
+  for (uint32_t t = 0; t < refCount; t++) {
+    const TierBlock& tb = tierBlocks_[tierRefs_[refStart + t]];
+    const uint32_t rs = p.family == 4 ? tb.v4Start : tb.v6Start;
+    const uint32_t rc = p.family == 4 ? tb.v4Count : tb.v6Count;
+    bool passed = false;
+    for (uint32_t i = 0; i < rc; i++) {
+      const MatchRec& m = matches_[ruleRefs_[rs + i]];
+      if (!matchRule(m, p)) continue;
+      if (m.action == ACTION_LOG) continue;
+      ev->last = m.ruleId;
+      if (m.action == ACTION_PASS) { passed = true; break; }
+      ev->allow = m.action == ACTION_ALLOW;
+      ev->reason = EVAL_RULE;
+      return 1;
+    }
+    if (passed) continue;
+    ev->last = tb.endRule;
+    if (tb.endAction == ACTION_DENY) {
+      ev->allow = 0;
+      ev->reason = EVAL_END_OF_TIER;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+void Engine::walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
+  for (uint32_t k = 0; k < refCount; k++) {
+    const ProfileBlock& pb = profileBlocks_[profileRefs_[refStart + k]];
+    if (pb.missingRule != kNone) {
+      ev->last = pb.missingRule;
+      ev->allow = 0;
+      ev->reason = EVAL_MISSING_PROFILE;
+      return;
+    }
+    const uint32_t rs = p.family == 4 ? pb.v4Start : pb.v6Start;
+    const uint32_t rc = p.family == 4 ? pb.v4Count : pb.v6Count;
+    for (uint32_t i = 0; i < rc; i++) {
+      const MatchRec& m = matches_[ruleRefs_[rs + i]];
+      if (!matchRule(m, p) || m.action == ACTION_LOG) continue;
+      ev->last = m.ruleId;
+      ev->allow = m.action == ACTION_ALLOW;  // Pass was compiled as Deny
+      ev->reason = EVAL_PROFILE;
+      return;
+    }
+  }
+  ev->last = config_->noProfileMatchRule;
+  ev->allow = 0;
+  ev->reason = EVAL_NO_PROFILE_MATCH;
+}
+
+void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const {
+  ev->last = kNone;
+  const Program& pr = programs_[prog];
+  for (uint32_t i = 0; i < pr.opCount; i++) {
+    const Op& o = ops_[pr.opStart + i];
+    switch (o.opcode) {
+      case OP_FAILSAFE:
+        if (p.protoFlags & PROTO_HAS_PORTS) {
+          for (uint32_t k = 0; k < nFailsafe_; k++) {
+            const Failsafe& f = failsafe_[k];
+            if (f.dir == o.arg && f.proto == p.proto && f.port == p.dport) {
+              ev->allow = 1;
+              ev->reason = EVAL_FAILSAFE;
+              return;
+            }
+          }
+        }
+        break;
+      case OP_TIERS: {
+        const bool preDnat = o.arg == TIERS_PREDNAT;
+        if (walkTiers(o.start, o.count, preDnat ? pre : p, ev)) {
+          if (!(preDnat && ev->allow)) return;  // a pre-DNAT allow only ends that phase
+        }
+        break;
+      }
+      case OP_FORWARD_TIERS:
+        if (o.count == 0) {
+          ev->allow = 1;
+          ev->reason = EVAL_NO_FORWARD_POLICY;
+          return;
+        }
+        if (walkTiers(o.start, o.count, p, ev)) return;
+        ev->allow = 1;
+        ev->reason = EVAL_ALL_TIERS_PASSED;
+        return;
+      case OP_PROFILES:
+        walkProfiles(o.start, o.count, p, ev);
+        return;
+    }
+  }
+  // Unreachable for verified images (every program ends in a terminal op).
+  ev->allow = 0;
+  ev->reason = EVAL_NONE;
+}
+
+void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
+                      uint16_t dportIn, Result* out) const {
+  out->verdict = 1;
+  out->reason = FLOW_POLICY;
+  out->egressRule = out->ingressRule = out->decidingRule = kNone;
+  out->evalReasons = 0;
+  out->natBackend = kNone;
+  out->rulesVisited = 0;
+  const uint8_t pf = protoFlags_[proto];
+  const int words = family == 4 ? 1 : 4;
+  const uint32_t* dst = dstIn;
+  uint16_t dport = dportIn;
+  bool natted = false;
+
+  // 1. Service NAT (frontend lookup by binary search; backend by tuple hash).
+  if ((pf & PROTO_HAS_PORTS) && nFrontends_ > 0) {
+    uint32_t key[4] = {0, 0, 0, 0};
+    std::memcpy(key, dstIn, words * 4);
+    uint32_t lo = 0, hi = nFrontends_;
+    const NatFrontend* hit = nullptr;
+    while (lo < hi) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      const NatFrontend& f = frontends_[mid];
+      int d = f.family != family ? (f.family < family ? -1 : 1) : 0;
+      for (int i = 0; d == 0 && i < 4; i++)
+        if (f.addr[i] != key[i]) d = f.addr[i] < key[i] ? -1 : 1;
+      if (d == 0 && f.proto != proto) d = f.proto < proto ? -1 : 1;
+      if (d == 0 && f.port != dportIn) d = f.port < dportIn ? -1 : 1;
+      if (d == 0) { hit = &f; break; }
+      if (d < 0) lo = mid + 1; else hi = mid;
+    }
+    if (hit) {
+      if (hit->backendCount == 0) {
+        out->verdict = 0;
+        out->reason = FLOW_NO_BACKEND;
+        return;
+      }
+      const uint32_t b = hit->backendStart + tupleHash(family, src, dstIn, proto, sport, dportIn) % hit->backendCount;
+      out->natBackend = b;
+      dst = backends_[b].addr;
+      dport = backends_[b].port;
+      natted = true;
+    }
+  }
+
+  // 2. Address classes.
+  Pkt p{lookup(family, src), lookup(family, dst), uint8_t(family), proto, pf, sport, dport, 0};
+  Pkt pre = p;
+  if (natted) {
+    pre.dst = lookup(family, dstIn);
+    pre.dport = dportIn;
+  }
+  const AddrClass* s = p.src;
+  const AddrClass* d = p.dst;
+  const bool srcWep = s->epKind == EP_WEP && (s->flags & CLASS_POLICED);
+  const bool dstWep = d->epKind == EP_WEP && (d->flags & CLASS_POLICED);
+  const bool srcHep = s->epKind == EP_HEP && (s->flags & CLASS_POLICED);
+  const bool dstHep = d->epKind == EP_HEP && (d->flags & CLASS_POLICED);
+  const uint32_t srcHost = s->hostNode, dstHost = d->hostNode;
+
+  // 3. Evaluations in path order; the first deny decides, else the last one.
+  EvalOut egress{0, EVAL_NONE, kNone}, ingress{0, EVAL_NONE, kNone}, first{0, EVAL_NONE, kNone}, last{0, EVAL_NONE, kNone};
+  bool haveEgress = false, haveIngress = false, haveDeny = false;
+  uint32_t n = 0;
+  auto run = [&](uint32_t prog, const Pkt& pre2) -> EvalOut {
+    EvalOut ev{0, EVAL_NONE, kNone};
+    runProgram(prog, p, pre2, &ev);
+    n++;
+    last = ev;
+    if (!ev.allow && !haveDeny) { haveDeny = true; first = ev; }
+    return ev;
+  };
+  auto finish = [&](int verdictOverride) {
+    out->verdict = verdictOverride >= 0 ? uint8_t(verdictOverride) : uint8_t(haveDeny ? 0 : 1);
+    const EvalOut& dec = haveDeny ? first : last;
+    if (n > 0) out->decidingRule = dec.last;
+    if (haveEgress) out->egressRule = egress.last;
+    if (haveIngress) out->ingressRule = ingress.last;
+    out->evalReasons = uint32_t(haveEgress ? egress.reason : 0) | (uint32_t(haveIngress ? ingress.reason : 0) << 8) |
+                       (uint32_t(n > 0 ? dec.reason : 0) << 16);
+    out->rulesVisited = p.rulesVisited;
+  };
+
+  // Host -> workload on the same host is never policed.
+  if (srcHost != kNone && d->epKind == EP_WEP && d->epNode == srcHost && !srcWep) {
+    out->reason = FLOW_HOST_TO_LOCAL_WORKLOAD;
+    finish(1);
+    return;
+  }
+  if (srcWep) {
+    egress = run(s->egressProg, pre);
+    haveEgress = true;
+    if (!egress.allow) return finish(-1);
+    if (dstHost != kNone && dstHost == s->epNode) {
+      const uint8_t a = config_->endpointToHostAction;
+      if (a == E2H_DROP) {
+        out->reason = FLOW_ENDPOINT_TO_HOST_DROP;
+        return finish(0);
+      }
+      if (a == E2H_ACCEPT) {
+        out->reason = FLOW_ENDPOINT_TO_HOST_ACCEPT;
+        return finish(1);
+      }
+      if (dstHep) {
+        ingress = run(d->ingressProg, pre);
+        haveIngress = true;
+      }
+      return finish(-1);
+    }
+    const uint32_t fwd = s->epNode != kNone ? nodes_[s->epNode].fwdEgressProg : kNone;
+    if (fwd != kNone && !(d->epKind == EP_WEP && d->epNode == s->epNode) && dstHost != s->epNode) {
+      if (!run(fwd, pre).allow) return finish(-1);
+    }
+  } else if (srcHep && srcHost != kNone) {
+    egress = run(s->egressProg, pre);
+    haveEgress = true;
+    if (!egress.allow) return finish(-1);
+  }
+
+  if (dstWep) {
+    const bool sameNode = (s->epKind == EP_WEP && s->epNode == d->epNode) || (srcHost != kNone && srcHost == d->epNode);
+    const uint32_t fwd = d->epNode != kNone ? nodes_[d->epNode].fwdIngressProg : kNone;
+    if (fwd != kNone && !sameNode) {
+      if (!run(fwd, pre).allow) return finish(-1);
+    }
+    ingress = run(d->ingressProg, pre);
+    haveIngress = true;
+  } else if (dstHep && dstHost != kNone) {
+    ingress = run(d->ingressProg, pre);
+    haveIngress = true;
+  } else if (!srcWep && !srcHep && srcHost == kNone && dstHost == kNone) {
+    if (config_->transitIngressProg != kNone) {
+      if (run(config_->transitIngressProg, pre).allow) run(config_->transitEgressProg, pre);
+    }
+  }
+  if (n == 0) out->reason = FLOW_NOT_POLICED;
+  finish(-1);
+}
+
+void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out) const {
+  const size_t w = family == 4 ? 1 : 4;
+  Result r;
+  for (size_t i = 0; i < in.n; i++) {
+    classify(family, in.src + i * w, in.dst + i * w, in.proto[i], in.sport[i], in.dport[i], &r);
+    out.verdict[i] = r.verdict;
+    if (out.reason) out.reason[i] = r.reason;
+    if (out.egressRule) out.egressRule[i] = r.egressRule;
+    if (out.ingressRule) out.ingressRule[i] = r.ingressRule;
+    if (out.decidingRule) out.decidingRule[i] = r.decidingRule;
+    if (out.evalReasons) out.evalReasons[i] = r.evalReasons;
+    if (out.natBackend) out.natBackend[i] = r.natBackend;
+    if (out.rulesVisited) out.rulesVisited[i] = r.rulesVisited;
+  }
+}
+
+}  // namespace nv

@@ -1,0 +1,324 @@
+// Image loader: copy into engine-owned memory, then verify every header
+// field, section bound, count and index before any lookup may use them.
+#include <cstring>
+#include <new>
+
+#include "engine.h"
+
+namespace nv {
+
+using namespace fmt;
+
+const char* loadErrorName(LoadError e) {
+  switch (e) {
+    case LoadError::Ok: return "OK";
+    case LoadError::TooShort: return "TOO_SHORT";
+    case LoadError::BadMagic: return "BAD_MAGIC";
+    case LoadError::BadVersion: return "BAD_VERSION";
+    case LoadError::BadHeader: return "BAD_HEADER";
+    case LoadError::BadLength: return "BAD_LENGTH";
+    case LoadError::BadCrc: return "BAD_CRC";
+    case LoadError::BadDirectory: return "BAD_DIRECTORY";
+    case LoadError::BadSection: return "BAD_SECTION";
+    case LoadError::DuplicateSection: return "DUPLICATE_SECTION";
+    case LoadError::MissingSection: return "MISSING_SECTION";
+    case LoadError::BadRecordSize: return "BAD_RECORD_SIZE";
+    case LoadError::BadCount: return "BAD_COUNT";
+    case LoadError::BadIndex: return "BAD_INDEX";
+    case LoadError::BadOrder: return "BAD_ORDER";
+    case LoadError::BadValue: return "BAD_VALUE";
+    case LoadError::BadString: return "BAD_STRING";
+    case LoadError::OutOfMemory: return "OUT_OF_MEMORY";
+  }
+  return "UNKNOWN";
+}
+
+std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError* err, std::string* detail) {
+  std::unique_ptr<Engine> e(new (std::nothrow) Engine());
+  if (!e) {
+    *err = LoadError::OutOfMemory;
+    return nullptr;
+  }
+  if (data == nullptr || len < kHeaderSize) {
+    *err = LoadError::TooShort;
+    if (detail) *detail = "image shorter than the 64-byte header";
+    return nullptr;
+  }
+  // Engine-owned, 8-byte aligned copy (sections are 64-aligned relative to it).
+  e->mem_.assign((len + 7) / 8, 0);
+  std::memcpy(e->mem_.data(), data, len);
+  e->base_ = reinterpret_cast<const uint8_t*>(e->mem_.data());
+  e->size_ = len;
+  *err = e->verify(detail);
+  if (*err != LoadError::Ok) return nullptr;
+  return e;
+}
+
+namespace {
+
+struct Sec {
+  bool present = false;
+  uint64_t offset = 0, length = 0, count = 0;
+};
+
+// Record sizes per section id (index = id).
+constexpr uint32_t kRecordSize[S_COUNT_PLUS_ONE] = {
+    0, sizeof(Config), 1, 4, 4, sizeof(V6Addr), 4, sizeof(AddrClass), 8, sizeof(PortMember), sizeof(NodeRec),
+    sizeof(Program), sizeof(Op), sizeof(TierBlock), sizeof(ProfileBlock), 4, 4, 4, sizeof(MatchRec), sizeof(AddrTest),
+    sizeof(PortList), sizeof(PortRange), 4, sizeof(Failsafe), sizeof(NatFrontend), sizeof(NatBackend), sizeof(RuleMeta),
+    1};
+
+// start + count <= limit, without overflow.
+inline bool rangeOk(uint64_t start, uint64_t count, uint64_t limit) { return start <= limit && count <= limit - start; }
+inline bool idxOk(uint32_t i, uint32_t n) { return i < n; }
+inline bool idxOrNone(uint32_t i, uint32_t n) { return i == kNone || i < n; }
+
+int cmpWords(const uint32_t* a, const uint32_t* b, int n) {
+  for (int i = 0; i < n; i++)
+    if (a[i] != b[i]) return a[i] < b[i] ? -1 : 1;
+  return 0;
+}
+
+}  // namespace
+
+#define FAIL(code, msg)           \
+  do {                            \
+    if (detail) *detail = (msg);  \
+    return LoadError::code;       \
+  } while (0)
+
+LoadError Engine::verify(std::string* detail) {
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the image is little-endian; big-endian hosts need byte swapping");
+  ImageHeader h;
+  std::memcpy(&h, base_, sizeof h);
+  if (std::memcmp(h.magic, kMagic, 8) != 0) FAIL(BadMagic, "not a netverdict image (bad magic)");
+  if (h.major != kMajor) FAIL(BadVersion, "unsupported format major " + std::to_string(h.major));
+  if (h.headerSize != kHeaderSize || h.sectionEntrySize != sizeof(SectionEntry) || h.directoryOffset != kHeaderSize)
+    FAIL(BadHeader, "unexpected header size, section entry size or directory offset");
+  if (h.totalLength != size_) FAIL(BadLength, "header length " + std::to_string(h.totalLength) + " != image length " + std::to_string(size_));
+  {
+    uint32_t want = h.crc32c;
+    static const uint8_t zero[4] = {0, 0, 0, 0};
+    uint32_t c = crc32c(base_, 24);
+    c = crc32c(zero, 4, c);
+    c = crc32c(base_ + 28, size_ - 28, c);
+    if (c != want) FAIL(BadCrc, "CRC32C mismatch");
+  }
+  if (h.sectionCount > 1024 || !rangeOk(h.directoryOffset, uint64_t(h.sectionCount) * sizeof(SectionEntry), size_))
+    FAIL(BadDirectory, "section directory out of bounds");
+  const uint64_t dirEnd = h.directoryOffset + uint64_t(h.sectionCount) * sizeof(SectionEntry);
+  Sec secs[S_COUNT_PLUS_ONE];
+  for (uint32_t i = 0; i < h.sectionCount; i++) {
+    SectionEntry se;
+    std::memcpy(&se, base_ + h.directoryOffset + i * sizeof(SectionEntry), sizeof se);
+    const std::string where = "section id " + std::to_string(se.id);
+    if (se.offset % kSectionAlign != 0 || se.offset < dirEnd || !rangeOk(se.offset, se.length, size_))
+      FAIL(BadSection, where + " out of bounds, misaligned or overlapping the directory");
+    if (se.id == 0 || se.id >= S_COUNT_PLUS_ONE) continue;  // unknown sections (newer minor) are skipped
+    if (secs[se.id].present) FAIL(DuplicateSection, where + " appears twice");
+    if (se.recordSize != kRecordSize[se.id]) FAIL(BadRecordSize, where + ": record size " + std::to_string(se.recordSize));
+    if (se.count > 0xfffffff0ull || se.count * se.recordSize != se.length) FAIL(BadSection, where + ": length != count * recordSize");
+    secs[se.id] = Sec{true, se.offset, se.length, se.count};
+  }
+  for (uint32_t id = 1; id < S_COUNT_PLUS_ONE; id++)
+    if (!secs[id].present) FAIL(MissingSection, "section id " + std::to_string(id) + " missing");
+#define BIND(ptr, n, id) \
+  ptr = reinterpret_cast<decltype(ptr)>(base_ + secs[id].offset); \
+  n = static_cast<uint32_t>(secs[id].count)
+  uint32_t nConfig, nProto;
+  BIND(config_, nConfig, S_CONFIG);
+  BIND(protoFlags_, nProto, S_PROTO_FLAGS);
+  BIND(v4Starts_, nV4_, S_V4_STARTS);
+  uint32_t nV4c, nV6c;
+  BIND(v4Class_, nV4c, S_V4_CLASS);
+  BIND(v6Starts_, nV6_, S_V6_STARTS);
+  BIND(v6Class_, nV6c, S_V6_CLASS);
+  BIND(classes_, nClasses_, S_CLASSES);
+  BIND(identWords_, nIdentWords_, S_IDENTITY_WORDS);
+  BIND(portMembers_, nPortMembers_, S_PORT_MEMBERS);
+  BIND(nodes_, nNodes_, S_NODES);
+  BIND(programs_, nPrograms_, S_PROGRAMS);
+  BIND(ops_, nOps_, S_OPS);
+  BIND(tierBlocks_, nTierBlocks_, S_TIER_BLOCKS);
+  BIND(profileBlocks_, nProfileBlocks_, S_PROFILE_BLOCKS);
+  BIND(tierRefs_, nTierRefs_, S_TIER_REFS);
+  BIND(profileRefs_, nProfileRefs_, S_PROFILE_REFS);
+  BIND(ruleRefs_, nRuleRefs_, S_RULE_REFS);
+  BIND(matches_, nMatches_, S_MATCHES);
+  BIND(addrTests_, nAddrTests_, S_ADDR_TESTS);
+  BIND(portLists_, nPortLists_, S_PORT_LISTS);
+  BIND(portRanges_, nPortRanges_, S_PORT_RANGES);
+  BIND(namedRefs_, nNamedRefs_, S_NAMED_REFS);
+  BIND(failsafe_, nFailsafe_, S_FAILSAFE);
+  BIND(frontends_, nFrontends_, S_NAT_FRONTENDS);
+  BIND(backends_, nBackends_, S_NAT_BACKENDS);
+  BIND(ruleMeta_, ruleCount_, S_RULE_META);
+  BIND(strings_, nStrings_, S_STRINGS);
+#undef BIND
+
+  // ---- config and counts ----
+  if (nConfig != 1) FAIL(BadCount, "CONFIG must hold one record");
+  if (nProto != 256) FAIL(BadCount, "PROTO_FLAGS must hold 256 entries");
+  const Config& c = *config_;
+  if (c.identityWords != (c.addrSetCount + 63) / 64) FAIL(BadCount, "identityWords != ceil(addrSetCount / 64)");
+  if (uint64_t(c.identityCount) * c.identityWords != nIdentWords_) FAIL(BadCount, "IDENTITY_WORDS count != identityCount * identityWords");
+  if (c.nodeCount != nNodes_) FAIL(BadCount, "NODES count != config.nodeCount");
+  if (!idxOrNone(c.transitIngressProg, nPrograms_) || !idxOrNone(c.transitEgressProg, nPrograms_))
+    FAIL(BadIndex, "transit program out of range");
+  if ((c.transitIngressProg == kNone) != (c.transitEgressProg == kNone)) FAIL(BadValue, "transit programs must both be present or absent");
+  if (!idxOk(c.noProfileMatchRule, ruleCount_)) FAIL(BadIndex, "noProfileMatchRule out of range");
+  if (c.endpointToHostAction > E2H_RETURN) FAIL(BadValue, "endpointToHostAction out of range");
+  for (uint32_t i = 0; i < 256; i++)
+    if (protoFlags_[i] > (PROTO_HAS_PORTS | PROTO_IS_ICMP)) FAIL(BadValue, "PROTO_FLAGS value out of range");
+
+  // ---- address lookup tables ----
+  if (nV4_ == 0 || nV4_ != nV4c) FAIL(BadCount, "V4_STARTS/V4_CLASS counts differ or are zero");
+  if (nV6_ == 0 || nV6_ != nV6c) FAIL(BadCount, "V6_STARTS/V6_CLASS counts differ or are zero");
+  if (v4Starts_[0] != 0) FAIL(BadOrder, "V4_STARTS must begin at 0.0.0.0");
+  for (uint32_t i = 0; i < nV4_; i++) {
+    if (i > 0 && v4Starts_[i] <= v4Starts_[i - 1]) FAIL(BadOrder, "V4_STARTS not strictly increasing at " + std::to_string(i));
+    if (!idxOk(v4Class_[i], nClasses_)) FAIL(BadIndex, "V4_CLASS[" + std::to_string(i) + "] out of range");
+  }
+  static const uint32_t zero4[4] = {0, 0, 0, 0};
+  if (cmpWords(v6Starts_[0].w, zero4, 4) != 0) FAIL(BadOrder, "V6_STARTS must begin at ::");
+  for (uint32_t i = 0; i < nV6_; i++) {
+    if (i > 0 && cmpWords(v6Starts_[i - 1].w, v6Starts_[i].w, 4) >= 0) FAIL(BadOrder, "V6_STARTS not strictly increasing at " + std::to_string(i));
+    if (!idxOk(v6Class_[i], nClasses_)) FAIL(BadIndex, "V6_CLASS[" + std::to_string(i) + "] out of range");
+  }
+  for (uint32_t i = 0; i < nClasses_; i++) {
+    const AddrClass& a = classes_[i];
+    const std::string where = "CLASSES[" + std::to_string(i) + "]";
+    if (!idxOk(a.identity, c.identityCount)) FAIL(BadIndex, where + ".identity out of range");
+    if (!rangeOk(a.portStart, a.portCount, nPortMembers_)) FAIL(BadIndex, where + " port members out of range");
+    if (!idxOrNone(a.epNode, nNodes_) || !idxOrNone(a.hostNode, nNodes_)) FAIL(BadIndex, where + " node out of range");
+    if (!idxOrNone(a.egressProg, nPrograms_) || !idxOrNone(a.ingressProg, nPrograms_)) FAIL(BadIndex, where + " program out of range");
+    if (a.epKind > EP_HEP || a.flags > CLASS_POLICED) FAIL(BadValue, where + " kind/flags out of range");
+    const bool policed = a.flags & CLASS_POLICED;
+    if (policed && (a.epKind == EP_NONE || a.egressProg == kNone || a.ingressProg == kNone))
+      FAIL(BadValue, where + " policed without endpoint programs");
+    if (a.epKind != EP_NONE && a.epNode == kNone) FAIL(BadValue, where + " endpoint without node");
+    for (uint32_t k = 1; k < a.portCount; k++) {
+      const PortMember& p = portMembers_[a.portStart + k - 1];
+      const PortMember& q = portMembers_[a.portStart + k];
+      const uint64_t pk = (uint64_t(p.setId) << 24) | (uint64_t(p.proto) << 16) | p.port;
+      const uint64_t qk = (uint64_t(q.setId) << 24) | (uint64_t(q.proto) << 16) | q.port;
+      if (pk >= qk) FAIL(BadOrder, where + " port members not sorted");
+    }
+  }
+  for (uint32_t i = 0; i < nPortMembers_; i++)
+    if (!idxOk(portMembers_[i].setId, c.portSetCount)) FAIL(BadIndex, "PORT_MEMBERS setId out of range");
+  for (uint32_t i = 0; i < nNodes_; i++) {
+    if (!idxOrNone(nodes_[i].fwdEgressProg, nPrograms_) || !idxOrNone(nodes_[i].fwdIngressProg, nPrograms_))
+      FAIL(BadIndex, "NODES program out of range");
+    if ((nodes_[i].fwdEgressProg == kNone) != (nodes_[i].fwdIngressProg == kNone))
+      FAIL(BadValue, "NODES forward programs must both be present or absent");
+  }
+
+  // ---- programs ----
+  for (uint32_t i = 0; i < nPrograms_; i++) {
+    const Program& p = programs_[i];
+    const std::string where = "PROGRAMS[" + std::to_string(i) + "]";
+    if (!rangeOk(p.opStart, p.opCount, nOps_) || p.opCount == 0) FAIL(BadIndex, where + " ops out of range");
+    const uint32_t last = ops_[p.opStart + p.opCount - 1].opcode;
+    if (last != OP_PROFILES && last != OP_FORWARD_TIERS) FAIL(BadValue, where + " does not end in a terminal op");
+  }
+  for (uint32_t i = 0; i < nOps_; i++) {
+    const Op& o = ops_[i];
+    const std::string where = "OPS[" + std::to_string(i) + "]";
+    switch (o.opcode) {
+      case OP_FAILSAFE:
+        if (o.arg > DIR_EGRESS) FAIL(BadValue, where + " direction");
+        break;
+      case OP_TIERS:
+        if (o.arg > TIERS_PREDNAT) FAIL(BadValue, where + " tier mode");
+        [[fallthrough]];
+      case OP_FORWARD_TIERS:
+        if (!rangeOk(o.start, o.count, nTierRefs_)) FAIL(BadIndex, where + " tier refs out of range");
+        break;
+      case OP_PROFILES:
+        if (!rangeOk(o.start, o.count, nProfileRefs_)) FAIL(BadIndex, where + " profile refs out of range");
+        break;
+      default:
+        FAIL(BadValue, where + " unknown opcode " + std::to_string(o.opcode));
+    }
+  }
+  for (uint32_t i = 0; i < nTierRefs_; i++)
+    if (!idxOk(tierRefs_[i], nTierBlocks_)) FAIL(BadIndex, "TIER_REFS out of range");
+  for (uint32_t i = 0; i < nProfileRefs_; i++)
+    if (!idxOk(profileRefs_[i], nProfileBlocks_)) FAIL(BadIndex, "PROFILE_REFS out of range");
+  for (uint32_t i = 0; i < nTierBlocks_; i++) {
+    const TierBlock& t = tierBlocks_[i];
+    if (!rangeOk(t.v4Start, t.v4Count, nRuleRefs_) || !rangeOk(t.v6Start, t.v6Count, nRuleRefs_))
+      FAIL(BadIndex, "TIER_BLOCKS rule range out of range");
+    if (!idxOk(t.endRule, ruleCount_)) FAIL(BadIndex, "TIER_BLOCKS endRule out of range");
+    if (t.endAction != ACTION_DENY && t.endAction != ACTION_PASS) FAIL(BadValue, "TIER_BLOCKS endAction");
+  }
+  for (uint32_t i = 0; i < nProfileBlocks_; i++) {
+    const ProfileBlock& p = profileBlocks_[i];
+    if (!rangeOk(p.v4Start, p.v4Count, nRuleRefs_) || !rangeOk(p.v6Start, p.v6Count, nRuleRefs_))
+      FAIL(BadIndex, "PROFILE_BLOCKS rule range out of range");
+    if (!idxOrNone(p.missingRule, ruleCount_)) FAIL(BadIndex, "PROFILE_BLOCKS missingRule out of range");
+  }
+  for (uint32_t i = 0; i < nRuleRefs_; i++)
+    if (!idxOk(ruleRefs_[i], nMatches_)) FAIL(BadIndex, "RULE_REFS out of range");
+
+  // ---- rules ----
+  for (uint32_t i = 0; i < nMatches_; i++) {
+    const MatchRec& m = matches_[i];
+    const std::string where = "MATCHES[" + std::to_string(i) + "]";
+    if (!idxOk(m.ruleId, ruleCount_)) FAIL(BadIndex, where + ".ruleId out of range");
+    if (m.action > ACTION_LOG || m.flags > 63) FAIL(BadValue, where + " action/flags");
+    if (!rangeOk(m.addrTestStart, m.addrTestCount, nAddrTests_)) FAIL(BadIndex, where + " address tests out of range");
+    if (!idxOrNone(m.dstSvcSet, c.portSetCount)) FAIL(BadIndex, where + ".dstSvcSet out of range");
+    if (!idxOrNone(m.srcPorts, nPortLists_) || !idxOrNone(m.srcNotPorts, nPortLists_) ||
+        !idxOrNone(m.dstPorts, nPortLists_) || !idxOrNone(m.dstNotPorts, nPortLists_))
+      FAIL(BadIndex, where + " port list out of range");
+  }
+  for (uint32_t i = 0; i < nAddrTests_; i++) {
+    const AddrTest& t = addrTests_[i];
+    if (!idxOk(t.setId, c.addrSetCount)) FAIL(BadIndex, "ADDR_TESTS setId out of range");
+    if (t.side > SIDE_DST || t.negate > 1) FAIL(BadValue, "ADDR_TESTS side/negate");
+  }
+  for (uint32_t i = 0; i < nPortLists_; i++) {
+    const PortList& l = portLists_[i];
+    if (!rangeOk(l.rangeStart, l.rangeCount, nPortRanges_) || !rangeOk(l.namedStart, l.namedCount, nNamedRefs_))
+      FAIL(BadIndex, "PORT_LISTS out of range");
+  }
+  for (uint32_t i = 0; i < nPortRanges_; i++)
+    if (portRanges_[i].first > portRanges_[i].last) FAIL(BadValue, "PORT_RANGES first > last");
+  for (uint32_t i = 0; i < nNamedRefs_; i++)
+    if (!idxOk(namedRefs_[i], c.portSetCount)) FAIL(BadIndex, "NAMED_REFS out of range");
+  for (uint32_t i = 0; i < nFailsafe_; i++)
+    if (failsafe_[i].dir > DIR_EGRESS) FAIL(BadValue, "FAILSAFE direction");
+
+  // ---- NAT ----
+  for (uint32_t i = 0; i < nFrontends_; i++) {
+    const NatFrontend& f = frontends_[i];
+    if (f.family != 4 && f.family != 6) FAIL(BadValue, "NAT_FRONTENDS family");
+    if (!rangeOk(f.backendStart, f.backendCount, nBackends_)) FAIL(BadIndex, "NAT_FRONTENDS backends out of range");
+    if (i > 0) {
+      const NatFrontend& p = frontends_[i - 1];
+      int d = p.family != f.family ? (p.family < f.family ? -1 : 1) : cmpWords(p.addr, f.addr, 4);
+      if (d == 0) d = p.proto != f.proto ? (p.proto < f.proto ? -1 : 1) : (p.port < f.port ? -1 : p.port > f.port ? 1 : 0);
+      if (d >= 0) FAIL(BadOrder, "NAT_FRONTENDS not strictly sorted");
+    }
+  }
+  for (uint32_t i = 0; i < nBackends_; i++)
+    if (backends_[i].family != 4 && backends_[i].family != 6) FAIL(BadValue, "NAT_BACKENDS family");
+
+  // ---- rule map and strings ----
+  auto strOk = [this](uint32_t off) {
+    if (off % 4 != 0 || !rangeOk(off, 4, nStrings_)) return false;
+    uint32_t len;
+    std::memcpy(&len, strings_ + off, 4);
+    return rangeOk(uint64_t(off) + 4, len, nStrings_);
+  };
+  for (uint32_t i = 0; i < ruleCount_; i++) {
+    const RuleMeta& r = ruleMeta_[i];
+    if (!strOk(r.tier) || !strOk(r.name) || !strOk(r.file)) FAIL(BadString, "RULE_META[" + std::to_string(i) + "] string out of range");
+    if (r.action > ACTION_LOG || r.kind > 4) FAIL(BadValue, "RULE_META[" + std::to_string(i) + "] action/kind");
+  }
+  return LoadError::Ok;
+}
+
+}  // namespace nv

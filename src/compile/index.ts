@@ -1,0 +1,710 @@
+/**
+ * compile: from the resolved model to the flat tables of the image
+ * (docs/FORMAT.md). Every semantic decision is made here, so the native engine
+ * stays a table interpreter:
+ *
+ * - every address criterion (selector sets, nets, notNets, source service
+ *   addresses) becomes an *address set* bit; an address lookup yields an
+ *   address class whose identity row says which sets contain the address;
+ * - named-port and destination-service sets become (proto, port, set)
+ *   memberships listed per address class;
+ * - per-family rule filtering (SEMANTICS.md §4.4) happens here: every tier
+ *   and profile block has a v4 and a v6 rule list;
+ * - evaluations (workload, host, forward) become small op programs, shared by
+ *   endpoints with the same plan;
+ * - the flow-level facts the evaluator needs (owner endpoint kind/node,
+ *   policed, host node, wildcard HEP per node, transit HEP) are class, node
+ *   and config fields.
+ *
+ * Deterministic: everything is visited in sorted order (entity ids, tiers,
+ * policyLess), sets and classes are numbered in first-use order of that walk.
+ */
+import type { Cidr, Family, IpAddr } from '../net/ip.js';
+import { familyBits, hasPorts, isIcmp } from '../net/ip.js';
+import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types.js';
+import type { Direction } from '../model/types.js';
+import type { Entity, ResolvedCluster, TierPlan } from '../resolve/index.js';
+import { policyTraceName } from '../resolve/index.js';
+import { StringTable, writeImage, type Rec, type SectionData } from '../format/image.js';
+import * as S from '../format/spec.js';
+import { NONE } from '../format/spec.js';
+
+/** Trace conventions shared with the reference evaluator's output. */
+export const PROFILE_TIER = '__PROFILE__';
+export const NO_MATCH = '__NO_MATCH__';
+
+interface PortMemberKey {
+  family: Family;
+  value: bigint;
+  proto: number;
+  port: number;
+}
+
+interface AddrSetDef {
+  key: string;
+  members: Cidr[];
+}
+
+interface PortSetDef {
+  key: string;
+  members: PortMemberKey[];
+}
+
+export interface CompileStats {
+  addrSets: number;
+  portSets: number;
+  identities: number;
+  classes: number;
+  v4Intervals: number;
+  v6Intervals: number;
+  programs: number;
+  tierBlocks: number;
+  matches: number;
+  rules: number;
+  natFrontends: number;
+  natBackends: number;
+}
+
+export interface CompiledImage {
+  image: Uint8Array;
+  stats: CompileStats;
+}
+
+const ACTION_CODE: Record<string, number> = { allow: S.ACTION_ALLOW, deny: S.ACTION_DENY, pass: S.ACTION_PASS, log: S.ACTION_LOG };
+
+function parsePortMemberKey(k: string): PortMemberKey {
+  const [fam, value, proto, port] = k.split(':');
+  return { family: Number(fam) as Family, value: BigInt(value!), proto: Number(proto), port: Number(port) };
+}
+
+/** v4: [addr, 0, 0, 0]; v6: four 32-bit words, most significant first. */
+export function addrWords(family: Family, value: bigint): number[] {
+  if (family === 4) return [Number(value), 0, 0, 0];
+  return [3, 2, 1, 0].map((i) => Number((value >> BigInt(32 * i)) & 0xffffffffn));
+}
+
+function cmpBig(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+class Compiler {
+  readonly strings = new StringTable();
+  readonly ruleMeta: Rec[] = [];
+  private readonly ruleIdByRule = new Map<Rule, number>();
+  private readonly ruleIdByKey = new Map<string, number>();
+
+  readonly addrSets: AddrSetDef[] = [];
+  private readonly addrSetIds = new Map<string, number>();
+  readonly portSets: PortSetDef[] = [];
+  private readonly portSetIds = new Map<string, number>();
+
+  readonly matches: Rec[] = [];
+  private readonly matchCache = new Map<Rule, Map<string, number>>();
+  readonly addrTests: Rec[] = [];
+  readonly portLists: Rec[] = [];
+  readonly portRanges: Rec[] = [];
+  readonly namedRefs: number[] = [];
+
+  readonly ruleRefs: number[] = [];
+  readonly tierBlocks: Rec[] = [];
+  private readonly tierBlockIds = new Map<string, number>();
+  readonly tierRefs: number[] = [];
+  readonly profileBlocks: Rec[] = [];
+  private readonly profileBlockIds = new Map<string, number>();
+  readonly profileRefs: number[] = [];
+  readonly programs: Rec[] = [];
+  readonly ops: Rec[] = [];
+  private readonly programIds = new Map<string, number>();
+  private readonly policyIds = new Map<Policy, number>();
+
+  constructor(readonly model: ResolvedCluster) {}
+
+  // ---- rule map -------------------------------------------------------------
+
+  private newRule(meta: { tier: string; name: string; action: string; ruleIndex: number; kind: number; file?: string; line?: number; column?: number }): number {
+    const id = this.ruleMeta.length;
+    this.ruleMeta.push({
+      tier: this.strings.ref(meta.tier),
+      name: this.strings.ref(meta.name),
+      file: this.strings.ref(meta.file ?? ''),
+      line: meta.line ?? 0,
+      column: meta.column ?? 0,
+      ruleIndex: meta.ruleIndex,
+      action: ACTION_CODE[meta.action]!,
+      kind: meta.kind,
+    });
+    return id;
+  }
+
+  pseudoRule(tier: string, name: string, action: 'deny' | 'pass', kind: number, origin?: { file: string; line: number; column: number }): number {
+    const key = `${kind}|${tier}|${name}|${action}`;
+    let id = this.ruleIdByKey.get(key);
+    if (id === undefined) {
+      id = this.newRule({ tier, name, action, ruleIndex: -1, kind, file: origin?.file, line: origin?.line, column: origin?.column });
+      this.ruleIdByKey.set(key, id);
+    }
+    return id;
+  }
+
+  private ruleId(rule: Rule, tier: string, name: string, inProfile: boolean): number {
+    let id = this.ruleIdByRule.get(rule);
+    if (id === undefined) {
+      let action = rule.action.toLowerCase();
+      if (inProfile && action === 'pass') action = 'deny'; // Pass in a profile acts as Deny (§3.5).
+      id = this.newRule({
+        tier,
+        name,
+        action,
+        ruleIndex: rule.index,
+        kind: inProfile ? S.RULE_KIND_PROFILE : S.RULE_KIND_POLICY,
+        file: rule.origin.file,
+        line: rule.origin.line,
+        column: rule.origin.column,
+      });
+      this.ruleIdByRule.set(rule, id);
+    }
+    return id;
+  }
+
+  // ---- sets -----------------------------------------------------------------
+
+  private addrSet(key: string, members: () => Cidr[]): number {
+    let id = this.addrSetIds.get(key);
+    if (id === undefined) {
+      id = this.addrSets.length;
+      this.addrSets.push({ key, members: members() });
+      this.addrSetIds.set(key, id);
+    }
+    return id;
+  }
+
+  private portSet(key: string, members: () => Iterable<string>): number {
+    let id = this.portSetIds.get(key);
+    if (id === undefined) {
+      id = this.portSets.length;
+      this.portSets.push({ key, members: [...members()].map(parsePortMemberKey) });
+      this.portSetIds.set(key, id);
+    }
+    return id;
+  }
+
+  // ---- rules ----------------------------------------------------------------
+
+  /** Per-family rule filtering (§4.4). */
+  private ruleExists(rule: Rule, f: Family): boolean {
+    let version = rule.ipVersion;
+    if (version === undefined) {
+      if (rule.protocol === 1) version = 4;
+      else if (rule.protocol === 58) version = 6;
+    }
+    if (version !== undefined && version !== f) return false;
+    for (const list of [rule.source.nets, rule.source.notNets, rule.destination.nets, rule.destination.notNets]) {
+      if (list && list.length > 0 && !list.some((c) => c.family === f)) return false;
+    }
+    return true;
+  }
+
+  private portList(er: EntityRule, list: PortList | undefined, rule: Rule, ns: string | undefined): number {
+    if (!list || (list.ranges.length === 0 && list.named.length === 0)) return NONE;
+    const rec: Rec = { rangeStart: this.portRanges.length, rangeCount: list.ranges.length, namedStart: this.namedRefs.length, namedCount: list.named.length };
+    for (const r of list.ranges) this.portRanges.push({ first: r.first, last: r.last });
+    const positive = this.model.ruleSelectors(er, ns).positive;
+    for (const name of list.named) {
+      const key = `np|${positive?.canonical ?? '<all>'}|${name}|${rule.protocol ?? '*'}`;
+      this.namedRefs.push(this.portSet(key, () => this.model.ipsets.namedPortSet(positive, name, rule.protocol)));
+    }
+    this.portLists.push(rec);
+    return this.portLists.length - 1;
+  }
+
+  /** Match record index of `rule` for family `f` (NONE when the rule does not exist for f). */
+  private match(rule: Rule, f: Family, ns: string | undefined, ruleId: number, inProfile: boolean): number {
+    const ctx = `${f}|${ns ?? ''}|${inProfile ? 1 : 0}`;
+    let byCtx = this.matchCache.get(rule);
+    if (!byCtx) this.matchCache.set(rule, (byCtx = new Map()));
+    const have = byCtx.get(ctx);
+    if (have !== undefined) return have;
+    if (!this.ruleExists(rule, f)) {
+      byCtx.set(ctx, NONE);
+      return NONE;
+    }
+    let flags = 0;
+    const rec: Rec = { ruleId };
+    let action = ACTION_CODE[rule.action.toLowerCase()]!;
+    if (inProfile && action === S.ACTION_PASS) action = S.ACTION_DENY;
+    rec.action = action;
+    if (rule.protocol !== undefined) {
+      flags |= S.M_PROTO;
+      rec.proto = rule.protocol;
+    }
+    if (rule.notProtocol !== undefined) {
+      flags |= S.M_NOT_PROTO;
+      rec.notProto = rule.notProtocol;
+    }
+    if (rule.icmp) {
+      flags |= S.M_ICMP_TYPE;
+      rec.icmpType = rule.icmp.type;
+      if (rule.icmp.code !== undefined) {
+        flags |= S.M_ICMP_CODE;
+        rec.icmpCode = rule.icmp.code;
+      }
+    }
+    if (rule.notICMP) {
+      flags |= S.M_NOT_ICMP_TYPE;
+      rec.notIcmpType = rule.notICMP.type;
+      if (rule.notICMP.code !== undefined) {
+        flags |= S.M_NOT_ICMP_CODE;
+        rec.notIcmpCode = rule.notICMP.code;
+      }
+    }
+    rec.flags = flags;
+    rec.addrTestStart = this.addrTests.length;
+    const test = (side: number, negate: boolean, setId: number): void => {
+      this.addrTests.push({ setId, side, negate: negate ? 1 : 0 });
+    };
+    for (const [sideName, side] of [['source', S.SIDE_SRC], ['destination', S.SIDE_DST]] as const) {
+      const er = rule[sideName];
+      for (const [field, negate] of [['nets', false], ['notNets', true]] as const) {
+        const list = er[field];
+        if (!list || list.length === 0) continue;
+        const fam = list.filter((c) => c.family === f);
+        const key = `nets|${f}|${fam.map((c) => `${c.base}/${c.prefixLen}`).sort().join(',')}`;
+        test(side, negate, this.addrSet(key, () => fam));
+      }
+      const sels = this.model.ruleSelectors(er, ns);
+      if (sels.positive) {
+        const sel = sels.positive;
+        test(side, false, this.addrSet(`sel|${sel.canonical}`, () => this.model.ipsets.selectorSet(sel).members));
+      }
+      if (sels.negative) {
+        const sel = sels.negative;
+        test(side, true, this.addrSet(`sel|${sel.canonical}`, () => this.model.ipsets.selectorSet(sel).members));
+      }
+    }
+    const srcSvc = rule.source.services;
+    if (srcSvc) {
+      test(S.SIDE_SRC, false, this.addrSet(`svc|${srcSvc.namespace}/${srcSvc.name}`, () => this.model.ipsets.serviceSet(srcSvc.namespace, srcSvc.name).addrs.members));
+    }
+    rec.addrTestCount = this.addrTests.length - (rec.addrTestStart as number);
+    const dstSvc = rule.destination.services;
+    rec.dstSvcSet = dstSvc
+      ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts)
+      : NONE;
+    rec.srcPorts = this.portList(rule.source, rule.source.ports, rule, ns);
+    rec.srcNotPorts = this.portList(rule.source, rule.source.notPorts, rule, ns);
+    rec.dstPorts = this.portList(rule.destination, rule.destination.ports, rule, ns);
+    rec.dstNotPorts = this.portList(rule.destination, rule.destination.notPorts, rule, ns);
+    const idx = this.matches.length;
+    this.matches.push(rec);
+    byCtx.set(ctx, idx);
+    return idx;
+  }
+
+  private pushRuleLists(items: { rule: Rule; ns: string | undefined; id: number; inProfile: boolean }[]): Rec {
+    const out: Rec = {};
+    for (const f of [4, 6] as const) {
+      const start = this.ruleRefs.length;
+      for (const it of items) {
+        const m = this.match(it.rule, f, it.ns, it.id, it.inProfile);
+        if (m !== NONE) this.ruleRefs.push(m);
+      }
+      out[`v${f}Start`] = start;
+      out[`v${f}Count`] = this.ruleRefs.length - start;
+    }
+    return out;
+  }
+
+  // ---- tiers, profiles, programs ---------------------------------------------
+
+  private policyId(p: Policy): number {
+    let id = this.policyIds.get(p);
+    if (id === undefined) this.policyIds.set(p, (id = this.policyIds.size));
+    return id;
+  }
+
+  private tierBlock(tp: TierPlan, dir: Direction, endMode: 'tier' | 'pass'): number {
+    const endAction = endMode === 'pass' || tp.tier.defaultAction === 'Pass' ? 'pass' : 'deny';
+    const key = `${dir}|${endAction}|${tp.tier.name}|${tp.policies.map((p) => this.policyId(p)).join(',')}`;
+    let id = this.tierBlockIds.get(key);
+    if (id !== undefined) return id;
+    const items: { rule: Rule; ns: string | undefined; id: number; inProfile: boolean }[] = [];
+    for (const p of tp.policies) {
+      const name = policyTraceName(p);
+      for (const rule of p[dir]) items.push({ rule, ns: p.namespace, id: this.ruleId(rule, tp.tier.name, name, false), inProfile: false });
+    }
+    const rec = this.pushRuleLists(items);
+    const last = tp.policies[tp.policies.length - 1]!;
+    rec.endRule = this.pseudoRule(tp.tier.name, policyTraceName(last), endAction, S.RULE_KIND_END_OF_TIER, last.origin);
+    rec.endAction = endAction === 'pass' ? S.ACTION_PASS : S.ACTION_DENY;
+    id = this.tierBlocks.length;
+    this.tierBlocks.push(rec);
+    this.tierBlockIds.set(key, id);
+    return id;
+  }
+
+  private tierOp(opcode: number, arg: number, tiers: TierPlan[], dir: Direction, endMode: 'tier' | 'pass'): Rec {
+    const ids = tiers.map((tp) => this.tierBlock(tp, dir, endMode));
+    return { opcode, arg, refs: ids };
+  }
+
+  private profileBlock(name: string, dir: Direction): number {
+    const key = `${dir}|${name}`;
+    let id = this.profileBlockIds.get(key);
+    if (id !== undefined) return id;
+    const profile: Profile | undefined = this.model.profiles.get(name);
+    let rec: Rec;
+    if (!profile) {
+      rec = { v4Start: 0, v4Count: 0, v6Start: 0, v6Count: 0, missingRule: this.pseudoRule(PROFILE_TIER, name, 'deny', S.RULE_KIND_MISSING_PROFILE) };
+    } else {
+      rec = this.pushRuleLists(profile[dir].map((rule) => ({ rule, ns: undefined, id: this.ruleId(rule, PROFILE_TIER, name, true), inProfile: true })));
+      rec.missingRule = NONE;
+    }
+    id = this.profileBlocks.length;
+    this.profileBlocks.push(rec);
+    this.profileBlockIds.set(key, id);
+    return id;
+  }
+
+  private program(ops: Rec[]): number {
+    const key = JSON.stringify(ops);
+    let id = this.programIds.get(key);
+    if (id !== undefined) return id;
+    id = this.programs.length;
+    this.programs.push({ opStart: this.ops.length, opCount: ops.length });
+    for (const op of ops) {
+      const refs = op.refs as number[] | undefined;
+      let start = 0;
+      let count = 0;
+      if (refs) {
+        const target = op.opcode === S.OP_PROFILES ? this.profileRefs : this.tierRefs;
+        start = target.length;
+        count = refs.length;
+        target.push(...refs);
+      }
+      this.ops.push({ opcode: op.opcode, arg: op.arg, start, count });
+    }
+    this.programIds.set(key, id);
+    return id;
+  }
+
+  private profilesOp(e: Entity, dir: Direction): Rec {
+    return { opcode: S.OP_PROFILES, arg: 0, refs: e.profiles.map((n) => this.profileBlock(n, dir)) };
+  }
+
+  private prePolicyOps(e: Entity, dir: Direction): Rec[] {
+    const plan = this.model.planFor(e);
+    const ops: Rec[] = [];
+    if (plan.untracked[dir].length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_UNTRACKED, plan.untracked[dir], dir, 'pass'));
+    if (dir === 'ingress' && plan.preDNAT.ingress.length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_PREDNAT, plan.preDNAT.ingress, dir, 'pass'));
+    return ops;
+  }
+
+  workloadProgram(e: Entity, dir: Direction): number {
+    const plan = this.model.planFor(e);
+    const ops: Rec[] = [];
+    if (plan.normal[dir].length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_NORMAL, plan.normal[dir], dir, 'tier'));
+    ops.push(this.profilesOp(e, dir));
+    return this.program(ops);
+  }
+
+  hostProgram(e: Entity, dir: Direction): number {
+    const plan = this.model.planFor(e);
+    const ops: Rec[] = [{ opcode: S.OP_FAILSAFE, arg: dir === 'ingress' ? S.DIR_INGRESS : S.DIR_EGRESS }];
+    ops.push(...this.prePolicyOps(e, dir));
+    if (plan.normal[dir].length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_NORMAL, plan.normal[dir], dir, 'tier'));
+    ops.push(this.profilesOp(e, dir));
+    return this.program(ops);
+  }
+
+  forwardProgram(e: Entity, dir: Direction): number {
+    const plan = this.model.planFor(e);
+    const ops = this.prePolicyOps(e, dir);
+    ops.push(this.tierOp(S.OP_FORWARD_TIERS, 0, plan.forward[dir], dir, 'tier'));
+    return this.program(ops);
+  }
+}
+
+interface ExactProps {
+  epKind: number;
+  epNode: number;
+  hostNode: number;
+  policed: boolean;
+  egressProg: number;
+  ingressProg: number;
+  /** (port set id, proto, port) memberships of this exact address. */
+  ports: [number, number, number][];
+}
+
+interface FamilyTables {
+  starts: bigint[];
+  classes: number[];
+}
+
+/** Compiles a resolved cluster into image bytes. */
+export function compileImage(model: ResolvedCluster): CompiledImage {
+  const c = new Compiler(model);
+
+  // 1. Programs of every policed endpoint (entity id order).
+  const progs = new Map<Entity, { egress: number; ingress: number }>();
+  for (const e of model.entities) {
+    if (!model.isPoliced(e)) continue;
+    if (e.kind === 'wep') progs.set(e, { egress: c.workloadProgram(e, 'egress'), ingress: c.workloadProgram(e, 'ingress') });
+    else if (e.kind === 'hep') progs.set(e, { egress: c.hostProgram(e, 'egress'), ingress: c.hostProgram(e, 'ingress') });
+  }
+
+  // 2. Nodes (sorted names) and their wildcard-HEP forward programs.
+  const nodeNames = new Set<string>();
+  for (const e of model.entities) if (e.node !== undefined) nodeNames.add(e.node);
+  for (const n of model.nodeAddresses.keys()) nodeNames.add(n);
+  for (const n of model.wildcardHeps.keys()) nodeNames.add(n);
+  const nodes = [...nodeNames].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const nodeId = new Map(nodes.map((n, i) => [n, i]));
+  const nodeRecs: Rec[] = nodes.map((n) => {
+    const fwd = model.isPolicedNode(n) ? model.wildcardHeps.get(n) : undefined;
+    return fwd
+      ? { fwdEgressProg: c.forwardProgram(fwd, 'egress'), fwdIngressProg: c.forwardProgram(fwd, 'ingress') }
+      : { fwdEgressProg: NONE, fwdIngressProg: NONE };
+  });
+  let transit: Entity | undefined;
+  if (model.options.node !== undefined) transit = model.wildcardHeps.get(model.options.node);
+  else if (model.wildcardHeps.size === 1) transit = [...model.wildcardHeps.values()][0];
+  const transitIngressProg = transit ? c.forwardProgram(transit, 'ingress') : NONE;
+  const transitEgressProg = transit ? c.forwardProgram(transit, 'egress') : NONE;
+  const noProfileMatchRule = c.pseudoRule(PROFILE_TIER, NO_MATCH, 'deny', S.RULE_KIND_NO_PROFILE_MATCH);
+
+  // 3. Exact addresses: owners (endpoints, host addresses) and port-set members.
+  const exact: Map<string, ExactProps>[] = [];
+  const exactFor = (f: Family): Map<string, ExactProps> => (exact[f] ??= new Map());
+  const blank = (): ExactProps => ({ epKind: S.EP_NONE, epNode: NONE, hostNode: NONE, policed: false, egressProg: NONE, ingressProg: NONE, ports: [] });
+  const ownerAddrs: IpAddr[] = [];
+  for (const e of model.entities) if (e.kind === 'wep' || e.kind === 'hep') for (const cidr of e.cidrs) ownerAddrs.push({ family: cidr.family, value: cidr.base });
+  for (const addrs of model.nodeAddresses.values()) ownerAddrs.push(...addrs);
+  for (const a of ownerAddrs) {
+    const m = exactFor(a.family);
+    const k = a.value.toString();
+    if (m.has(k)) continue;
+    const o = model.owner(a);
+    const p = blank();
+    if (o.endpoint && (o.endpoint.kind === 'wep' || o.endpoint.kind === 'hep')) {
+      p.epKind = o.endpoint.kind === 'wep' ? S.EP_WEP : S.EP_HEP;
+      p.epNode = o.endpoint.node !== undefined ? nodeId.get(o.endpoint.node)! : NONE;
+      const pr = progs.get(o.endpoint);
+      if (pr) {
+        p.policed = true;
+        p.egressProg = pr.egress;
+        p.ingressProg = pr.ingress;
+      }
+    }
+    if (o.hostNode !== undefined) p.hostNode = nodeId.get(o.hostNode)!;
+    m.set(k, p);
+  }
+  c.portSets.forEach((ps, setId) => {
+    for (const mem of ps.members) {
+      const m = exactFor(mem.family);
+      const k = mem.value.toString();
+      let p = m.get(k);
+      if (!p) m.set(k, (p = blank()));
+      p.ports.push([setId, mem.proto, mem.port]);
+    }
+  });
+
+  // 4. Address classes per family: sweep over every set member's range.
+  const identityIds = new Map<string, number>();
+  const identityRows: number[][] = [];
+  const classIds = new Map<string, number>();
+  const classRecs: Rec[] = [];
+  const portMembers: Rec[] = [];
+  const identityOf = (sets: number[]): number => {
+    const key = sets.join(',');
+    let id = identityIds.get(key);
+    if (id === undefined) {
+      id = identityRows.length;
+      identityRows.push(sets);
+      identityIds.set(key, id);
+    }
+    return id;
+  };
+  identityOf([]);
+  const classOf = (identity: number, p: ExactProps | undefined): number => {
+    const ports = p ? [...new Set(p.ports.map((m) => m.join(':')))].map((s) => s.split(':').map(Number) as [number, number, number]) : [];
+    ports.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+    const key = `${identity}|${p ? `${p.epKind},${p.epNode},${p.hostNode},${p.policed ? 1 : 0},${p.egressProg},${p.ingressProg}` : '-'}|${ports.join(';')}`;
+    let id = classIds.get(key);
+    if (id !== undefined) return id;
+    id = classRecs.length;
+    const portStart = portMembers.length;
+    for (const [setId, proto, port] of ports) portMembers.push({ setId, proto, port });
+    classRecs.push({
+      identity,
+      portStart,
+      portCount: ports.length,
+      epNode: p?.epNode ?? NONE,
+      hostNode: p?.hostNode ?? NONE,
+      egressProg: p?.egressProg ?? NONE,
+      ingressProg: p?.ingressProg ?? NONE,
+      epKind: p?.epKind ?? S.EP_NONE,
+      flags: p?.policed ? S.CLASS_POLICED : 0,
+    });
+    classIds.set(key, id);
+    return id;
+  };
+  classOf(0, undefined);
+
+  const buildFamily = (f: Family): FamilyTables => {
+    const bits = familyBits(f);
+    const top = 1n << BigInt(bits);
+    const deltas = new Map<bigint, Map<number, number>>();
+    const bump = (pos: bigint, set: number, d: number): void => {
+      if (pos >= top) return;
+      let m = deltas.get(pos);
+      if (!m) deltas.set(pos, (m = new Map()));
+      if (set >= 0) m.set(set, (m.get(set) ?? 0) + d);
+    };
+    bump(0n, -1, 0);
+    c.addrSets.forEach((s, id) => {
+      for (const cidr of s.members) {
+        if (cidr.family !== f) continue;
+        bump(cidr.base, id, 1);
+        bump(cidr.base + (1n << BigInt(bits - cidr.prefixLen)), id, -1);
+      }
+    });
+    const ex = exact[f] ?? new Map<string, ExactProps>();
+    for (const k of ex.keys()) {
+      const v = BigInt(k);
+      bump(v, -1, 0);
+      bump(v + 1n, -1, 0);
+    }
+    const positions = [...deltas.keys()].sort(cmpBig);
+    const active = new Map<number, number>();
+    const starts: bigint[] = [];
+    const classes: number[] = [];
+    for (const pos of positions) {
+      for (const [set, d] of deltas.get(pos)!) {
+        const n = (active.get(set) ?? 0) + d;
+        if (n === 0) active.delete(set);
+        else active.set(set, n);
+      }
+      const sets = [...active.keys()].sort((a, b) => a - b);
+      const cls = classOf(identityOf(sets), ex.get(pos.toString()));
+      if (classes.length > 0 && classes[classes.length - 1] === cls) continue;
+      starts.push(pos);
+      classes.push(cls);
+    }
+    return { starts, classes };
+  };
+  const v4 = buildFamily(4);
+  const v6 = buildFamily(6);
+
+  const identityWords = Math.ceil(c.addrSets.length / 64);
+  const words: bigint[] = [];
+  for (const row of identityRows) {
+    const w = new Array<bigint>(identityWords).fill(0n);
+    for (const s of row) w[s >> 6] = w[s >> 6]! | (1n << BigInt(s & 63));
+    words.push(...w);
+  }
+
+  // 5. NAT: candidate frontends, resolved through the model's own lookup.
+  interface FeBuild {
+    addr: number[];
+    family: Family;
+    proto: number;
+    port: number;
+    backends: readonly { addr: IpAddr; port: number }[];
+  }
+  const frontends = new Map<string, FeBuild>();
+  const backends: Rec[] = [];
+  for (const svc of model.cluster.services) {
+    for (const sp of svc.ports) {
+      const candidates: [IpAddr, number][] = [];
+      for (const ip of [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs]) candidates.push([ip, sp.port]);
+      if (sp.nodePort !== undefined) for (const addrs of model.nodeAddresses.values()) for (const ip of addrs) candidates.push([ip, sp.nodePort]);
+      for (const [ip, port] of candidates) {
+        const key = `${ip.family}:${ip.value}:${sp.protocol}:${port}`;
+        if (frontends.has(key)) continue;
+        const fe = model.nat.lookup(ip, sp.protocol, port);
+        if (!fe) continue;
+        const w = addrWords(ip.family, ip.value);
+        frontends.set(key, { addr: w, family: ip.family, proto: sp.protocol, port, backends: fe.backends });
+      }
+    }
+  }
+  const feList = [...frontends.values()].sort((a, b) => {
+    if (a.family !== b.family) return a.family - b.family;
+    for (let i = 0; i < 4; i++) if (a.addr[i] !== b.addr[i]) return a.addr[i]! - b.addr[i]!;
+    return a.proto - b.proto || a.port - b.port;
+  });
+  const feRecs: Rec[] = feList.map((fe) => {
+    const bl = fe.backends;
+    const start = backends.length;
+    for (const b of bl) backends.push({ addr: addrWords(b.addr.family, b.addr.value), port: b.port, family: b.addr.family });
+    return { addr: fe.addr, family: fe.family, proto: fe.proto, port: fe.port, backendStart: start, backendCount: bl.length };
+  });
+
+  // 6. Failsafe ports and protocol flags.
+  const failsafe: Rec[] = [
+    ...model.options.failsafeInbound.map((f) => ({ dir: S.DIR_INGRESS, proto: f.protocol, port: f.port })),
+    ...model.options.failsafeOutbound.map((f) => ({ dir: S.DIR_EGRESS, proto: f.protocol, port: f.port })),
+  ];
+  const protoFlags = new Uint8Array(256);
+  for (let p = 0; p < 256; p++) protoFlags[p] = (hasPorts(p) ? S.PROTO_HAS_PORTS : 0) | (isIcmp(p) ? S.PROTO_IS_ICMP : 0);
+
+  const e2h = model.options.endpointToHostAction;
+  const config: Rec = {
+    identityWords,
+    addrSetCount: c.addrSets.length,
+    portSetCount: c.portSets.length,
+    transitIngressProg,
+    transitEgressProg,
+    noProfileMatchRule,
+    endpointToHostAction: e2h === 'Drop' ? S.E2H_DROP : e2h === 'Accept' ? S.E2H_ACCEPT : S.E2H_RETURN,
+    identityCount: identityRows.length,
+    nodeCount: nodes.length,
+  };
+
+  const data: SectionData = {
+    CONFIG: [config],
+    PROTO_FLAGS: protoFlags,
+    V4_STARTS: v4.starts.map(Number),
+    V4_CLASS: v4.classes,
+    V6_STARTS: v6.starts.map((s) => ({ w: addrWords(6, s) })),
+    V6_CLASS: v6.classes,
+    CLASSES: classRecs,
+    IDENTITY_WORDS: words,
+    PORT_MEMBERS: portMembers,
+    NODES: nodeRecs,
+    PROGRAMS: c.programs,
+    OPS: c.ops,
+    TIER_BLOCKS: c.tierBlocks,
+    PROFILE_BLOCKS: c.profileBlocks,
+    TIER_REFS: c.tierRefs,
+    PROFILE_REFS: c.profileRefs,
+    RULE_REFS: c.ruleRefs,
+    MATCHES: c.matches,
+    ADDR_TESTS: c.addrTests,
+    PORT_LISTS: c.portLists,
+    PORT_RANGES: c.portRanges,
+    NAMED_REFS: c.namedRefs,
+    FAILSAFE: failsafe,
+    NAT_FRONTENDS: feRecs,
+    NAT_BACKENDS: backends,
+    RULE_META: c.ruleMeta,
+    STRINGS: c.strings.bytes(),
+  };
+  return {
+    image: writeImage(data),
+    stats: {
+      addrSets: c.addrSets.length,
+      portSets: c.portSets.length,
+      identities: identityRows.length,
+      classes: classRecs.length,
+      v4Intervals: v4.starts.length,
+      v6Intervals: v6.starts.length,
+      programs: c.programs.length,
+      tierBlocks: c.tierBlocks.length,
+      matches: c.matches.length,
+      rules: c.ruleMeta.length,
+      natFrontends: feRecs.length,
+      natBackends: backends.length,
+    },
+  };
+}

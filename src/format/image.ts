@@ -1,0 +1,260 @@
+/**
+ * Image writer and reader (docs/FORMAT.md). The writer takes plain records
+ * per section and lays them out with the field tables of spec.ts; the reader
+ * is the TypeScript twin of the native loader's structural checks (used by
+ * `inspect` and to decode the rule map), not a trust boundary for the engine.
+ */
+import { crc32c } from './crc32c.js';
+import {
+  FORMAT_MAJOR,
+  FORMAT_MINOR,
+  HEADER,
+  HEADER_SIZE,
+  MAGIC,
+  SECTION_ALIGN,
+  SECTION_ENTRY,
+  SECTIONS,
+  SECTION_NAMES,
+  type SectionName,
+  type StructSpec,
+} from './spec.js';
+
+export type FieldValue = number | bigint | number[] | Uint8Array;
+export type Rec = Record<string, FieldValue>;
+
+/** Records per section; U8/U32/U64 sections take plain number arrays. */
+export type SectionData = Partial<Record<SectionName, Rec[] | number[] | Uint8Array | bigint[]>>;
+
+const align = (n: number, a: number): number => Math.ceil(n / a) * a;
+
+function writeField(view: DataView, base: number, type: string, value: FieldValue | undefined): void {
+  const v = value ?? 0;
+  switch (type) {
+    case 'u8':
+      view.setUint8(base, Number(v));
+      break;
+    case 'u16':
+      view.setUint16(base, Number(v), true);
+      break;
+    case 'u32':
+      view.setUint32(base, Number(v) >>> 0, true);
+      break;
+    case 'i32':
+      view.setInt32(base, Number(v), true);
+      break;
+    case 'u64':
+      view.setBigUint64(base, BigInt(v as number | bigint), true);
+      break;
+    case 'u32x4': {
+      const w = (v as number[]) ?? [0, 0, 0, 0];
+      for (let i = 0; i < 4; i++) view.setUint32(base + 4 * i, (w[i] ?? 0) >>> 0, true);
+      break;
+    }
+    case 'bytes8':
+    case 'bytes16': {
+      const n = type === 'bytes8' ? 8 : 16;
+      const b = v instanceof Uint8Array ? v : new Uint8Array(n);
+      for (let i = 0; i < n; i++) view.setUint8(base + i, b[i] ?? 0);
+      break;
+    }
+    default:
+      throw new Error(`unknown field type ${type}`);
+  }
+}
+
+function readField(view: DataView, base: number, type: string): FieldValue {
+  switch (type) {
+    case 'u8':
+      return view.getUint8(base);
+    case 'u16':
+      return view.getUint16(base, true);
+    case 'u32':
+      return view.getUint32(base, true);
+    case 'i32':
+      return view.getInt32(base, true);
+    case 'u64':
+      return view.getBigUint64(base, true);
+    case 'u32x4':
+      return [0, 1, 2, 3].map((i) => view.getUint32(base + 4 * i, true));
+    case 'bytes8':
+      return new Uint8Array(view.buffer.slice(view.byteOffset + base, view.byteOffset + base + 8));
+    case 'bytes16':
+      return new Uint8Array(view.buffer.slice(view.byteOffset + base, view.byteOffset + base + 16));
+    default:
+      throw new Error(`unknown field type ${type}`);
+  }
+}
+
+export function writeRecord(view: DataView, base: number, spec: StructSpec, rec: Rec): void {
+  for (const f of spec.fields) writeField(view, base + f.offset, f.type, rec[f.name]);
+}
+
+export function readRecord(view: DataView, base: number, spec: StructSpec): Rec {
+  const out: Rec = {};
+  for (const f of spec.fields) out[f.name] = readField(view, base + f.offset, f.type);
+  return out;
+}
+
+function recordCount(data: Rec[] | number[] | Uint8Array | bigint[]): number {
+  return data.length;
+}
+
+/** Lays out every section in id order, fills the header and the CRC. */
+export function writeImage(data: SectionData, flags = 0): Uint8Array {
+  const names = SECTION_NAMES.filter((n) => data[n] !== undefined).sort((a, b) => SECTIONS[a].id - SECTIONS[b].id);
+  const dirOffset = HEADER_SIZE;
+  let offset = align(dirOffset + names.length * SECTION_ENTRY.size, SECTION_ALIGN);
+  const placed: { name: SectionName; offset: number; length: number; count: number }[] = [];
+  for (const name of names) {
+    const count = recordCount(data[name]!);
+    const length = count * SECTIONS[name].rec.size;
+    placed.push({ name, offset, length, count });
+    offset = align(offset + length, SECTION_ALIGN);
+  }
+  const total = offset;
+  const bytes = new Uint8Array(total);
+  const view = new DataView(bytes.buffer);
+  for (const p of placed) {
+    const spec = SECTIONS[p.name].rec;
+    const items = data[p.name]!;
+    if (items instanceof Uint8Array) {
+      bytes.set(items, p.offset);
+      continue;
+    }
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      const rec: Rec = typeof item === 'number' || typeof item === 'bigint' ? { v: item } : (item as Rec);
+      writeRecord(view, p.offset + i * spec.size, spec, rec);
+    }
+  }
+  placed.forEach((p, i) =>
+    writeRecord(view, dirOffset + i * SECTION_ENTRY.size, SECTION_ENTRY, {
+      id: SECTIONS[p.name].id,
+      recordSize: SECTIONS[p.name].rec.size,
+      offset: BigInt(p.offset),
+      length: BigInt(p.length),
+      count: BigInt(p.count),
+    }),
+  );
+  writeRecord(view, 0, HEADER, {
+    magic: new TextEncoder().encode(MAGIC),
+    major: FORMAT_MAJOR,
+    minor: FORMAT_MINOR,
+    flags,
+    totalLength: BigInt(total),
+    crc32c: 0,
+    headerSize: HEADER_SIZE,
+    sectionCount: placed.length,
+    sectionEntrySize: SECTION_ENTRY.size,
+    directoryOffset: BigInt(dirOffset),
+  });
+  view.setUint32(24, crc32c(bytes), true);
+  return bytes;
+}
+
+export interface SectionInfo {
+  name: SectionName | `unknown(${number})`;
+  id: number;
+  recordSize: number;
+  offset: number;
+  length: number;
+  count: number;
+}
+
+export interface ImageView {
+  header: Rec;
+  sections: SectionInfo[];
+  view: DataView;
+  bytes: Uint8Array;
+  /** All records of a section (empty when absent). */
+  records(name: SectionName): Rec[];
+  /** Plain values of a U8/U32/U64 section. */
+  values(name: SectionName): number[];
+  section(name: SectionName): SectionInfo | undefined;
+  string(offset: number): string;
+}
+
+export class ImageFormatError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Parses and structurally checks an image (header, CRC, directory bounds). */
+export function readImage(bytes: Uint8Array): ImageView {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < HEADER_SIZE) throw new ImageFormatError('TRUNCATED', `image is ${bytes.length} bytes, shorter than the header`);
+  const header = readRecord(view, 0, HEADER);
+  if (new TextDecoder().decode(header.magic as Uint8Array) !== MAGIC) throw new ImageFormatError('BAD_MAGIC', 'not a netverdict image');
+  if (header.major !== FORMAT_MAJOR) throw new ImageFormatError('BAD_VERSION', `format major ${String(header.major)}, expected ${FORMAT_MAJOR}`);
+  if (Number(header.totalLength) !== bytes.length) throw new ImageFormatError('BAD_LENGTH', `header says ${String(header.totalLength)} bytes, have ${bytes.length}`);
+  const copy = bytes.slice();
+  new DataView(copy.buffer).setUint32(24, 0, true);
+  if (crc32c(copy) !== header.crc32c) throw new ImageFormatError('BAD_CRC', 'CRC32C mismatch');
+  const sections: SectionInfo[] = [];
+  const count = Number(header.sectionCount);
+  const dir = Number(header.directoryOffset);
+  if (dir + count * SECTION_ENTRY.size > bytes.length) throw new ImageFormatError('BAD_DIRECTORY', 'section directory out of bounds');
+  for (let i = 0; i < count; i++) {
+    const e = readRecord(view, dir + i * SECTION_ENTRY.size, SECTION_ENTRY);
+    const id = Number(e.id);
+    const name = SECTION_NAMES.find((n) => SECTIONS[n].id === id) ?? (`unknown(${id})` as const);
+    const s: SectionInfo = { name, id, recordSize: Number(e.recordSize), offset: Number(e.offset), length: Number(e.length), count: Number(e.count) };
+    if (s.offset + s.length > bytes.length || s.offset % SECTION_ALIGN !== 0) throw new ImageFormatError('BAD_SECTION_BOUNDS', `section ${name} out of bounds or misaligned`);
+    sections.push(s);
+  }
+  const section = (name: SectionName): SectionInfo | undefined => sections.find((s) => s.name === name);
+  const records = (name: SectionName): Rec[] => {
+    const s = section(name);
+    if (!s) return [];
+    const spec = SECTIONS[name].rec;
+    const out: Rec[] = [];
+    for (let i = 0; i < s.count; i++) out.push(readRecord(view, s.offset + i * spec.size, spec));
+    return out;
+  };
+  const values = (name: SectionName): number[] => records(name).map((r) => Number(r.v));
+  const decoder = new TextDecoder();
+  const string = (offset: number): string => {
+    const s = section('STRINGS');
+    if (!s || offset + 4 > s.length) throw new ImageFormatError('BAD_STRING', `string offset ${offset} out of bounds`);
+    const len = view.getUint32(s.offset + offset, true);
+    if (offset + 4 + len > s.length) throw new ImageFormatError('BAD_STRING', `string at ${offset} overruns the string table`);
+    return decoder.decode(bytes.subarray(s.offset + offset + 4, s.offset + offset + 4 + len));
+  };
+  return { header, sections, view, bytes, records, values, section, string };
+}
+
+/** Builds the STRINGS section: each string as u32 length + UTF-8 bytes, 4-aligned; dedup. */
+export class StringTable {
+  private readonly offsets = new Map<string, number>();
+  private readonly chunks: Uint8Array[] = [];
+  private size = 0;
+
+  ref(s: string): number {
+    const have = this.offsets.get(s);
+    if (have !== undefined) return have;
+    const utf8 = new TextEncoder().encode(s);
+    const len = align(4 + utf8.length, 4);
+    const chunk = new Uint8Array(len);
+    new DataView(chunk.buffer).setUint32(0, utf8.length, true);
+    chunk.set(utf8, 4);
+    const off = this.size;
+    this.chunks.push(chunk);
+    this.size += len;
+    this.offsets.set(s, off);
+    return off;
+  }
+
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let o = 0;
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+}

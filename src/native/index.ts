@@ -1,0 +1,195 @@
+/**
+ * The only module that loads the native addon (createRequire on the node-gyp
+ * build output), checks its ABI and format version, and wraps it in typed,
+ * validated calls. Batches go in and out as caller-owned typed arrays.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { Family, IpAddr } from '../net/ip.js';
+import { readImage, type ImageView } from '../format/image.js';
+import { EVAL_REASONS, FLOW_REASONS, FORMAT_MAJOR, NONE, SECTIONS } from '../format/spec.js';
+
+/** The addon ABI this wrapper speaks (native/addon/addon.cc kAbiVersion). */
+export const ADDON_ABI = 2;
+
+export interface BatchOutputs {
+  verdict: Uint8Array;
+  reason?: Uint8Array;
+  egressRule?: Uint32Array;
+  ingressRule?: Uint32Array;
+  decidingRule?: Uint32Array;
+  /** byte 0 egress, byte 1 ingress, byte 2 deciding evaluation reason (EVAL_REASONS index). */
+  evalReasons?: Uint32Array;
+  /** Index into the NAT backend table, or NONE. */
+  natBackend?: Uint32Array;
+  /** Linear strategy: match records tested for the tuple. */
+  rulesVisited?: Uint32Array;
+}
+
+interface RawEngine {
+  classifyV4(src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs): number;
+  classifyV6(src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs): number;
+  classifyOne(
+    family: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number,
+    proto: number, sport: number, dport: number, out: Uint32Array,
+  ): number;
+  info(): { imageSize: number; ruleCount: number; backendCount: number };
+}
+
+export interface RawAddon {
+  abiVersion(): number;
+  formatVersion(): { major: number; minor: number };
+  layout(): { struct: string; field: string | null; value: number }[];
+  tupleHash(family: number, src: Uint32Array, dst: Uint32Array, proto: number, sport: number, dport: number): number;
+  Engine: new (image: Uint8Array) => RawEngine;
+}
+
+export class NativeUnavailableError extends Error {
+  readonly code = 'ERR_NATIVE_UNAVAILABLE';
+}
+
+export class ImageLoadError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let cached: RawAddon | undefined;
+
+/** Loads build/Release/netverdict.node (once) and checks the version handshake. */
+export function loadAddon(): RawAddon {
+  if (cached) return cached;
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, '../../build/Release/netverdict.node'), join(here, '../../../build/Release/netverdict.node')];
+  const path = candidates.find((p) => existsSync(p));
+  if (!path) throw new NativeUnavailableError(`native addon not built (looked in ${candidates.join(', ')}); run npx node-gyp rebuild`);
+  const require = createRequire(import.meta.url);
+  const addon = require(path) as RawAddon;
+  if (addon.abiVersion() !== ADDON_ABI) throw new NativeUnavailableError(`addon ABI ${addon.abiVersion()}, expected ${ADDON_ABI}; rebuild the addon`);
+  if (addon.formatVersion().major !== FORMAT_MAJOR) throw new NativeUnavailableError(`addon reads image format ${addon.formatVersion().major}, compiler writes ${FORMAT_MAJOR}`);
+  cached = addon;
+  return addon;
+}
+
+export interface RuleInfo {
+  id: number;
+  tier: string;
+  name: string;
+  action: 'allow' | 'deny' | 'pass' | 'log';
+  ruleIndex: number;
+  kind: number;
+  file: string;
+  line: number;
+  column: number;
+}
+
+export interface BackendInfo {
+  addr: IpAddr;
+  port: number;
+}
+
+const ACTIONS = ['allow', 'deny', 'pass', 'log'] as const;
+
+function wordsToAddr(family: Family, w: number[]): IpAddr {
+  if (family === 4) return { family, value: BigInt(w[0]! >>> 0) };
+  let v = 0n;
+  for (const x of w) v = (v << 32n) | BigInt(x >>> 0);
+  return { family, value: v };
+}
+
+/** Comparable per-tuple record (deciding entries as `tier|name|action|ruleIndex`). */
+export interface NativeFlowRecord {
+  action: 'allow' | 'deny';
+  reason: (typeof FLOW_REASONS)[number];
+  egress?: { reason: string; deciding: string | undefined };
+  ingress?: { reason: string; deciding: string | undefined };
+  deciding?: { reason: string; deciding: string | undefined };
+  natBackend?: BackendInfo;
+}
+
+export class NativeEngine {
+  readonly rules: RuleInfo[];
+  readonly backends: BackendInfo[];
+  private readonly scratch = new Uint32Array(8);
+
+  private constructor(
+    private readonly raw: RawEngine,
+    readonly image: ImageView,
+  ) {
+    this.rules = image.records('RULE_META').map((r, id) => ({
+      id,
+      tier: image.string(Number(r.tier)),
+      name: image.string(Number(r.name)),
+      action: ACTIONS[Number(r.action)]!,
+      ruleIndex: Number(r.ruleIndex),
+      kind: Number(r.kind),
+      file: image.string(Number(r.file)),
+      line: Number(r.line),
+      column: Number(r.column),
+    }));
+    this.backends = image.records('NAT_BACKENDS').map((b) => ({ addr: wordsToAddr(Number(b.family) as Family, b.addr as number[]), port: Number(b.port) }));
+  }
+
+  /** Verifies and loads an image; throws ImageLoadError with the loader's error code. */
+  static fromImage(bytes: Uint8Array): NativeEngine {
+    const addon = loadAddon();
+    let raw: RawEngine;
+    try {
+      raw = new addon.Engine(bytes);
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      throw new ImageLoadError(err.code ?? 'UNKNOWN', err.message);
+    }
+    void SECTIONS;
+    return new NativeEngine(raw, readImage(bytes));
+  }
+
+  info(): { imageSize: number; ruleCount: number; backendCount: number } {
+    return this.raw.info();
+  }
+
+  /**
+   * Classifies n tuples of one family. v4: src/dst one word per tuple; v6:
+   * four words per tuple, most significant first. For ICMP protocols sport
+   * and dport carry the ICMP type and code.
+   */
+  classifyBatch(family: Family, src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs): number {
+    const n = proto.length;
+    const w = family === 4 ? 1 : 4;
+    if (src.length !== n * w || dst.length !== n * w || sport.length !== n || dport.length !== n) {
+      throw new RangeError(`classifyBatch: ${n} tuples but src ${src.length}, dst ${dst.length}, sport ${sport.length}, dport ${dport.length} (IPv${family})`);
+    }
+    return family === 4 ? this.raw.classifyV4(src, dst, sport, dport, proto, out) : this.raw.classifyV6(src, dst, sport, dport, proto, out);
+  }
+
+  /** One tuple on plain numbers; returns the internal scratch array (valid until the next call). */
+  classifyOne(family: Family, src: readonly number[], dst: readonly number[], proto: number, sport: number, dport: number): Uint32Array {
+    this.raw.classifyOne(family, src[0] ?? 0, src[1] ?? 0, src[2] ?? 0, src[3] ?? 0, dst[0] ?? 0, dst[1] ?? 0, dst[2] ?? 0, dst[3] ?? 0, proto, sport, dport, this.scratch);
+    return this.scratch;
+  }
+
+  traceString(ruleId: number): string | undefined {
+    if (ruleId === NONE) return undefined;
+    const r = this.rules[ruleId];
+    if (!r) throw new RangeError(`rule id ${ruleId} out of range`);
+    return `${r.tier}|${r.name}|${r.action}|${r.ruleIndex}`;
+  }
+
+  /** Turns one tuple's outputs into a record comparable with the reference FlowResult. */
+  record(verdict: number, reason: number, egressRule: number, ingressRule: number, decidingRule: number, evalReasons: number, natBackend: number): NativeFlowRecord {
+    const rec: NativeFlowRecord = { action: verdict ? 'allow' : 'deny', reason: FLOW_REASONS[reason]! };
+    const eg = evalReasons & 0xff;
+    const ing = (evalReasons >>> 8) & 0xff;
+    const dec = (evalReasons >>> 16) & 0xff;
+    if (eg) rec.egress = { reason: EVAL_REASONS[eg]!, deciding: this.traceString(egressRule) };
+    if (ing) rec.ingress = { reason: EVAL_REASONS[ing]!, deciding: this.traceString(ingressRule) };
+    if (dec) rec.deciding = { reason: EVAL_REASONS[dec]!, deciding: this.traceString(decidingRule) };
+    if (natBackend !== NONE) rec.natBackend = this.backends[natBackend];
+    return rec;
+  }
+}

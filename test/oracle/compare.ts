@@ -1,0 +1,119 @@
+/**
+ * Differential harness: compile a cluster, classify tuples natively in
+ * batches, evaluate the same tuples with the reference evaluator, compare
+ * verdict, flow reason, the egress/ingress/overall deciding entries (with
+ * their evaluation reasons) and the NAT backend.
+ */
+import { compileImage } from '../../src/compile/index.js';
+import { addrWords } from '../../src/compile/index.js';
+import { NativeEngine, type NativeFlowRecord } from '../../src/native/index.js';
+import { formatIp, type Family } from '../../src/net/ip.js';
+import type { Tuple } from '../../src/net/tuple.js';
+import { decidingEvaluation, formatTraceEntry, ReferenceEvaluator, type Evaluation, type FlowResult } from '../../src/reference/evaluate.js';
+import type { ResolvedCluster } from '../../src/resolve/index.js';
+
+const ICMP = (p: number): boolean => p === 1 || p === 58;
+
+function evalRecord(e: Evaluation | undefined): { reason: string; deciding: string | undefined } | undefined {
+  if (!e) return undefined;
+  const last = e.trace[e.trace.length - 1];
+  return { reason: e.reason, deciding: last ? formatTraceEntry(last) : undefined };
+}
+
+export function referenceRecord(r: FlowResult): NativeFlowRecord {
+  const rec: NativeFlowRecord = { action: r.action, reason: r.reason };
+  if (r.egress) rec.egress = evalRecord(r.egress);
+  if (r.ingress) rec.ingress = evalRecord(r.ingress);
+  const d = decidingEvaluation(r);
+  if (d) rec.deciding = evalRecord(d);
+  if (r.nat?.postDst) rec.natBackend = { addr: r.nat.postDst, port: r.nat.postDport! };
+  return rec;
+}
+
+const show = (rec: NativeFlowRecord): string =>
+  JSON.stringify(rec, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+
+export function describeTuple(t: Tuple): string {
+  const ports = ICMP(t.proto) ? `type ${t.icmpType} code ${t.icmpCode}` : `${t.sport ?? '-'} -> ${t.dport ?? '-'}`;
+  return `${formatIp(t.src)} -> ${formatIp(t.dst)} proto ${t.proto} ${ports}`;
+}
+
+export interface Mismatch {
+  tuple: Tuple;
+  reference: string;
+  native: string;
+}
+
+export interface DiffResult {
+  tuples: number;
+  mismatches: Mismatch[];
+  refMs: number;
+  nativeMs: number;
+}
+
+/** Struct-of-arrays for one family's tuples (ICMP type/code in the port arrays). */
+export function toArrays(family: Family, tuples: Tuple[]) {
+  const w = family === 4 ? 1 : 4;
+  const n = tuples.length;
+  const src = new Uint32Array(n * w);
+  const dst = new Uint32Array(n * w);
+  const sport = new Uint16Array(n);
+  const dport = new Uint16Array(n);
+  const proto = new Uint8Array(n);
+  tuples.forEach((t, i) => {
+    const s = addrWords(family, t.src.value);
+    const d = addrWords(family, t.dst.value);
+    for (let k = 0; k < w; k++) {
+      src[i * w + k] = s[k]!;
+      dst[i * w + k] = d[k]!;
+    }
+    proto[i] = t.proto;
+    sport[i] = ICMP(t.proto) ? (t.icmpType ?? 0) : (t.sport ?? 0);
+    dport[i] = ICMP(t.proto) ? (t.icmpCode ?? 0) : (t.dport ?? 0);
+  });
+  return { src, dst, sport, dport, proto };
+}
+
+export function nativeRecords(engine: NativeEngine, tuples: Tuple[]): { records: NativeFlowRecord[]; ms: number } {
+  const records: NativeFlowRecord[] = new Array(tuples.length);
+  let ms = 0;
+  for (const family of [4, 6] as const) {
+    const idx: number[] = [];
+    tuples.forEach((t, i) => t.src.family === family && idx.push(i));
+    if (idx.length === 0) continue;
+    const a = toArrays(family, idx.map((i) => tuples[i]!));
+    const n = idx.length;
+    const out = {
+      verdict: new Uint8Array(n),
+      reason: new Uint8Array(n),
+      egressRule: new Uint32Array(n),
+      ingressRule: new Uint32Array(n),
+      decidingRule: new Uint32Array(n),
+      evalReasons: new Uint32Array(n),
+      natBackend: new Uint32Array(n),
+    };
+    const t0 = process.hrtime.bigint();
+    engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, out);
+    ms += Number(process.hrtime.bigint() - t0) / 1e6;
+    idx.forEach((ti, k) => {
+      records[ti] = engine.record(out.verdict[k]!, out.reason[k]!, out.egressRule[k]!, out.ingressRule[k]!, out.decidingRule[k]!, out.evalReasons[k]!, out.natBackend[k]!);
+    });
+  }
+  return { records, ms };
+}
+
+export function differential(model: ResolvedCluster, tuples: Tuple[], engine?: NativeEngine): DiffResult {
+  const eng = engine ?? NativeEngine.fromImage(compileImage(model).image);
+  const ref = new ReferenceEvaluator(model);
+  const t0 = process.hrtime.bigint();
+  const refRecs = tuples.map((t) => referenceRecord(ref.evaluate(t)));
+  const refMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  const { records, ms } = nativeRecords(eng, tuples);
+  const mismatches: Mismatch[] = [];
+  tuples.forEach((t, i) => {
+    const a = show(refRecs[i]!);
+    const b = show(records[i]!);
+    if (a !== b) mismatches.push({ tuple: t, reference: a, native: b });
+  });
+  return { tuples: tuples.length, mismatches, refMs, nativeMs: ms };
+}
