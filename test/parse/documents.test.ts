@@ -26,7 +26,7 @@ metadata: {name: b}
     objs.map((o) => [o.kind, o.docIndex, o.start]),
     [
       ['A', 0, { line: 2, column: 1 }],
-      ['B', 3, { line: 8, column: 1 }],
+      ['B', 1, { line: 8, column: 1 }],
     ],
   );
 });
