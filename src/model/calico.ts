@@ -7,7 +7,7 @@ import { formatCidr, type Cidr, type IpAddr } from '../net/ip.js';
 import type { FieldPath } from '../parse/documents.js';
 import type { Selector } from '../parse/selector/types.js';
 import { isMapValue, type Json, type ObjectContext } from './context.js';
-import type { Meta } from './meta.js';
+import { readLabelMap, type Meta } from './meta.js';
 import { selectorField } from './selectors.js';
 import type {
   Action,
@@ -566,14 +566,7 @@ export function buildProfile(ctx: ObjectContext, value: Json, meta: Meta): Profi
   const spec = readSpec(ctx, value);
   if (!spec) return undefined;
   ctx.checkFields(spec, PROFILE_SPEC_FIELDS, ['spec'], 'Profile spec');
-  const labelsToApply = new Map<string, string>();
-  const lta = ctx.map(spec.labelsToApply, ['spec', 'labelsToApply']);
-  if (lta) {
-    for (const [k, v] of Object.entries(lta)) {
-      if (typeof v !== 'string') ctx.error('NV-LABEL', `label "${k}" must have a string value`, ['spec', 'labelsToApply', k]);
-      else labelsToApply.set(k, v);
-    }
-  }
+  const labelsToApply = readLabelMap(ctx, spec.labelsToApply, ['spec', 'labelsToApply'], true);
   const ingress = readRules(ctx, spec.ingress, ['spec', 'ingress'], { direction: 'ingress', global: true });
   const egress = readRules(ctx, spec.egress, ['spec', 'egress'], { direction: 'egress', global: true });
   return { name: meta.name, labelsToApply, ingress, egress, synthetic: false, origin: ctx.origin([]) };

@@ -67,7 +67,7 @@ export function readLabelMap(ctx: ObjectContext, v: unknown, path: ReadonlyArray
   for (const [k, val] of Object.entries(m)) {
     const p = [...path, k];
     if (typeof val !== 'string') {
-      ctx.error('NV-LABEL', `label "${k}" must have a string value, got ${val === null ? 'null' : typeof val} (quote it)`, p);
+      ctx.error('NV-LABEL', `label "${k}" must have a string value, got ${val === null ? 'null' : typeof val} (quote it)`, p, { key: true });
       continue;
     }
     if (validate) {
@@ -78,7 +78,7 @@ export function readLabelMap(ctx: ObjectContext, v: unknown, path: ReadonlyArray
       }
       const ve = checkLabelValue(val);
       if (ve) {
-        ctx.error('NV-LABEL', `label "${k}": ${ve}`, p);
+        ctx.error('NV-LABEL', `label "${k}": ${ve}`, p, { key: true });
         continue;
       }
     }

@@ -342,7 +342,7 @@ metadata:
     ok2: "not valid!"
     num: 1
 `);
-  t.same(errs(r), ['NV-LABEL t.yaml:7:5 metadata.labels["-bad"]', 'NV-LABEL t.yaml:8:10 metadata.labels.ok2', 'NV-LABEL t.yaml:9:10 metadata.labels.num']);
+  t.same(errs(r), ['NV-LABEL t.yaml:7:5 metadata.labels["-bad"]', 'NV-LABEL t.yaml:8:5 metadata.labels.ok2', 'NV-LABEL t.yaml:9:5 metadata.labels.num']);
 });
 
 t.test('missing kind / metadata.name; bad names', async (t) => {
