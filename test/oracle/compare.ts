@@ -49,6 +49,8 @@ export interface DiffResult {
   mismatches: Mismatch[];
   refMs: number;
   nativeMs: number;
+  /** Outcome histogram: `action/reason/decidingEvalReason`. */
+  outcomes: Record<string, number>;
 }
 
 /** Struct-of-arrays for one family's tuples (ICMP type/code in the port arrays). */
@@ -110,10 +112,15 @@ export function differential(model: ResolvedCluster, tuples: Tuple[], engine?: N
   const refMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const { records, ms } = nativeRecords(eng, tuples);
   const mismatches: Mismatch[] = [];
+  const outcomes: Record<string, number> = {};
+  for (const r of refRecs) {
+    const k = `${r.action}/${r.reason}/${r.deciding?.reason ?? '-'}`;
+    outcomes[k] = (outcomes[k] ?? 0) + 1;
+  }
   tuples.forEach((t, i) => {
     const a = show(refRecs[i]!);
     const b = show(records[i]!);
     if (a !== b) mismatches.push({ tuple: t, reference: a, native: b });
   });
-  return { tuples: tuples.length, mismatches, refMs, nativeMs: ms };
+  return { tuples: tuples.length, mismatches, refMs, nativeMs: ms, outcomes };
 }
