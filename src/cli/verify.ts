@@ -42,6 +42,7 @@ Expectations format:
      egress: "default|frontend-egress-allowlist|deny|-1", ingress: none, why: "free text"}
 egress/ingress (optional): "none" (not policed), the deciding entry
 "tier|name|action|ruleIndex", or a list of entries (the whole trace).
+A flow with todo: "reason" is a known disagreement: printed as TODO, never fails.
 Exit codes: 0 all hold, 1 an expectation failed, 2 input error.
 ${DATA_PATH_HELP}`,
     )
@@ -52,7 +53,14 @@ ${DATA_PATH_HELP}`,
       if (total === 0) throw new CliExit(EXIT_INPUT, 'no kind: Expectations flows found in the input');
       const checks = checkExpectations(cluster, expectations, ropts);
       let failed = 0;
+      let todo = 0;
       for (const c of checks) {
+        if (!c.ok && c.flow.todo !== undefined) {
+          todo++;
+          process.stdout.write(`TODO  ${describeTuple(c.result.tuple)}  ${c.flow.todo}  [${c.flow.origin.file}:${c.flow.origin.line}]\n`);
+          for (const p of c.problems) process.stdout.write(`      ${p}\n`);
+          continue;
+        }
         if (!c.ok) failed++;
         if (opts.quiet && c.ok) continue;
         const got = c.result.action === 'allow' ? 'Allow' : 'Deny';
@@ -61,7 +69,7 @@ ${DATA_PATH_HELP}`,
         if (!c.ok) for (const p of c.problems) process.stdout.write(`      ${p}\n`);
         if (!c.ok && c.flow.why) process.stdout.write(`      why: ${c.flow.why}\n`);
       }
-      process.stdout.write(`${checks.length - failed} passed, ${failed} failed\n`);
+      process.stdout.write(`${checks.length - failed - todo} passed, ${failed} failed${todo ? `, ${todo} todo` : ''}\n`);
       if (failed > 0) process.exitCode = EXIT_FAILED;
     });
 }

@@ -8,7 +8,7 @@ import { parseIpChecked } from './validate.js';
 import type { FieldPath } from '../parse/documents.js';
 
 const TOP_FIELDS: ReadonlySet<string> = new Set(['apiVersion', 'kind', 'metadata', 'name', 'node', 'flows', 'description']);
-const FLOW_FIELDS: ReadonlySet<string> = new Set(['src', 'dst', 'proto', 'protocol', 'sport', 'dport', 'icmpType', 'icmpCode', 'expect', 'egress', 'ingress', 'why', 'name']);
+const FLOW_FIELDS: ReadonlySet<string> = new Set(['src', 'dst', 'proto', 'protocol', 'sport', 'dport', 'icmpType', 'icmpCode', 'expect', 'egress', 'ingress', 'why', 'todo', 'name']);
 
 const PROTO_NAMES: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132, icmp: 1, icmpv6: 58, udplite: 136 };
 
@@ -114,6 +114,7 @@ export function buildExpectations(ctx: ObjectContext, value: Json): Expectations
     const egress = readTrace(ctx, m.egress, [...p, 'egress']);
     const ingress = readTrace(ctx, m.ingress, [...p, 'ingress']);
     const why = m.why === undefined ? undefined : ctx.str(m.why, [...p, 'why']);
+    const todo = m.todo === undefined ? undefined : ctx.str(m.todo, [...p, 'todo']);
     if (ctx.diags.items.slice(before).some((d) => d.severity === 'error')) return;
     const flow: ExpectedFlow = { src: src!, dst: dst!, proto: proto!, expect: expect!, origin: ctx.origin(p) };
     if (sport !== undefined) flow.sport = sport;
@@ -123,6 +124,7 @@ export function buildExpectations(ctx: ObjectContext, value: Json): Expectations
     if (egress) flow.egress = egress;
     if (ingress) flow.ingress = ingress;
     if (why !== undefined) flow.why = why;
+    if (todo !== undefined) flow.todo = todo;
     flows.push(flow);
   });
   const out: Expectations = { flows, origin: ctx.origin([]) };

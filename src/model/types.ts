@@ -268,6 +268,8 @@ export interface ExpectedFlow {
   egress?: TraceExpectation;
   ingress?: TraceExpectation;
   why?: string;
+  /** A known, accepted disagreement: reported as TODO, never fails verify. */
+  todo?: string;
   origin: Origin;
 }
 
