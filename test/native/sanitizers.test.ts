@@ -1,0 +1,42 @@
+/**
+ * Runs the native tests (native/test, no Node) under ASan/UBSan, and pins
+ * the golden image: the founding scenario must compile to exactly the bytes
+ * of native/test/fixtures/egress-allowlist.nvt (regenerate deliberately with
+ * NETVERDICT_UPDATE_GOLDEN=1 when the format or compiler output changes).
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { compileImage } from '../../src/compile/index.js';
+import { loadClusterFromTexts } from '../../src/model/load.js';
+import { ResolvedCluster } from '../../src/resolve/index.js';
+
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '../..');
+const golden = join(root, 'native/test/fixtures/egress-allowlist.nvt');
+
+t.test('golden image: the founding scenario compiles to the pinned bytes', (tt) => {
+  const dir = join(root, 'examples/egress-allowlist');
+  const texts = readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
+  const image = compileImage(new ResolvedCluster(loadClusterFromTexts(texts).cluster)).image;
+  if (process.env.NETVERDICT_UPDATE_GOLDEN === '1') writeFileSync(golden, image);
+  tt.ok(Buffer.from(image).equals(readFileSync(golden)), 'bytes equal native/test/fixtures/egress-allowlist.nvt');
+  tt.end();
+});
+
+t.test('native engine tests under ASan/UBSan', (tt) => {
+  const probe = spawnSync('make', ['--version'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    tt.comment('make not available: native sanitizer tests not run');
+    tt.end();
+    return;
+  }
+  const r = spawnSync('make', ['-s', '-C', join(root, 'native/test'), 'check'], { encoding: 'utf8', timeout: 300_000 });
+  tt.equal(r.status, 0, `make check exit status\n${r.stdout}\n${r.stderr}`);
+  tt.match(r.stdout, /engine_test: ok/);
+  tt.end();
+});
