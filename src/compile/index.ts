@@ -24,7 +24,7 @@ import { familyBits, hasPorts, isIcmp } from '../net/ip.js';
 import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types.js';
 import type { Direction } from '../model/types.js';
 import type { Entity, ResolvedCluster, TierPlan } from '../resolve/index.js';
-import { policyTraceName } from '../resolve/index.js';
+import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
 import { StringTable, writeImage, type Rec, type SectionData } from '../format/image.js';
 import * as S from '../format/spec.js';
 import { NONE } from '../format/spec.js';
@@ -707,4 +707,9 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       natBackends: backends.length,
     },
   };
+}
+
+/** Library entry for `netverdict compile`: resolve (optionally for one node) and compile. */
+export function compileCluster(cluster: import('../model/types.js').Cluster, options: import('../resolve/index.js').ResolveOptions = {}): CompiledImage {
+  return compileImage(new ResolvedClusterCtor(cluster, options));
 }
