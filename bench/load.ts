@@ -1,9 +1,9 @@
 /**
  * Not a test: measures loadCluster on a generated cluster of 1,000 Calico
  * policies and 10,000 pods (kubectl-like pod objects).
- *   npx tsx test/model/load-perf.ts [policies] [pods]
+ *   npx tsx bench/load.ts [policies] [pods]
  */
-import { loadClusterFromTexts } from '../../src/model/load.js';
+import { loadClusterFromTexts } from '../src/model/load.js';
 
 const nPolicies = Number(process.argv[2] ?? 1000);
 const nPods = Number(process.argv[3] ?? 10000);
