@@ -191,7 +191,8 @@ export function readImage(bytes: Uint8Array): ImageView {
   if (new TextDecoder().decode(header.magic as Uint8Array) !== MAGIC) throw new ImageFormatError('BAD_MAGIC', 'not a netverdict image');
   if (header.major !== FORMAT_MAJOR) throw new ImageFormatError('BAD_VERSION', `format major ${String(header.major)}, expected ${FORMAT_MAJOR}`);
   if (Number(header.totalLength) !== bytes.length) throw new ImageFormatError('BAD_LENGTH', `header says ${String(header.totalLength)} bytes, have ${bytes.length}`);
-  const copy = bytes.slice();
+  // A real copy: Buffer#slice would share (and corrupt) the caller's memory.
+  const copy = new Uint8Array(bytes);
   new DataView(copy.buffer).setUint32(24, 0, true);
   if (crc32c(copy) !== header.crc32c) throw new ImageFormatError('BAD_CRC', 'CRC32C mismatch');
   const sections: SectionInfo[] = [];
