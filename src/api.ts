@@ -10,6 +10,9 @@ import type { Tuple } from './net/tuple.js';
 import { ReferenceEvaluator, type FlowResult } from './reference/evaluate.js';
 import { ResolvedCluster, type ResolveOptions } from './resolve/index.js';
 import { parseProtocol } from './io/tuples.js';
+import { compileImage, type CompiledImage } from './compile/index.js';
+import { NativeEngine } from './native/index.js';
+import { NativeFlowClassifier } from './output/native.js';
 
 export interface Loaded {
   cluster: Cluster;
@@ -63,4 +66,34 @@ export function toTuple(t: TupleInput): Tuple {
 export function evaluateFlow(evaluator: ReferenceEvaluator, t: TupleInput | Tuple, explain = false): FlowResult {
   const tuple = typeof (t as TupleInput).src === 'string' ? toTuple(t as TupleInput) : (t as Tuple);
   return evaluator.evaluate(tuple, { explain });
+}
+
+/**
+ * Compiles a cluster into the versioned flat image the native engine runs
+ * (docs/FORMAT.md). Deterministic: the same resources in any order give the
+ * same bytes.
+ */
+export function compile(cluster: Cluster, options: ResolveOptions = {}): CompiledImage {
+  return compileImage(new ResolvedCluster(cluster, options));
+}
+
+/**
+ * A native classifier over a cluster: compiles it, loads the image into the
+ * C++ engine and returns FlowResults identical to the reference evaluator's
+ * (see src/output/native.ts). For raw typed-array batches use `NativeEngine`.
+ */
+export function createNativeClassifier(cluster: Cluster, options: ResolveOptions = {}): NativeFlowClassifier {
+  const model = new ResolvedCluster(cluster, options);
+  const image = compileImage(model);
+  return new NativeFlowClassifier(model, NativeEngine.fromImage(image.image));
+}
+
+/** Evaluates batches of tuples with the chosen engine; results in input order. */
+export function createBatchEvaluator(cluster: Cluster, options: ResolveOptions, engine: 'native' | 'reference'): (tuples: Tuple[]) => FlowResult[] {
+  if (engine === 'reference') {
+    const ev = createReferenceEvaluator(cluster, options);
+    return (tuples) => tuples.map((t) => ev.evaluate(t));
+  }
+  const nc = createNativeClassifier(cluster, options);
+  return (tuples) => nc.classify(tuples);
 }

@@ -6,6 +6,7 @@ import { registerClassify } from './classify.js';
 import { registerExplain } from './explain.js';
 import { registerVerify } from './verify.js';
 import { registerDemo } from './demo.js';
+import { registerCompile } from './compile.js';
 
 const program = new Command();
 program
@@ -22,6 +23,7 @@ registerClassify(program);
 registerExplain(program);
 registerVerify(program);
 registerDemo(program);
+registerCompile(program);
 
 async function main(): Promise<number> {
   try {

@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -79,6 +79,37 @@ t.test('classify: one record per tuple in input order, jsonl/csv/table', async (
   t.match(table.stdout, /DENY/);
 });
 
+t.test('classify: native (default) and reference engines print identical records', async (t) => {
+  const args = ['classify', '-p', example, '--tuples', join(example, 'flows.csv'), '--format', 'jsonl'];
+  const native = run([...args, '--engine', 'native']);
+  const reference = run([...args, '--engine', 'reference']);
+  t.equal(native.code, 0, native.stderr);
+  t.equal(reference.code, 0, reference.stderr);
+  t.equal(native.stdout, reference.stdout);
+  t.equal(run([...args, '--engine', 'warp']).code, 2);
+});
+
+t.test('compile writes an image that inspect verifies; a corrupted image is rejected', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nv-img-'));
+  const file = join(dir, 'e.nvt');
+  const c = run(['compile', '-p', example, '-o', file]);
+  t.equal(c.code, 0, c.stderr);
+  t.match(c.stderr, /wrote .*e\.nvt: \d+ bytes/);
+  const i = run(['inspect', file]);
+  t.equal(i.code, 0, i.stderr);
+  t.match(i.stdout, /NVTIMAGE format 1\.\d+/);
+  t.match(i.stdout, /RULE_META/);
+  const j = JSON.parse(run(['inspect', file, '--json']).stdout);
+  t.ok(j.counts.rules > 0);
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 5] ^= 0xff;
+  writeFileSync(file, bytes);
+  const bad = run(['inspect', file]);
+  t.equal(bad.code, 2);
+  t.match(bad.stderr, /invalid image: BAD_CRC/);
+  t.equal(run(['inspect', join(dir, 'missing.nvt')]).code, 2);
+});
+
 t.test('classify: a malformed tuple line is reported in place and exits 2', async (t) => {
   const r = run(['classify', '-p', example, '--tuples', '-', '--format', 'jsonl'], 'src,dst,proto,dport\n10.0.1.10,203.0.113.10,tcp,443\n10.0.1.10,nope,tcp,443\n10.0.1.10,198.51.100.66,tcp,443\n');
   t.equal(r.code, 2);
@@ -108,7 +139,7 @@ t.test('explain names NAT, endpoints, criteria and the deciding rule with file a
 });
 
 t.test('every command has --help', async (t) => {
-  for (const cmd of ['classify', 'explain', 'verify', 'demo']) {
+  for (const cmd of ['classify', 'explain', 'verify', 'demo', 'compile', 'inspect']) {
     const r = run([cmd, '--help']);
     t.equal(r.code, 0, cmd);
     t.match(r.stdout, /Usage: netverdict/, cmd);
