@@ -1,5 +1,19 @@
 /** netverdict public API (re-exports only). */
-export { load, createReferenceEvaluator, evaluateFlow, toTuple, type Loaded, type TupleInput } from './api.js';
+export {
+  load,
+  createReferenceEvaluator,
+  evaluateFlow,
+  toTuple,
+  compile,
+  createNativeClassifier,
+  createBatchEvaluator,
+  type Loaded,
+  type TupleInput,
+} from './api.js';
+export { NativeEngine, ImageLoadError, NativeUnavailableError, type BatchOutputs, type RuleInfo } from './native/index.js';
+export { NativeFlowClassifier, tupleArrays } from './output/native.js';
+export type { CompiledImage, CompileStats } from './compile/index.js';
+export { inspectImage, formatInspect, type ImageSummary } from './format/inspect.js';
 export { loadCluster, type LoadInput, type LoadResult } from './model/load.js';
 export { parseSelector, SelectorSyntaxError } from './parse/selector/index.js';
 export type { Selector, SelectorNode, LabelSource } from './parse/selector/types.js';
