@@ -995,7 +995,7 @@ class Generator {
         if (o === 'low') spec.order = rng.int(1, 999) + (rng.chance(0.2) ? 0.5 : 0);
         else if (o === 'tie') spec.order = 500;
         else if (o === 'afterDefault') spec.order = 1_000_000 + rng.int(1, 5_000_000);
-        if (rng.chance(0.35)) spec.defaultAction = 'Pass';
+        if (rng.chance(0.5)) spec.defaultAction = 'Pass';
         else if (rng.chance(0.3)) spec.defaultAction = 'Deny';
       }
       this.push(f, { apiVersion: 'projectcalico.org/v3', kind: 'Tier', metadata: { name }, spec });
@@ -1110,10 +1110,10 @@ class Generator {
       if (flags === 'doNotTrack') spec.doNotTrack = true;
     } else {
       const s = rng.weighted([
-        ['omit', global ? 2 : 1],
-        ['empty', 1],
-        ['all', 1],
-        ['random', 10],
+        ['omit', global ? 1 : 1],
+        ['empty', global ? 0.5 : 1],
+        ['all', global ? 0.5 : 1],
+        ['random', 12],
       ] as const);
       if (s === 'empty') spec.selector = '';
       else if (s === 'all') spec.selector = 'all()';
@@ -1128,6 +1128,19 @@ class Generator {
     const ingress = this.rules(rng, scope('ingress'), flags === 'preDNAT' ? nIngress + nEgress : nIngress);
     const egress = flags === 'preDNAT' ? [] : this.rules(rng, scope('egress'), nEgress);
     this.rulesWritten += ingress.length + egress.length;
+    // Real policies often end with a criteria-free rule (allow/pass/deny the rest).
+    for (const list of [ingress, egress]) {
+      if (list.length > 0 && rng.chance(0.35)) {
+        list[list.length - 1] = {
+          action: rng.weighted([
+            ['Allow', 40],
+            ['Pass', 30],
+            ['Deny', 20],
+            ['Log', 10],
+          ] as const),
+        };
+      }
+    }
     if (ingress.length || rng.chance(0.3)) spec.ingress = ingress;
     if (egress.length) spec.egress = egress;
     else if (flags !== 'preDNAT' && rng.chance(0.1)) spec.egress = [];
@@ -1159,7 +1172,8 @@ class Generator {
         [`has(app) && env == '${rng.pick(POD_VOCAB_BASE.env!)}'`, 6],
       ] as const);
     }
-    return randomSelector(rng, this.policyVocab, undefined, this.mix.selectors);
+    // Half of the policies get narrow selectors, so that not every endpoint sits behind every policy.
+    return randomSelector(rng, this.policyVocab, undefined, rng.chance(0.5) ? this.mix.selectors : PLAIN_SELECTORS);
   }
 
   private k8sPolicy(rng: Rng, i: number, ns: NamespaceInfo, nIngress: number, nEgress: number, staged: boolean): Json {
