@@ -349,7 +349,7 @@ const RANDOM_MIX: FieldMix = {
   ports: 0.45,
   notPorts: 0.12,
   sourcePorts: 0.08,
-  http: 0.03,
+  http: 0.2,
   metadata: 0.03,
   selectors: RICH_SELECTORS,
 };
@@ -1102,7 +1102,7 @@ class Generator {
 
     // Host-endpoint GNP with the special flags (valid combinations only, §8).
     let flags: 'none' | 'forward' | 'preDNAT' | 'doNotTrack' = 'none';
-    if (global && rng.chance(this.size.mix === 'calico' ? 0.03 : 0.15)) flags = rng.pick(['forward', 'preDNAT', 'doNotTrack'] as const);
+    if (global && rng.chance(this.size.mix === 'calico' ? 0.03 : 0.25)) flags = rng.pick(['forward', 'preDNAT', 'doNotTrack'] as const);
     if (flags !== 'none') {
       spec.selector = rng.pick(["has(host-endpoint)", "role == 'node'", "role in {'node', 'ingress'}", 'all()', "host-endpoint == 'true' && env != 'dev'"]);
       spec.applyOnForward = true;
