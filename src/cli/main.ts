@@ -7,6 +7,7 @@ import { registerExplain } from './explain.js';
 import { registerVerify } from './verify.js';
 import { registerDemo } from './demo.js';
 import { registerCompile } from './compile.js';
+import { registerClassbench } from './classbench.js';
 
 const program = new Command();
 program
@@ -24,6 +25,7 @@ registerExplain(program);
 registerVerify(program);
 registerDemo(program);
 registerCompile(program);
+registerClassbench(program);
 
 async function main(): Promise<number> {
   try {
