@@ -1,7 +1,9 @@
 /**
  * Rule matching, criterion by criterion, in the order Calico's BPF program
  * checks them (SEMANTICS.md §4, §7.3). Slow and obvious on purpose: this is
- * the oracle the native engine is diffed against.
+ * the oracle the native engine is diffed against. One function serves both
+ * `explain` (every criterion recorded with a reason) and plain evaluation
+ * (stops at the first failure, builds no strings, allocates no closures).
  */
 import type { Cidr, Family, IpAddr } from '../net/ip.js';
 import { cidrContains, formatCidr, formatIp } from '../net/ip.js';
@@ -34,13 +36,14 @@ export interface RuleMatch {
   matched: boolean;
   /** False when the rule does not exist for the packet's IP family (§4.4). */
   appliesToFamily: boolean;
-  /** Every criterion checked, in order, up to and including the first failure. */
+  /** Every criterion checked, in order, up to and including the first failure (explain only). */
   criteria: CriterionResult[];
 }
 
-function familyCidrs(list: Cidr[] | undefined, f: Family): Cidr[] | undefined {
-  return list?.filter((c) => c.family === f);
-}
+const NO_CRITERIA: CriterionResult[] = [];
+const MATCH: RuleMatch = Object.freeze({ matched: true, appliesToFamily: true, criteria: NO_CRITERIA }) as RuleMatch;
+const NO_MATCH: RuleMatch = Object.freeze({ matched: false, appliesToFamily: true, criteria: NO_CRITERIA }) as RuleMatch;
+const NOT_FOR_FAMILY: RuleMatch = Object.freeze({ matched: false, appliesToFamily: false, criteria: NO_CRITERIA }) as RuleMatch;
 
 /** Per-family rule filtering (§4.4): does this rule exist in the family's program? */
 export function ruleAppliesToFamily(rule: Rule, f: Family): boolean {
@@ -50,10 +53,23 @@ export function ruleAppliesToFamily(rule: Rule, f: Family): boolean {
     else if (rule.protocol === 58) version = 6;
   }
   if (version !== undefined && version !== f) return false;
-  for (const list of [rule.source.nets, rule.source.notNets, rule.destination.nets, rule.destination.notNets]) {
-    if (list && list.length > 0 && !list.some((c) => c.family === f)) return false;
-  }
+  if (!listHasFamily(rule.source.nets, f)) return false;
+  if (!listHasFamily(rule.source.notNets, f)) return false;
+  if (!listHasFamily(rule.destination.nets, f)) return false;
+  if (!listHasFamily(rule.destination.notNets, f)) return false;
   return true;
+}
+
+/** A non-empty CIDR list without any CIDR of the family drops the rule for that family. */
+function listHasFamily(list: Cidr[] | undefined, f: Family): boolean {
+  if (!list || list.length === 0) return true;
+  for (const c of list) if (c.family === f) return true;
+  return false;
+}
+
+function firstContaining(list: Cidr[], addr: IpAddr): Cidr | undefined {
+  for (const c of list) if (c.family === addr.family && cidrContains(c, addr)) return c;
+  return undefined;
 }
 
 function icmpMatches(m: IcmpMatch, pkt: PolicyPacket): boolean {
@@ -67,10 +83,42 @@ function describePorts(p: PortList): string {
   return [...parts, ...p.named].join(',');
 }
 
+function familyList(list: Cidr[], f: Family): string {
+  return list.filter((c) => c.family === f).map(formatCidr).join(', ');
+}
+
+/** Is `port` in the list (numeric ranges, or a named port of the endpoint owning `addr`)? */
+function portInList(
+  model: ResolvedCluster,
+  er: EntityRule,
+  policyNamespace: string | undefined,
+  list: PortList,
+  rule: Rule,
+  addr: IpAddr,
+  proto: number,
+  port: number | undefined,
+): boolean {
+  if (port === undefined) return false;
+  for (const r of list.ranges) if (port >= r.first && port <= r.last) return true;
+  if (list.named.length === 0) return false;
+  const positive = model.ruleSelectors(er, policyNamespace).positive;
+  const key = addrPortKey(addr, proto, port);
+  for (const name of list.named) {
+    if (model.ipsets.namedPortSet(positive, name, rule.protocol).has(key)) return true;
+  }
+  return false;
+}
+
+function failed(explain: boolean, criteria: CriterionResult[]): RuleMatch {
+  return explain ? { matched: false, appliesToFamily: true, criteria } : NO_MATCH;
+}
+
+const nonEmpty = (l: PortList | undefined): l is PortList => l !== undefined && (l.ranges.length > 0 || l.named.length > 0);
+
 /**
  * Evaluates one rule. With `explain` false it stops at the first failing
- * criterion and keeps no details (cheap); with `explain` true it records
- * every criterion checked.
+ * criterion and keeps no details; with `explain` true it records every
+ * criterion checked.
  */
 export function matchRule(
   model: ResolvedCluster,
@@ -79,102 +127,136 @@ export function matchRule(
   pkt: PolicyPacket,
   explain = false,
 ): RuleMatch {
-  const criteria: CriterionResult[] = [];
   const f = pkt.family;
   if (!ruleAppliesToFamily(rule, f)) {
-    if (explain) criteria.push({ criterion: 'ipVersion', ok: false, detail: `rule does not exist for IPv${f}` });
-    return { matched: false, appliesToFamily: false, criteria };
+    if (!explain) return NOT_FOR_FAMILY;
+    return { matched: false, appliesToFamily: false, criteria: [{ criterion: 'ipVersion', ok: false, detail: `rule does not exist for IPv${f}` }] };
   }
-  const check = (criterion: string, ok: boolean, detail: () => string): boolean => {
-    if (explain) criteria.push({ criterion, ok, detail: detail() });
-    return ok;
-  };
-  const fail = (): RuleMatch => ({ matched: false, appliesToFamily: true, criteria });
+  const criteria: CriterionResult[] = explain ? [] : NO_CRITERIA;
 
-  if (rule.protocol !== undefined && !check('protocol', pkt.proto === rule.protocol, () => `packet protocol ${pkt.proto} ${pkt.proto === rule.protocol ? '==' : '!='} ${rule.protocol}`)) return fail();
-  if (rule.notProtocol !== undefined && !check('notProtocol', pkt.proto !== rule.notProtocol, () => `packet protocol ${pkt.proto} ${pkt.proto !== rule.notProtocol ? '!=' : '=='} ${rule.notProtocol}`)) return fail();
+  // Protocol.
+  if (rule.protocol !== undefined) {
+    const ok = pkt.proto === rule.protocol;
+    if (explain) criteria.push({ criterion: 'protocol', ok, detail: `packet protocol ${pkt.proto} ${ok ? '==' : '!='} ${rule.protocol}` });
+    if (!ok) return failed(explain, criteria);
+  }
+  if (rule.notProtocol !== undefined) {
+    const ok = pkt.proto !== rule.notProtocol;
+    if (explain) criteria.push({ criterion: 'notProtocol', ok, detail: `packet protocol ${pkt.proto} ${ok ? '!=' : '=='} ${rule.notProtocol}` });
+    if (!ok) return failed(explain, criteria);
+  }
 
-  const nets = (side: 'source' | 'destination', addr: IpAddr): boolean => {
-    const er = rule[side];
-    const pos = familyCidrs(er.nets, f);
-    if (pos && er.nets!.length > 0) {
-      const hit = pos.find((c) => cidrContains(c, addr));
-      if (!check(`${side}.nets`, hit !== undefined, () => (hit ? `${formatIp(addr)} in ${formatCidr(hit)}` : `${formatIp(addr)} not in [${pos.map(formatCidr).join(', ')}]`))) return false;
+  // CIDRs: source, then destination.
+  for (let side = 0; side < 2; side++) {
+    const name = side === 0 ? 'source' : 'destination';
+    const er = side === 0 ? rule.source : rule.destination;
+    const addr = side === 0 ? pkt.src : pkt.dst;
+    if (er.nets && er.nets.length > 0) {
+      const hit = firstContaining(er.nets, addr);
+      if (explain) {
+        criteria.push({
+          criterion: `${name}.nets`,
+          ok: hit !== undefined,
+          detail: hit ? `${formatIp(addr)} in ${formatCidr(hit)}` : `${formatIp(addr)} not in [${familyList(er.nets, f)}]`,
+        });
+      }
+      if (!hit) return failed(explain, criteria);
     }
-    const neg = familyCidrs(er.notNets, f);
-    if (neg && er.notNets!.length > 0) {
-      const hit = neg.find((c) => cidrContains(c, addr));
-      if (!check(`${side}.notNets`, hit === undefined, () => (hit ? `${formatIp(addr)} in excluded ${formatCidr(hit)}` : `${formatIp(addr)} outside [${neg.map(formatCidr).join(', ')}]`))) return false;
+    if (er.notNets && er.notNets.length > 0) {
+      const hit = firstContaining(er.notNets, addr);
+      if (explain) {
+        criteria.push({
+          criterion: `${name}.notNets`,
+          ok: hit === undefined,
+          detail: hit ? `${formatIp(addr)} in excluded ${formatCidr(hit)}` : `${formatIp(addr)} outside [${familyList(er.notNets, f)}]`,
+        });
+      }
+      if (hit) return failed(explain, criteria);
     }
-    return true;
-  };
-  if (!nets('source', pkt.src)) return fail();
-  if (!nets('destination', pkt.dst)) return fail();
+  }
 
-  const sels = (side: 'source' | 'destination', addr: IpAddr): boolean => {
-    const s = model.ruleSelectors(rule[side], policyNamespace);
+  // Selector IP sets: source, then destination.
+  for (let side = 0; side < 2; side++) {
+    const name = side === 0 ? 'source' : 'destination';
+    const er = side === 0 ? rule.source : rule.destination;
+    const addr = side === 0 ? pkt.src : pkt.dst;
+    const s = model.ruleSelectors(er, policyNamespace);
     if (s.positive) {
       const set = model.ipsets.selectorSet(s.positive);
       const ok = set.has(addr);
-      if (!check(`${side}.selector`, ok, () => `${formatIp(addr)} ${ok ? 'is' : 'is not'} in the IP set of ${s.positive!.canonical} (${set.size} members)`)) return false;
+      if (explain) criteria.push({ criterion: `${name}.selector`, ok, detail: `${formatIp(addr)} ${ok ? 'is' : 'is not'} in the IP set of ${s.positive.canonical} (${set.size} members)` });
+      if (!ok) return failed(explain, criteria);
     }
     if (s.negative) {
-      const set = model.ipsets.selectorSet(s.negative);
-      const inSet = set.has(addr);
-      if (!check(`${side}.notSelector`, !inSet, () => `${formatIp(addr)} ${inSet ? 'is' : 'is not'} in the IP set of ${s.negative!.canonical}`)) return false;
+      const inSet = model.ipsets.selectorSet(s.negative).has(addr);
+      if (explain) criteria.push({ criterion: `${name}.notSelector`, ok: !inSet, detail: `${formatIp(addr)} ${inSet ? 'is' : 'is not'} in the IP set of ${s.negative.canonical}` });
+      if (inSet) return failed(explain, criteria);
     }
-    return true;
-  };
-  if (!sels('source', pkt.src)) return fail();
-  if (!sels('destination', pkt.dst)) return fail();
+  }
 
+  // Services.
   const dstSvc = rule.destination.services;
   if (dstSvc) {
     const set = model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name);
     const ok = pkt.dport !== undefined && set.withPorts.has(addrPortKey(pkt.dst, pkt.proto, pkt.dport));
-    if (!check('destination.services', ok, () => `${formatIp(pkt.dst)}:${pkt.dport ?? '-'}/${pkt.proto} ${ok ? 'is' : 'is not'} an endpoint of service ${dstSvc.namespace}/${dstSvc.name}`)) return fail();
+    if (explain) {
+      criteria.push({
+        criterion: 'destination.services',
+        ok,
+        detail: `${formatIp(pkt.dst)}:${pkt.dport ?? '-'}/${pkt.proto} ${ok ? 'is' : 'is not'} an endpoint of service ${dstSvc.namespace}/${dstSvc.name}`,
+      });
+    }
+    if (!ok) return failed(explain, criteria);
   }
   const srcSvc = rule.source.services;
   if (srcSvc) {
-    const set = model.ipsets.serviceSet(srcSvc.namespace, srcSvc.name);
-    const ok = set.addrs.has(pkt.src);
-    if (!check('source.services', ok, () => `${formatIp(pkt.src)} ${ok ? 'is' : 'is not'} an endpoint address of service ${srcSvc.namespace}/${srcSvc.name}`)) return fail();
+    const ok = model.ipsets.serviceSet(srcSvc.namespace, srcSvc.name).addrs.has(pkt.src);
+    if (explain) criteria.push({ criterion: 'source.services', ok, detail: `${formatIp(pkt.src)} ${ok ? 'is' : 'is not'} an endpoint address of service ${srcSvc.namespace}/${srcSvc.name}` });
+    if (!ok) return failed(explain, criteria);
   }
 
-  const ports = (side: 'source' | 'destination', addr: IpAddr, port: number | undefined): boolean => {
-    const er: EntityRule = rule[side];
-    const positive = er.ports ? model.ruleSelectors(er, policyNamespace).positive : undefined;
-    const inList = (list: PortList): boolean => {
-      if (port === undefined) return false;
-      if (list.ranges.some((r) => port >= r.first && port <= r.last)) return true;
-      for (const name of list.named) {
-        const set = model.ipsets.namedPortSet(model.ruleSelectors(er, policyNamespace).positive, name, rule.protocol);
-        if (set.has(addrPortKey(addr, pkt.proto, port))) return true;
-      }
-      return false;
-    };
-    void positive;
-    if (er.ports && (er.ports.ranges.length > 0 || er.ports.named.length > 0)) {
-      const ok = inList(er.ports);
-      if (!check(`${side}.ports`, ok, () => `port ${port ?? '(none)'} ${ok ? 'in' : 'not in'} [${describePorts(er.ports!)}]`)) return false;
+  // Ports: source, then destination.
+  for (let side = 0; side < 2; side++) {
+    const name = side === 0 ? 'source' : 'destination';
+    const er = side === 0 ? rule.source : rule.destination;
+    const addr = side === 0 ? pkt.src : pkt.dst;
+    const port = side === 0 ? pkt.sport : pkt.dport;
+    if (nonEmpty(er.ports)) {
+      const ok = portInList(model, er, policyNamespace, er.ports, rule, addr, pkt.proto, port);
+      if (explain) criteria.push({ criterion: `${name}.ports`, ok, detail: `port ${port ?? '(none)'} ${ok ? 'in' : 'not in'} [${describePorts(er.ports)}]` });
+      if (!ok) return failed(explain, criteria);
     }
-    if (er.notPorts && (er.notPorts.ranges.length > 0 || er.notPorts.named.length > 0)) {
-      const hit = inList(er.notPorts);
-      if (!check(`${side}.notPorts`, !hit, () => `port ${port ?? '(none)'} ${hit ? 'in' : 'not in'} excluded [${describePorts(er.notPorts!)}]`)) return false;
+    if (nonEmpty(er.notPorts)) {
+      const hit = portInList(model, er, policyNamespace, er.notPorts, rule, addr, pkt.proto, port);
+      if (explain) criteria.push({ criterion: `${name}.notPorts`, ok: !hit, detail: `port ${port ?? '(none)'} ${hit ? 'in' : 'not in'} excluded [${describePorts(er.notPorts)}]` });
+      if (hit) return failed(explain, criteria);
     }
-    return true;
-  };
-  if (!ports('source', pkt.src, pkt.sport)) return fail();
-  if (!ports('destination', pkt.dst, pkt.dport)) return fail();
+  }
 
+  // ICMP.
   if (rule.icmp) {
     const ok = icmpMatches(rule.icmp, pkt);
-    if (!check('icmp', ok, () => `ICMP type/code ${pkt.icmpType ?? '-'}/${pkt.icmpCode ?? '-'} ${ok ? 'matches' : 'does not match'} ${rule.icmp!.type}/${rule.icmp!.code ?? '*'}`)) return fail();
+    if (explain) {
+      criteria.push({
+        criterion: 'icmp',
+        ok,
+        detail: `ICMP type/code ${pkt.icmpType ?? '-'}/${pkt.icmpCode ?? '-'} ${ok ? 'matches' : 'does not match'} ${rule.icmp.type}/${rule.icmp.code ?? '*'}`,
+      });
+    }
+    if (!ok) return failed(explain, criteria);
   }
   if (rule.notICMP) {
     const hit = icmpMatches(rule.notICMP, pkt);
-    if (!check('notICMP', !hit, () => `ICMP type/code ${pkt.icmpType ?? '-'}/${pkt.icmpCode ?? '-'} ${hit ? 'is' : 'is not'} the excluded ${rule.notICMP!.type}/${rule.notICMP!.code ?? '*'}`)) return fail();
+    if (explain) {
+      criteria.push({
+        criterion: 'notICMP',
+        ok: !hit,
+        detail: `ICMP type/code ${pkt.icmpType ?? '-'}/${pkt.icmpCode ?? '-'} ${hit ? 'is' : 'is not'} the excluded ${rule.notICMP.type}/${rule.notICMP.code ?? '*'}`,
+      });
+    }
+    if (hit) return failed(explain, criteria);
   }
-  if (explain && criteria.length === 0) criteria.push({ criterion: '(none)', ok: true, detail: 'rule has no match criteria: matches every packet' });
+  if (!explain) return MATCH;
+  if (criteria.length === 0) criteria.push({ criterion: '(none)', ok: true, detail: 'rule has no match criteria: matches every packet' });
   return { matched: true, appliesToFamily: true, criteria };
 }
