@@ -1,0 +1,393 @@
+// libFuzzer target for the image loader and the classifier (DESIGN.md §6,
+// issue 3: "the native code never reads out of bounds").
+//
+// Built by native/fuzz/Makefile with -fsanitize=fuzzer,address,undefined from
+// every native/src/*.cc. Per input:
+//
+//  1. the raw bytes go to Engine::load as they are (header, CRC, everything);
+//  2. a copy with the header's totalLength set to the input length and the
+//     CRC32C recomputed (nv::crc32c) goes to Engine::load, so mutations get
+//     past the checksum and exercise the structural verification;
+//  3. when (2) loads, the same image is re-laid out with a 64-byte gap after
+//     every section (offsets are free in the format, so it must load and
+//     classify identically), those gaps are ASan-poisoned in the engine's own
+//     copy, and a fixed set of IPv4/IPv6 tuples (edge addresses, protocols
+//     0/1/6/17/58/132/136/255, ports 0/65535, plus addresses and NAT frontends
+//     taken from the image) goes through every public classify entry
+//     (classify, classifyBatch with all outputs, classifyBatch with only the
+//     required one). A read past the end of any section - not only past the
+//     end of the image - is then an ASan report ("use-after-poison").
+//
+// Oracles: ASan/UBSan/LeakSanitizer, plus __builtin_trap() when the batch and
+// single-tuple entries, or the two layouts of one image, disagree, or a result
+// field is out of range (an index into a table it does not fit).
+//
+// Set NV_FUZZ_POISON=0 to turn step 3's poisoning off (e.g. if a future engine
+// legitimately reads the header or directory after load; gaps are never read
+// by a correct engine, so that should not be needed).
+#include <sanitizer/allocator_interface.h>
+#include <sanitizer/asan_interface.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+#include "format.h"
+
+namespace {
+
+using nv::Engine;
+using nv::LoadError;
+using nv::Result;
+namespace fmt = nv::fmt;
+
+constexpr size_t kMaxInput = 1 << 20;  // 1 MiB: keep runs fast
+constexpr uint32_t kNone = fmt::kNone;
+
+bool gPoison = true;
+
+// NV_FUZZ_STATS=1: at exit, how often each load outcome happened (raw input,
+// and with length/CRC fixed), to see how deep the mutations get.
+uint64_t gStats[2][64];
+void printStats() {
+  for (int k = 0; k < 2; k++) {
+    std::fprintf(stderr, "fuzz_image stats (%s):", k == 0 ? "raw" : "length+CRC fixed");
+    for (int i = 0; i < 64; i++)
+      if (gStats[k][i]) std::fprintf(stderr, " %s=%llu", nv::loadErrorName(LoadError(i)), (unsigned long long)gStats[k][i]);
+    std::fprintf(stderr, "\n");
+  }
+}
+
+// ---- finding the engine's private copy of the image (for poisoning) ----
+// While Engine::load runs, every heap allocation at least as large as the
+// image is remembered; afterwards the one holding the image bytes is the
+// engine's copy. Nothing is assumed about Engine's members.
+struct Alloc {
+  const volatile void* p;
+  size_t n;
+};
+constexpr int kMaxAllocs = 16;
+Alloc gAllocs[kMaxAllocs];
+int gNAllocs = 0;
+size_t gRecordMin = 0;  // 0: not recording
+
+void mallocHook(const volatile void* p, size_t n) {
+  if (gRecordMin != 0 && n >= gRecordMin && gNAllocs < kMaxAllocs) gAllocs[gNAllocs++] = Alloc{p, n};
+}
+void freeHook(const volatile void* p) {
+  if (gRecordMin == 0) return;
+  for (int i = 0; i < gNAllocs; i++)
+    if (gAllocs[i].p == p) gAllocs[i] = gAllocs[--gNAllocs];
+}
+
+template <typename T>
+T rd(const uint8_t* b, size_t off) {
+  T v;
+  std::memcpy(&v, b + off, sizeof v);
+  return v;
+}
+template <typename T>
+void wr(uint8_t* b, size_t off, T v) {
+  std::memcpy(b + off, &v, sizeof v);
+}
+
+void fixHeader(std::vector<uint8_t>& b) {
+  wr<uint64_t>(b.data(), offsetof(fmt::ImageHeader, totalLength), b.size());
+  wr<uint32_t>(b.data(), offsetof(fmt::ImageHeader, crc32c), 0);
+  wr<uint32_t>(b.data(), offsetof(fmt::ImageHeader, crc32c), nv::crc32c(b.data(), b.size()));
+}
+
+std::unique_ptr<Engine> load(const uint8_t* data, size_t size, LoadError* err) {
+  std::string detail;
+  std::unique_ptr<Engine> e = Engine::load(data, size, err, &detail);
+  if ((*err == LoadError::Ok) != (e != nullptr)) __builtin_trap();  // engine iff Ok
+  if (!e && std::strcmp(nv::loadErrorName(*err), "UNKNOWN") == 0) __builtin_trap();
+  return e;
+}
+
+void count(int k, LoadError err) {
+  const int i = int(err);
+  gStats[k][i >= 0 && i < 64 ? i : 63]++;
+}
+
+// ---- directory of a verified image ----
+struct Entry {
+  uint32_t id;
+  uint64_t offset, length, count;
+};
+
+std::vector<Entry> directory(const uint8_t* b) {
+  const auto h = rd<fmt::ImageHeader>(b, 0);
+  std::vector<Entry> out;
+  for (uint32_t i = 0; i < h.sectionCount; i++) {
+    const auto se = rd<fmt::SectionEntry>(b, h.directoryOffset + size_t(i) * sizeof(fmt::SectionEntry));
+    out.push_back(Entry{se.id, se.offset, se.length, se.count});
+  }
+  return out;
+}
+
+const Entry* find(const std::vector<Entry>& dir, uint32_t id) {
+  for (const Entry& e : dir)
+    if (e.id == id) return &e;
+  return nullptr;
+}
+
+// The same image with every section moved to its own place followed by a
+// 64-byte zero gap. gaps receives [begin, end) of each gap.
+std::vector<uint8_t> spread(const std::vector<uint8_t>& img, const std::vector<Entry>& dir,
+                            std::vector<std::pair<size_t, size_t>>* gaps) {
+  const auto h = rd<fmt::ImageHeader>(img.data(), 0);
+  const size_t dirEnd = h.directoryOffset + size_t(h.sectionCount) * sizeof(fmt::SectionEntry);
+  auto align = [](size_t x) { return (x + fmt::kSectionAlign - 1) / fmt::kSectionAlign * fmt::kSectionAlign; };
+  size_t cursor = align(dirEnd);
+  std::vector<size_t> offs;
+  for (const Entry& e : dir) {
+    offs.push_back(cursor);
+    const size_t end = cursor + e.length;
+    gaps->emplace_back(end, align(end) + fmt::kSectionAlign);
+    cursor = align(end) + fmt::kSectionAlign;
+  }
+  std::vector<uint8_t> out(cursor, 0);
+  std::memcpy(out.data(), img.data(), dirEnd);
+  for (size_t i = 0; i < dir.size(); i++) {
+    if (dir[i].length) std::memcpy(out.data() + offs[i], img.data() + dir[i].offset, dir[i].length);
+    wr<uint64_t>(out.data(), h.directoryOffset + i * sizeof(fmt::SectionEntry) + offsetof(fmt::SectionEntry, offset), offs[i]);
+  }
+  fixHeader(out);
+  return out;
+}
+
+// ---- tuples ----
+struct Tuples {
+  int family;
+  std::vector<uint32_t> src, dst;  // 1 or 4 words per tuple
+  std::vector<uint16_t> sport, dport;
+  std::vector<uint8_t> proto;
+  size_t n() const { return proto.size(); }
+  void add(const uint32_t* s, const uint32_t* d, uint8_t p, uint16_t sp, uint16_t dp) {
+    const int w = family == 4 ? 1 : 4;
+    src.insert(src.end(), s, s + w);
+    dst.insert(dst.end(), d, d + w);
+    proto.push_back(p);
+    sport.push_back(sp);
+    dport.push_back(dp);
+  }
+};
+
+struct Addr {
+  uint32_t w[4];
+};
+
+const uint8_t kProtos[] = {0, 1, 6, 17, 58, 132, 136, 255};
+const uint16_t kPorts[] = {0, 65535, 80, 53, 22, 8080, 1, 443};
+
+Tuples makeTuples(int family, const uint8_t* img, const std::vector<Entry>& dir) {
+  std::vector<Addr> addrs;
+  if (family == 4) {
+    for (uint32_t a : {0x00000000u, 0xffffffffu, 0x0a000001u, 0x7f000001u, 0xc0a8000bu, 0x0a600014u})
+      addrs.push_back(Addr{{a, 0, 0, 0}});
+  } else {
+    addrs.push_back(Addr{{0, 0, 0, 0}});
+    addrs.push_back(Addr{{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}});
+    addrs.push_back(Addr{{0, 0, 0, 1}});
+    addrs.push_back(Addr{{0xfd000000u, 0, 0, 1}});
+    addrs.push_back(Addr{{0, 0, 0xffffu, 0x0a000001u}});  // ::ffff:10.0.0.1
+    addrs.push_back(Addr{{0x20010db8u, 0, 0, 0}});
+  }
+  // Interval starts of the image (and the address before each): both sides of
+  // every class boundary we pick.
+  const Entry* st = find(dir, family == 4 ? fmt::S_V4_STARTS : fmt::S_V6_STARTS);
+  if (st && st->count > 0) {
+    const uint64_t step = st->count > 6 ? st->count / 6 : 1;
+    for (uint64_t i = 0; i < st->count && addrs.size() < 18; i += step) {
+      Addr a{{0, 0, 0, 0}};
+      if (family == 4) {
+        a.w[0] = rd<uint32_t>(img, st->offset + i * 4);
+      } else {
+        for (int k = 0; k < 4; k++) a.w[k] = rd<uint32_t>(img, st->offset + i * 16 + k * 4);
+      }
+      addrs.push_back(a);
+      Addr b = a;  // a - 1 (128-bit for v6)
+      for (int k = family == 4 ? 0 : 3; k >= 0; k--)
+        if (b.w[k]-- != 0) break;
+      addrs.push_back(b);
+    }
+  }
+  Tuples t{family, {}, {}, {}, {}, {}};
+  const size_t k = addrs.size();
+  const size_t np = sizeof kPorts / sizeof kPorts[0];
+  // Every address as source and as destination, every protocol, port edges.
+  for (size_t i = 0; i < 96; i++) {
+    const Addr& s = addrs[i % k];
+    const Addr& d = addrs[(i * 7 + i / k) % k];
+    t.add(s.w, d.w, kProtos[i % 8], kPorts[(i / 8) % np], kPorts[(i / 3 + i) % np]);
+  }
+  // NAT frontends of this family, hit exactly: dst = frontend, its proto and port.
+  const Entry* fe = find(dir, fmt::S_NAT_FRONTENDS);
+  if (fe) {
+    const uint64_t step = fe->count > 8 ? fe->count / 8 : 1;
+    for (uint64_t i = 0; i < fe->count; i += step) {
+      const auto f = rd<fmt::NatFrontend>(img, fe->offset + i * sizeof(fmt::NatFrontend));
+      if (f.family != family) continue;
+      for (size_t j = 0; j < 3; j++) t.add(addrs[(i + j) % k].w, f.addr, f.proto, kPorts[j], f.port);
+    }
+  }
+  return t;
+}
+
+bool sameResult(const Result& a, const Result& b) {
+  return a.verdict == b.verdict && a.reason == b.reason && a.egressRule == b.egressRule &&
+         a.ingressRule == b.ingressRule && a.decidingRule == b.decidingRule && a.evalReasons == b.evalReasons &&
+         a.natBackend == b.natBackend && a.rulesVisited == b.rulesVisited;
+}
+
+void fail(const char* what, size_t i) {
+  std::fprintf(stderr, "fuzz_image: %s (tuple %zu)\n", what, i);
+  __builtin_trap();
+}
+
+// Every public classify entry; returns the single-tuple results.
+std::vector<Result> classifyAll(const Engine& e, const Tuples& t) {
+  const size_t n = t.n();
+  std::vector<Result> single(n);
+  const int w = t.family == 4 ? 1 : 4;
+  for (size_t i = 0; i < n; i++) {
+    e.classify(t.family, &t.src[i * w], &t.dst[i * w], t.proto[i], t.sport[i], t.dport[i], &single[i]);
+    const Result& r = single[i];
+    if (r.verdict > 1) fail("verdict out of range", i);
+    if (r.reason > nv::FLOW_NOT_POLICED) fail("flow reason out of range", i);
+    for (uint32_t rule : {r.egressRule, r.ingressRule, r.decidingRule})
+      if (rule != kNone && rule >= e.ruleCount()) fail("rule id out of range", i);
+    for (int b = 0; b < 3; b++)
+      if (((r.evalReasons >> (8 * b)) & 0xff) > nv::EVAL_ALL_TIERS_PASSED) fail("eval reason out of range", i);
+    if (r.natBackend != kNone && r.natBackend >= e.backendCount()) fail("NAT backend out of range", i);
+  }
+  nv::Batch in{n, t.src.data(), t.dst.data(), t.sport.data(), t.dport.data(), t.proto.data()};
+  std::vector<uint8_t> verdict(n), reason(n);
+  std::vector<uint32_t> eg(n), ing(n), dec(n), ev(n), nat(n), vis(n);
+  e.classifyBatch(t.family, in, nv::BatchOut{verdict.data(), reason.data(), eg.data(), ing.data(), dec.data(), ev.data(),
+                                             nat.data(), vis.data()});
+  for (size_t i = 0; i < n; i++) {
+    const Result b{verdict[i], reason[i], eg[i], ing[i], dec[i], ev[i], nat[i], vis[i]};
+    if (!sameResult(b, single[i])) fail("classifyBatch != classify", i);
+  }
+  std::vector<uint8_t> verdictOnly(n, 0xee);
+  e.classifyBatch(t.family, in, nv::BatchOut{verdictOnly.data(), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr});
+  for (size_t i = 0; i < n; i++)
+    if (verdictOnly[i] != verdict[i]) fail("classifyBatch (verdict only) != classifyBatch", i);
+  // Empty batch with null arrays: nothing may be touched.
+  e.classifyBatch(t.family, nv::Batch{0, nullptr, nullptr, nullptr, nullptr, nullptr},
+                  nv::BatchOut{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr});
+  return single;
+}
+
+void poison(const uint8_t* base, const std::vector<std::pair<size_t, size_t>>& gaps, bool on) {
+  for (const auto& g : gaps) {
+    if (on) ASAN_POISON_MEMORY_REGION(base + g.first, g.second - g.first);
+    else ASAN_UNPOISON_MEMORY_REGION(base + g.first, g.second - g.first);
+  }
+}
+
+void exercise(const Engine& a, const std::vector<uint8_t>& img) {
+  const std::vector<Entry> dir = directory(img.data());
+  std::vector<std::pair<size_t, size_t>> gaps;
+  const std::vector<uint8_t> wide = spread(img, dir, &gaps);
+
+  gNAllocs = 0;
+  gRecordMin = wide.size();
+  LoadError err;
+  std::unique_ptr<Engine> b = load(wide.data(), wide.size(), &err);
+  gRecordMin = 0;
+  if (!b) {
+    std::fprintf(stderr, "fuzz_image: the same image with gaps after its sections does not load: %s\n", nv::loadErrorName(err));
+    __builtin_trap();
+  }
+  std::vector<const uint8_t*> copies;
+  if (gPoison) {
+    for (int i = 0; i < gNAllocs; i++) {
+      const uint8_t* p = const_cast<const uint8_t*>(static_cast<const volatile uint8_t*>(gAllocs[i].p));
+      if (std::memcmp(p, wide.data(), wide.size()) == 0) copies.push_back(p);
+    }
+    copies.push_back(wide.data());  // in case an engine ever borrows the caller's buffer
+    for (const uint8_t* p : copies) poison(p, gaps, true);
+  }
+  for (int family : {4, 6}) {
+    const Tuples t = makeTuples(family, img.data(), dir);
+    const std::vector<Result> ra = classifyAll(a, t);
+    const std::vector<Result> rb = classifyAll(*b, t);
+    for (size_t i = 0; i < ra.size(); i++)
+      if (!sameResult(ra[i], rb[i])) fail("the same image laid out differently classifies differently", i);
+  }
+  for (const uint8_t* p : copies) poison(p, gaps, false);
+}
+
+}  // namespace
+
+// Structure-aware half of the mutations: most byte-level mutations (inserts,
+// erases) shift every offset and die in BAD_SECTION. So half the time, when the
+// input's directory parses, mutate the bytes of one section (or one directory
+// entry's count) in place and keep every offset; the header is fixed by
+// LLVMFuzzerTestOneInput anyway.
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t maxSize);
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t maxSize, unsigned int seed) {
+  uint32_t r = seed * 2654435761u + 1;
+  auto next = [&r]() { r ^= r << 13; r ^= r >> 17; r ^= r << 5; return r; };
+  if (size < sizeof(fmt::ImageHeader) || (next() & 1)) return LLVMFuzzerMutate(data, size, maxSize);
+  const auto h = rd<fmt::ImageHeader>(data, 0);
+  if (h.directoryOffset != sizeof(fmt::ImageHeader) || h.sectionCount == 0 || h.sectionCount > 1024 ||
+      h.directoryOffset + uint64_t(h.sectionCount) * sizeof(fmt::SectionEntry) > size)
+    return LLVMFuzzerMutate(data, size, maxSize);
+  const uint32_t i = next() % h.sectionCount;
+  const size_t eo = h.directoryOffset + size_t(i) * sizeof(fmt::SectionEntry);
+  auto se = rd<fmt::SectionEntry>(data, eo);
+  if ((next() % 8) == 0 && se.recordSize != 0) {
+    // Change one section's record count, keeping length = count * recordSize.
+    const uint64_t c = (next() & 1) ? se.count + 1 : se.count ? se.count - 1 : 0;
+    se.count = c;
+    se.length = c * se.recordSize;
+    wr(data, eo, se);
+    return size;
+  }
+  if (se.length == 0 || se.offset > size || se.length > size - se.offset) return LLVMFuzzerMutate(data, size, maxSize);
+  // Mutate a window of at most 256 bytes of the section, in place.
+  size_t off = se.offset, len = se.length;
+  if (len > 256) {
+    off += (next() % (len / 8)) * 8 % (len - 255);
+    len = 256;
+  }
+  uint8_t tmp[256];
+  std::memcpy(tmp, data + off, len);
+  const size_t n = LLVMFuzzerMutate(tmp, len, len);
+  std::memcpy(data + off, tmp, n < len ? n : len);
+  return size;
+}
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  const char* p = std::getenv("NV_FUZZ_POISON");
+  gPoison = !(p && p[0] == '0');
+  const char* st = std::getenv("NV_FUZZ_STATS");
+  if (st && st[0] == '1') std::atexit(printStats);
+  if (gPoison && __sanitizer_install_malloc_and_free_hooks(mallocHook, freeHook) == 0) gPoison = false;
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size > kMaxInput) return -1;  // not added to the corpus
+  LoadError err;
+  // (1) as is.
+  std::unique_ptr<Engine> raw = load(data, size, &err);
+  count(0, err);
+  // (2) length and CRC fixed.
+  std::vector<uint8_t> img(data, data + size);
+  if (size >= sizeof(fmt::ImageHeader)) fixHeader(img);
+  std::unique_ptr<Engine> e = raw || size < sizeof(fmt::ImageHeader) ? nullptr : load(img.data(), img.size(), &err);
+  if (!raw && size >= sizeof(fmt::ImageHeader)) count(1, err);
+  const Engine* ok = raw ? raw.get() : e.get();
+  if (ok) exercise(*ok, img);
+  return 0;
+}
