@@ -11,7 +11,7 @@
 
 namespace {
 
-constexpr uint32_t kAbiVersion = 2;
+constexpr uint32_t kAbiVersion = 3;
 
 Napi::Value ThrowCode(Napi::Env env, const char* code, const std::string& msg) {
   Napi::Error err = Napi::Error::New(env, msg);
@@ -43,6 +43,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     Napi::Uint8Array img = info[0].As<Napi::Uint8Array>();
     nv::LoadError err = nv::LoadError::Ok;
     std::string detail;
+    if (info.Length() > 1 && info[1].IsNumber()) strategy_ = info[1].As<Napi::Number>().Int32Value() == 1 ? 1 : 0;
     engine_ = nv::Engine::load(img.Data(), img.ElementLength(), &err, &detail);
     if (!engine_) {
       ThrowCode(env, nv::loadErrorName(err), std::string("invalid image: ") + detail);
@@ -91,7 +92,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       *o.dst = v.As<Napi::Uint32Array>().Data();
     }
     nv::Batch b{n, src.Data(), dst.Data(), sport.Data(), dport.Data(), proto.Data()};
-    engine_->classifyBatch(family, b, bo);
+    engine_->classifyBatch(family, b, bo, StrategyArg(info, 6));
     return Napi::Number::New(env, double(n));
   }
 
@@ -115,7 +116,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     const uint16_t sport = uint16_t(info[10].As<Napi::Number>().Uint32Value());
     const uint16_t dport = uint16_t(info[11].As<Napi::Number>().Uint32Value());
     nv::Result r;
-    engine_->classify(family, s, d, proto, sport, dport, &r);
+    engine_->classify(family, s, d, proto, sport, dport, &r, StrategyArg(info, 13));
     uint32_t* o = info[12].As<Napi::Uint32Array>().Data();
     o[0] = r.verdict;
     o[1] = r.reason;
@@ -139,7 +140,14 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return o;
   }
 
+  // Optional trailing strategy argument (0 linear, 1 decision); else the engine's default.
+  int StrategyArg(const Napi::CallbackInfo& info, size_t i) const {
+    if (info.Length() > i && info[i].IsNumber()) return info[i].As<Napi::Number>().Int32Value() == 1 ? 1 : 0;
+    return strategy_;
+  }
+
   std::unique_ptr<nv::Engine> engine_;
+  int strategy_ = 0;
 };
 
 Napi::Value AbiVersion(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), kAbiVersion); }

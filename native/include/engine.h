@@ -79,14 +79,19 @@ struct BatchOut {
   uint32_t* rulesVisited;  // optional
 };
 
+enum Strategy : int { STRATEGY_LINEAR = 0, STRATEGY_DECISION = 1 };
+
 class Engine {
  public:
   // Copies the image into engine-owned aligned memory and verifies all of it.
   static std::unique_ptr<Engine> load(const uint8_t* data, size_t len, LoadError* err, std::string* detail);
 
+  // strategy: STRATEGY_LINEAR (rule by rule; rulesVisited = match records
+  // tested, the Calico cost model) or STRATEGY_DECISION (decision blocks;
+  // rulesVisited = candidates given a full check). Same outputs otherwise.
   void classify(int family, const uint32_t* src, const uint32_t* dst, uint8_t proto, uint16_t sport, uint16_t dport,
-                Result* out) const;
-  void classifyBatch(int family, const Batch& in, const BatchOut& out) const;
+                Result* out, int strategy = STRATEGY_LINEAR) const;
+  void classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy = STRATEGY_LINEAR) const;
 
   uint32_t ruleCount() const { return ruleCount_; }
   uint32_t backendCount() const { return nBackends_; }
@@ -104,6 +109,9 @@ class Engine {
   bool portMember(const fmt::AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const;
   bool inSet(const fmt::AddrClass* c, uint32_t setId) const;
   int walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
+  int firstDecided(uint32_t tierBlock, const Pkt& p) const;
+  void applySets(uint64_t* bits, uint32_t setStart, uint32_t setCount, const fmt::AddrClass* c) const;
+  const uint64_t* portRow(uint32_t start, uint32_t count, uint32_t key) const;
   void walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
   void runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const;
 
@@ -116,7 +124,15 @@ class Engine {
   const uint32_t* v4Starts_ = nullptr; const uint32_t* v4Class_ = nullptr; uint32_t nV4_ = 0;
   const fmt::V6Addr* v6Starts_ = nullptr; const uint32_t* v6Class_ = nullptr; uint32_t nV6_ = 0;
   const fmt::AddrClass* classes_ = nullptr; uint32_t nClasses_ = 0;
-  const uint64_t* identWords_ = nullptr; uint32_t nIdentWords_ = 0;
+  const fmt::IdentityRow* identRows_ = nullptr; uint32_t nIdentRows_ = 0;
+  const uint32_t* identSets_ = nullptr; uint32_t nIdentSets_ = 0;
+  const fmt::DBlock* dblocks_ = nullptr; uint32_t nDBlocks_ = 0;
+  const fmt::DRule* drules_ = nullptr; uint32_t nDRules_ = 0;
+  const fmt::DSet* dsets_ = nullptr; uint32_t nDSets_ = 0;
+  const uint32_t* dlists_ = nullptr; uint32_t nDLists_ = 0;
+  const fmt::DPort* dports_ = nullptr; uint32_t nDPorts_ = 0;
+  const uint64_t* dbits_ = nullptr; uint32_t nDBits_ = 0;
+  std::vector<uint32_t> v4Index_;  // derived at load: /16 -> first candidate interval
   const fmt::PortMember* portMembers_ = nullptr; uint32_t nPortMembers_ = 0;
   const fmt::NodeRec* nodes_ = nullptr; uint32_t nNodes_ = 0;
   const fmt::Program* programs_ = nullptr; uint32_t nPrograms_ = 0;

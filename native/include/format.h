@@ -10,7 +10,7 @@ namespace nv {
 namespace fmt {
 
 constexpr char kMagic[8] = {'N', 'V', 'T', 'I', 'M', 'A', 'G', 'E'};
-constexpr uint16_t kMajor = 1;
+constexpr uint16_t kMajor = 2;
 constexpr uint16_t kMinor = 0;
 constexpr uint32_t kHeaderSize = 64;
 constexpr uint32_t kSectionAlign = 64;
@@ -39,7 +39,7 @@ struct SectionEntry {
 };
 
 struct Config {
-  uint32_t identityWords;  // u64 words per identity row = ceil(addrSetCount / 64)
+  uint32_t identitySetCount;  // = IDENTITY_SETS count
   uint32_t addrSetCount;
   uint32_t portSetCount;
   uint32_t transitIngressProg;  // wildcard HEP for transit traffic, or kNone
@@ -170,11 +170,53 @@ struct RuleMeta {
   uint32_t pad1;
 };
 
+// Sparse identity row: IDENTITY_SETS[setStart, setStart + setCount), strictly increasing set ids.
+struct IdentityRow {
+  uint32_t setStart, setCount;
+};
+
+// Decision block (one per tier block and family: index 2*tierBlock + (family == 6)).
+// Rules are the family's rule list without Log rules, in order; every row is
+// `words` u64 words at a DBITS word offset, bit i = rule i of the block.
+struct DBlock {
+  uint32_t ruleStart, ruleCount;  // DRULES
+  uint32_t words;                 // ceil(ruleCount / 64)
+  uint32_t srcBase, dstBase;      // DBITS rows: rules an address passes when it is in none of the listed sets
+  uint32_t srcSetStart, srcSetCount;  // DSETS, strictly increasing setId
+  uint32_t dstSetStart, dstSetCount;
+  uint32_t sportStart, sportCount;    // DPORTS: key = proto << 16 | sport (0 without ports)
+  uint32_t dportStart, dportCount;    // DPORTS: key = proto << 16 | dport (0 without ports)
+  uint32_t reserved[3];
+};
+
+struct DRule {
+  uint32_t ruleId;    // = MATCHES[matchIdx].ruleId
+  uint32_t matchIdx;  // MATCHES: full check when verify
+  uint8_t action;     // = MATCHES[matchIdx].action (never Log)
+  uint8_t verify;     // 1: some criterion is not captured by the fields, check the match record
+  uint16_t pad;
+  uint32_t reserved;
+};
+
+// A set tested by single-test rules of one side: when the address's identity
+// contains setId, DLISTS[listStart, +posCount) get their bit set and the next
+// negCount entries get it cleared (block-relative rule indices).
+struct DSet {
+  uint32_t setId;
+  uint32_t listStart, posCount, negCount;
+};
+
+struct DPort {
+  uint32_t key;  // interval start; first key of a table is 0, keys strictly increasing
+  uint32_t row;  // DBITS word offset
+};
+
 enum SectionId : uint32_t {
   S_CONFIG = 1, S_PROTO_FLAGS, S_V4_STARTS, S_V4_CLASS, S_V6_STARTS, S_V6_CLASS, S_CLASSES,
-  S_IDENTITY_WORDS, S_PORT_MEMBERS, S_NODES, S_PROGRAMS, S_OPS, S_TIER_BLOCKS, S_PROFILE_BLOCKS,
+  S_IDENTITY_ROWS, S_PORT_MEMBERS, S_NODES, S_PROGRAMS, S_OPS, S_TIER_BLOCKS, S_PROFILE_BLOCKS,
   S_TIER_REFS, S_PROFILE_REFS, S_RULE_REFS, S_MATCHES, S_ADDR_TESTS, S_PORT_LISTS, S_PORT_RANGES,
   S_NAMED_REFS, S_FAILSAFE, S_NAT_FRONTENDS, S_NAT_BACKENDS, S_RULE_META, S_STRINGS,
+  S_IDENTITY_SETS, S_DBLOCKS, S_DRULES, S_DSETS, S_DLISTS, S_DPORTS, S_DBITS,
   S_COUNT_PLUS_ONE
 };
 
@@ -222,6 +264,13 @@ NV_CHECK_OFF(NatFrontend, backendStart, 20);
 NV_CHECK_SIZE(NatBackend, 24);
 NV_CHECK_SIZE(RuleMeta, 32);
 NV_CHECK_OFF(RuleMeta, column, 24);
+NV_CHECK_SIZE(IdentityRow, 8);
+NV_CHECK_SIZE(DBlock, 64);
+NV_CHECK_OFF(DBlock, dportCount, 48);
+NV_CHECK_SIZE(DRule, 16);
+NV_CHECK_OFF(DRule, verify, 9);
+NV_CHECK_SIZE(DSet, 16);
+NV_CHECK_SIZE(DPort, 8);
 
 // Field table for the layout cross-check (generated from offsetof, not typed by hand).
 struct FieldLayout {

@@ -18,6 +18,7 @@ struct Engine::Pkt {
   uint16_t sport;  // ICMP: type
   uint16_t dport;  // ICMP: code
   mutable uint32_t rulesVisited;
+  int strategy;
 };
 
 struct Engine::EvalOut {
@@ -28,9 +29,11 @@ struct Engine::EvalOut {
 
 const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
   if (family == 4) {
-    // Last start <= a (starts[0] == 0 is verified).
-    uint32_t lo = 0, hi = nV4_;
+    // Last start <= a (starts[0] == 0 is verified), searched between the
+    // first candidate intervals of a's /16 and of the next /16.
     const uint32_t x = a[0];
+    uint32_t lo = v4Index_[x >> 16], hi = v4Index_[(x >> 16) + 1] + 1;
+    if (hi > nV4_) hi = nV4_;
     while (hi - lo > 1) {
       const uint32_t mid = lo + (hi - lo) / 2;
       if (v4Starts_[mid] <= x) lo = mid; else hi = mid;
@@ -51,8 +54,112 @@ const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
 }
 
 inline bool Engine::inSet(const AddrClass* c, uint32_t setId) const {
-  const uint64_t* row = identWords_ + size_t(c->identity) * config_->identityWords;
-  return (row[setId >> 6] >> (setId & 63)) & 1;
+  const IdentityRow& r = identRows_[c->identity];
+  const uint32_t* v = identSets_ + r.setStart;
+  uint32_t lo = 0, hi = r.setCount;
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (v[mid] < setId) lo = mid + 1; else hi = mid;
+  }
+  return lo < r.setCount && v[lo] == setId;
+}
+
+// ---- decision strategy ------------------------------------------------------
+
+namespace {
+constexpr uint32_t kMaxDecisionWords = 1024;  // blocks with more rules (65,536+) are walked linearly
+
+// Index of the first entry of v[0..n) that is >= x.
+inline uint32_t lowerBound(const uint32_t* v, uint32_t n, uint32_t x) {
+  uint32_t lo = 0;
+  while (n > 0) {
+    const uint32_t half = n / 2;
+    if (v[lo + half] < x) { lo += half + 1; n -= half + 1; } else { n = half; }
+  }
+  return lo;
+}
+}  // namespace
+
+// bits |= / &= ~ the rule lists of the block's sets that contain the class's
+// addresses: intersect the identity's sorted set ids with the block's sorted
+// sets, searching in the longer list.
+void Engine::applySets(uint64_t* bits, uint32_t setStart, uint32_t setCount, const AddrClass* c) const {
+  if (setCount == 0) return;
+  const IdentityRow& r = identRows_[c->identity];
+  const uint32_t* ids = identSets_ + r.setStart;
+  const DSet* ds = dsets_ + setStart;
+  auto apply = [&](const DSet& d) {
+    const uint32_t* l = dlists_ + d.listStart;
+    for (uint32_t k = 0; k < d.posCount; k++) bits[l[k] >> 6] |= uint64_t(1) << (l[k] & 63);
+    l += d.posCount;
+    for (uint32_t k = 0; k < d.negCount; k++) bits[l[k] >> 6] &= ~(uint64_t(1) << (l[k] & 63));
+  };
+  if (r.setCount <= setCount) {
+    uint32_t from = 0;
+    for (uint32_t i = 0; i < r.setCount && from < setCount; i++) {
+      uint32_t lo = from, n = setCount - from;
+      while (n > 0) {
+        const uint32_t half = n / 2;
+        if (ds[lo + half].setId < ids[i]) { lo += half + 1; n -= half + 1; } else { n = half; }
+      }
+      from = lo;
+      if (lo < setCount && ds[lo].setId == ids[i]) apply(ds[lo]);
+    }
+  } else {
+    uint32_t from = 0;
+    for (uint32_t k = 0; k < setCount && from < r.setCount; k++) {
+      from += lowerBound(ids + from, r.setCount - from, ds[k].setId);
+      if (from < r.setCount && ids[from] == ds[k].setId) apply(ds[k]);
+    }
+  }
+}
+
+// Row of the interval holding key (last key <= key; the first key is 0).
+const uint64_t* Engine::portRow(uint32_t start, uint32_t count, uint32_t key) const {
+  const DPort* t = dports_ + start;
+  uint32_t lo = 0, hi = count;
+  while (hi - lo > 1) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (t[mid].key <= key) lo = mid; else hi = mid;
+  }
+  return dbits_ + t[lo].row;
+}
+
+// Block-relative index of the first rule of the tier block (packet family)
+// that matches, or -1: the AND of the four field rows gives the candidates in
+// rule order; a candidate flagged verify gets the full check.
+int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
+  const DBlock& b = dblocks_[2 * tierBlock + (p.family == 6 ? 1 : 0)];
+  const uint32_t W = b.words;
+  if (W == 0) return -1;
+  if (W > kMaxDecisionWords) {
+    const TierBlock& tb = tierBlocks_[tierBlock];
+    (void)tb;
+    for (uint32_t i = 0; i < b.ruleCount; i++) {
+      const DRule& r = drules_[b.ruleStart + i];
+      if (matchRule(matches_[r.matchIdx], p)) return int(i);
+    }
+    return -1;
+  }
+  uint64_t srcBits[kMaxDecisionWords], dstBits[kMaxDecisionWords];
+  std::memcpy(srcBits, dbits_ + b.srcBase, W * 8);
+  std::memcpy(dstBits, dbits_ + b.dstBase, W * 8);
+  applySets(srcBits, b.srcSetStart, b.srcSetCount, p.src);
+  applySets(dstBits, b.dstSetStart, b.dstSetCount, p.dst);
+  const bool ports = p.protoFlags & PROTO_HAS_PORTS;
+  const uint32_t pk = uint32_t(p.proto) << 16;
+  const uint64_t* sp = portRow(b.sportStart, b.sportCount, pk | (ports ? p.sport : 0));
+  const uint64_t* dp = portRow(b.dportStart, b.dportCount, pk | (ports ? p.dport : 0));
+  for (uint32_t w = 0; w < W; w++) {
+    uint64_t c = srcBits[w] & dstBits[w] & sp[w] & dp[w];
+    while (c) {
+      const uint32_t i = w * 64 + uint32_t(__builtin_ctzll(c));
+      const DRule& r = drules_[b.ruleStart + i];
+      if (!r.verify || matchRule(matches_[r.matchIdx], p)) return int(i);
+      c &= c - 1;
+    }
+  }
+  return -1;
 }
 
 bool Engine::portMember(const AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const {
@@ -114,7 +221,26 @@ bool Engine::matchRule(const MatchRec& m, const Pkt& p) const {
 // Returns 1 when decided (ev filled), 0 when every tier ended in Pass.
 int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
   for (uint32_t t = 0; t < refCount; t++) {
-    const TierBlock& tb = tierBlocks_[tierRefs_[refStart + t]];
+    const uint32_t tbi = tierRefs_[refStart + t];
+    const TierBlock& tb = tierBlocks_[tbi];
+    if (p.strategy == STRATEGY_DECISION) {
+      const int i = firstDecided(tbi, p);
+      if (i >= 0) {
+        const DRule& r = drules_[dblocks_[2 * tbi + (p.family == 6 ? 1 : 0)].ruleStart + uint32_t(i)];
+        ev->last = r.ruleId;
+        if (r.action == ACTION_PASS) continue;
+        ev->allow = r.action == ACTION_ALLOW;
+        ev->reason = EVAL_RULE;
+        return 1;
+      }
+      ev->last = tb.endRule;
+      if (tb.endAction == ACTION_DENY) {
+        ev->allow = 0;
+        ev->reason = EVAL_END_OF_TIER;
+        return 1;
+      }
+      continue;
+    }
     const uint32_t rs = p.family == 4 ? tb.v4Start : tb.v6Start;
     const uint32_t rc = p.family == 4 ? tb.v4Count : tb.v6Count;
     bool passed = false;
@@ -210,7 +336,7 @@ void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev
 }
 
 void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
-                      uint16_t dportIn, Result* out) const {
+                      uint16_t dportIn, Result* out, int strategy) const {
   out->verdict = 1;
   out->reason = FLOW_POLICY;
   out->egressRule = out->ingressRule = out->decidingRule = kNone;
@@ -255,7 +381,7 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
   }
 
   // 2. Address classes.
-  Pkt p{lookup(family, src), lookup(family, dst), uint8_t(family), proto, pf, sport, dport, 0};
+  Pkt p{lookup(family, src), lookup(family, dst), uint8_t(family), proto, pf, sport, dport, 0, strategy};
   Pkt pre = p;
   if (natted) {
     pre.dst = lookup(family, dstIn);
@@ -348,11 +474,11 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
   finish(-1);
 }
 
-void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out) const {
+void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {
   const size_t w = family == 4 ? 1 : 4;
   Result r;
   for (size_t i = 0; i < in.n; i++) {
-    classify(family, in.src + i * w, in.dst + i * w, in.proto[i], in.sport[i], in.dport[i], &r);
+    classify(family, in.src + i * w, in.dst + i * w, in.proto[i], in.sport[i], in.dport[i], &r, strategy);
     out.verdict[i] = r.verdict;
     if (out.reason) out.reason[i] = r.reason;
     if (out.egressRule) out.egressRule[i] = r.egressRule;

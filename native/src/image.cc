@@ -51,6 +51,14 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   e->size_ = len;
   *err = e->verify(detail);
   if (*err != LoadError::Ok) return nullptr;
+  // Derived lookup index (not in the image): for every /16, the first
+  // V4_STARTS interval that can hold its addresses.
+  e->v4Index_.assign(65537, 0);
+  for (uint32_t hi = 0, i = 0; hi <= 65536; hi++) {
+    const uint64_t top = uint64_t(hi) << 16;
+    while (i + 1 < e->nV4_ && e->v4Starts_[i + 1] <= top) i++;
+    e->v4Index_[hi] = i;
+  }
   return e;
 }
 
@@ -63,10 +71,10 @@ struct Sec {
 
 // Record sizes per section id (index = id).
 constexpr uint32_t kRecordSize[S_COUNT_PLUS_ONE] = {
-    0, sizeof(Config), 1, 4, 4, sizeof(V6Addr), 4, sizeof(AddrClass), 8, sizeof(PortMember), sizeof(NodeRec),
+    0, sizeof(Config), 1, 4, 4, sizeof(V6Addr), 4, sizeof(AddrClass), sizeof(IdentityRow), sizeof(PortMember), sizeof(NodeRec),
     sizeof(Program), sizeof(Op), sizeof(TierBlock), sizeof(ProfileBlock), 4, 4, 4, sizeof(MatchRec), sizeof(AddrTest),
     sizeof(PortList), sizeof(PortRange), 4, sizeof(Failsafe), sizeof(NatFrontend), sizeof(NatBackend), sizeof(RuleMeta),
-    1};
+    1, 4, sizeof(DBlock), sizeof(DRule), sizeof(DSet), 4, sizeof(DPort), 8};
 
 // start + count <= limit, without overflow.
 inline bool rangeOk(uint64_t start, uint64_t count, uint64_t limit) { return start <= limit && count <= limit - start; }
@@ -134,7 +142,14 @@ LoadError Engine::verify(std::string* detail) {
   BIND(v6Starts_, nV6_, S_V6_STARTS);
   BIND(v6Class_, nV6c, S_V6_CLASS);
   BIND(classes_, nClasses_, S_CLASSES);
-  BIND(identWords_, nIdentWords_, S_IDENTITY_WORDS);
+  BIND(identRows_, nIdentRows_, S_IDENTITY_ROWS);
+  BIND(identSets_, nIdentSets_, S_IDENTITY_SETS);
+  BIND(dblocks_, nDBlocks_, S_DBLOCKS);
+  BIND(drules_, nDRules_, S_DRULES);
+  BIND(dsets_, nDSets_, S_DSETS);
+  BIND(dlists_, nDLists_, S_DLISTS);
+  BIND(dports_, nDPorts_, S_DPORTS);
+  BIND(dbits_, nDBits_, S_DBITS);
   BIND(portMembers_, nPortMembers_, S_PORT_MEMBERS);
   BIND(nodes_, nNodes_, S_NODES);
   BIND(programs_, nPrograms_, S_PROGRAMS);
@@ -160,8 +175,17 @@ LoadError Engine::verify(std::string* detail) {
   if (nConfig != 1) FAIL(BadCount, "CONFIG must hold one record");
   if (nProto != 256) FAIL(BadCount, "PROTO_FLAGS must hold 256 entries");
   const Config& c = *config_;
-  if (c.identityWords != (c.addrSetCount + 63) / 64) FAIL(BadCount, "identityWords != ceil(addrSetCount / 64)");
-  if (uint64_t(c.identityCount) * c.identityWords != nIdentWords_) FAIL(BadCount, "IDENTITY_WORDS count != identityCount * identityWords");
+  if (c.identitySetCount != nIdentSets_) FAIL(BadCount, "identitySetCount != IDENTITY_SETS count");
+  if (c.identityCount != nIdentRows_) FAIL(BadCount, "IDENTITY_ROWS count != identityCount");
+  for (uint32_t i = 0; i < nIdentRows_; i++) {
+    const IdentityRow& r = identRows_[i];
+    if (!rangeOk(r.setStart, r.setCount, nIdentSets_)) FAIL(BadIndex, "IDENTITY_ROWS[" + std::to_string(i) + "] out of range");
+    for (uint32_t k = 0; k < r.setCount; k++) {
+      const uint32_t v = identSets_[r.setStart + k];
+      if (!idxOk(v, c.addrSetCount)) FAIL(BadIndex, "IDENTITY_SETS set id out of range");
+      if (k > 0 && v <= identSets_[r.setStart + k - 1]) FAIL(BadOrder, "IDENTITY_ROWS[" + std::to_string(i) + "] set ids not strictly increasing");
+    }
+  }
   if (c.nodeCount != nNodes_) FAIL(BadCount, "NODES count != config.nodeCount");
   if (!idxOrNone(c.transitIngressProg, nPrograms_) || !idxOrNone(c.transitEgressProg, nPrograms_))
     FAIL(BadIndex, "transit program out of range");
@@ -305,6 +329,47 @@ LoadError Engine::verify(std::string* detail) {
   }
   for (uint32_t i = 0; i < nBackends_; i++)
     if (backends_[i].family != 4 && backends_[i].family != 6) FAIL(BadValue, "NAT_BACKENDS family");
+
+  // ---- decision blocks ----
+  if (uint64_t(nDBlocks_) != 2ull * nTierBlocks_) FAIL(BadCount, "DBLOCKS count != 2 * TIER_BLOCKS count");
+  for (uint32_t i = 0; i < nDBlocks_; i++) {
+    const DBlock& b = dblocks_[i];
+    const std::string where = "DBLOCKS[" + std::to_string(i) + "]";
+    if (!rangeOk(b.ruleStart, b.ruleCount, nDRules_)) FAIL(BadIndex, where + " rules out of range");
+    if (b.words != (uint64_t(b.ruleCount) + 63) / 64) FAIL(BadCount, where + " words != ceil(ruleCount / 64)");
+    if (!rangeOk(b.srcBase, b.words, nDBits_) || !rangeOk(b.dstBase, b.words, nDBits_)) FAIL(BadIndex, where + " base rows out of range");
+    const TierBlock& tb = tierBlocks_[i / 2];
+    if (b.ruleCount > ((i & 1) ? tb.v6Count : tb.v4Count)) FAIL(BadCount, where + " more rules than its tier block");
+    for (int side = 0; side < 2; side++) {
+      const uint32_t ss = side ? b.dstSetStart : b.srcSetStart, sc = side ? b.dstSetCount : b.srcSetCount;
+      if (!rangeOk(ss, sc, nDSets_)) FAIL(BadIndex, where + " sets out of range");
+      for (uint32_t k = 0; k < sc; k++) {
+        const DSet& d = dsets_[ss + k];
+        if (!idxOk(d.setId, c.addrSetCount)) FAIL(BadIndex, where + " set id out of range");
+        if (k > 0 && d.setId <= dsets_[ss + k - 1].setId) FAIL(BadOrder, where + " sets not strictly increasing");
+        if (!rangeOk(d.listStart, uint64_t(d.posCount) + d.negCount, nDLists_)) FAIL(BadIndex, where + " set rule list out of range");
+        for (uint64_t q = 0; q < uint64_t(d.posCount) + d.negCount; q++)
+          if (!idxOk(dlists_[d.listStart + q], b.ruleCount)) FAIL(BadIndex, where + " set rule index out of range");
+      }
+    }
+    for (int side = 0; side < 2; side++) {
+      const uint32_t ps = side ? b.dportStart : b.sportStart, pc = side ? b.dportCount : b.sportCount;
+      if (!rangeOk(ps, pc, nDPorts_) || pc == 0) FAIL(BadIndex, where + " port table out of range");
+      if (dports_[ps].key != 0) FAIL(BadOrder, where + " port table must start at key 0");
+      for (uint32_t k = 0; k < pc; k++) {
+        if (k > 0 && dports_[ps + k].key <= dports_[ps + k - 1].key) FAIL(BadOrder, where + " port keys not strictly increasing");
+        if (dports_[ps + k].key > 0xffffffu) FAIL(BadValue, where + " port key above proto 255");
+        if (!rangeOk(dports_[ps + k].row, b.words, nDBits_)) FAIL(BadIndex, where + " port row out of range");
+      }
+    }
+  }
+  for (uint32_t i = 0; i < nDRules_; i++) {
+    const DRule& r = drules_[i];
+    if (!idxOk(r.matchIdx, nMatches_)) FAIL(BadIndex, "DRULES[" + std::to_string(i) + "].matchIdx out of range");
+    const MatchRec& m = matches_[r.matchIdx];
+    if (r.ruleId != m.ruleId || r.action != m.action || r.action == ACTION_LOG || r.verify > 1)
+      FAIL(BadValue, "DRULES[" + std::to_string(i) + "] disagrees with its match record");
+  }
 
   // ---- rule map and strings ----
   auto strOk = [this](uint32_t off) {

@@ -12,7 +12,7 @@ static const FieldLayout kLayout[] = {
     F(ImageHeader, sectionEntrySize), F(ImageHeader, directoryOffset), F(ImageHeader, reserved),
     S(SectionEntry), F(SectionEntry, id), F(SectionEntry, recordSize), F(SectionEntry, offset), F(SectionEntry, length),
     F(SectionEntry, count),
-    S(Config), F(Config, identityWords), F(Config, addrSetCount), F(Config, portSetCount), F(Config, transitIngressProg),
+    S(Config), F(Config, identitySetCount), F(Config, addrSetCount), F(Config, portSetCount), F(Config, transitIngressProg),
     F(Config, transitEgressProg), F(Config, noProfileMatchRule), F(Config, endpointToHostAction), F(Config, identityCount),
     F(Config, nodeCount),
     S(V6Addr), F(V6Addr, w),
@@ -39,6 +39,13 @@ static const FieldLayout kLayout[] = {
     S(NatBackend), F(NatBackend, addr), F(NatBackend, port), F(NatBackend, family),
     S(RuleMeta), F(RuleMeta, tier), F(RuleMeta, name), F(RuleMeta, file), F(RuleMeta, line), F(RuleMeta, ruleIndex),
     F(RuleMeta, action), F(RuleMeta, kind), F(RuleMeta, column),
+    S(IdentityRow), F(IdentityRow, setStart), F(IdentityRow, setCount),
+    S(DBlock), F(DBlock, ruleStart), F(DBlock, ruleCount), F(DBlock, words), F(DBlock, srcBase), F(DBlock, dstBase),
+    F(DBlock, srcSetStart), F(DBlock, srcSetCount), F(DBlock, dstSetStart), F(DBlock, dstSetCount),
+    F(DBlock, sportStart), F(DBlock, sportCount), F(DBlock, dportStart), F(DBlock, dportCount),
+    S(DRule), F(DRule, ruleId), F(DRule, matchIdx), F(DRule, action), F(DRule, verify),
+    S(DSet), F(DSet, setId), F(DSet, listStart), F(DSet, posCount), F(DSet, negCount),
+    S(DPort), F(DPort, key), F(DPort, row),
 };
 #undef S
 #undef F

@@ -47,7 +47,16 @@ void classifyRandom(const nv::Engine& e, int n) {
     if (i % 3 == 1) d[0] = 0x0A000000u | (rnd() & 0xffff);
     if (i % 5 == 0) d[0] = 0x0A600014u;                      // the example's ClusterIP
     const uint8_t protos[] = {6, 17, 1, 58, 132, 47};
-    e.classify(i % 4 == 0 ? 6 : 4, s, d, protos[rnd() % 6], uint16_t(rnd()), i % 2 ? 80 : uint16_t(rnd()), &r);
+    const int fam = i % 4 == 0 ? 6 : 4;
+    const uint8_t proto = protos[rnd() % 6];
+    const uint16_t sp = uint16_t(rnd()), dp = i % 2 ? 80 : uint16_t(rnd());
+    nv::Result q;
+    e.classify(fam, s, d, proto, sp, dp, &r, nv::STRATEGY_LINEAR);
+    e.classify(fam, s, d, proto, sp, dp, &q, nv::STRATEGY_DECISION);
+    // Both strategies agree (the TypeScript differential tests compare them with the reference).
+    EXPECT(r.verdict == q.verdict && r.decidingRule == q.decidingRule && r.egressRule == q.egressRule &&
+               r.ingressRule == q.ingressRule && r.evalReasons == q.evalReasons && r.natBackend == q.natBackend,
+           "linear and decision strategies disagree on tuple %d", i);
   }
 }
 
@@ -80,6 +89,30 @@ int main(int argc, char** argv) {
   eng->classify(4, &frontend, &dst, 6, 40001, 80, &r);
   EXPECT(r.verdict == 1 && r.natBackend != nv::fmt::kNone, "frontend -> backend service should be allowed via NAT");
   classifyRandom(*eng, 20000);
+  {
+    // Batch path == single tuples, both strategies.
+    const size_t n = 512;
+    std::vector<uint32_t> src(n), dst(n), er(n), ir(n), dr(n), ev(n), nb(n), rv(n);
+    std::vector<uint16_t> sp(n), dp(n);
+    std::vector<uint8_t> pr(n), vd(n), rs(n);
+    for (size_t i = 0; i < n; i++) {
+      src[i] = i % 2 ? 0x0A00010Au : rnd();
+      dst[i] = i % 3 ? 0xCB00710Au : (i % 5 ? 0x0A600014u : rnd());
+      sp[i] = uint16_t(rnd());
+      dp[i] = i % 2 ? 443 : 80;
+      pr[i] = i % 7 ? 6 : 17;
+    }
+    for (int strategy : {nv::STRATEGY_LINEAR, nv::STRATEGY_DECISION}) {
+      nv::Batch b{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
+      nv::BatchOut o{vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data()};
+      eng->classifyBatch(4, b, o, strategy);
+      for (size_t i = 0; i < n; i++) {
+        eng->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &r, strategy);
+        EXPECT(r.verdict == vd[i] && r.decidingRule == dr[i] && r.natBackend == nb[i] && r.evalReasons == ev[i],
+               "batch != single at %zu (strategy %d)", i, strategy);
+      }
+    }
+  }
 
   // Truncations.
   for (size_t len = 0; len < img.size(); len++) {

@@ -20,7 +20,7 @@
  * policyLess), sets and classes are numbered in first-use order of that walk.
  */
 import type { Cidr, Family, IpAddr } from '../net/ip.js';
-import { familyBits, hasPorts, isIcmp } from '../net/ip.js';
+import { hasPorts, isIcmp } from '../net/ip.js';
 import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types.js';
 import type { Direction } from '../model/types.js';
 import type { Entity, ResolvedCluster, TierPlan } from '../resolve/index.js';
@@ -63,6 +63,8 @@ export interface CompileStats {
   rules: number;
   natFrontends: number;
   natBackends: number;
+  dblocks: number;
+  dbitsWords: number;
 }
 
 export interface CompiledImage {
@@ -435,11 +437,6 @@ interface ExactProps {
   ports: [number, number, number][];
 }
 
-interface FamilyTables {
-  starts: bigint[];
-  classes: number[];
-}
-
 /** Compiles a resolved cluster into image bytes. */
 export function compileImage(model: ResolvedCluster): CompiledImage {
   const c = new Compiler(model);
@@ -473,35 +470,39 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const noProfileMatchRule = c.pseudoRule(PROFILE_TIER, NO_MATCH, 'deny', S.RULE_KIND_NO_PROFILE_MATCH);
 
   // 3. Exact addresses: owners (endpoints, host addresses) and port-set members.
-  const exact: Map<string, ExactProps>[] = [];
-  const exactFor = (f: Family): Map<string, ExactProps> => (exact[f] ??= new Map());
+  //    Keyed by the u32 value for IPv4 and the decimal string for IPv6 (no
+  //    BigInt work on the IPv4 path).
+  const exact: Map<number | string, ExactProps>[] = [];
+  const exactFor = (f: Family): Map<number | string, ExactProps> => (exact[f] ??= new Map());
+  const exactKey = (f: Family, v: bigint): number | string => (f === 4 ? Number(v) : v.toString());
   const blank = (): ExactProps => ({ epKind: S.EP_NONE, epNode: NONE, hostNode: NONE, policed: false, egressProg: NONE, ingressProg: NONE, ports: [] });
   const ownerAddrs: IpAddr[] = [];
   for (const e of model.entities) if (e.kind === 'wep' || e.kind === 'hep') for (const cidr of e.cidrs) ownerAddrs.push({ family: cidr.family, value: cidr.base });
   for (const addrs of model.nodeAddresses.values()) ownerAddrs.push(...addrs);
   for (const a of ownerAddrs) {
     const m = exactFor(a.family);
-    const k = a.value.toString();
+    const k = exactKey(a.family, a.value);
     if (m.has(k)) continue;
-    const o = model.owner(a);
+    const ep = model.endpointAt(a);
+    const hostNode = model.hostNodeAt(a);
     const p = blank();
-    if (o.endpoint && (o.endpoint.kind === 'wep' || o.endpoint.kind === 'hep')) {
-      p.epKind = o.endpoint.kind === 'wep' ? S.EP_WEP : S.EP_HEP;
-      p.epNode = o.endpoint.node !== undefined ? nodeId.get(o.endpoint.node)! : NONE;
-      const pr = progs.get(o.endpoint);
+    if (ep && (ep.kind === 'wep' || ep.kind === 'hep')) {
+      p.epKind = ep.kind === 'wep' ? S.EP_WEP : S.EP_HEP;
+      p.epNode = ep.node !== undefined ? nodeId.get(ep.node)! : NONE;
+      const pr = progs.get(ep);
       if (pr) {
         p.policed = true;
         p.egressProg = pr.egress;
         p.ingressProg = pr.ingress;
       }
     }
-    if (o.hostNode !== undefined) p.hostNode = nodeId.get(o.hostNode)!;
+    if (hostNode !== undefined) p.hostNode = nodeId.get(hostNode)!;
     m.set(k, p);
   }
   c.portSets.forEach((ps, setId) => {
     for (const mem of ps.members) {
       const m = exactFor(mem.family);
-      const k = mem.value.toString();
+      const k = exactKey(mem.family, mem.value);
       let p = m.get(k);
       if (!p) m.set(k, (p = blank()));
       p.ports.push([setId, mem.proto, mem.port]);
@@ -526,8 +527,11 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   };
   identityOf([]);
   const classOf = (identity: number, p: ExactProps | undefined): number => {
-    const ports = p ? [...new Set(p.ports.map((m) => m.join(':')))].map((s) => s.split(':').map(Number) as [number, number, number]) : [];
-    ports.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+    let ports: [number, number, number][] = [];
+    if (p && p.ports.length) {
+      ports = [...p.ports].sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
+      ports = ports.filter((m, i) => i === 0 || m[0] !== ports[i - 1]![0] || m[1] !== ports[i - 1]![1] || m[2] !== ports[i - 1]![2]);
+    }
     const key = `${identity}|${p ? `${p.epKind},${p.epNode},${p.hostNode},${p.policed ? 1 : 0},${p.egressProg},${p.ingressProg}` : '-'}|${ports.join(';')}`;
     let id = classIds.get(key);
     if (id !== undefined) return id;
@@ -550,94 +554,105 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   };
   classOf(0, undefined);
 
-  const buildFamily = (f: Family): FamilyTables => {
-    const bits = familyBits(f);
-    const top = 1n << BigInt(bits);
-    const deltas = new Map<bigint, Map<number, number>>();
-    const bump = (pos: bigint, set: number, d: number): void => {
-      if (pos >= top) return;
-      let m = deltas.get(pos);
-      if (!m) deltas.set(pos, (m = new Map()));
-      if (set >= 0) m.set(set, (m.get(set) ?? 0) + d);
-    };
-    bump(0n, -1, 0);
-    c.addrSets.forEach((s, id) => {
-      for (const cidr of s.members) {
-        if (cidr.family !== f) continue;
-        bump(cidr.base, id, 1);
-        bump(cidr.base + (1n << BigInt(bits - cidr.prefixLen)), id, -1);
-      }
-    });
-    const ex = exact[f] ?? new Map<string, ExactProps>();
-    for (const k of ex.keys()) {
-      const v = BigInt(k);
-      bump(v, -1, 0);
-      bump(v + 1n, -1, 0);
-    }
-    const positions = [...deltas.keys()].sort(cmpBig);
-    const active = new Map<number, number>();
-    const starts: bigint[] = [];
+  /**
+   * Interval sweep. Events (position, set, ±1) sorted by position; the active
+   * set counts give each interval's identity. IPv4 positions are plain
+   * numbers (exact up to 2^53); IPv6 uses BigInt (few members in practice).
+   */
+  const sweep = <P extends number | bigint>(f: Family, events: { pos: P; set: number; d: number }[], cmpPos: (a: P, b: P) => number, keyOf: (p: P) => number | string): { starts: P[]; classes: number[] } => {
+    events.sort((a, b) => cmpPos(a.pos, b.pos));
+    const ex = exact[f] ?? new Map<number | string, ExactProps>();
+    const count = new Int32Array(c.addrSets.length);
+    const active = new Set<number>();
+    const starts: P[] = [];
     const classes: number[] = [];
-    for (const pos of positions) {
-      for (const [set, d] of deltas.get(pos)!) {
-        const n = (active.get(set) ?? 0) + d;
-        if (n === 0) active.delete(set);
-        else active.set(set, n);
+    let i = 0;
+    while (i < events.length) {
+      const pos = events[i]!.pos;
+      for (; i < events.length && cmpPos(events[i]!.pos, pos) === 0; i++) {
+        const ev = events[i]!;
+        if (ev.set < 0) continue;
+        const n = (count[ev.set]! += ev.d);
+        if (n === 0) active.delete(ev.set);
+        else active.add(ev.set);
       }
-      const sets = [...active.keys()].sort((a, b) => a - b);
-      const cls = classOf(identityOf(sets), ex.get(pos.toString()));
+      const sets = [...active].sort((a, b) => a - b);
+      const cls = classOf(identityOf(sets), ex.get(keyOf(pos)));
       if (classes.length > 0 && classes[classes.length - 1] === cls) continue;
       starts.push(pos);
       classes.push(cls);
     }
     return { starts, classes };
   };
-  const v4 = buildFamily(4);
-  const v6 = buildFamily(6);
-
-  const identityWords = Math.ceil(c.addrSets.length / 64);
-  const words: bigint[] = [];
-  for (const row of identityRows) {
-    const w = new Array<bigint>(identityWords).fill(0n);
-    for (const s of row) w[s >> 6] = w[s >> 6]! | (1n << BigInt(s & 63));
-    words.push(...w);
-  }
-
-  // 5. NAT: candidate frontends, resolved through the model's own lookup.
-  interface FeBuild {
-    addr: number[];
-    family: Family;
-    proto: number;
-    port: number;
-    backends: readonly { addr: IpAddr; port: number }[];
-  }
-  const frontends = new Map<string, FeBuild>();
-  const backends: Rec[] = [];
-  for (const svc of model.cluster.services) {
-    for (const sp of svc.ports) {
-      const candidates: [IpAddr, number][] = [];
-      for (const ip of [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs]) candidates.push([ip, sp.port]);
-      if (sp.nodePort !== undefined) for (const addrs of model.nodeAddresses.values()) for (const ip of addrs) candidates.push([ip, sp.nodePort]);
-      for (const [ip, port] of candidates) {
-        const key = `${ip.family}:${ip.value}:${sp.protocol}:${port}`;
-        if (frontends.has(key)) continue;
-        const fe = model.nat.lookup(ip, sp.protocol, port);
-        if (!fe) continue;
-        const w = addrWords(ip.family, ip.value);
-        frontends.set(key, { addr: w, family: ip.family, proto: sp.protocol, port, backends: fe.backends });
+  const v4Events: { pos: number; set: number; d: number }[] = [{ pos: 0, set: -1, d: 0 }];
+  const v6Events: { pos: bigint; set: number; d: number }[] = [{ pos: 0n, set: -1, d: 0 }];
+  const TOP6 = 1n << 128n;
+  c.addrSets.forEach((s, id) => {
+    for (const cidr of s.members) {
+      if (cidr.family === 4) {
+        const base = Number(cidr.base);
+        const end = base + 2 ** (32 - cidr.prefixLen);
+        v4Events.push({ pos: base, set: id, d: 1 });
+        if (end < 2 ** 32) v4Events.push({ pos: end, set: id, d: -1 });
+      } else {
+        const end = cidr.base + (1n << BigInt(128 - cidr.prefixLen));
+        v6Events.push({ pos: cidr.base, set: id, d: 1 });
+        if (end < TOP6) v6Events.push({ pos: end, set: id, d: -1 });
       }
     }
+  });
+  for (const k of (exact[4] ?? new Map()).keys()) {
+    const v = k as number;
+    v4Events.push({ pos: v, set: -1, d: 0 });
+    if (v + 1 < 2 ** 32) v4Events.push({ pos: v + 1, set: -1, d: 0 });
   }
-  const feList = [...frontends.values()].sort((a, b) => {
-    if (a.family !== b.family) return a.family - b.family;
-    for (let i = 0; i < 4; i++) if (a.addr[i] !== b.addr[i]) return a.addr[i]! - b.addr[i]!;
+  for (const k of (exact[6] ?? new Map()).keys()) {
+    const v = BigInt(k as string);
+    v6Events.push({ pos: v, set: -1, d: 0 });
+    if (v + 1n < TOP6) v6Events.push({ pos: v + 1n, set: -1, d: 0 });
+  }
+  const v4 = sweep<number>(4, v4Events, (a, b) => a - b, (p) => p);
+  const v6 = sweep<bigint>(6, v6Events, cmpBig, (p) => p.toString());
+
+  // Sparse identity rows: each identity's sorted address-set ids.
+  const identitySets: number[] = [];
+  const identityRowRecs: Rec[] = identityRows.map((row) => {
+    const rec = { setStart: identitySets.length, setCount: row.length };
+    for (const x of row) identitySets.push(x);
+    return rec;
+  });
+
+  const decision = buildDecision(c);
+
+  // 5. NAT: every frontend key of the model's NAT table (what its lookup
+  //    answers), sorted; frontends of one service port and family share one
+  //    backend list.
+  const backends: Rec[] = [];
+  const backendStart = new Map<unknown, Map<number, number>>();
+  const natEntries = [...model.nat.entries()];
+  const natAddr = natEntries.map((e) => addrWords(e.addr.family, e.addr.value));
+  const natOrder = natEntries.map((_e, i) => i);
+  natOrder.sort((i, j) => {
+    const a = natEntries[i]!;
+    const b = natEntries[j]!;
+    if (a.addr.family !== b.addr.family) return a.addr.family - b.addr.family;
+    const wa = natAddr[i]!;
+    const wb = natAddr[j]!;
+    for (let k = 0; k < 4; k++) if (wa[k] !== wb[k]) return wa[k]! - wb[k]!;
     return a.proto - b.proto || a.port - b.port;
   });
-  const feRecs: Rec[] = feList.map((fe) => {
-    const bl = fe.backends;
-    const start = backends.length;
-    for (const b of bl) backends.push({ addr: addrWords(b.addr.family, b.addr.value), port: b.port, family: b.addr.family });
-    return { addr: fe.addr, family: fe.family, proto: fe.proto, port: fe.port, backendStart: start, backendCount: bl.length };
+  const feRecs: Rec[] = natOrder.map((i) => {
+    const fe = natEntries[i]!;
+    const bl = fe.frontend.backends;
+    let byFam = backendStart.get(fe.frontend.servicePort);
+    if (!byFam) backendStart.set(fe.frontend.servicePort, (byFam = new Map()));
+    let start = byFam.get(fe.addr.family);
+    if (start === undefined) {
+      start = backends.length;
+      for (const b of bl) backends.push({ addr: addrWords(b.addr.family, b.addr.value), port: b.port, family: b.addr.family });
+      byFam.set(fe.addr.family, start);
+    }
+    return { addr: natAddr[i]!, family: fe.addr.family, proto: fe.proto, port: fe.port, backendStart: bl.length ? start : 0, backendCount: bl.length };
   });
 
   // 6. Failsafe ports and protocol flags.
@@ -650,7 +665,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   const e2h = model.options.endpointToHostAction;
   const config: Rec = {
-    identityWords,
+    identitySetCount: identitySets.length,
     addrSetCount: c.addrSets.length,
     portSetCount: c.portSets.length,
     transitIngressProg,
@@ -664,12 +679,12 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const data: SectionData = {
     CONFIG: [config],
     PROTO_FLAGS: protoFlags,
-    V4_STARTS: v4.starts.map(Number),
+    V4_STARTS: v4.starts,
     V4_CLASS: v4.classes,
     V6_STARTS: v6.starts.map((s) => ({ w: addrWords(6, s) })),
     V6_CLASS: v6.classes,
     CLASSES: classRecs,
-    IDENTITY_WORDS: words,
+    IDENTITY_ROWS: identityRowRecs,
     PORT_MEMBERS: portMembers,
     NODES: nodeRecs,
     PROGRAMS: c.programs,
@@ -689,6 +704,13 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     NAT_BACKENDS: backends,
     RULE_META: c.ruleMeta,
     STRINGS: c.strings.bytes(),
+    IDENTITY_SETS: identitySets,
+    DBLOCKS: decision.blocks,
+    DRULES: decision.rules,
+    DSETS: decision.sets,
+    DLISTS: decision.lists,
+    DPORTS: decision.ports,
+    DBITS: decision.bits,
   };
   return {
     image: writeImage(data),
@@ -705,6 +727,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       rules: c.ruleMeta.length,
       natFrontends: feRecs.length,
       natBackends: backends.length,
+      dblocks: decision.blocks.length,
+      dbitsWords: decision.bits.length,
     },
   };
 }
@@ -712,4 +736,217 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 /** Library entry for `netverdict compile`: resolve (optionally for one node) and compile. */
 export function compileCluster(cluster: import('../model/types.js').Cluster, options: import('../resolve/index.js').ResolveOptions = {}): CompiledImage {
   return compileImage(new ResolvedClusterCtor(cluster, options));
+}
+
+// ---- decision structure (docs/FORMAT.md §4 "Decision blocks") --------------
+
+interface DecisionTables {
+  blocks: Rec[];
+  rules: Rec[];
+  sets: Rec[];
+  lists: number[];
+  ports: Rec[];
+  bits: bigint[];
+}
+
+const PORT_PROTOS: number[] = [];
+for (let p = 0; p < 256; p++) if (hasPorts(p)) PORT_PROTOS.push(p);
+
+/**
+ * One decision block per tier block and family: the family's rule list
+ * without Log rules (a matching Log rule never decides nor records), and per
+ * field a bitmap of the rules that field lets through:
+ *  - source / destination address: the rules with no single-set test on that
+ *    side pass by default (`base` row); a rule with exactly one test (set s,
+ *    positive or negative) is listed under s, and the engine sets (positive)
+ *    or clears (negative) its bit when the address's identity contains s;
+ *  - source port and destination (protocol, port): interval tables keyed by
+ *    proto << 16 | port (port 0 for protocols without ports), each interval
+ *    with the row of rules whose protocol and port-range criteria hold there.
+ * Criteria that no field captures exactly (named ports, service sets, ICMP
+ * type/code, several address tests on one side) are left to a full check of
+ * the candidate (`verify`). The deciding rule is the first candidate that
+ * passes its check — the same rule the linear walk finds first.
+ */
+function buildDecision(c: Compiler): DecisionTables {
+  const out: DecisionTables = { blocks: [], rules: [], sets: [], lists: [], ports: [], bits: [] };
+  const rowIds = new Map<string, number>();
+  const row = (words: Uint32Array): number => {
+    const key = words.join(',');
+    let at = rowIds.get(key);
+    if (at === undefined) {
+      at = out.bits.length;
+      for (let w = 0; w < words.length; w += 2) out.bits.push((BigInt(words[w + 1]!) << 32n) | BigInt(words[w]!));
+      rowIds.set(key, at);
+    }
+    return at;
+  };
+  const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
+    const l = c.portLists[listIdx]!;
+    const ranges: [number, number][] = [];
+    for (let i = 0; i < (l.rangeCount as number); i++) {
+      const r = c.portRanges[(l.rangeStart as number) + i]!;
+      ranges.push([r.first as number, r.last as number]);
+    }
+    return { ranges, named: (l.namedCount as number) > 0 };
+  };
+  const inRanges = (ranges: [number, number][], port: number): boolean => ranges.some(([a, b]) => port >= a && port <= b);
+
+  for (const tb of c.tierBlocks) {
+    for (const f of [4, 6] as const) {
+      const refStart = tb[`v${f}Start`] as number;
+      const refCount = tb[`v${f}Count`] as number;
+      const ms: number[] = [];
+      for (let i = 0; i < refCount; i++) {
+        const m = c.ruleRefs[refStart + i]!;
+        if (c.matches[m]!.action !== S.ACTION_LOG) ms.push(m);
+      }
+      const n = ms.length;
+      const words = Math.ceil(n / 64);
+      const halves = words * 2;
+      const ruleStart = out.rules.length;
+      const base = [new Uint32Array(halves), new Uint32Array(halves)];
+      const bySet = [new Map<number, { pos: number[]; neg: number[] }>(), new Map<number, { pos: number[]; neg: number[] }>()];
+      const sportLists: { ranges: [number, number][]; not: boolean; idx: number }[] = [];
+      const dportInfo: { idx: number; rec: Rec; ports?: [number, number][]; notPorts?: [number, number][] }[] = [];
+      const setBit = (a: Uint32Array, i: number): void => {
+        a[i >> 5]! |= 1 << (i & 31);
+      };
+      ms.forEach((m, i) => {
+        const rec = c.matches[m]!;
+        let verify = false;
+        const flags = rec.flags as number;
+        if (flags & (S.M_ICMP_TYPE | S.M_NOT_ICMP_TYPE)) verify = true;
+        if (rec.dstSvcSet !== NONE) verify = true;
+        for (const side of [S.SIDE_SRC, S.SIDE_DST]) {
+          const tests: Rec[] = [];
+          for (let k = 0; k < (rec.addrTestCount as number); k++) {
+            const t = c.addrTests[(rec.addrTestStart as number) + k]!;
+            if (t.side === side) tests.push(t);
+          }
+          if (tests.length === 1) {
+            const t = tests[0]!;
+            let e = bySet[side]!.get(t.setId as number);
+            if (!e) bySet[side]!.set(t.setId as number, (e = { pos: [], neg: [] }));
+            if (t.negate) {
+              e.neg.push(i);
+              setBit(base[side]!, i);
+            } else e.pos.push(i);
+          } else {
+            setBit(base[side]!, i);
+            if (tests.length > 1) verify = true;
+          }
+        }
+        const dp: (typeof dportInfo)[number] = { idx: i, rec };
+        for (const [field, not] of [['srcPorts', false], ['srcNotPorts', true]] as const) {
+          if (rec[field] === NONE) continue;
+          const r = rangesOf(rec[field] as number);
+          if (r.named) verify = true;
+          // A `ports` list with named ports: any port may hit (checked by verify).
+          sportLists.push({ ranges: r.named && !not ? [[0, 65535]] : r.ranges, not, idx: i });
+        }
+        if (rec.dstPorts !== NONE) {
+          const r = rangesOf(rec.dstPorts as number);
+          if (r.named) verify = true;
+          dp.ports = r.named ? [[0, 65535]] : r.ranges;
+        }
+        if (rec.dstNotPorts !== NONE) {
+          const r = rangesOf(rec.dstNotPorts as number);
+          if (r.named) verify = true;
+          dp.notPorts = r.ranges;
+        }
+        dportInfo.push(dp);
+        out.rules.push({ ruleId: rec.ruleId as number, matchIdx: m, action: rec.action as number, verify: verify ? 1 : 0 });
+      });
+      // Address fields.
+      const sideSets = [S.SIDE_SRC, S.SIDE_DST].map((side) => {
+        const start = out.sets.length;
+        const ids = [...bySet[side]!.keys()].sort((a, b) => a - b);
+        for (const id of ids) {
+          const e = bySet[side]!.get(id)!;
+          out.sets.push({ setId: id, listStart: out.lists.length, posCount: e.pos.length, negCount: e.neg.length });
+          out.lists.push(...e.pos, ...e.neg);
+        }
+        return { start, count: ids.length };
+      });
+      // Port fields: interval tables over proto << 16 | port.
+      const table = (keys: Set<number>, evalAt: (proto: number, port: number, hasP: boolean) => Uint32Array): { start: number; count: number } => {
+        const sorted = [...keys].sort((a, b) => a - b);
+        const start = out.ports.length;
+        let prev = -1;
+        for (const k of sorted) {
+          const proto = k >>> 16;
+          const hasP = hasPorts(proto);
+          const at = row(evalAt(proto, hasP ? k & 0xffff : 0, hasP));
+          if (at === prev) continue;
+          out.ports.push({ key: k, row: at });
+          prev = at;
+        }
+        return { start, count: out.ports.length - start };
+      };
+      const protoBounds = (keys: Set<number>, p: number): void => {
+        keys.add(p << 16);
+        if (p < 255) keys.add((p + 1) << 16);
+      };
+      const rangeBounds = (keys: Set<number>, ranges: [number, number][]): void => {
+        for (const q of PORT_PROTOS) {
+          for (const [a, b] of ranges) {
+            keys.add((q << 16) | a);
+            if (b < 65535) keys.add((q << 16) | (b + 1));
+          }
+        }
+      };
+      const sKeys = new Set<number>([0]);
+      const dKeys = new Set<number>([0]);
+      for (const q of PORT_PROTOS) {
+        protoBounds(sKeys, q);
+        protoBounds(dKeys, q);
+      }
+      for (const l of sportLists) rangeBounds(sKeys, l.ranges);
+      for (const d of dportInfo) {
+        const fl = d.rec.flags as number;
+        if (fl & S.M_PROTO) protoBounds(dKeys, d.rec.proto as number);
+        if (fl & S.M_NOT_PROTO) protoBounds(dKeys, d.rec.notProto as number);
+        if (d.ports) rangeBounds(dKeys, d.ports);
+        if (d.notPorts) rangeBounds(dKeys, d.notPorts);
+      }
+      const sport = table(sKeys, (_proto, port, hasP) => {
+        const r = new Uint32Array(halves);
+        for (let i = 0; i < n; i++) setBit(r, i);
+        for (const l of sportLists) {
+          const hit = hasP && inRanges(l.ranges, port);
+          if (l.not ? hit : !hit) r[l.idx >> 5]! &= ~(1 << (l.idx & 31));
+        }
+        return r;
+      });
+      const dport = table(dKeys, (proto, port, hasP) => {
+        const r = new Uint32Array(halves);
+        for (const d of dportInfo) {
+          const fl = d.rec.flags as number;
+          if (fl & S.M_PROTO && proto !== d.rec.proto) continue;
+          if (fl & S.M_NOT_PROTO && proto === d.rec.notProto) continue;
+          if (d.ports && !(hasP && inRanges(d.ports, port))) continue;
+          if (d.notPorts && hasP && inRanges(d.notPorts, port)) continue;
+          setBit(r, d.idx);
+        }
+        return r;
+      });
+      out.blocks.push({
+        ruleStart,
+        ruleCount: n,
+        words,
+        srcBase: row(base[0]!),
+        dstBase: row(base[1]!),
+        srcSetStart: sideSets[0]!.start,
+        srcSetCount: sideSets[0]!.count,
+        dstSetStart: sideSets[1]!.start,
+        dstSetCount: sideSets[1]!.count,
+        sportStart: sport.start,
+        sportCount: sport.count,
+        dportStart: dport.start,
+        dportCount: dport.count,
+      });
+    }
+  }
+  return out;
 }

@@ -9,7 +9,7 @@
  */
 
 export const MAGIC = 'NVTIMAGE';
-export const FORMAT_MAJOR = 1;
+export const FORMAT_MAJOR = 2;
 export const FORMAT_MINOR = 0;
 export const HEADER_SIZE = 64;
 export const SECTION_ALIGN = 64;
@@ -59,7 +59,7 @@ export const SECTION_ENTRY = struct('SectionEntry', 32, [
 ]);
 
 export const CONFIG = struct('Config', 64, [
-  ['identityWords', 'u32', 0],
+  ['identitySetCount', 'u32', 0],
   ['addrSetCount', 'u32', 4],
   ['portSetCount', 'u32', 8],
   ['transitIngressProg', 'u32', 12],
@@ -193,6 +193,46 @@ export const RULE_META = struct('RuleMeta', 32, [
   ['column', 'u32', 24],
 ]);
 
+export const IDENTITY_ROW = struct('IdentityRow', 8, [
+  ['setStart', 'u32', 0],
+  ['setCount', 'u32', 4],
+]);
+
+export const DBLOCK = struct('DBlock', 64, [
+  ['ruleStart', 'u32', 0],
+  ['ruleCount', 'u32', 4],
+  ['words', 'u32', 8],
+  ['srcBase', 'u32', 12],
+  ['dstBase', 'u32', 16],
+  ['srcSetStart', 'u32', 20],
+  ['srcSetCount', 'u32', 24],
+  ['dstSetStart', 'u32', 28],
+  ['dstSetCount', 'u32', 32],
+  ['sportStart', 'u32', 36],
+  ['sportCount', 'u32', 40],
+  ['dportStart', 'u32', 44],
+  ['dportCount', 'u32', 48],
+]);
+
+export const DRULE = struct('DRule', 16, [
+  ['ruleId', 'u32', 0],
+  ['matchIdx', 'u32', 4],
+  ['action', 'u8', 8],
+  ['verify', 'u8', 9],
+]);
+
+export const DSET = struct('DSet', 16, [
+  ['setId', 'u32', 0],
+  ['listStart', 'u32', 4],
+  ['posCount', 'u32', 8],
+  ['negCount', 'u32', 12],
+]);
+
+export const DPORT = struct('DPort', 8, [
+  ['key', 'u32', 0],
+  ['row', 'u32', 4],
+]);
+
 const U8 = struct('u8', 1, [['v', 'u8', 0]]);
 const U32 = struct('u32', 4, [['v', 'u32', 0]]);
 const U64 = struct('u64', 8, [['v', 'u64', 0]]);
@@ -206,7 +246,7 @@ export const SECTIONS = {
   V6_STARTS: { id: 5, rec: V6_ADDR },
   V6_CLASS: { id: 6, rec: U32 },
   CLASSES: { id: 7, rec: ADDR_CLASS },
-  IDENTITY_WORDS: { id: 8, rec: U64 },
+  IDENTITY_ROWS: { id: 8, rec: IDENTITY_ROW },
   PORT_MEMBERS: { id: 9, rec: PORT_MEMBER },
   NODES: { id: 10, rec: NODE },
   PROGRAMS: { id: 11, rec: PROGRAM },
@@ -226,6 +266,13 @@ export const SECTIONS = {
   NAT_BACKENDS: { id: 25, rec: NAT_BACKEND },
   RULE_META: { id: 26, rec: RULE_META },
   STRINGS: { id: 27, rec: U8 },
+  IDENTITY_SETS: { id: 28, rec: U32 },
+  DBLOCKS: { id: 29, rec: DBLOCK },
+  DRULES: { id: 30, rec: DRULE },
+  DSETS: { id: 31, rec: DSET },
+  DLISTS: { id: 32, rec: U32 },
+  DPORTS: { id: 33, rec: DPORT },
+  DBITS: { id: 34, rec: U64 },
 } as const;
 
 export type SectionName = keyof typeof SECTIONS;
@@ -235,7 +282,12 @@ export const SECTION_NAMES = Object.keys(SECTIONS) as SectionName[];
 export const STRUCTS: StructSpec[] = [
   HEADER, SECTION_ENTRY, CONFIG, V6_ADDR, ADDR_CLASS, PORT_MEMBER, NODE, PROGRAM, OP, TIER_BLOCK,
   PROFILE_BLOCK, MATCH, ADDR_TEST, PORT_LIST, PORT_RANGE, FAILSAFE, NAT_FRONTEND, NAT_BACKEND, RULE_META,
+  IDENTITY_ROW, DBLOCK, DRULE, DSET, DPORT,
 ];
+
+/** Classification strategies (engine option / per call). */
+export const STRATEGY_LINEAR = 0;
+export const STRATEGY_DECISION = 1;
 
 // ---- enumerations shared with C++ (format.h) --------------------------------
 

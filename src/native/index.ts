@@ -12,7 +12,7 @@ import { readImage, type ImageView } from '../format/image.js';
 import { EVAL_REASONS, FLOW_REASONS, FORMAT_MAJOR, NONE, SECTIONS } from '../format/spec.js';
 
 /** The addon ABI this wrapper speaks (native/addon/addon.cc kAbiVersion). */
-export const ADDON_ABI = 2;
+export const ADDON_ABI = 3;
 
 export interface BatchOutputs {
   verdict: Uint8Array;
@@ -28,12 +28,22 @@ export interface BatchOutputs {
   rulesVisited?: Uint32Array;
 }
 
+/**
+ * How the engine walks a program's tiers (same outputs either way):
+ * `linear` tests rule after rule like Calico's BPF program (its
+ * `rulesVisited` is the Calico cost model); `decision` intersects per-field
+ * rule bitmaps per tier (docs/FORMAT.md "Decision blocks"; `rulesVisited` =
+ * candidates given a full check).
+ */
+export type Strategy = 'linear' | 'decision';
+const STRATEGY_CODE: Record<Strategy, number> = { linear: 0, decision: 1 };
+
 interface RawEngine {
-  classifyV4(src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs): number;
-  classifyV6(src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs): number;
+  classifyV4(src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs, strategy?: number): number;
+  classifyV6(src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs, strategy?: number): number;
   classifyOne(
     family: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number,
-    proto: number, sport: number, dport: number, out: Uint32Array,
+    proto: number, sport: number, dport: number, out: Uint32Array, strategy?: number,
   ): number;
   info(): { imageSize: number; ruleCount: number; backendCount: number };
 }
@@ -43,7 +53,7 @@ export interface RawAddon {
   formatVersion(): { major: number; minor: number };
   layout(): { struct: string; field: string | null; value: number }[];
   tupleHash(family: number, src: Uint32Array, dst: Uint32Array, proto: number, sport: number, dport: number): number;
-  Engine: new (image: Uint8Array) => RawEngine;
+  Engine: new (image: Uint8Array, strategy?: number) => RawEngine;
 }
 
 export class NativeUnavailableError extends Error {
@@ -120,6 +130,8 @@ export class NativeEngine {
   private constructor(
     private readonly raw: RawEngine,
     readonly image: ImageView,
+    /** Default strategy of this engine (per-call arguments override it). */
+    readonly strategy: Strategy,
   ) {
     this.rules = image.records('RULE_META').map((r, id) => ({
       id,
@@ -136,17 +148,19 @@ export class NativeEngine {
   }
 
   /** Verifies and loads an image; throws ImageLoadError with the loader's error code. */
-  static fromImage(bytes: Uint8Array): NativeEngine {
+  static fromImage(bytes: Uint8Array, options: { strategy?: Strategy } = {}): NativeEngine {
     const addon = loadAddon();
+    const strategy = options.strategy ?? 'decision';
+    if (!(strategy in STRATEGY_CODE)) throw new RangeError(`unknown strategy ${String(strategy)}`);
     let raw: RawEngine;
     try {
-      raw = new addon.Engine(bytes);
+      raw = new addon.Engine(bytes, STRATEGY_CODE[strategy]);
     } catch (e) {
       const err = e as Error & { code?: string };
       throw new ImageLoadError(err.code ?? 'UNKNOWN', err.message);
     }
     void SECTIONS;
-    return new NativeEngine(raw, readImage(bytes));
+    return new NativeEngine(raw, readImage(bytes), strategy);
   }
 
   info(): { imageSize: number; ruleCount: number; backendCount: number } {
@@ -158,18 +172,33 @@ export class NativeEngine {
    * four words per tuple, most significant first. For ICMP protocols sport
    * and dport carry the ICMP type and code.
    */
-  classifyBatch(family: Family, src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs): number {
+  classifyBatch(family: Family, src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs, strategy?: Strategy): number {
     const n = proto.length;
     const w = family === 4 ? 1 : 4;
     if (src.length !== n * w || dst.length !== n * w || sport.length !== n || dport.length !== n) {
       throw new RangeError(`classifyBatch: ${n} tuples but src ${src.length}, dst ${dst.length}, sport ${sport.length}, dport ${dport.length} (IPv${family})`);
     }
-    return family === 4 ? this.raw.classifyV4(src, dst, sport, dport, proto, out) : this.raw.classifyV6(src, dst, sport, dport, proto, out);
+    const code = STRATEGY_CODE[strategy ?? this.strategy];
+    return family === 4 ? this.raw.classifyV4(src, dst, sport, dport, proto, out, code) : this.raw.classifyV6(src, dst, sport, dport, proto, out, code);
+  }
+
+  /**
+   * One IPv4 tuple on plain numbers (no array per call): verdict returned,
+   * details in `scratch` (valid until the next call): [verdict, reason,
+   * egressRule, ingressRule, decidingRule, evalReasons, natBackend, rulesVisited].
+   */
+  classifyV4One(src: number, dst: number, proto: number, sport: number, dport: number): number {
+    return this.raw.classifyOne(4, src, 0, 0, 0, dst, 0, 0, 0, proto, sport, dport, this.scratch);
+  }
+
+  /** Output array of classifyV4One / classifyOne. */
+  get result(): Uint32Array {
+    return this.scratch;
   }
 
   /** One tuple on plain numbers; returns the internal scratch array (valid until the next call). */
-  classifyOne(family: Family, src: readonly number[], dst: readonly number[], proto: number, sport: number, dport: number): Uint32Array {
-    this.raw.classifyOne(family, src[0] ?? 0, src[1] ?? 0, src[2] ?? 0, src[3] ?? 0, dst[0] ?? 0, dst[1] ?? 0, dst[2] ?? 0, dst[3] ?? 0, proto, sport, dport, this.scratch);
+  classifyOne(family: Family, src: readonly number[], dst: readonly number[], proto: number, sport: number, dport: number, strategy?: Strategy): Uint32Array {
+    this.raw.classifyOne(family, src[0] ?? 0, src[1] ?? 0, src[2] ?? 0, src[3] ?? 0, dst[0] ?? 0, dst[1] ?? 0, dst[2] ?? 0, dst[3] ?? 0, proto, sport, dport, this.scratch, strategy === undefined ? undefined : STRATEGY_CODE[strategy]);
     return this.scratch;
   }
 

@@ -42,6 +42,11 @@ class InheritedLabels implements LabelSource {
     private readonly own: Labels,
     private readonly parents: Labels[],
   ) {}
+  /** Every label key visible through this view (own, then parents; may repeat). */
+  *keys(): Iterable<string> {
+    yield* this.own.keys();
+    for (const p of this.parents) yield* p.keys();
+  }
   get(key: string): string | undefined {
     const v = this.own.get(key);
     if (v !== undefined) return v;

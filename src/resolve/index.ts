@@ -11,6 +11,7 @@ import type { Cluster, EntityRule, Policy, Profile, Rule, Tier } from '../model/
 import { buildEntities, buildProfiles, cmp, type Entity } from './entities.js';
 import { addrKey, IpSetIndex } from './ipsets.js';
 import { NatTable } from './services.js';
+import { LabelIndex } from './labelindex.js';
 import { entityRuleSelectors, policyAppliesTo, type RuleSelectors } from './selectors.js';
 import {
   DEFAULT_FAILSAFE_INBOUND,
@@ -55,6 +56,21 @@ export interface AddressOwner {
   hostNode?: string;
   /** Longest-prefix NetworkSet/GlobalNetworkSet containing the address (for naming). */
   networkSet?: Entity;
+}
+
+/** An AddressOwner whose network set (display only) is looked up on first use. */
+class LazyOwner implements AddressOwner {
+  private set: Entity | null | undefined;
+  constructor(
+    private readonly model: ResolvedCluster,
+    private readonly addr: IpAddr,
+    readonly endpoint: Entity | undefined,
+    readonly hostNode: string | undefined,
+  ) {}
+  get networkSet(): Entity | undefined {
+    if (this.set === undefined) this.set = this.model.networkSetAt(this.addr) ?? null;
+    return this.set ?? undefined;
+  }
 }
 
 export function tierLess(a: Tier, b: Tier): number {
@@ -174,13 +190,23 @@ export class ResolvedCluster {
     return node !== undefined && (this.options.node === undefined || node === this.options.node);
   }
 
+  /** The WEP/HEP owning `addr` (as `owner(addr).endpoint`, without the network-set scan). */
+  endpointAt(addr: IpAddr): Entity | undefined {
+    return this.endpointByAddr.get(addrKey(addr));
+  }
+
+  /** The node whose host address `addr` is (as `owner(addr).hostNode`). */
+  hostNodeAt(addr: IpAddr): string | undefined {
+    return this.hostAddr.get(addrKey(addr));
+  }
+
   owner(addr: IpAddr): AddressOwner {
     const k = addrKey(addr);
-    const out: AddressOwner = {};
-    const ep = this.endpointByAddr.get(k);
-    if (ep) out.endpoint = ep;
-    const host = this.hostAddr.get(k);
-    if (host !== undefined) out.hostNode = host;
+    return new LazyOwner(this, addr, this.endpointByAddr.get(k), this.hostAddr.get(k));
+  }
+
+  /** Longest-prefix NetworkSet/GlobalNetworkSet containing `addr` (for naming only; a scan). */
+  networkSetAt(addr: IpAddr): Entity | undefined {
     let best: Entity | undefined;
     let bestLen = -1;
     for (const s of this.setEntities) {
@@ -191,8 +217,7 @@ export class ResolvedCluster {
         }
       }
     }
-    if (best) out.networkSet = best;
-    return out;
+    return best;
   }
 
   appliesTo(p: Policy): Selector {
@@ -207,6 +232,34 @@ export class ResolvedCluster {
     return s;
   }
 
+  private policiesByEntity?: Map<Entity, Map<string, Policy[]>>;
+
+  /**
+   * Per endpoint and tier, the policies whose selector matches it, in tier
+   * order: the same lists as filtering every tier's policies with
+   * `appliesTo(p).matches(e.labels)`, computed once per policy through a
+   * label index instead of once per (endpoint, policy).
+   */
+  private applyingPolicies(e: Entity, tier: string): Policy[] {
+    if (!this.policiesByEntity) {
+      const index = new LabelIndex(this.entities);
+      const by = new Map<Entity, Map<string, Policy[]>>();
+      for (const [tierName, list] of this.policiesByTier) {
+        for (const p of list) {
+          for (const m of index.matching(this.appliesTo(p))) {
+            let t = by.get(m);
+            if (!t) by.set(m, (t = new Map()));
+            let l = t.get(tierName);
+            if (!l) t.set(tierName, (l = []));
+            l.push(p);
+          }
+        }
+      }
+      this.policiesByEntity = by;
+    }
+    return this.policiesByEntity.get(e)?.get(tier) ?? [];
+  }
+
   /** Tiers → policies that apply to a policed endpoint, per direction (§3). */
   planFor(e: Entity): EndpointPlan {
     let plan = this.planCache.get(e);
@@ -215,7 +268,7 @@ export class ResolvedCluster {
     const empty = (): DirectionPlans => ({ ingress: [], egress: [] });
     plan = { entity: e, normal: empty(), untracked: empty(), preDNAT: empty(), forward: empty() };
     for (const tier of this.tiers) {
-      const policies = (this.policiesByTier.get(tier.name) ?? []).filter((p) => this.appliesTo(p).matches(e.labels));
+      const policies = this.applyingPolicies(e, tier.name);
       if (policies.length === 0) continue;
       const push = (dp: DirectionPlans, list: Policy[]): void => {
         const ing = list.filter((p) => p.types.ingress);

@@ -9,6 +9,7 @@ import { cidrContains, familyBits } from '../net/ip.js';
 import type { Selector } from '../parse/selector/types.js';
 import type { Cluster, EndpointSlice } from '../model/types.js';
 import type { Entity } from './entities.js';
+import { LabelIndex } from './labelindex.js';
 
 export const addrKey = (a: IpAddr): string => `${a.family}:${a.value}`;
 export const addrPortKey = (a: IpAddr, proto: number, port: number): string => `${a.family}:${a.value}:${proto}:${port}`;
@@ -55,10 +56,13 @@ export class IpSetIndex {
   ) {}
 
   /** Entities (WEP/HEP/NetworkSet/GlobalNetworkSet) whose label view matches. */
+  private labelIndex?: LabelIndex<Entity>;
+
   matchingEntities(sel: Selector): Entity[] {
     let list = this.selectorEntities.get(sel.canonical);
     if (!list) {
-      list = this.entities.filter((e) => sel.matches(e.labels));
+      // Same result as entities.filter(sel.matches), narrowed by a label index.
+      list = (this.labelIndex ??= new LabelIndex(this.entities)).matching(sel);
       this.selectorEntities.set(sel.canonical, list);
     }
     return list;

@@ -25,8 +25,17 @@ export interface Frontend {
   backends: Backend[];
 }
 
+/** One frontend key and what it resolves to (see `NatTable.entries`). */
+export interface NatEntry {
+  addr: IpAddr;
+  proto: number;
+  port: number;
+  frontend: Frontend;
+}
+
 export class NatTable {
   private readonly frontends = new Map<string, Frontend>();
+  private readonly list: NatEntry[] = [];
 
   constructor(cluster: Cluster, nodeAddresses: Map<string, IpAddr[]>) {
     const services = [...cluster.services].sort((a, b) =>
@@ -41,12 +50,14 @@ export class NatTable {
         const add = (kind: FrontendKind, addr: IpAddr, port: number): void => {
           const key = addrPortKey(addr, sp.protocol, port);
           if (this.frontends.has(key)) return; // first (sorted) service wins
-          this.frontends.set(key, {
+          const frontend: Frontend = {
             kind,
             service: svc,
             servicePort: sp,
             backends: backends.filter((b) => b.addr.family === addr.family),
-          });
+          };
+          this.frontends.set(key, frontend);
+          this.list.push({ addr, proto: sp.protocol, port, frontend });
         };
         for (const ip of svc.clusterIPs) add('clusterIP', ip, sp.port);
         for (const ip of svc.externalIPs) add('externalIP', ip, sp.port);
@@ -60,6 +71,11 @@ export class NatTable {
 
   lookup(addr: IpAddr, proto: number, port: number): Frontend | undefined {
     return this.frontends.get(addrPortKey(addr, proto, port));
+  }
+
+  /** Every frontend key with its resolution (what `lookup` answers), in insertion order. */
+  entries(): readonly NatEntry[] {
+    return this.list;
   }
 
   get size(): number {

@@ -33,7 +33,9 @@ function loadCode(bytes: Uint8Array): string {
     const e = NativeEngine.fromImage(bytes);
     // Accepted: it must classify without crashing.
     const n = v4.proto.length;
-    e.classifyBatch(4, v4.src, v4.dst, v4.sport, v4.dport, v4.proto, { verdict: new Uint8Array(n), decidingRule: new Uint32Array(n), natBackend: new Uint32Array(n) });
+    for (const strategy of ['linear', 'decision'] as const) {
+      e.classifyBatch(4, v4.src, v4.dst, v4.sport, v4.dport, v4.proto, { verdict: new Uint8Array(n), decidingRule: new Uint32Array(n), natBackend: new Uint32Array(n) }, strategy);
+    }
     return 'OK';
   } catch (err) {
     if (err instanceof ImageLoadError) return err.code;
@@ -87,7 +89,7 @@ t.test('header checks have their own codes', (tt) => {
     return fixCrc(b);
   };
   tt.equal(loadCode(set(0, 0x58, 1)), 'BAD_MAGIC');
-  tt.equal(loadCode(set(8, 2, 2)), 'BAD_VERSION');
+  tt.equal(loadCode(set(8, 9, 2)), 'BAD_VERSION');
   tt.equal(loadCode(set(28, 65)), 'BAD_HEADER');
   tt.equal(loadCode(set(32, 100000)), 'BAD_DIRECTORY');
   const longer = new Uint8Array(image.length + 64);
@@ -124,6 +126,28 @@ t.test('structural corruption with a valid CRC gives specific codes', (tt) => {
   tt.equal(patch(sec('CONFIG').offset, 7), 'BAD_COUNT', 'identity words');
   tt.equal(patch(sec('RULE_META').offset, 1 << 30), 'BAD_STRING', 'string ref');
   tt.equal(patch(sec('NAT_FRONTENDS').offset + 20, 9999), 'BAD_INDEX', 'backend range');
+  // Sparse identity rows and decision blocks (format 2).
+  tt.equal(patch(sec('IDENTITY_ROWS').offset + 8, 1 << 30), 'BAD_INDEX', 'identity row range');
+  const rows = img.records('IDENTITY_ROWS');
+  const wide = rows.findIndex((r) => Number(r.setCount) >= 2);
+  if (wide >= 0) tt.equal(patch(sec('IDENTITY_SETS').offset + 4 * Number(rows[wide]!.setStart), 1 << 30), 'BAD_INDEX', 'identity set id');
+  if (wide >= 0) tt.equal(patch(sec('IDENTITY_SETS').offset + 4 * Number(rows[wide]!.setStart), NONE - 1), 'BAD_INDEX', 'identity set id (order)');
+  tt.equal(patch(sec('DBLOCKS').offset, 1 << 30), 'BAD_INDEX', 'decision rule range');
+  tt.equal(patch(sec('DBLOCKS').offset + 8, 77), 'BAD_COUNT', 'decision words');
+  tt.equal(patch(sec('DBLOCKS').offset + 12, 1 << 30), 'BAD_INDEX', 'decision base row');
+  tt.equal(patch(sec('DBLOCKS').offset + 36, 1 << 30), 'BAD_INDEX', 'decision port table');
+  tt.equal(patch(sec('DPORTS').offset, 5), 'BAD_ORDER', 'port table not at key 0');
+  tt.equal(patch(sec('DPORTS').offset + 4, 1 << 30), 'BAD_INDEX', 'port row');
+  if (sec('DRULES').count > 0) {
+    tt.equal(patch(sec('DRULES').offset + 4, 1 << 30), 'BAD_INDEX', 'decision match index');
+    tt.equal(patch(sec('DRULES').offset, 1 << 30), 'BAD_VALUE', 'decision rule id disagrees');
+  }
+  if (sec('DSETS').count > 0) {
+    tt.equal(patch(sec('DSETS').offset, 1 << 30), 'BAD_INDEX', 'decision set id');
+    tt.equal(patch(sec('DSETS').offset + 4, 1 << 30), 'BAD_INDEX', 'decision set list');
+  }
+  if (sec('DLISTS').count > 0) tt.equal(patch(sec('DLISTS').offset, 1 << 30), 'BAD_INDEX', 'decision list rule index');
+  tt.equal(patch(dirEntry('DBLOCKS') + 24, 0), 'BAD_SECTION', 'decision block count vs length');
   tt.end();
 });
 

@@ -65,7 +65,7 @@ for (const c of clusters()) {
       const d = differential(model, tuples);
       const where = node === undefined ? 'whole cluster' : `node ${node}`;
       for (const m of d.mismatches.slice(0, 5)) {
-        tt.comment(`MISMATCH ${c.name} [${where}] ${describeTuple(m.tuple)}\n  reference: ${m.reference}\n  native:    ${m.native}`);
+        tt.comment(`MISMATCH [${m.strategy}] ${c.name} [${where}] ${describeTuple(m.tuple)}\n  reference: ${m.reference}\n  native:    ${m.native}`);
       }
       tt.equal(d.mismatches.length, 0, `${where}: ${d.tuples} tuples, engine == reference`);
     }

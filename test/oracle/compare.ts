@@ -6,7 +6,7 @@
  */
 import { compileImage } from '../../src/compile/index.js';
 import { addrWords } from '../../src/compile/index.js';
-import { NativeEngine, type NativeFlowRecord } from '../../src/native/index.js';
+import { NativeEngine, type NativeFlowRecord, type Strategy } from '../../src/native/index.js';
 import { formatIp, type Family } from '../../src/net/ip.js';
 import type { Tuple } from '../../src/net/tuple.js';
 import { decidingEvaluation, formatTraceEntry, ReferenceEvaluator, type Evaluation, type FlowResult } from '../../src/reference/evaluate.js';
@@ -39,6 +39,7 @@ export function describeTuple(t: Tuple): string {
 }
 
 export interface Mismatch {
+  strategy: Strategy;
   tuple: Tuple;
   reference: string;
   native: string;
@@ -76,7 +77,7 @@ export function toArrays(family: Family, tuples: Tuple[]) {
   return { src, dst, sport, dport, proto };
 }
 
-export function nativeRecords(engine: NativeEngine, tuples: Tuple[]): { records: NativeFlowRecord[]; ms: number } {
+export function nativeRecords(engine: NativeEngine, tuples: Tuple[], strategy: Strategy): { records: NativeFlowRecord[]; ms: number } {
   const records: NativeFlowRecord[] = new Array(tuples.length);
   let ms = 0;
   for (const family of [4, 6] as const) {
@@ -95,7 +96,7 @@ export function nativeRecords(engine: NativeEngine, tuples: Tuple[]): { records:
       natBackend: new Uint32Array(n),
     };
     const t0 = process.hrtime.bigint();
-    engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, out);
+    engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, out, strategy);
     ms += Number(process.hrtime.bigint() - t0) / 1e6;
     idx.forEach((ti, k) => {
       records[ti] = engine.record(out.verdict[k]!, out.reason[k]!, out.egressRule[k]!, out.ingressRule[k]!, out.decidingRule[k]!, out.evalReasons[k]!, out.natBackend[k]!);
@@ -110,17 +111,21 @@ export function differential(model: ResolvedCluster, tuples: Tuple[], engine?: N
   const t0 = process.hrtime.bigint();
   const refRecs = tuples.map((t) => referenceRecord(ref.evaluate(t)));
   const refMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  const { records, ms } = nativeRecords(eng, tuples);
   const mismatches: Mismatch[] = [];
+  let ms = 0;
+  for (const strategy of ['linear', 'decision'] as const) {
+    const got = nativeRecords(eng, tuples, strategy);
+    ms += got.ms;
+    tuples.forEach((t, i) => {
+      const a = show(refRecs[i]!);
+      const b = show(got.records[i]!);
+      if (a !== b) mismatches.push({ strategy, tuple: t, reference: a, native: b });
+    });
+  }
   const outcomes: Record<string, number> = {};
   for (const r of refRecs) {
     const k = `${r.action}/${r.reason}/${r.deciding?.reason ?? '-'}`;
     outcomes[k] = (outcomes[k] ?? 0) + 1;
   }
-  tuples.forEach((t, i) => {
-    const a = show(refRecs[i]!);
-    const b = show(records[i]!);
-    if (a !== b) mismatches.push({ tuple: t, reference: a, native: b });
-  });
   return { tuples: tuples.length, mismatches, refMs, nativeMs: ms, outcomes };
 }
