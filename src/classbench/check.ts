@@ -11,7 +11,7 @@
  */
 import { hasPorts, type IpAddr } from '../net/ip.js';
 import type { Tuple } from '../net/tuple.js';
-import { NativeEngine, type BatchOutputs } from '../native/index.js';
+import { NativeEngine, type BatchOutputs, type Strategy } from '../native/index.js';
 import { NONE, RULE_KIND_END_OF_TIER, RULE_KIND_POLICY } from '../format/spec.js';
 import { ReferenceEvaluator } from '../reference/evaluate.js';
 import { ResolvedCluster } from '../resolve/index.js';
@@ -98,6 +98,8 @@ export interface Mismatch {
 
 export interface CheckResult {
   engine: 'native' | 'reference';
+  /** Native engine strategy. */
+  strategy?: Strategy;
   /** Headers checked (the whole trace for native, a sample for reference). */
   checked: number;
   mismatches: number;
@@ -108,6 +110,8 @@ export interface CheckResult {
   noMatch: number;
   engineMs: number;
   linearMs: number;
+  /** Linear strategy: mean match records tested per header (a model of what rule count costs Calico). */
+  meanRulesVisited?: number;
 }
 
 const MAX_LISTED = 10;
@@ -169,16 +173,17 @@ class Collector {
 }
 
 /** Every header through the native engine, compared with the linear scan. */
-export function checkNative(engine: NativeEngine, conv: Conversion, filters: readonly Filter[], trace: Trace): CheckResult {
+export function checkNative(engine: NativeEngine, conv: Conversion, filters: readonly Filter[], trace: Trace, strategy: Strategy = engine.strategy, expectedIn?: Uint32Array): CheckResult {
   const map = ruleIdToFilter(engine, conv);
   const n = trace.length;
   const out: BatchOutputs = { verdict: new Uint8Array(n), decidingRule: new Uint32Array(n) };
+  if (strategy === 'linear') out.rulesVisited = new Uint32Array(n);
   let t0 = performance.now();
-  engine.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, out);
+  engine.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, out, strategy);
   const engineMs = performance.now() - t0;
   t0 = performance.now();
-  const expected = new LinearScan(filters).matchTrace(trace);
-  const linearMs = performance.now() - t0;
+  const expected = expectedIn ?? new LinearScan(filters).matchTrace(trace);
+  const linearMs = expectedIn ? 0 : performance.now() - t0;
   const c = new Collector(trace);
   for (let i = 0; i < n; i++) {
     const rid = out.decidingRule![i]!;
@@ -193,7 +198,9 @@ export function checkNative(engine: NativeEngine, conv: Conversion, filters: rea
     }
     c.add(i, exp, got, detail, ok);
   }
-  return { engine: 'native', checked: n, mismatches: c.mismatches, firstMismatches: c.first, traceIdDiffers: c.traceIdDiffers, noMatch: c.noMatch, engineMs, linearMs };
+  const res: CheckResult = { engine: 'native', strategy, checked: n, mismatches: c.mismatches, firstMismatches: c.first, traceIdDiffers: c.traceIdDiffers, noMatch: c.noMatch, engineMs, linearMs };
+  if (out.rulesVisited && n > 0) res.meanRulesVisited = out.rulesVisited.reduce((a, b) => a + b, 0) / n;
+  return res;
 }
 
 /** Evenly spaced header indices (all of them when `sample` ≥ the trace length). */
@@ -242,6 +249,7 @@ export function checkReference(cluster: Cluster, conv: Conversion, filters: read
 }
 
 export interface Throughput {
+  strategy: Strategy;
   batch: number;
   repetitions: number;
   tuplesPerRep: number;
@@ -258,7 +266,8 @@ export interface Throughput {
  * each repetition runs about `repMs` milliseconds; the median is reported.
  * Not the benchmark (bench/ runs fresh processes against the peer).
  */
-export function quickThroughput(engine: NativeEngine, trace: Trace, opts: { batch?: number; repetitions?: number; repMs?: number } = {}): Throughput {
+export function quickThroughput(engine: NativeEngine, trace: Trace, opts: { batch?: number; repetitions?: number; repMs?: number; strategy?: Strategy } = {}): Throughput {
+  const strategy = opts.strategy ?? engine.strategy;
   const batch = opts.batch ?? 4096;
   const reps = opts.repetitions ?? 5;
   const repMs = opts.repMs ?? 200;
@@ -286,7 +295,7 @@ export function quickThroughput(engine: NativeEngine, trace: Trace, opts: { batc
     const t0 = process.hrtime.bigint();
     for (let k = 0; k < count; k++) {
       const v = views[k % nb]!;
-      engine.classifyBatch(4, v.src, v.dst, v.sport, v.dport, v.proto, out);
+      engine.classifyBatch(4, v.src, v.dst, v.sport, v.dport, v.proto, out, strategy);
     }
     return Number(process.hrtime.bigint() - t0) / 1e9;
   };
@@ -304,6 +313,7 @@ export function quickThroughput(engine: NativeEngine, trace: Trace, opts: { batc
   rates.sort((a, b) => a - b);
   const median = rates[Math.floor(reps / 2)]!;
   return {
+    strategy,
     batch,
     repetitions: reps,
     tuplesPerRep: batchesPerRep * batch,

@@ -3,18 +3,19 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { compileCluster } from '../compile/index.js';
-import { ImageLoadError, NativeEngine, NativeUnavailableError } from '../native/index.js';
+import { ImageLoadError, NativeEngine, NativeUnavailableError, type Strategy } from '../native/index.js';
 import type { Cluster } from '../model/types.js';
 import { parseFilters, parseTrace, formatIssues, formatIpv4, type Filter, type Trace } from '../classbench/parse.js';
 import { convertFilters, conversionYaml, DEFAULT_RULES_PER_POLICY, type Conversion } from '../classbench/convert.js';
 import { conversionCluster, loadConversionYaml } from '../classbench/model.js';
-import { checkNative, checkReference, quickThroughput, type CheckResult, type Mismatch, type Throughput } from '../classbench/check.js';
+import { checkNative, checkReference, LinearScan, quickThroughput, type CheckResult, type Mismatch, type Throughput } from '../classbench/check.js';
 import { CliExit, EXIT_FAILED, EXIT_INPUT } from './common.js';
 
 interface Opts {
   trace?: string;
   emit?: string;
   engine: string;
+  strategy: string;
   json?: boolean;
   sample: string;
   direction: string;
@@ -61,6 +62,7 @@ export function registerClassbench(program: Command): void {
     .option('-t, --trace <file>', 'ClassBench trace (src dst sport dport proto [flags] ruleId, decimal, host order)')
     .option('--emit <dir>', 'write the generated Calico YAML to <dir> (HostEndpoint + Tier, one file per policy)')
     .option('--engine <engine>', 'native (every header) or reference (the oracle evaluator, on --sample headers)', 'native')
+    .option('--strategy <s>', 'native strategy: decision, linear or both (each checked and timed)', 'both')
     .option('--sample <n>', 'headers checked by the reference engine (evenly spaced)', '2000')
     .option('--direction <dir>', 'policy direction of the forward policies: egress or ingress (see below)', 'egress')
     .option('--max-rules <n>', `rules per policy before splitting (Calico allows ${DEFAULT_RULES_PER_POLICY})`, String(DEFAULT_RULES_PER_POLICY))
@@ -89,13 +91,13 @@ What it builds (as a user would write it; docs in src/classbench/convert.ts):
   egress-forward one, so the native engine reports no rule for allowed flows;
   use --engine reference to check ingress.
 
-Check: every header's engine decision, mapped back to a filter number, is
+Check: every header's engine decision (each --strategy), mapped back to a filter number, is
 compared with a linear first-match scan over the parsed filters (ClassBench
 semantics, as ../shared/peers/dpdk-acl/acl_bench.c). The trace's last column
 is only the filter a header was generated from; how often it differs from the
 true first match is reported for information.
 
-The throughput line is a quick single-core figure (batch 4096, verdict and
+The throughput lines are a quick single-core figure per strategy (batch 4096, verdict and
 deciding rule out, warm-up, --reps repetitions of ~200 ms, median) — not the
 benchmark; see bench/ and docs/BENCHMARKS.md for measured comparisons.
 
@@ -108,6 +110,8 @@ Examples:
     .action((rulesPath: string, opts: Opts) => {
       if (opts.engine !== 'native' && opts.engine !== 'reference') throw new CliExit(EXIT_INPUT, `--engine must be native or reference (got "${opts.engine}")`);
       if (opts.via !== 'ir' && opts.via !== 'yaml') throw new CliExit(EXIT_INPUT, `--via must be ir or yaml (got "${opts.via}")`);
+      if (!['both', 'linear', 'decision'].includes(opts.strategy)) throw new CliExit(EXIT_INPUT, `--strategy must be decision, linear or both (got "${opts.strategy}")`);
+      const strategies: Strategy[] = opts.strategy === 'both' ? ['decision', 'linear'] : [opts.strategy as Strategy];
       const dirOpt = opts.direction.toLowerCase();
       if (dirOpt !== 'egress' && dirOpt !== 'ingress') throw new CliExit(EXIT_INPUT, `--direction must be egress or ingress (got "${opts.direction}")`);
       const direction = dirOpt === 'egress' ? 'Egress' : 'Ingress';
@@ -207,29 +211,46 @@ Examples:
           say(`${fallback}; falling back to the reference evaluator on a sample of ${num(sample)} headers`);
         }
       }
-      let check: CheckResult | undefined;
-      let throughput: Throughput | undefined;
+      const checks: CheckResult[] = [];
+      const throughputs: Throughput[] = [];
       if (trace) {
         say(`trace ${opts.trace}: ${num(trace.length)} headers (parsed in ${ms(traceParseMs)})`);
         if (direction === 'Ingress' && engine) {
           say('  note: with --direction ingress the native engine reports no rule for allowed transit flows (see --help); expect mismatches');
         }
-        check = engine ? checkNative(engine, conv, filters, trace) : checkReference(cluster, conv, filters, trace, sample);
-        const scope = check.checked === trace.length ? `all ${num(check.checked)} headers` : `a sample of ${num(check.checked)} headers`;
-        say(`check (${check.engine} engine, ${scope}, vs a linear first-match scan): ${num(check.mismatches)} mismatch${check.mismatches === 1 ? '' : 'es'}`);
-        for (const m of check.firstMismatches) say(mismatchLine(m, filters, conv));
-        if (check.mismatches > check.firstMismatches.length) say(`  ... and ${num(check.mismatches - check.firstMismatches.length)} more`);
-        say(
-          `  trace id differs from the true first match: ${num(check.traceIdDiffers)} of ${num(check.checked)} (informational); headers no filter matches: ${num(check.noMatch)}`,
-        );
-        say(`  engine ${ms(check.engineMs)}, linear scan ${ms(check.linearMs)}`);
-        if (engine && opts.bench) {
-          flush();
-          throughput = quickThroughput(engine, trace, { repetitions: reps });
+        const report = (check: CheckResult): void => {
+          checks.push(check);
+          const scope = check.checked === trace!.length ? `all ${num(check.checked)} headers` : `a sample of ${num(check.checked)} headers`;
+          const who = check.engine === 'native' ? `native engine, ${check.strategy} strategy` : 'reference evaluator';
+          say(`check (${who}, ${scope}, vs a linear first-match scan): ${num(check.mismatches)} mismatch${check.mismatches === 1 ? '' : 'es'}`);
+          for (const m of check.firstMismatches) say(mismatchLine(m, filters, conv));
+          if (check.mismatches > check.firstMismatches.length) say(`  ... and ${num(check.mismatches - check.firstMismatches.length)} more`);
           say(
-            `quick throughput (NOT the benchmark: one core, batch ${throughput.batch}, ${throughput.repetitions} reps of ${num(throughput.tuplesPerRep)} tuples after warm-up, median): ` +
-              `${(throughput.tuplesPerSecond / 1e6).toFixed(3)} Mtuples/s, ${throughput.nsPerTuple.toFixed(1)} ns/tuple (range ${(throughput.minTuplesPerSecond / 1e6).toFixed(3)}-${(throughput.maxTuplesPerSecond / 1e6).toFixed(3)} Mtuples/s)`,
+            `  trace id differs from the true first match: ${num(check.traceIdDiffers)} of ${num(check.checked)} (informational); headers no filter matches: ${num(check.noMatch)}`,
           );
+          const visited = check.meanRulesVisited !== undefined ? `, ${check.meanRulesVisited.toFixed(1)} rules visited per header on average` : '';
+          say(`  engine ${ms(check.engineMs)}${check.linearMs ? `, linear scan ${ms(check.linearMs)}` : ''}${visited}`);
+        };
+        if (engine) {
+          t0 = performance.now();
+          const expected = new LinearScan(filters).matchTrace(trace);
+          const scanMs = performance.now() - t0;
+          strategies.forEach((s, i) => {
+            const c = checkNative(engine, conv, filters, trace!, s, expected);
+            if (i === 0) c.linearMs = scanMs;
+            report(c);
+          });
+        } else report(checkReference(cluster, conv, filters, trace, sample));
+        if (engine && opts.bench) {
+          for (const s of strategies) {
+            flush();
+            const tp = quickThroughput(engine, trace, { repetitions: reps, strategy: s });
+            throughputs.push(tp);
+            say(
+              `quick throughput, ${s} (NOT the benchmark: one core, batch ${tp.batch}, ${tp.repetitions} reps of ${num(tp.tuplesPerRep)} tuples after warm-up, median): ` +
+                `${(tp.tuplesPerSecond / 1e6).toFixed(3)} Mtuples/s, ${tp.nsPerTuple.toFixed(1)} ns/tuple (range ${(tp.minTuplesPerSecond / 1e6).toFixed(3)}-${(tp.maxTuplesPerSecond / 1e6).toFixed(3)} Mtuples/s)`,
+            );
+          }
         }
       }
 
@@ -249,12 +270,13 @@ Examples:
           emitted: opts.emit ? { dir: opts.emit, files: yamlFiles!.map((f) => f.name) } : undefined,
           fallback,
           trace: trace ? { file: opts.trace, headers: trace.length } : undefined,
-          check,
-          quickThroughput: throughput ? { ...throughput, note: 'quick figure, not the benchmark' } : undefined,
+          checks,
+          mismatches: checks.reduce((a, c) => a + c.mismatches, 0),
+          quickThroughput: throughputs.length ? { note: 'quick figure, not the benchmark', figures: throughputs } : undefined,
         };
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');
       }
       flush();
-      if (check && check.mismatches > 0) process.exitCode = EXIT_FAILED;
+      if (checks.some((c) => c.mismatches > 0)) process.exitCode = EXIT_FAILED;
     });
 }

@@ -11,7 +11,9 @@ import { convertFilters, conversionYaml, type ConvertOptions } from '../../src/c
 import { conversionCluster, loadConversionYaml } from '../../src/classbench/model.js';
 import { checkNative, checkReference, LinearScan, quickThroughput } from '../../src/classbench/check.js';
 import { compileCluster } from '../../src/compile/index.js';
-import { NativeEngine } from '../../src/native/index.js';
+import { NativeEngine, type Strategy } from '../../src/native/index.js';
+
+const STRATEGIES: Strategy[] = ['decision', 'linear'];
 
 const FILTERS = [
   '@10.0.0.0/8\t192.168.1.0/24\t0 : 65535\t80 : 80\t0x06/0xFF', // 1
@@ -76,11 +78,13 @@ t.test('native engine and reference evaluator agree with the hand-worked first m
   };
   for (const [name, cluster] of Object.entries(paths)) {
     const engine = NativeEngine.fromImage(compileCluster(cluster).image);
-    const nat = checkNative(engine, conv, filters, tr);
-    t.equal(nat.mismatches, 0, `${name}: native`, { mismatches: nat.firstMismatches });
-    t.equal(nat.checked, HEADERS.length);
-    t.equal(nat.noMatch, HEADERS.filter((h) => h[5] === 0).length);
-    t.equal(nat.traceIdDiffers, 0);
+    for (const s of STRATEGIES) {
+      const nat = checkNative(engine, conv, filters, tr, s);
+      t.equal(nat.mismatches, 0, `${name}: native ${s}`, { mismatches: nat.firstMismatches });
+      t.equal(nat.checked, HEADERS.length);
+      t.equal(nat.noMatch, HEADERS.filter((h) => h[5] === 0).length);
+      t.equal(nat.traceIdDiffers, 0);
+    }
     const ref = checkReference(cluster, conv, filters, tr, 1000);
     t.equal(ref.mismatches, 0, `${name}: reference`, { mismatches: ref.firstMismatches });
     t.equal(ref.checked, HEADERS.length);
@@ -96,9 +100,11 @@ t.test('a trace id that is not the true first match is counted, not a mismatch',
   const rows = HEADERS.map((h) => [...h] as (typeof HEADERS)[number]);
   rows[0]![5] = 4; // generated from filter 4, but filter 1 matches first
   const engine = NativeEngine.fromImage(compileCluster(conversionCluster(conv, filters).cluster).image);
-  const r = checkNative(engine, conv, filters, traceOf(rows));
-  t.equal(r.mismatches, 0);
-  t.equal(r.traceIdDiffers, 1);
+  for (const s of STRATEGIES) {
+    const r = checkNative(engine, conv, filters, traceOf(rows), s);
+    t.equal(r.mismatches, 0);
+    t.equal(r.traceIdDiffers, 1);
+  }
 });
 
 t.test('an inexact filter (ports with any protocol) shows up as a mismatch', async (t) => {
@@ -110,25 +116,30 @@ t.test('an inexact filter (ports with any protocol) shows up as a mismatch', asy
     ['1.1.1.1', '203.0.113.1', 9, 53, 47, 1], // GRE header with a "port": ClassBench matches, Calico cannot
   ]);
   const engine = NativeEngine.fromImage(compileCluster(conversionCluster(conv, filters).cluster).image);
-  const r = checkNative(engine, conv, filters, tr);
-  t.equal(r.mismatches, 1);
-  t.match(r.firstMismatches[0], { index: 2, line: 3, proto: 47, expected: 1, got: 0 });
+  for (const s of STRATEGIES) {
+    const r = checkNative(engine, conv, filters, tr, s);
+    t.equal(r.mismatches, 1);
+    t.match(r.firstMismatches[0], { index: 2, line: 3, proto: 47, expected: 1, got: 0 });
+  }
 });
 
 t.test('ingress direction: the native engine reports no deciding rule for allowed transit flows', async (t) => {
   // Documents the engine behaviour the conversion's default (Egress) avoids.
   const ing = setup(FILTERS, { direction: 'Ingress' });
   const engine = NativeEngine.fromImage(compileCluster(conversionCluster(ing.conv, ing.filters).cluster).image);
-  const r = checkNative(engine, ing.conv, ing.filters, traceOf(HEADERS));
-  t.equal(r.mismatches, HEADERS.filter((h) => h[5] !== 0).length);
-  t.ok(r.firstMismatches.every((m) => m.got === -1 && /verdict allow, deciding no deciding rule/.test(m.detail)));
+  for (const s of STRATEGIES) {
+    const r = checkNative(engine, ing.conv, ing.filters, traceOf(HEADERS), s);
+    t.equal(r.mismatches, HEADERS.filter((h) => h[5] !== 0).length);
+    t.ok(r.firstMismatches.every((m) => m.got === -1 && /verdict allow, deciding no deciding rule/.test(m.detail)));
+  }
 });
 
 t.test('quick throughput returns sane numbers', async (t) => {
   const { filters, conv } = setup(FILTERS);
   const engine = NativeEngine.fromImage(compileCluster(conversionCluster(conv, filters).cluster).image);
-  const q = quickThroughput(engine, traceOf(HEADERS), { batch: 64, repetitions: 3, repMs: 5 });
+  const q = quickThroughput(engine, traceOf(HEADERS), { batch: 64, repetitions: 3, repMs: 5, strategy: 'linear' });
   t.equal(q.batch, 64);
+  t.equal(q.strategy, 'linear');
   t.ok(q.tuplesPerSecond > 0 && Number.isFinite(q.nsPerTuple));
   t.ok(q.minTuplesPerSecond <= q.tuplesPerSecond && q.tuplesPerSecond <= q.maxTuplesPerSecond);
 });
