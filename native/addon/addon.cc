@@ -31,6 +31,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                        {InstanceMethod("classifyV4", &EngineWrap::ClassifyV4),
                         InstanceMethod("classifyV6", &EngineWrap::ClassifyV6),
                         InstanceMethod("classifyOne", &EngineWrap::ClassifyOne),
+                        InstanceMethod("setScratch", &EngineWrap::SetScratch),
+                        InstanceMethod("classifyV4One", &EngineWrap::ClassifyV4One),
                         InstanceMethod("info", &EngineWrap::Info)});
   }
 
@@ -43,7 +45,10 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     Napi::Uint8Array img = info[0].As<Napi::Uint8Array>();
     nv::LoadError err = nv::LoadError::Ok;
     std::string detail;
-    if (info.Length() > 1 && info[1].IsNumber()) strategy_ = info[1].As<Napi::Number>().Int32Value() == 1 ? 1 : 0;
+    if (info.Length() > 1 && info[1].IsNumber()) {
+      const int v = info[1].As<Napi::Number>().Int32Value();
+      strategy_ = v >= 0 && v <= 2 ? v : 0;
+    }
     engine_ = nv::Engine::load(img.Data(), img.ElementLength(), &err, &detail);
     if (!engine_) {
       ThrowCode(env, nv::loadErrorName(err), std::string("invalid image: ") + detail);
@@ -129,6 +134,42 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return Napi::Number::New(env, r.verdict);
   }
 
+  // setScratch(out: Uint32Array(8)): the output array of classifyV4One, kept
+  // referenced so its memory stays valid.
+  Napi::Value SetScratch(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !IsType(info[0], napi_uint32_array) || info[0].As<Napi::Uint32Array>().ElementLength() < 8)
+      return ThrowCode(env, "ERR_INVALID_ARG", "setScratch(out: Uint32Array(8))");
+    scratchRef_ = Napi::Persistent(info[0].As<Napi::Uint32Array>());
+    scratch_ = info[0].As<Napi::Uint32Array>().Data();
+    return env.Undefined();
+  }
+
+  // classifyV4One(src, dst, proto, sport, dport) -> verdict; details in the scratch array.
+  // Five plain numbers in, nothing allocated: the low-latency single-tuple path.
+  Napi::Value ClassifyV4One(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_ || !scratch_ || info.Length() < 5) return ThrowCode(env, "ERR_INVALID_ARG", "classifyV4One(src, dst, proto, sport, dport) after setScratch");
+    uint32_t v[5];
+    for (int i = 0; i < 5; i++) {
+      if (napi_get_value_uint32(env, info[i], &v[i]) != napi_ok) return ThrowCode(env, "ERR_INVALID_ARG", "classifyV4One takes numbers");
+    }
+    nv::Result r;
+    engine_->classify(4, &v[0], &v[1], uint8_t(v[2]), uint16_t(v[3]), uint16_t(v[4]), &r, StrategyArg(info, 5));
+    uint32_t* o = scratch_;
+    o[0] = r.verdict;
+    o[1] = r.reason;
+    o[2] = r.egressRule;
+    o[3] = r.ingressRule;
+    o[4] = r.decidingRule;
+    o[5] = r.evalReasons;
+    o[6] = r.natBackend;
+    o[7] = r.rulesVisited;
+    napi_value ret;
+    napi_get_boolean(env, r.verdict != 0, &ret);
+    return Napi::Value(env, ret);
+  }
+
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
@@ -142,12 +183,17 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   // Optional trailing strategy argument (0 linear, 1 decision); else the engine's default.
   int StrategyArg(const Napi::CallbackInfo& info, size_t i) const {
-    if (info.Length() > i && info[i].IsNumber()) return info[i].As<Napi::Number>().Int32Value() == 1 ? 1 : 0;
+    if (info.Length() > i && info[i].IsNumber()) {
+      const int v = info[i].As<Napi::Number>().Int32Value();
+      return v >= 0 && v <= 2 ? v : 0;
+    }
     return strategy_;
   }
 
   std::unique_ptr<nv::Engine> engine_;
   int strategy_ = 0;
+  Napi::Reference<Napi::Uint32Array> scratchRef_;
+  uint32_t* scratch_ = nullptr;
 };
 
 Napi::Value AbiVersion(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), kAbiVersion); }

@@ -79,7 +79,9 @@ struct BatchOut {
   uint32_t* rulesVisited;  // optional
 };
 
-enum Strategy : int { STRATEGY_LINEAR = 0, STRATEGY_DECISION = 1 };
+// STRATEGY_DECISION_BITMAPS: the decision strategy with the bitmap path forced
+// on every block (no linear walk of small blocks) — for tests.
+enum Strategy : int { STRATEGY_LINEAR = 0, STRATEGY_DECISION = 1, STRATEGY_DECISION_BITMAPS = 2 };
 
 class Engine {
  public:

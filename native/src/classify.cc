@@ -68,6 +68,7 @@ inline bool Engine::inSet(const AddrClass* c, uint32_t setId) const {
 
 namespace {
 constexpr uint32_t kMaxDecisionWords = 1024;  // blocks with more rules (65,536+) are walked linearly
+constexpr uint32_t kLinearBelow = 8;          // blocks of at most this many rules are walked linearly
 
 // Index of the first entry of v[0..n) that is >= x.
 inline uint32_t lowerBound(const uint32_t* v, uint32_t n, uint32_t x) {
@@ -132,9 +133,10 @@ int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
   const DBlock& b = dblocks_[2 * tierBlock + (p.family == 6 ? 1 : 0)];
   const uint32_t W = b.words;
   if (W == 0) return -1;
-  if (W > kMaxDecisionWords) {
-    const TierBlock& tb = tierBlocks_[tierBlock];
-    (void)tb;
+  // Small blocks (and, as a bound on stack use, huge ones) are cheaper to
+  // walk than to intersect: a handful of rules costs less than the set
+  // intersections and two interval searches.
+  if ((b.ruleCount <= kLinearBelow && p.strategy != STRATEGY_DECISION_BITMAPS) || W > kMaxDecisionWords) {
     for (uint32_t i = 0; i < b.ruleCount; i++) {
       const DRule& r = drules_[b.ruleStart + i];
       if (matchRule(matches_[r.matchIdx], p)) return int(i);
@@ -223,7 +225,7 @@ int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOu
   for (uint32_t t = 0; t < refCount; t++) {
     const uint32_t tbi = tierRefs_[refStart + t];
     const TierBlock& tb = tierBlocks_[tbi];
-    if (p.strategy == STRATEGY_DECISION) {
+    if (p.strategy != STRATEGY_LINEAR) {
       const int i = firstDecided(tbi, p);
       if (i >= 0) {
         const DRule& r = drules_[dblocks_[2 * tbi + (p.family == 6 ? 1 : 0)].ruleStart + uint32_t(i)];

@@ -50,9 +50,11 @@ void classifyRandom(const nv::Engine& e, int n) {
     const int fam = i % 4 == 0 ? 6 : 4;
     const uint8_t proto = protos[rnd() % 6];
     const uint16_t sp = uint16_t(rnd()), dp = i % 2 ? 80 : uint16_t(rnd());
-    nv::Result q;
+    nv::Result q, q2;
     e.classify(fam, s, d, proto, sp, dp, &r, nv::STRATEGY_LINEAR);
     e.classify(fam, s, d, proto, sp, dp, &q, nv::STRATEGY_DECISION);
+    e.classify(fam, s, d, proto, sp, dp, &q2, nv::STRATEGY_DECISION_BITMAPS);
+    EXPECT(q.verdict == q2.verdict && q.decidingRule == q2.decidingRule && q.evalReasons == q2.evalReasons, "bitmap path differs on tuple %d", i);
     // Both strategies agree (the TypeScript differential tests compare them with the reference).
     EXPECT(r.verdict == q.verdict && r.decidingRule == q.decidingRule && r.egressRule == q.egressRule &&
                r.ingressRule == q.ingressRule && r.evalReasons == q.evalReasons && r.natBackend == q.natBackend,
@@ -102,7 +104,7 @@ int main(int argc, char** argv) {
       dp[i] = i % 2 ? 443 : 80;
       pr[i] = i % 7 ? 6 : 17;
     }
-    for (int strategy : {nv::STRATEGY_LINEAR, nv::STRATEGY_DECISION}) {
+    for (int strategy : {nv::STRATEGY_LINEAR, nv::STRATEGY_DECISION, nv::STRATEGY_DECISION_BITMAPS}) {
       nv::Batch b{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
       nv::BatchOut o{vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data()};
       eng->classifyBatch(4, b, o, strategy);

@@ -35,8 +35,9 @@ export interface BatchOutputs {
  * rule bitmaps per tier (docs/FORMAT.md "Decision blocks"; `rulesVisited` =
  * candidates given a full check).
  */
-export type Strategy = 'linear' | 'decision';
-const STRATEGY_CODE: Record<Strategy, number> = { linear: 0, decision: 1 };
+export type Strategy = 'linear' | 'decision' | 'decision-bitmaps';
+/** `decision-bitmaps`: the decision strategy without its linear walk of small (≤ 8 rule) blocks — for tests. */
+const STRATEGY_CODE: Record<Strategy, number> = { linear: 0, decision: 1, 'decision-bitmaps': 2 };
 
 interface RawEngine {
   classifyV4(src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs, strategy?: number): number;
@@ -45,6 +46,8 @@ interface RawEngine {
     family: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number,
     proto: number, sport: number, dport: number, out: Uint32Array, strategy?: number,
   ): number;
+  setScratch(out: Uint32Array): void;
+  classifyV4One(src: number, dst: number, proto: number, sport: number, dport: number): boolean;
   info(): { imageSize: number; ruleCount: number; backendCount: number };
 }
 
@@ -144,6 +147,7 @@ export class NativeEngine {
       line: Number(r.line),
       column: Number(r.column),
     }));
+    raw.setScratch(this.scratch);
     this.backends = image.records('NAT_BACKENDS').map((b) => ({ addr: wordsToAddr(Number(b.family) as Family, b.addr as number[]), port: Number(b.port) }));
   }
 
@@ -183,12 +187,12 @@ export class NativeEngine {
   }
 
   /**
-   * One IPv4 tuple on plain numbers (no array per call): verdict returned,
+   * One IPv4 tuple on plain numbers (no array per call): allowed or not returned,
    * details in `scratch` (valid until the next call): [verdict, reason,
    * egressRule, ingressRule, decidingRule, evalReasons, natBackend, rulesVisited].
    */
-  classifyV4One(src: number, dst: number, proto: number, sport: number, dport: number): number {
-    return this.raw.classifyOne(4, src, 0, 0, 0, dst, 0, 0, 0, proto, sport, dport, this.scratch);
+  classifyV4One(src: number, dst: number, proto: number, sport: number, dport: number): boolean {
+    return this.raw.classifyV4One(src, dst, proto, sport, dport);
   }
 
   /** Output array of classifyV4One / classifyOne. */

@@ -33,7 +33,7 @@ function loadCode(bytes: Uint8Array): string {
     const e = NativeEngine.fromImage(bytes);
     // Accepted: it must classify without crashing.
     const n = v4.proto.length;
-    for (const strategy of ['linear', 'decision'] as const) {
+    for (const strategy of ['linear', 'decision', 'decision-bitmaps'] as const) {
       e.classifyBatch(4, v4.src, v4.dst, v4.sport, v4.dport, v4.proto, { verdict: new Uint8Array(n), decidingRule: new Uint32Array(n), natBackend: new Uint32Array(n) }, strategy);
     }
     return 'OK';

@@ -113,7 +113,7 @@ export function differential(model: ResolvedCluster, tuples: Tuple[], engine?: N
   const refMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const mismatches: Mismatch[] = [];
   let ms = 0;
-  for (const strategy of ['linear', 'decision'] as const) {
+  for (const strategy of ['linear', 'decision', 'decision-bitmaps'] as const) {
     const got = nativeRecords(eng, tuples, strategy);
     ms += got.ms;
     tuples.forEach((t, i) => {

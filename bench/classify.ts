@@ -1,0 +1,122 @@
+/**
+ * Question: how fast does the native engine classify IPv4 tuples, per
+ * strategy (linear = Calico's rule-by-rule cost model, decision = per-tier
+ * field bitmaps), as rules and pods grow — and what do compile time and image
+ * size cost?
+ *
+ * One scenario per process (fresh heap and caches):
+ *   npx tsx bench/classify.ts <scenario>      scenario: founding | calico:<rules>:<pods>
+ * Prints one JSON line and writes it to bench/results/<scenario>.json.
+ * Method: tuples from the differential-test generator (endpoint, host,
+ * network-set and service addresses, rule ports, odd protocols), IPv4 only;
+ * batch 4096: 5 timed rounds (each ≥ 0.3 s) after warm-up, median and
+ * min/max reported; batch 1: `classifyV4One` on plain numbers over the same
+ * tuples, mean per call over 5 rounds of 200k calls (median round).
+ */
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import { compileImage } from '../src/compile/index.js';
+import { loadClusterFromTexts } from '../src/model/load.js';
+import { NativeEngine, type Strategy } from '../src/native/index.js';
+import { ResolvedCluster } from '../src/resolve/index.js';
+import type { Cluster } from '../src/model/types.js';
+import { toArrays } from '../test/oracle/compare.js';
+import { generateTuples } from '../test/oracle/tuples.js';
+
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+const scenario = process.argv[2] ?? 'founding';
+
+async function cluster(): Promise<{ cluster: Cluster; rules: number; pods: number }> {
+  if (scenario === 'founding') {
+    const dir = join(root, 'examples/egress-allowlist');
+    const texts = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
+    const c = loadClusterFromTexts(texts).cluster;
+    const rules = c.policies.reduce((n, p) => n + p.ingress.length + p.egress.length, 0);
+    return { cluster: c, rules, pods: c.pods.length };
+  }
+  const m = /^calico:(\d+):(\d+)$/.exec(scenario);
+  if (!m) throw new Error(`unknown scenario ${scenario}`);
+  const gen = await import('../src/gen/cluster.js');
+  const g = gen.generateClusterObjects(1, gen.calicoScale(Number(m[1]), Number(m[2])));
+  return { cluster: gen.buildGeneratedCluster(g).cluster, rules: g.stats.rules, pods: g.stats.pods };
+}
+
+const now = (): number => Number(process.hrtime.bigint()) / 1e6;
+const { cluster: c, rules, pods } = await cluster();
+const model = new ResolvedCluster(c);
+const t0 = now();
+const compiled = compileImage(model);
+const compileMs = now() - t0;
+const engine = NativeEngine.fromImage(compiled.image);
+
+const BATCH = 4096;
+let pool = generateTuples(1, model, BATCH * 6).filter((t) => t.src.family === 4);
+while (pool.length < BATCH) pool = pool.concat(pool);
+const a = toArrays(4, pool.slice(0, BATCH));
+const n = BATCH;
+const out = { verdict: new Uint8Array(n), decidingRule: new Uint32Array(n), egressRule: new Uint32Array(n), ingressRule: new Uint32Array(n), rulesVisited: new Uint32Array(n) };
+
+function batchRun(strategy: Strategy): { nsPerTuple: number; min: number; max: number; rulesVisited: number } {
+  for (let i = 0; i < 20; i++) engine.classifyBatch(4, a.src, a.dst, a.sport, a.dport, a.proto, out, strategy);
+  let reps = 1;
+  for (;;) {
+    const s = now();
+    for (let i = 0; i < reps; i++) engine.classifyBatch(4, a.src, a.dst, a.sport, a.dport, a.proto, out, strategy);
+    if (now() - s > 300) break;
+    reps *= 2;
+  }
+  const rounds: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const s = now();
+    for (let i = 0; i < reps; i++) engine.classifyBatch(4, a.src, a.dst, a.sport, a.dport, a.proto, out, strategy);
+    rounds.push(((now() - s) * 1e6) / (reps * n));
+  }
+  rounds.sort((x, y) => x - y);
+  let visited = 0;
+  for (const v of out.rulesVisited) visited += v;
+  return { nsPerTuple: rounds[2]!, min: rounds[0]!, max: rounds[4]!, rulesVisited: visited / n };
+}
+
+function singleRun(strategy: Strategy): number {
+  const e = NativeEngine.fromImage(compiled.image, { strategy });
+  const CALLS = 200_000;
+  const rounds: number[] = [];
+  for (let k = 0; k < 6; k++) {
+    const s = now();
+    for (let i = 0; i < CALLS; i++) {
+      const j = i & (n - 1);
+      e.classifyV4One(a.src[j]!, a.dst[j]!, a.proto[j]!, a.sport[j]!, a.dport[j]!);
+    }
+    if (k > 0) rounds.push(((now() - s) * 1e6) / CALLS);
+  }
+  rounds.sort((x, y) => x - y);
+  return rounds[2]!;
+}
+
+const result: Record<string, unknown> = {
+  scenario,
+  date: new Date().toISOString(),
+  machine: `${cpus()[0]?.model ?? '?'} x${cpus().length}`,
+  rules,
+  pods,
+  identities: compiled.stats.identities,
+  addrSets: compiled.stats.addrSets,
+  programs: compiled.stats.programs,
+  tierBlocks: compiled.stats.tierBlocks,
+  compileMs: Math.round(compileMs),
+  imageBytes: compiled.image.length,
+};
+for (const strategy of ['linear', 'decision'] as const) {
+  const b = batchRun(strategy);
+  const one = singleRun(strategy);
+  result[strategy] = {
+    batch4096: { nsPerTuple: +b.nsPerTuple.toFixed(1), mtps: +(1000 / b.nsPerTuple).toFixed(2), minNs: +b.min.toFixed(1), maxNs: +b.max.toFixed(1) },
+    batch1: { nsPerCall: +one.toFixed(1), mtps: +(1000 / one).toFixed(2) },
+    rulesVisited: +b.rulesVisited.toFixed(1),
+  };
+}
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, `bench/results/${scenario.replace(/:/g, '-')}.json`), JSON.stringify(result, null, 2));
+console.log(JSON.stringify(result));
