@@ -11,7 +11,7 @@ import { ReferenceEvaluator, type FlowResult } from './reference/evaluate.js';
 import { ResolvedCluster, type ResolveOptions } from './resolve/index.js';
 import { parseProtocol } from './io/tuples.js';
 import { compileImage, type CompiledImage } from './compile/index.js';
-import { NativeEngine } from './native/index.js';
+import { NativeEngine, type Strategy } from './native/index.js';
 import { NativeFlowClassifier } from './output/native.js';
 
 export interface Loaded {
@@ -82,18 +82,23 @@ export function compile(cluster: Cluster, options: ResolveOptions = {}): Compile
  * C++ engine and returns FlowResults identical to the reference evaluator's
  * (see src/output/native.ts). For raw typed-array batches use `NativeEngine`.
  */
-export function createNativeClassifier(cluster: Cluster, options: ResolveOptions = {}): NativeFlowClassifier {
+export function createNativeClassifier(cluster: Cluster, options: ResolveOptions = {}, strategy: Strategy = 'linear'): NativeFlowClassifier {
   const model = new ResolvedCluster(cluster, options);
   const image = compileImage(model);
-  return new NativeFlowClassifier(model, NativeEngine.fromImage(image.image));
+  return new NativeFlowClassifier(model, NativeEngine.fromImage(image.image, { strategy }));
 }
 
 /** Evaluates batches of tuples with the chosen engine; results in input order. */
-export function createBatchEvaluator(cluster: Cluster, options: ResolveOptions, engine: 'native' | 'reference'): (tuples: Tuple[]) => FlowResult[] {
+export function createBatchEvaluator(
+  cluster: Cluster,
+  options: ResolveOptions,
+  engine: 'native' | 'reference',
+  strategy: Strategy = 'linear',
+): (tuples: Tuple[]) => FlowResult[] {
   if (engine === 'reference') {
     const ev = createReferenceEvaluator(cluster, options);
     return (tuples) => tuples.map((t) => ev.evaluate(t));
   }
-  const nc = createNativeClassifier(cluster, options);
+  const nc = createNativeClassifier(cluster, options, strategy);
   return (tuples) => nc.classify(tuples);
 }

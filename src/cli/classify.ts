@@ -19,6 +19,7 @@ export function registerClassify(program: Command): void {
     .option('--node <name>', "police only this node's endpoints")
     .option('--endpoint-to-host <action>', 'DefaultEndpointToHostAction: Drop (felix default), Accept or Return', 'Drop')
     .option('--engine <engine>', 'native (compiled tables, C++) or reference (the slow oracle evaluator)', 'native')
+    .option('--strategy <strategy>', 'native engine strategy: linear (rule by rule, like Calico\'s BPF program) or decision (per-tier field bitmaps)', 'linear')
     .option('-v, --verbose', 'print every warning')
     .addHelpText(
       'after',
@@ -34,7 +35,7 @@ ${DATA_PATH_HELP}
 Example:
   netverdict classify -p examples/egress-allowlist --tuples examples/egress-allowlist/flows.csv --format table`,
     )
-    .action(async (opts: { policies: string[]; tuples: string; format?: string; node?: string; endpointToHost?: string; engine: string; verbose?: boolean }) => {
+    .action(async (opts: { policies: string[]; tuples: string; format?: string; node?: string; endpointToHost?: string; engine: string; strategy: string; verbose?: boolean }) => {
       const format = opts.format ?? (process.stdout.isTTY ? 'table' : 'jsonl');
       if (!['jsonl', 'csv', 'table'].includes(format)) throw new CliExit(EXIT_INPUT, `--format must be jsonl, csv or table (got "${format}")`);
       if (opts.engine !== 'reference' && opts.engine !== 'native') {
@@ -43,7 +44,10 @@ Example:
       if (opts.policies.includes('-') && opts.tuples === '-') throw new CliExit(EXIT_INPUT, 'policies and tuples cannot both come from stdin');
       const ropts = resolveOptions(opts);
       const { cluster } = await loadOrExit(opts.policies, opts.verbose);
-      const evaluate = createBatchEvaluator(cluster, ropts, opts.engine as 'native' | 'reference');
+      if (opts.strategy !== 'linear' && opts.strategy !== 'decision') {
+        throw new CliExit(EXIT_INPUT, `--strategy must be linear or decision (got "${opts.strategy}")`);
+      }
+      const evaluate = createBatchEvaluator(cluster, ropts, opts.engine as 'native' | 'reference', opts.strategy);
       let input: Readable;
       if (opts.tuples === '-') input = process.stdin;
       else {
