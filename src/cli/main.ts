@@ -13,8 +13,15 @@ const program = new Command();
 program
   .name('netverdict')
   .description(
-    'Offline Calico network-policy data path: load Calico v3 and Kubernetes resources,\n' +
-      'and give each flow the verdict Calico would give, with the tier/policy/rule that decided it.',
+    "Calico's network-policy data path, offline: gives each flow the verdict Calico would give, " +
+      'and the tier, policy and rule that decided it.',
+  )
+  .addHelpText(
+    'after',
+    `
+Start with:  netverdict demo
+Exit codes:  0 success, 1 an expectation failed (verify), 2 invalid input or usage.
+Docs:        README.md, docs/CLI.md, docs/SEMANTICS-CHOICES.md`,
   )
   .version('0.1.0')
   .showHelpAfterError()
