@@ -114,6 +114,23 @@ type TierOutcome = { kind: 'decided'; action: Verdict; reason: DecisionReason } 
 export class ReferenceEvaluator {
   constructor(readonly model: ResolvedCluster) {}
 
+  /** Matches one rule; with explain, records the rule and every criterion checked. */
+  private ruleMatches(rule: Rule, policyNamespace: string | undefined, pkt: PolicyPacket, walk: Walk, tier: string, policy: string): boolean {
+    const m = matchRule(this.model, rule, policyNamespace, pkt, walk.rules !== undefined);
+    if (walk.rules) {
+      walk.rules.push({
+        tier,
+        policy,
+        ruleIndex: rule.index,
+        action: rule.action,
+        origin: rule.origin,
+        result: !m.appliesToFamily ? 'not-for-family' : m.matched ? 'match' : 'no-match',
+        criteria: m.criteria,
+      });
+    }
+    return m.matched;
+  }
+
   private walkTiers(
     tiers: TierPlan[],
     direction: Direction,
@@ -126,19 +143,7 @@ export class ReferenceEvaluator {
       for (const policy of policies) {
         const rules = policy[direction];
         for (const rule of rules) {
-          const m = matchRule(this.model, rule, policy.namespace, pkt, walk.rules !== undefined);
-          if (walk.rules) {
-            walk.rules.push({
-              tier: tier.name,
-              policy: policyTraceName(policy),
-              ruleIndex: rule.index,
-              action: rule.action,
-              origin: rule.origin,
-              result: !m.appliesToFamily ? 'not-for-family' : m.matched ? 'match' : 'no-match',
-              criteria: m.criteria,
-            });
-          }
-          if (!m.matched) continue;
+          if (!this.ruleMatches(rule, policy.namespace, pkt, walk, tier.name, policyTraceName(policy))) continue;
           const entry: TraceEntry = {
             tier: tier.name,
             name: policyTraceName(policy),
@@ -186,19 +191,7 @@ export class ReferenceEvaluator {
         return { action: 'deny', reason: 'missing_profile' };
       }
       for (const rule of profile[direction]) {
-        const m = matchRule(this.model, rule, undefined, pkt, walk.rules !== undefined);
-        if (walk.rules) {
-          walk.rules.push({
-            tier: PROFILE_TIER,
-            policy: name,
-            ruleIndex: rule.index,
-            action: rule.action,
-            origin: rule.origin,
-            result: !m.appliesToFamily ? 'not-for-family' : m.matched ? 'match' : 'no-match',
-            criteria: m.criteria,
-          });
-        }
-        if (!m.matched) continue;
+        if (!this.ruleMatches(rule, undefined, pkt, walk, PROFILE_TIER, name)) continue;
         const entry: TraceEntry = {
           tier: PROFILE_TIER,
           name,
