@@ -219,6 +219,7 @@ export function describeDirection(d: DirectionRecord | undefined): string {
   if (!dec) return `${d.action} (${d.reason})`;
   const chain = d.policies.enforced_policies.map((p) => {
     const [, tier, name, action, rule] = p.split('|');
+    if (tier === '__PROFILE__') return name === '__NO_MATCH__' ? 'no profile matched: deny' : `profile ${name} ${rule === '-1' ? '(missing) ' : ''}${action}`;
     return rule === '-1' ? `[${tier}] ${name} end-of-tier ${action}` : `[${tier}] ${name} rule ${rule} ${action}`;
   });
   return chain.join(' → ');
@@ -234,7 +235,7 @@ export function tableRows(records: FlowRecord[]): string[] {
     const verdict = r.action === 'allow' ? 'ALLOW' : `DENY${r.reason !== 'policy' ? ` (${r.reason})` : ''}`;
     return [traffic, verdict, describeDirection(r.egress), describeDirection(r.ingress)];
   });
-  const widths = header.map((h, i) => Math.min(70, Math.max(h.length, ...rows.map((r) => r[i]!.length))));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const fmt = (cols: string[]): string => cols.map((c, i) => c.padEnd(widths[i]!)).join(' | ').trimEnd();
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...rows.map(fmt)];
 }
