@@ -107,6 +107,9 @@ const result: Record<string, unknown> = {
   tierBlocks: compiled.stats.tierBlocks,
   compileMs: Math.round(compileMs),
   imageBytes: compiled.image.length,
+  // Load-time work budget (FORMAT.md §6): worst program's work vs the cap.
+  maxProgramWork: engine.info().maxProgramWork,
+  workCap: engine.info().workCap,
 };
 for (const strategy of ['linear', 'decision'] as const) {
   const b = batchRun(strategy);

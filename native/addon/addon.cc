@@ -177,6 +177,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       o.Set("imageSize", Napi::Number::New(env, double(engine_->imageSize())));
       o.Set("ruleCount", Napi::Number::New(env, engine_->ruleCount()));
       o.Set("backendCount", Napi::Number::New(env, engine_->backendCount()));
+      o.Set("maxProgramWork", Napi::Number::New(env, double(engine_->maxProgramWork())));
+      o.Set("workCap", Napi::Number::New(env, double(engine_->workCap())));
     }
     return o;
   }

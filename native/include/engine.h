@@ -32,6 +32,7 @@ enum class LoadError : int {
   BadValue = 15,       // an enumeration or flag value out of range
   BadString = 16,
   OutOfMemory = 17,
+  WorkBudget = 18,     // some program's worst-case work per tuple exceeds the budget (FORMAT.md §6)
 };
 
 const char* loadErrorName(LoadError e);
@@ -98,10 +99,15 @@ class Engine {
   uint32_t ruleCount() const { return ruleCount_; }
   uint32_t backendCount() const { return nBackends_; }
   size_t imageSize() const { return size_; }
+  // Load-time work budget (FORMAT.md §6): the largest worst-case work of any
+  // program and family, and the cap it was checked against.
+  uint64_t maxProgramWork() const { return maxWork_; }
+  uint64_t workCap() const { return workCap_; }
 
  private:
   Engine() = default;
   LoadError verify(std::string* detail);
+  LoadError checkWork(std::string* detail);
 
   struct Pkt;
   struct EvalOut;
@@ -117,7 +123,8 @@ class Engine {
   void walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
   void runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const;
 
-  std::vector<uint64_t> mem_;
+  std::unique_ptr<uint64_t[]> mem_;  // nothrow-allocated image copy
+  uint64_t maxWork_ = 0, workCap_ = 0;
   size_t size_ = 0;
   const uint8_t* base_ = nullptr;
 
@@ -134,7 +141,7 @@ class Engine {
   const uint32_t* dlists_ = nullptr; uint32_t nDLists_ = 0;
   const fmt::DPort* dports_ = nullptr; uint32_t nDPorts_ = 0;
   const uint64_t* dbits_ = nullptr; uint32_t nDBits_ = 0;
-  std::vector<uint32_t> v4Index_;  // derived at load: /16 -> first candidate interval
+  std::unique_ptr<uint32_t[]> v4Index_;  // derived at load: /16 -> first candidate interval
   const fmt::PortMember* portMembers_ = nullptr; uint32_t nPortMembers_ = 0;
   const fmt::NodeRec* nodes_ = nullptr; uint32_t nNodes_ = 0;
   const fmt::Program* programs_ = nullptr; uint32_t nPrograms_ = 0;

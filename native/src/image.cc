@@ -29,6 +29,7 @@ const char* loadErrorName(LoadError e) {
     case LoadError::BadValue: return "BAD_VALUE";
     case LoadError::BadString: return "BAD_STRING";
     case LoadError::OutOfMemory: return "OUT_OF_MEMORY";
+    case LoadError::WorkBudget: return "WORK_BUDGET";
   }
   return "UNKNOWN";
 }
@@ -45,15 +46,28 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     return nullptr;
   }
   // Engine-owned, 8-byte aligned copy (sections are 64-aligned relative to it).
-  e->mem_.assign((len + 7) / 8, 0);
-  std::memcpy(e->mem_.data(), data, len);
-  e->base_ = reinterpret_cast<const uint8_t*>(e->mem_.data());
+  // Allocation failures are load errors, never an abort (no exceptions).
+  const size_t words = len / 8 + 1;
+  e->mem_.reset(new (std::nothrow) uint64_t[words]);
+  if (!e->mem_) {
+    *err = LoadError::OutOfMemory;
+    if (detail) *detail = "cannot allocate " + std::to_string(len) + " bytes for the image";
+    return nullptr;
+  }
+  e->mem_[words - 1] = 0;
+  std::memcpy(e->mem_.get(), data, len);
+  e->base_ = reinterpret_cast<const uint8_t*>(e->mem_.get());
   e->size_ = len;
   *err = e->verify(detail);
   if (*err != LoadError::Ok) return nullptr;
   // Derived lookup index (not in the image): for every /16, the first
   // V4_STARTS interval that can hold its addresses.
-  e->v4Index_.assign(65537, 0);
+  e->v4Index_.reset(new (std::nothrow) uint32_t[65537]);
+  if (!e->v4Index_) {
+    *err = LoadError::OutOfMemory;
+    if (detail) *detail = "cannot allocate the /16 index";
+    return nullptr;
+  }
   for (uint32_t hi = 0, i = 0; hi <= 65536; hi++) {
     const uint64_t top = uint64_t(hi) << 16;
     while (i + 1 < e->nV4_ && e->v4Starts_[i + 1] <= top) i++;
@@ -383,6 +397,110 @@ LoadError Engine::verify(std::string* detail) {
     if (!strOk(r.tier) || !strOk(r.name) || !strOk(r.file)) FAIL(BadString, "RULE_META[" + std::to_string(i) + "] string out of range");
     if (r.action > ACTION_LOG || r.kind > 4) FAIL(BadValue, "RULE_META[" + std::to_string(i) + "] action/kind");
   }
+  return checkWork(detail);
+}
+
+// ---- work budget (FORMAT.md §6) ----------------------------------------------
+//
+// Ranges are bounds-checked above but may overlap arbitrarily, so a small image
+// could make one tuple visit a billion rules. Work is counted in records
+// touched: a match record costs 1 + its address tests + its port ranges and
+// named refs (+1 for a service set); a tier block (per family) costs 1 + the
+// larger of its linear walk (its rules) and its decision block (4 per bitmap
+// word, 2 port searches, 1 + list entries per set, its rules' match costs); a
+// profile block 1 + its rules; an op 1 + its blocks (FAILSAFE: + FAILSAFE
+// count). A program's work per family must not exceed
+//   cap = 2 * (OPS + TIER_REFS + PROFILE_REFS + RULE_REFS + 2 * MATCHES + ADDR_TESTS + PORT_RANGES
+//              + NAMED_REFS + DRULES + DSETS + DLISTS + 4 * DBLOCKS + FAILSAFE) + 1024,
+// at most 2^31. Every sum is 64-bit; every element is clamped to cap + 1 and
+// overlapping ranges are summed through prefix sums, so checking costs
+// O(records) whatever the overlaps.
+namespace {
+template <typename T>
+std::unique_ptr<T[]> allocArray(uint64_t n) {
+  if (n > (uint64_t(1) << 40) / sizeof(T)) return nullptr;
+  return std::unique_ptr<T[]>(new (std::nothrow) T[size_t(n) + 1]);
+}
+}  // namespace
+
+LoadError Engine::checkWork(std::string* detail) {
+  uint64_t cap = 2 * (uint64_t(nOps_) + nTierRefs_ + nProfileRefs_ + nRuleRefs_ + 2 * uint64_t(nMatches_) + nAddrTests_ +
+                      nPortRanges_ + nNamedRefs_ + nDRules_ + nDSets_ + nDLists_ + 4 * uint64_t(nDBlocks_) + nFailsafe_) +
+                 1024;
+  if (cap > (uint64_t(1) << 31)) cap = uint64_t(1) << 31;
+  workCap_ = cap;
+  const uint64_t clampTo = cap + 1;  // every summed element is <= 2^31 + 1; prefix sums of <= 2^32 of them fit
+  auto clamp = [clampTo](uint64_t v) { return v < clampTo ? v : clampTo; };
+
+  auto matchWork = allocArray<uint64_t>(nMatches_);
+  auto refPrefix = allocArray<uint64_t>(uint64_t(nRuleRefs_) + 1);
+  auto drulePrefix = allocArray<uint64_t>(uint64_t(nDRules_) + 1);
+  auto dsetPrefix = allocArray<uint64_t>(uint64_t(nDSets_) + 1);
+  auto tierWork = allocArray<uint64_t>(2 * uint64_t(nTierBlocks_));
+  auto profWork = allocArray<uint64_t>(2 * uint64_t(nProfileBlocks_));
+  auto tierRefPrefix = allocArray<uint64_t>(uint64_t(nTierRefs_) + 1);
+  auto profRefPrefix = allocArray<uint64_t>(uint64_t(nProfileRefs_) + 1);
+  auto opPrefix = allocArray<uint64_t>(uint64_t(nOps_) + 1);
+  if (!matchWork || !refPrefix || !drulePrefix || !dsetPrefix || !tierWork || !profWork || !tierRefPrefix || !profRefPrefix || !opPrefix)
+    FAIL(OutOfMemory, "cannot allocate the work-budget tables");
+
+  auto listWork = [this](uint32_t l) -> uint64_t {
+    return l == kNone ? 0 : uint64_t(portLists_[l].rangeCount) + portLists_[l].namedCount;
+  };
+  for (uint32_t i = 0; i < nMatches_; i++) {
+    const MatchRec& m = matches_[i];
+    matchWork[i] = clamp(1 + uint64_t(m.addrTestCount) + (m.dstSvcSet != kNone ? 1 : 0) + listWork(m.srcPorts) +
+                         listWork(m.srcNotPorts) + listWork(m.dstPorts) + listWork(m.dstNotPorts));
+  }
+  refPrefix[0] = 0;
+  for (uint32_t i = 0; i < nRuleRefs_; i++) refPrefix[i + 1] = refPrefix[i] + matchWork[ruleRefs_[i]];
+  drulePrefix[0] = 0;
+  for (uint32_t i = 0; i < nDRules_; i++) drulePrefix[i + 1] = drulePrefix[i] + matchWork[drules_[i].matchIdx];
+  dsetPrefix[0] = 0;
+  for (uint32_t i = 0; i < nDSets_; i++)
+    dsetPrefix[i + 1] = dsetPrefix[i] + clamp(1 + uint64_t(dsets_[i].posCount) + dsets_[i].negCount);
+  // Sum of a range's elements (each <= cap + 1, at most 2^32 of them: < 2^64), clamped.
+  auto span = [&clamp](const uint64_t* pre, uint32_t start, uint32_t count) { return clamp(pre[uint64_t(start) + count] - pre[start]); };
+
+  for (uint32_t t = 0; t < nTierBlocks_; t++) {
+    const TierBlock& tb = tierBlocks_[t];
+    for (int f = 0; f < 2; f++) {
+      const uint64_t lin = f ? span(refPrefix.get(), tb.v6Start, tb.v6Count) : span(refPrefix.get(), tb.v4Start, tb.v4Count);
+      const DBlock& b = dblocks_[2 * uint64_t(t) + f];
+      const uint64_t dec = 4 * uint64_t(b.words) + 2 + span(dsetPrefix.get(), b.srcSetStart, b.srcSetCount) +
+                           span(dsetPrefix.get(), b.dstSetStart, b.dstSetCount) + span(drulePrefix.get(), b.ruleStart, b.ruleCount);
+      tierWork[2 * uint64_t(t) + f] = clamp(1 + (lin > dec ? lin : dec));
+    }
+  }
+  for (uint32_t p = 0; p < nProfileBlocks_; p++) {
+    const ProfileBlock& pb = profileBlocks_[p];
+    profWork[2 * uint64_t(p)] = clamp(1 + span(refPrefix.get(), pb.v4Start, pb.v4Count));
+    profWork[2 * uint64_t(p) + 1] = clamp(1 + span(refPrefix.get(), pb.v6Start, pb.v6Count));
+  }
+  uint64_t worst = 0;
+  for (int f = 0; f < 2; f++) {
+    tierRefPrefix[0] = 0;
+    for (uint32_t i = 0; i < nTierRefs_; i++) tierRefPrefix[i + 1] = tierRefPrefix[i] + tierWork[2 * uint64_t(tierRefs_[i]) + f];
+    profRefPrefix[0] = 0;
+    for (uint32_t i = 0; i < nProfileRefs_; i++) profRefPrefix[i + 1] = profRefPrefix[i] + profWork[2 * uint64_t(profileRefs_[i]) + f];
+    opPrefix[0] = 0;
+    for (uint32_t i = 0; i < nOps_; i++) {
+      const Op& o = ops_[i];
+      uint64_t w = 1;
+      if (o.opcode == OP_FAILSAFE) w += nFailsafe_;
+      else if (o.opcode == OP_PROFILES) w += span(profRefPrefix.get(), o.start, o.count);
+      else w += span(tierRefPrefix.get(), o.start, o.count);
+      opPrefix[i + 1] = opPrefix[i] + clamp(w);
+    }
+    for (uint32_t p = 0; p < nPrograms_; p++) {
+      const uint64_t w = span(opPrefix.get(), programs_[p].opStart, programs_[p].opCount);
+      if (w > worst) worst = w;
+      if (w > cap)
+        FAIL(WorkBudget, "PROGRAMS[" + std::to_string(p) + "] IPv" + (f ? "6" : "4") + ": worst-case work per tuple " +
+                             (w >= clampTo ? "> " + std::to_string(cap) : std::to_string(w)) + " exceeds the budget " + std::to_string(cap));
+    }
+  }
+  maxWork_ = worst;
   return LoadError::Ok;
 }
 

@@ -48,7 +48,8 @@ interface RawEngine {
   ): number;
   setScratch(out: Uint32Array): void;
   classifyV4One(src: number, dst: number, proto: number, sport: number, dport: number): boolean;
-  info(): { imageSize: number; ruleCount: number; backendCount: number };
+  /** maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6). */
+  info(): { imageSize: number; ruleCount: number; backendCount: number; maxProgramWork: number; workCap: number };
 }
 
 export interface RawAddon {
@@ -167,7 +168,7 @@ export class NativeEngine {
     return new NativeEngine(raw, readImage(bytes), strategy);
   }
 
-  info(): { imageSize: number; ruleCount: number; backendCount: number } {
+  info(): { imageSize: number; ruleCount: number; backendCount: number; maxProgramWork: number; workCap: number } {
     return this.raw.info();
   }
 

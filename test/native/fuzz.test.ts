@@ -7,16 +7,21 @@
  * fails the test with the path of libFuzzer's reproducer and the sanitizer
  * report. Then every committed reproducer (native/fuzz/crashes/*.nvt) is run
  * once: it must not crash; files listed in native/fuzz/crashes/OPEN (known,
- * reported, not yet fixed) are tap todos until then.
+ * reported, not yet fixed) are tap todos until then. The reproducers of past
+ * findings are regenerated for the current format by native/fuzz/make-repro.ts
+ * (compile a real image, patch it, fix the CRC): each must get its loader code
+ * through the addon, and run clean through fuzz_image.
  *
  * Skipped, with the reason, when clang++ cannot link -fsanitize=fuzzer
  * (.ci/run installs clang from Debian).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { ImageLoadError, NativeEngine } from '../../src/native/index.js';
+import { makeRepros } from '../../native/fuzz/make-repro.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const fuzzDir = join(root, 'native/fuzz');
@@ -40,6 +45,25 @@ function report(out: string): string {
   const keep = lines.filter((l, k) => k < 3 || /^\s+#[0-9] |SUMMARY|Test unit written|runtime error|fuzz_image: /.test(l));
   return keep.slice(0, 24).join('\n');
 }
+
+function loaderCode(image: Uint8Array): string {
+  try {
+    NativeEngine.fromImage(image);
+    return 'OK';
+  } catch (e) {
+    return e instanceof ImageLoadError ? e.code : String(e);
+  }
+}
+
+const repros = makeRepros();
+t.test('regenerated reproducers get their loader codes', (tt) => {
+  for (const r of repros) {
+    const t0 = process.hrtime.bigint();
+    tt.equal(loaderCode(r.image), r.expect, `${r.name}: ${r.why}`);
+    tt.ok(process.hrtime.bigint() - t0 < 2_000_000_000n, `${r.name} loads in < 2 s`);
+  }
+  tt.end();
+});
 
 const probe = make('check', [], 120_000);
 if (probe.status !== 0) {
@@ -72,6 +96,18 @@ if (probe.status !== 0) {
     tt.ok(runs >= minRuns, `executed ${runs} inputs (≥ ${minRuns})`);
     const last = [...out.matchAll(/^#(\d+)\s+(?:DONE|pulse|NEW|REDUCE).*?cov: (\d+) ft: (\d+) corp: (\S+).*?exec\/s: (\d+)/gm)].pop();
     if (last) tt.comment(`libFuzzer: ${runs} runs, cov ${last[2]}, ft ${last[3]}, corpus ${last[4]}, ${last[5]} exec/s`);
+    tt.end();
+  });
+
+  t.test('regenerated reproducers (native/fuzz/make-repro.ts) run clean through fuzz_image', (tt) => {
+    const dir = join(root, 'build/fuzz-repro');
+    mkdirSync(dir, { recursive: true });
+    for (const r of repros) {
+      const file = join(dir, `${r.name}.nvt`);
+      writeFileSync(file, r.image);
+      const run = spawnSync(bin, ['-runs=1', '-timeout=10', file], { encoding: 'utf8', env: sanEnv, timeout: 120_000 });
+      tt.equal(run.status, 0, `${r.name} runs clean`, run.status === 0 ? {} : { report: run.error ? String(run.error) : report(run.stderr ?? '') });
+    }
     tt.end();
   });
 

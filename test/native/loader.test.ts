@@ -79,6 +79,29 @@ t.test('any single bit flip is rejected', (tt) => {
   tt.end();
 });
 
+t.test('compiled images stay far below the work budget (FORMAT.md §6)', (tt) => {
+  for (const [name, img] of [['egress-allowlist', image], ...caseImages()] as const) {
+    const info = NativeEngine.fromImage(img).info();
+    tt.ok(info.maxProgramWork > 0 && info.maxProgramWork * 2 <= info.workCap, `${name}: worst program work ${info.maxProgramWork} <= cap ${info.workCap} / 2`);
+  }
+  tt.end();
+});
+
+function caseImages(): [string, Uint8Array][] {
+  const out: [string, Uint8Array][] = [];
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : []));
+  for (const f of walk(join(root, 'test/cases')).sort()) {
+    try {
+      const m = new ResolvedCluster(loadClusterFromTexts([{ name: f, text: readFileSync(f, 'utf8') }]).cluster);
+      out.push([f.slice(root.length + 1), compileImage(m).image]);
+    } catch {
+      // cases that are meant not to load
+    }
+  }
+  return out;
+}
+
 t.test('header checks have their own codes', (tt) => {
   const set = (off: number, v: number, size: 1 | 2 | 4 = 4): Uint8Array => {
     const b = image.slice();
