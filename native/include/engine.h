@@ -36,6 +36,18 @@ enum class LoadError : int {
 };
 
 const char* loadErrorName(LoadError e);
+
+// Hash of a NAT frontend key (family, 4 address words, proto, port) for the derived index.
+inline uint64_t natKeyHash(uint8_t family, const uint32_t* a, uint8_t proto, uint16_t port) {
+  uint64_t h = ((uint64_t(family) << 24) | (uint64_t(proto) << 16) | port) * 0x9E3779B97F4A7C15ull;
+  h ^= (uint64_t(a[0]) << 32) | a[1];
+  h *= 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 31;
+  h ^= (uint64_t(a[2]) << 32) | a[3];
+  h *= 0x94D049BB133111EBull;
+  h ^= h >> 29;
+  return h;
+}
 uint32_t crc32c(const uint8_t* data, size_t len, uint32_t crc = 0);
 uint32_t tupleHash(int family, const uint32_t* src, const uint32_t* dst, uint8_t proto, uint16_t sport, uint16_t dport);
 
@@ -141,6 +153,16 @@ class Engine {
   const uint32_t* dlists_ = nullptr; uint32_t nDLists_ = 0;
   const fmt::DPort* dports_ = nullptr; uint32_t nDPorts_ = 0;
   const uint64_t* dbits_ = nullptr; uint32_t nDBits_ = 0;
+  // Derived at load: open-addressing hash of NAT_FRONTENDS (entry = tag << 32 | index, index
+  // kNone = empty; load factor <= 1/2), replacing a binary search over ~10^5-10^6 frontends.
+  std::unique_ptr<uint64_t[]> natHash_;
+  uint32_t natMask_ = 0;
+  const fmt::NatFrontend* natLookup(int family, const uint32_t* key4, uint8_t proto, uint16_t port) const;
+  // Derived at load when it costs at most the sparse rows' bytes (and <= 1 GiB): one
+  // ceil(addrSetCount / 64)-word bitmap per identity, so a set test is one load
+  // instead of a binary search over a ~400-entry row. nullptr: use the rows.
+  std::unique_ptr<uint64_t[]> identDense_;
+  uint64_t identDenseWords_ = 0;
   std::unique_ptr<uint32_t[]> v4Index_;  // derived at load: /16 -> first candidate interval
   const fmt::PortMember* portMembers_ = nullptr; uint32_t nPortMembers_ = 0;
   const fmt::NodeRec* nodes_ = nullptr; uint32_t nNodes_ = 0;

@@ -53,7 +53,23 @@ const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
   return &classes_[v6Class_[lo]];
 }
 
+const NatFrontend* Engine::natLookup(int family, const uint32_t* key, uint8_t proto, uint16_t port) const {
+  const uint64_t h = natKeyHash(uint8_t(family), key, proto, port);
+  const uint32_t tag = uint32_t(h >> 32);
+  for (uint32_t slot = uint32_t(h) & natMask_;; slot = (slot + 1) & natMask_) {
+    const uint64_t e = natHash_[slot];
+    const uint32_t idx = uint32_t(e);
+    if (idx == kNone) return nullptr;
+    if (uint32_t(e >> 32) != tag) continue;
+    const NatFrontend& f = frontends_[idx];
+    if (f.family == family && f.proto == proto && f.port == port && f.addr[0] == key[0] && f.addr[1] == key[1] &&
+        f.addr[2] == key[2] && f.addr[3] == key[3])
+      return &f;
+  }
+}
+
 inline bool Engine::inSet(const AddrClass* c, uint32_t setId) const {
+  if (identDense_) return (identDense_[identDenseWords_ * c->identity + (setId >> 6)] >> (setId & 63)) & 1;
   const IdentityRow& r = identRows_[c->identity];
   const uint32_t* v = identSets_ + r.setStart;
   uint32_t lo = 0, hi = r.setCount;
@@ -355,19 +371,7 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
   if ((pf & PROTO_HAS_PORTS) && nFrontends_ > 0) {
     uint32_t key[4] = {0, 0, 0, 0};
     std::memcpy(key, dstIn, words * 4);
-    uint32_t lo = 0, hi = nFrontends_;
-    const NatFrontend* hit = nullptr;
-    while (lo < hi) {
-      const uint32_t mid = lo + (hi - lo) / 2;
-      const NatFrontend& f = frontends_[mid];
-      int d = f.family != family ? (f.family < family ? -1 : 1) : 0;
-      for (int i = 0; d == 0 && i < 4; i++)
-        if (f.addr[i] != key[i]) d = f.addr[i] < key[i] ? -1 : 1;
-      if (d == 0 && f.proto != proto) d = f.proto < proto ? -1 : 1;
-      if (d == 0 && f.port != dportIn) d = f.port < dportIn ? -1 : 1;
-      if (d == 0) { hit = &f; break; }
-      if (d < 0) lo = mid + 1; else hi = mid;
-    }
+    const NatFrontend* hit = natLookup(family, key, proto, dportIn);
     if (hit) {
       if (hit->backendCount == 0) {
         out->verdict = 0;
@@ -479,7 +483,18 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
 void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {
   const size_t w = family == 4 ? 1 : 4;
   Result r;
+  // Prefetch the NAT index slot of the tuple kAhead places on (the one
+  // DRAM-latency access whose address is known before classification starts).
+  constexpr size_t kAhead = 8;
+  const bool natPrefetch = natHash_ != nullptr;
   for (size_t i = 0; i < in.n; i++) {
+    if (natPrefetch && i + kAhead < in.n) {
+      const size_t j = i + kAhead;
+      uint32_t key[4] = {0, 0, 0, 0};
+      std::memcpy(key, in.dst + j * w, w * 4);
+      const uint64_t h = natKeyHash(uint8_t(family), key, in.proto[j], in.dport[j]);
+      __builtin_prefetch(&natHash_[uint32_t(h) & natMask_]);
+    }
     classify(family, in.src + i * w, in.dst + i * w, in.proto[i], in.sport[i], in.dport[i], &r, strategy);
     out.verdict[i] = r.verdict;
     if (out.reason) out.reason[i] = r.reason;

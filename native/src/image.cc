@@ -73,6 +73,51 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     while (i + 1 < e->nV4_ && e->v4Starts_[i + 1] <= top) i++;
     e->v4Index_[hi] = i;
   }
+  // Derived dense identity bitmaps (see engine.h); skipped when too large or unallocatable.
+  {
+    const uint64_t W = (uint64_t(e->config_->addrSetCount) + 63) / 64;
+    const uint64_t bytes = W * 8 * e->nIdentRows_;
+    if (W > 0 && bytes <= 4 * uint64_t(e->nIdentSets_) && bytes <= (uint64_t(1) << 30)) {
+      e->identDense_.reset(new (std::nothrow) uint64_t[W * e->nIdentRows_]);
+      if (e->identDense_) {
+        e->identDenseWords_ = W;
+        std::memset(e->identDense_.get(), 0, bytes);
+        for (uint32_t i = 0; i < e->nIdentRows_; i++) {
+          uint64_t* row = e->identDense_.get() + W * i;
+          const IdentityRow& r = e->identRows_[i];
+          for (uint32_t k = 0; k < r.setCount; k++) {
+            const uint32_t id = e->identSets_[r.setStart + k];
+            row[id >> 6] |= uint64_t(1) << (id & 63);
+          }
+        }
+      }
+    }
+  }
+  // Derived NAT frontend hash (see engine.h).
+  if (e->nFrontends_ > 0) {
+    if (e->nFrontends_ > (1u << 30)) {
+      *err = LoadError::OutOfMemory;
+      if (detail) *detail = "too many NAT frontends for the index";
+      return nullptr;
+    }
+    uint64_t size = 2;
+    while (size < 2 * uint64_t(e->nFrontends_)) size *= 2;
+    e->natHash_.reset(new (std::nothrow) uint64_t[size]);
+    if (!e->natHash_) {
+      *err = LoadError::OutOfMemory;
+      if (detail) *detail = "cannot allocate the NAT frontend index";
+      return nullptr;
+    }
+    e->natMask_ = uint32_t(size - 1);
+    for (uint64_t i = 0; i < size; i++) e->natHash_[i] = ~uint64_t(0);
+    for (uint32_t i = 0; i < e->nFrontends_; i++) {
+      const NatFrontend& f = e->frontends_[i];
+      const uint64_t h = natKeyHash(f.family, f.addr, f.proto, f.port);
+      uint32_t slot = uint32_t(h) & e->natMask_;
+      while (uint32_t(e->natHash_[slot]) != kNone) slot = (slot + 1) & e->natMask_;
+      e->natHash_[slot] = (h >> 32 << 32) | i;
+    }
+  }
   return e;
 }
 

@@ -75,12 +75,15 @@ export class ImageLoadError extends Error {
 
 let cached: RawAddon | undefined;
 
-/** Loads build/Release/netverdict.node (once) and checks the version handshake. */
+/**
+ * Loads build/Release/netverdict.node (once) and checks the version handshake.
+ * NETVERDICT_ADDON=<path> loads another build instead (same-run before/after benchmarks).
+ */
 export function loadAddon(): RawAddon {
   if (cached) return cached;
   const here = dirname(fileURLToPath(import.meta.url));
   const candidates = [join(here, '../../build/Release/netverdict.node'), join(here, '../../../build/Release/netverdict.node')];
-  const path = candidates.find((p) => existsSync(p));
+  const path = process.env.NETVERDICT_ADDON || candidates.find((p) => existsSync(p));
   if (!path) throw new NativeUnavailableError(`native addon not built (looked in ${candidates.join(', ')}); run npx node-gyp rebuild`);
   const require = createRequire(import.meta.url);
   const addon = require(path) as RawAddon;

@@ -1,0 +1,43 @@
+/**
+ * Profiling harness (not a benchmark): compiles a scenario once into a cached image
+ * (/tmp/nv-<scenario>.nvt + tuples), then classifies batch 4096 with one strategy for N seconds.
+ *   npx tsx bench/hot.ts calico:10000:10000 linear 10
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { NativeEngine, type Strategy } from '../src/native/index.js';
+
+const scenario = process.argv[2] ?? 'calico:10000:10000';
+const strategy = (process.argv[3] ?? 'linear') as Strategy;
+const seconds = Number(process.argv[4] ?? '10');
+const file = `/tmp/nv-${scenario.replace(/:/g, '-')}`;
+if (!existsSync(`${file}.nvt`)) {
+  const { compileImage } = await import('../src/compile/index.js');
+  const { ResolvedCluster } = await import('../src/resolve/index.js');
+  const { toArrays } = await import('../test/oracle/compare.js');
+  const { generateTuples } = await import('../test/oracle/tuples.js');
+  const gen = await import('../src/gen/cluster.js');
+  const m = /^calico:(\d+):(\d+)$/.exec(scenario)!;
+  const g = gen.generateClusterObjects(1, gen.calicoScale(Number(m[1]), Number(m[2])));
+  const model = new ResolvedCluster(gen.buildGeneratedCluster(g).cluster);
+  writeFileSync(`${file}.nvt`, compileImage(model).image);
+  let pool = generateTuples(1, model, 4096 * 6).filter((t) => t.src.family === 4);
+  while (pool.length < 4096) pool = pool.concat(pool);
+  const a = toArrays(4, pool.slice(0, 4096));
+  writeFileSync(`${file}.tuples`, Buffer.concat([a.src, a.dst, a.sport, a.dport, a.proto].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
+}
+const engine = NativeEngine.fromImage(readFileSync(`${file}.nvt`));
+const raw = readFileSync(`${file}.tuples`);
+const n = 4096;
+const buf = new Uint8Array(raw.length);
+buf.set(raw);
+const src = new Uint32Array(buf.buffer, 0, n), dst = new Uint32Array(buf.buffer, 4 * n, n);
+const sport = new Uint16Array(buf.buffer, 8 * n, n), dport = new Uint16Array(buf.buffer, 10 * n, n), proto = new Uint8Array(buf.buffer, 12 * n, n);
+const out = { verdict: new Uint8Array(n), decidingRule: new Uint32Array(n) };
+const t0 = Date.now();
+let reps = 0;
+while (Date.now() - t0 < seconds * 1000) {
+  for (let i = 0; i < 100; i++) engine.classifyBatch(4, src, dst, sport, dport, proto, out, strategy);
+  reps += 100;
+}
+const ns = ((Date.now() - t0) * 1e6) / (reps * n);
+console.log(JSON.stringify({ scenario, strategy, nsPerTuple: +ns.toFixed(1), mtps: +(1000 / ns).toFixed(2) }));
