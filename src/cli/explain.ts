@@ -44,12 +44,16 @@ function renderEvaluation(ev: Evaluation, lines: string[]): void {
   for (const r of ev.rules ?? []) {
     const group = `${r.tier}|${r.policy}`;
     if (group !== lastGroup) {
-      lines.push(r.tier === '__PROFILE__' ? `  profile ${r.policy}` : `  tier ${r.tier} › policy ${r.policy}`);
+      const c = r.context;
+      const tierNote = c ? ` (order ${c.tierOrder ?? 'none'}, end of tier: ${c.tierDefault})` : '';
+      const polNote = c ? ` (${c.policyKind}${c.policyOrder !== undefined ? `, order ${c.policyOrder}` : ''})` : '';
+      lines.push(r.tier === '__PROFILE__' ? `  profile ${r.policy}` : `  tier ${r.tier}${tierNote} › policy ${r.policy}${polNote}`);
       lastGroup = group;
     }
     const where = r.origin.line > 0 ? ` (${r.origin.file}:${r.origin.line})` : '';
     const verdict = r.result === 'match' ? 'MATCH' : r.result === 'not-for-family' ? 'not in this IP family' : 'no match';
-    lines.push(`    rule ${r.ruleIndex} ${r.action}${where}: ${verdict}`);
+    const then = r.result !== 'match' ? '' : r.action === 'Pass' ? ' → pass to the next tier' : r.action === 'Log' ? ' → logged, evaluation continues' : '';
+    lines.push(`    rule ${r.ruleIndex} ${r.action}${where}: ${verdict}${then}`);
     for (const c of r.criteria) lines.push(`      ${c.ok ? '✓' : '✗'} ${c.criterion}: ${c.detail}`);
   }
   if (ev.trace.length === 0 && (ev.rules ?? []).length === 0 && ev.reason !== 'failsafe') lines.push('  no policy applies');

@@ -43,6 +43,8 @@ export type DecisionReason =
 export interface RuleExplanation {
   tier: string;
   policy: string;
+  /** Where the rule sits, for people: tier order and default action, policy kind and order. */
+  context?: { tierOrder?: number; tierDefault?: 'Deny' | 'Pass'; policyKind?: string; policyOrder?: number };
   ruleIndex: number;
   action: string;
   origin: Origin;
@@ -115,12 +117,21 @@ export class ReferenceEvaluator {
   constructor(readonly model: ResolvedCluster) {}
 
   /** Matches one rule; with explain, records the rule and every criterion checked. */
-  private ruleMatches(rule: Rule, policyNamespace: string | undefined, pkt: PolicyPacket, walk: Walk, tier: string, policy: string): boolean {
+  private ruleMatches(
+    rule: Rule,
+    policyNamespace: string | undefined,
+    pkt: PolicyPacket,
+    walk: Walk,
+    tier: string,
+    policy: string,
+    context?: RuleExplanation['context'],
+  ): boolean {
     const m = matchRule(this.model, rule, policyNamespace, pkt, walk.rules !== undefined);
     if (walk.rules) {
       walk.rules.push({
         tier,
         policy,
+        ...(context ? { context } : {}),
         ruleIndex: rule.index,
         action: rule.action,
         origin: rule.origin,
@@ -143,7 +154,10 @@ export class ReferenceEvaluator {
       for (const policy of policies) {
         const rules = policy[direction];
         for (const rule of rules) {
-          if (!this.ruleMatches(rule, policy.namespace, pkt, walk, tier.name, policyTraceName(policy))) continue;
+          const context = walk.rules
+            ? { tierOrder: tier.order, tierDefault: endOfTier === 'pass' ? ('Pass' as const) : tier.defaultAction, policyKind: policy.kind, policyOrder: policy.order }
+            : undefined;
+          if (!this.ruleMatches(rule, policy.namespace, pkt, walk, tier.name, policyTraceName(policy), context)) continue;
           const entry: TraceEntry = {
             tier: tier.name,
             name: policyTraceName(policy),

@@ -6,7 +6,7 @@
  * (stops at the first failure, builds no strings, allocates no closures).
  */
 import type { Cidr, Family, IpAddr } from '../net/ip.js';
-import { cidrContains, formatCidr, formatIp } from '../net/ip.js';
+import { cidrContains, formatCidr, formatIp, protocolName } from '../net/ip.js';
 import type { EntityRule, IcmpMatch, PortList, Rule } from '../model/types.js';
 import type { ResolvedCluster } from '../resolve/index.js';
 import { addrPortKey } from '../resolve/ipsets.js';
@@ -78,6 +78,12 @@ function icmpMatches(m: IcmpMatch, pkt: PolicyPacket): boolean {
   return true;
 }
 
+/** `TCP (6)`, or just the number for protocols without a name. */
+function protoText(n: number): string {
+  const name = protocolName(n);
+  return name === String(n) ? name : `${name.toUpperCase()} (${n})`;
+}
+
 function describePorts(p: PortList): string {
   const parts = p.ranges.map((r) => (r.first === r.last ? `${r.first}` : `${r.first}:${r.last}`));
   return [...parts, ...p.named].join(',');
@@ -137,12 +143,12 @@ export function matchRule(
   // Protocol.
   if (rule.protocol !== undefined) {
     const ok = pkt.proto === rule.protocol;
-    if (explain) criteria.push({ criterion: 'protocol', ok, detail: `packet protocol ${pkt.proto} ${ok ? '==' : '!='} ${rule.protocol}` });
+    if (explain) criteria.push({ criterion: 'protocol', ok, detail: `packet protocol ${protoText(pkt.proto)} ${ok ? '==' : '!='} ${protoText(rule.protocol)}` });
     if (!ok) return failed(explain, criteria);
   }
   if (rule.notProtocol !== undefined) {
     const ok = pkt.proto !== rule.notProtocol;
-    if (explain) criteria.push({ criterion: 'notProtocol', ok, detail: `packet protocol ${pkt.proto} ${ok ? '!=' : '=='} ${rule.notProtocol}` });
+    if (explain) criteria.push({ criterion: 'notProtocol', ok, detail: `packet protocol ${protoText(pkt.proto)} ${ok ? '!=' : '=='} ${protoText(rule.notProtocol)}` });
     if (!ok) return failed(explain, criteria);
   }
 
