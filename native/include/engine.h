@@ -115,6 +115,15 @@ class Engine {
   // program and family, and the cap it was checked against.
   uint64_t maxProgramWork() const { return maxWork_; }
   uint64_t workCap() const { return workCap_; }
+  // Derived decision trees (see trees_): how many blocks got one, their bytes.
+  uint32_t treeCount() const { return treeCount_; }
+  uint64_t treeBytes() const { return treeBytes_; }
+  struct TreeNode {
+    uint32_t dim;   // 0 src, 1 dst, 2 proto, 3 sport, 4 dport; kTreeLeaf: leaf
+    uint32_t thr;   // key < thr: a, else b
+    uint32_t a, b;  // children, or (leaf) start in the tree's leaves, count
+  };
+  static constexpr uint32_t kTreeLeaf = 5;
 
  private:
   Engine() = default;
@@ -164,6 +173,31 @@ class Engine {
   std::unique_ptr<uint64_t[]> identDense_;
   uint64_t identDenseWords_ = 0;
   std::unique_ptr<uint32_t[]> v4Index_;  // derived at load: /16 -> first candidate interval
+  // Derived at load (not in the image): a HyperSplit-style decision tree per IPv4
+  // decision block of at least treeMinRules_ rules (env NV_DTREE_MIN_RULES,
+  // default 64) over (src addr, dst addr, proto, sport, dport). Every rule is a
+  // box: the address intervals of its first positive set test per side
+  // (recovered from V4_STARTS/V4_CLASS and the identity rows), its protocol,
+  // its port ranges; any other criterion is a wildcard. A leaf lists, in rule
+  // order, every block rule whose box meets the leaf's region, so it holds a
+  // superset of the matching rules; each candidate gets the full check with
+  // matchRule. Used by STRATEGY_DECISION only; blocks whose tree would exceed
+  // the node/entry caps keep the bitmap path.
+  struct Tree {
+    std::unique_ptr<TreeNode[]> nodes;
+    std::unique_ptr<uint32_t[]> leaves;  // block-relative rule indices
+    uint32_t nNodes = 0, nLeaves = 0;
+    // With NV_DTREE_GROUPS=1 the rules are split into up to 4 groups by address
+    // width (wide src / wide dst), one root per group; the block's first match
+    // is the smallest first match over the groups. Otherwise one root.
+    uint32_t roots[4] = {0, 0, 0, 0};
+    uint32_t nRoots = 0;
+  };
+  std::unique_ptr<Tree[]> trees_;  // nDBlocks_ entries (only v4 ones used), or nullptr
+  uint32_t treeMinRules_ = 64;
+  uint32_t treeCount_ = 0;
+  uint64_t treeBytes_ = 0;
+  void buildTrees();
   const fmt::PortMember* portMembers_ = nullptr; uint32_t nPortMembers_ = 0;
   const fmt::NodeRec* nodes_ = nullptr; uint32_t nNodes_ = 0;
   const fmt::Program* programs_ = nullptr; uint32_t nPrograms_ = 0;

@@ -19,6 +19,7 @@ struct Engine::Pkt {
   uint16_t dport;  // ICMP: code
   mutable uint32_t rulesVisited;
   int strategy;
+  uint32_t srcA, dstA;  // IPv4 addresses (the decision trees' keys); 0 for IPv6
 };
 
 struct Engine::EvalOut {
@@ -149,6 +150,24 @@ int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
   const DBlock& b = dblocks_[2 * tierBlock + (p.family == 6 ? 1 : 0)];
   const uint32_t W = b.words;
   if (W == 0) return -1;
+  if (p.family == 4 && p.strategy == STRATEGY_DECISION && trees_) {
+    const Tree& t = trees_[2 * tierBlock];
+    if (t.nodes) {
+      const uint32_t key[5] = {p.srcA, p.dstA, p.proto, p.sport, p.dport};
+      uint32_t best = kNone;
+      for (uint32_t g = 0; g < t.nRoots; g++) {
+        const TreeNode* nd = &t.nodes[t.roots[g]];
+        while (nd->dim != kTreeLeaf) nd = &t.nodes[key[nd->dim] < nd->thr ? nd->a : nd->b];
+        const uint32_t* l = t.leaves.get() + nd->a;
+        for (uint32_t k = 0; k < nd->b && l[k] < best; k++) {
+          const DRule& r = drules_[b.ruleStart + l[k]];
+          if (matchRule(matches_[r.matchIdx], p)) { best = l[k]; break; }
+        }
+      }
+      if (best != kNone) return int(best);
+      return -1;
+    }
+  }
   // Small blocks (and, as a bound on stack use, huge ones) are cheaper to
   // walk than to intersect: a handful of rules costs less than the set
   // intersections and two interval searches.
@@ -387,11 +406,13 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
   }
 
   // 2. Address classes.
-  Pkt p{lookup(family, src), lookup(family, dst), uint8_t(family), proto, pf, sport, dport, 0, strategy};
+  Pkt p{lookup(family, src), lookup(family, dst), uint8_t(family), proto, pf, sport, dport, 0, strategy,
+        family == 4 ? src[0] : 0, family == 4 ? dst[0] : 0};
   Pkt pre = p;
   if (natted) {
     pre.dst = lookup(family, dstIn);
     pre.dport = dportIn;
+    pre.dstA = family == 4 ? dstIn[0] : 0;
   }
   const AddrClass* s = p.src;
   const AddrClass* d = p.dst;

@@ -1,5 +1,8 @@
 // Image loader: copy into engine-owned memory, then verify every header
 // field, section bound, count and index before any lookup may use them.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -93,6 +96,8 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
       }
     }
   }
+  // Derived decision trees for large IPv4 decision blocks (see engine.h); best effort.
+  e->buildTrees();
   // Derived NAT frontend hash (see engine.h).
   if (e->nFrontends_ > 0) {
     if (e->nFrontends_ > (1u << 30)) {
@@ -547,6 +552,328 @@ LoadError Engine::checkWork(std::string* detail) {
   }
   maxWork_ = worst;
   return LoadError::Ok;
+}
+
+}  // namespace nv
+
+// ---- derived decision trees (engine.h, trees_) -------------------------------
+namespace nv {
+namespace {
+
+struct TRange {
+  uint32_t lo, hi;  // inclusive
+};
+struct TSpan {
+  const TRange* r;
+  uint32_t n;
+};
+constexpr uint32_t kTreeDims = 5;
+constexpr uint32_t kLeafMax = 8;
+constexpr int kMaxDepth = 48;
+constexpr uint32_t kMaxSetRanges = 256;  // a set scattered over more intervals is a wildcard
+const TRange kWild[kTreeDims] = {{0, 0xffffffffu}, {0, 0xffffffffu}, {0, 255}, {0, 65535}, {0, 65535}};
+
+template <typename T>
+bool growArray(std::unique_ptr<T[]>& a, uint32_t& cap, uint64_t need, uint64_t limit) {
+  if (need <= cap) return true;
+  if (need > limit) return false;
+  uint64_t c = cap ? uint64_t(cap) : 1024;
+  while (c < need) c *= 2;
+  if (c > limit) c = limit;
+  std::unique_ptr<T[]> b(new (std::nothrow) T[size_t(c)]);
+  if (!b) return false;
+  if (cap) std::memcpy(b.get(), a.get(), sizeof(T) * cap);
+  a = std::move(b);
+  cap = uint32_t(c);
+  return true;
+}
+
+struct TreeBuilder {
+  const TSpan* spans;  // ruleCount * kTreeDims
+  std::unique_ptr<Engine::TreeNode[]> nodes;
+  uint32_t nNodes = 0, capNodes = 0;
+  std::unique_ptr<uint32_t[]> leaves;
+  uint32_t nLeaves = 0, capLeaves = 0;
+  uint64_t maxNodes = 0, maxLeaves = 0;
+  std::unique_ptr<uint32_t[]> pts;
+  uint32_t capPts = 0;
+  bool fail = false;
+
+  bool overlaps(uint32_t rule, uint32_t d, uint32_t lo, uint32_t hi) const {
+    const TSpan& s = spans[uint64_t(rule) * kTreeDims + d];
+    for (uint32_t k = 0; k < s.n; k++)
+      if (s.r[k].lo <= hi && s.r[k].hi >= lo) return true;
+    return false;
+  }
+  uint32_t newNode() {
+    if (!growArray(nodes, capNodes, uint64_t(nNodes) + 1, maxNodes)) { fail = true; return fmt::kNone; }
+    return nNodes++;
+  }
+  uint32_t leaf(const uint32_t* rules, uint32_t n) {
+    const uint32_t id = newNode();
+    if (fail) return fmt::kNone;
+    if (!growArray(leaves, capLeaves, uint64_t(nLeaves) + n, maxLeaves)) { fail = true; return fmt::kNone; }
+    if (n > 0) std::memcpy(leaves.get() + nLeaves, rules, sizeof(uint32_t) * n);
+    nodes[id] = Engine::TreeNode{Engine::kTreeLeaf, 0, nLeaves, n};
+    nLeaves += n;
+    return id;
+  }
+  // Rules (block-relative, increasing) whose boxes meet the region lo..hi.
+  uint32_t build(const uint32_t* rules, uint32_t n, const uint32_t* lo, const uint32_t* hi, int depth) {
+    if (fail) return fmt::kNone;
+    if (n <= kLeafMax || depth >= kMaxDepth) return leaf(rules, n);
+    uint32_t bestDim = kTreeDims, bestThr = 0;
+    uint64_t bestMax = n, bestSum = 2 * uint64_t(n);
+    for (uint32_t d = 0; d < kTreeDims && !fail; d++) {
+      // Candidate split points: range starts and ends + 1 strictly inside the region.
+      uint32_t m = 0;
+      for (uint32_t i = 0; i < n && !fail; i++) {
+        const TSpan& s = spans[uint64_t(rules[i]) * kTreeDims + d];
+        if (!growArray(pts, capPts, uint64_t(m) + 2 * uint64_t(s.n), uint64_t(1) << 24)) { fail = true; break; }
+        for (uint32_t k = 0; k < s.n; k++) {
+          const TRange& r = s.r[k];
+          if (r.lo > hi[d] || r.hi < lo[d]) continue;
+          if (r.lo > lo[d]) pts[m++] = r.lo;
+          if (r.hi < hi[d]) pts[m++] = r.hi + 1;
+        }
+      }
+      if (fail || m == 0) continue;
+      std::sort(pts.get(), pts.get() + m);
+      m = uint32_t(std::unique(pts.get(), pts.get() + m) - pts.get());
+      const uint32_t cand[3] = {pts[m / 2], pts[m / 4], pts[(3 * uint64_t(m)) / 4]};
+      for (int c = 0; c < 3; c++) {
+        if (c > 0 && (cand[c] == cand[0] || (c == 2 && cand[2] == cand[1]))) continue;
+        const uint32_t t = cand[c];  // lo[d] < t <= hi[d]
+        uint64_t nl = 0, nr = 0;
+        for (uint32_t i = 0; i < n; i++) {
+          nl += overlaps(rules[i], d, lo[d], t - 1);
+          nr += overlaps(rules[i], d, t, hi[d]);
+        }
+        const uint64_t mx = nl > nr ? nl : nr;
+        if (mx < bestMax || (mx == bestMax && nl + nr < bestSum)) {
+          bestMax = mx;
+          bestSum = nl + nr;
+          bestDim = d;
+          bestThr = t;
+        }
+      }
+    }
+    if (fail) return fmt::kNone;
+    if (bestDim == kTreeDims || bestMax >= n) return leaf(rules, n);
+    // A split that mostly copies a small list costs more memory than the few extra full checks.
+    if (n <= 2 * kLeafMax && 4 * bestSum >= 7 * uint64_t(n)) return leaf(rules, n);
+    const uint32_t id = newNode();
+    if (fail) return fmt::kNone;
+    std::unique_ptr<uint32_t[]> sub(new (std::nothrow) uint32_t[n]);
+    if (!sub) { fail = true; return fmt::kNone; }
+    uint32_t clo[kTreeDims], chi[kTreeDims];
+    std::memcpy(clo, lo, sizeof clo);
+    std::memcpy(chi, hi, sizeof chi);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < n; i++)
+      if (overlaps(rules[i], bestDim, lo[bestDim], bestThr - 1)) sub[k++] = rules[i];
+    chi[bestDim] = bestThr - 1;
+    const uint32_t left = build(sub.get(), k, clo, chi, depth + 1);
+    if (fail) return fmt::kNone;
+    k = 0;
+    for (uint32_t i = 0; i < n; i++)
+      if (overlaps(rules[i], bestDim, bestThr, hi[bestDim])) sub[k++] = rules[i];
+    chi[bestDim] = hi[bestDim];
+    clo[bestDim] = bestThr;
+    const uint32_t right = build(sub.get(), k, clo, chi, depth + 1);
+    if (fail) return fmt::kNone;
+    nodes[id] = Engine::TreeNode{bestDim, bestThr, left, right};
+    return id;
+  }
+};
+
+}  // namespace
+
+// Builds trees_ (engine.h). Every failure (too large, no memory) only leaves a
+// block without a tree: the bitmap path stays correct.
+void Engine::buildTrees() {
+  if (const char* env = std::getenv("NV_DTREE_MIN_RULES")) {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(env, &end, 10);
+    if (end != env && v <= 0xffffffffu) treeMinRules_ = uint32_t(v);
+  }
+  if (treeMinRules_ == 0) treeMinRules_ = 1;
+  const char* genv = std::getenv("NV_DTREE_GROUPS");
+  const bool groups = genv && genv[0] == '1';
+  bool any = false;
+  for (uint32_t t = 0; t < nTierBlocks_; t++) {
+    const DBlock& b = dblocks_[2 * uint64_t(t)];
+    if (b.ruleCount >= treeMinRules_) any = true;
+  }
+  if (!any) return;
+  // Address sets tested positively by rules of candidate blocks: ids < nSets.
+  uint32_t nSets = 0;
+  for (uint32_t t = 0; t < nTierBlocks_; t++) {
+    const DBlock& b = dblocks_[2 * uint64_t(t)];
+    if (b.ruleCount < treeMinRules_) continue;
+    for (uint32_t i = 0; i < b.ruleCount; i++) {
+      const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
+      for (uint32_t k = 0; k < m.addrTestCount; k++) {
+        const AddrTest& a = addrTests_[m.addrTestStart + k];
+        if (!a.negate && a.setId >= nSets) nSets = a.setId + 1;
+      }
+    }
+  }
+  std::unique_ptr<uint8_t[]> relevant(new (std::nothrow) uint8_t[size_t(nSets) + 1]);
+  if (!relevant) return;
+  std::memset(relevant.get(), 0, size_t(nSets) + 1);
+  for (uint32_t t = 0; t < nTierBlocks_; t++) {
+    const DBlock& b = dblocks_[2 * uint64_t(t)];
+    if (b.ruleCount < treeMinRules_) continue;
+    for (uint32_t i = 0; i < b.ruleCount; i++) {
+      const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
+      for (uint32_t k = 0; k < m.addrTestCount; k++) {
+        const AddrTest& a = addrTests_[m.addrTestStart + k];
+        if (!a.negate) relevant[a.setId] = 1;
+      }
+    }
+  }
+  // Bound the interval scan: sum of identity row lengths over the IPv4 intervals.
+  uint64_t scan = 0;
+  for (uint32_t i = 0; i < nV4_; i++) scan += identRows_[classes_[v4Class_[i]].identity].setCount;
+  if (scan > (uint64_t(1) << 28)) return;
+  // Per relevant set: its IPv4 address intervals (consecutive intervals merged).
+  std::unique_ptr<uint32_t[]> lastIdx(new (std::nothrow) uint32_t[size_t(nSets) + 1]);
+  std::unique_ptr<uint32_t[]> setOff(new (std::nothrow) uint32_t[size_t(nSets) + 2]);
+  if (!lastIdx || !setOff) return;
+  for (uint32_t s = 0; s <= nSets; s++) lastIdx[s] = kNone;
+  std::memset(setOff.get(), 0, sizeof(uint32_t) * (size_t(nSets) + 2));
+  for (uint32_t i = 0; i < nV4_; i++) {
+    const IdentityRow& r = identRows_[classes_[v4Class_[i]].identity];
+    for (uint32_t k = 0; k < r.setCount; k++) {
+      const uint32_t id = identSets_[r.setStart + k];
+      if (id >= nSets || !relevant[id]) continue;
+      if (lastIdx[id] == kNone || lastIdx[id] + 1 != i) setOff[id + 1]++;
+      lastIdx[id] = i;
+    }
+  }
+  for (uint32_t s = 0; s < nSets; s++) setOff[s + 1] += setOff[s];
+  const uint32_t nIv = setOff[nSets];
+  std::unique_ptr<TRange[]> iv(new (std::nothrow) TRange[size_t(nIv) + 1]);
+  std::unique_ptr<uint32_t[]> fill(new (std::nothrow) uint32_t[size_t(nSets) + 1]);
+  if (!iv || !fill) return;
+  for (uint32_t s = 0; s <= nSets; s++) lastIdx[s] = kNone;
+  for (uint32_t s = 0; s < nSets; s++) fill[s] = setOff[s];
+  for (uint32_t i = 0; i < nV4_; i++) {
+    const uint32_t lo = v4Starts_[i], hi = i + 1 < nV4_ ? v4Starts_[i + 1] - 1 : 0xffffffffu;
+    const IdentityRow& r = identRows_[classes_[v4Class_[i]].identity];
+    for (uint32_t k = 0; k < r.setCount; k++) {
+      const uint32_t id = identSets_[r.setStart + k];
+      if (id >= nSets || !relevant[id]) continue;
+      if (lastIdx[id] == kNone || lastIdx[id] + 1 != i) iv[fill[id]++] = TRange{lo, hi};
+      else iv[fill[id] - 1].hi = hi;
+      lastIdx[id] = i;
+    }
+  }
+  trees_.reset(new (std::nothrow) Tree[nDBlocks_]);
+  if (!trees_) return;
+  uint64_t budgetLeaves = uint64_t(1) << 26, budgetNodes = uint64_t(1) << 24;  // per engine
+  for (uint32_t t = 0; t < nTierBlocks_; t++) {
+    const DBlock& b = dblocks_[2 * uint64_t(t)];
+    if (b.ruleCount < treeMinRules_ || b.ruleCount == 0) continue;
+    const uint32_t n = b.ruleCount;
+    uint64_t poolSize = n;  // protocols
+    for (uint32_t i = 0; i < n; i++) {
+      const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
+      if (m.srcPorts != kNone) poolSize += portLists_[m.srcPorts].rangeCount;
+      if (m.dstPorts != kNone) poolSize += portLists_[m.dstPorts].rangeCount;
+    }
+    if (poolSize > (uint64_t(1) << 28)) continue;
+    std::unique_ptr<TRange[]> pool(new (std::nothrow) TRange[size_t(poolSize) + 1]);
+    std::unique_ptr<TSpan[]> spans(new (std::nothrow) TSpan[size_t(n) * kTreeDims]);
+    std::unique_ptr<uint32_t[]> all(new (std::nothrow) uint32_t[n]);
+    if (!pool || !spans || !all) continue;
+    uint64_t used = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      all[i] = i;
+      const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
+      TSpan* sp = &spans[uint64_t(i) * kTreeDims];
+      for (uint32_t d = 0; d < kTreeDims; d++) sp[d] = TSpan{&kWild[d], 1};
+      for (int side = 0; side < 2; side++) {
+        for (uint32_t k = 0; k < m.addrTestCount; k++) {
+          const AddrTest& a = addrTests_[m.addrTestStart + k];
+          if (a.negate || a.side != side) continue;
+          const uint32_t cnt = setOff[a.setId + 1] - setOff[a.setId];
+          if (cnt <= kMaxSetRanges) sp[side] = TSpan{iv.get() + setOff[a.setId], cnt};  // else: wildcard
+          break;  // the first positive test: a superset of the rule's addresses
+        }
+      }
+      if (m.flags & M_PROTO) {
+        pool[used] = TRange{m.proto, m.proto};
+        sp[2] = TSpan{&pool[used], 1};
+        used++;
+      }
+      // Port ranges only (named ports: wildcard); an empty list never matches, any box will do.
+      for (int side = 0; side < 2; side++) {
+        const uint32_t l = side ? m.dstPorts : m.srcPorts;
+        if (l == kNone) continue;
+        const PortList& pl = portLists_[l];
+        if (pl.namedCount != 0 || pl.rangeCount == 0) continue;
+        const uint64_t start = used;
+        for (uint32_t k = 0; k < pl.rangeCount; k++) {
+          const PortRange& r = portRanges_[pl.rangeStart + k];
+          pool[used++] = TRange{r.first, r.last};
+        }
+        sp[3 + side] = TSpan{&pool[start], pl.rangeCount};
+      }
+    }
+    // One tree over all rules; over its caps the block keeps the bitmap path.
+    // NV_DTREE_GROUPS=1 builds one tree per address-width group instead (for
+    // wildcard-heavy sets such as fw1 10K, where a single tree blows up; measured
+    // slower than the bitmaps there, so off by default — docs/BENCHMARKS.md).
+    const int firstAttempt = groups ? 1 : 0, lastAttempt = groups ? 1 : 0;
+    for (int attempt = firstAttempt; attempt <= lastAttempt; attempt++) {
+      TreeBuilder tb;
+      tb.spans = spans.get();
+      const uint64_t wantNodes = attempt == 0 ? 64ull * n + 4096 : (64ull * n > (1u << 22) ? 64ull * n : (1u << 22));
+      const uint64_t wantLeaves = attempt == 0 ? 256ull * n + 16384 : (256ull * n > (1u << 24) ? 256ull * n : (1u << 24));
+      tb.maxNodes = budgetNodes < wantNodes ? budgetNodes : wantNodes;
+      tb.maxLeaves = budgetLeaves < wantLeaves ? budgetLeaves : wantLeaves;
+      uint32_t lo[kTreeDims], hi[kTreeDims];
+      for (uint32_t d = 0; d < kTreeDims; d++) { lo[d] = kWild[d].lo; hi[d] = kWild[d].hi; }
+      Tree tr;
+      if (attempt == 0) {
+        tr.roots[tr.nRoots++] = tb.build(all.get(), n, lo, hi, 0);
+      } else {
+        // Group 0..3: bit 0 = the src side covers >= 2^24 addresses, bit 1 = the dst side.
+        auto wide = [&](uint32_t i, uint32_t d) {
+          const TSpan& sp = spans[uint64_t(i) * kTreeDims + d];
+          uint64_t w = 0;
+          for (uint32_t k = 0; k < sp.n; k++) w += uint64_t(sp.r[k].hi) - sp.r[k].lo + 1;
+          return w >= (uint64_t(1) << 24);
+        };
+        std::unique_ptr<uint8_t[]> grp(new (std::nothrow) uint8_t[n]);
+        std::unique_ptr<uint32_t[]> sub(new (std::nothrow) uint32_t[n]);
+        if (!grp || !sub) break;
+        for (uint32_t i = 0; i < n; i++) grp[i] = uint8_t((wide(i, 0) ? 1 : 0) | (wide(i, 1) ? 2 : 0));
+        for (uint8_t g = 0; g < 4 && !tb.fail; g++) {
+          uint32_t k = 0;
+          for (uint32_t i = 0; i < n; i++)
+            if (grp[i] == g) sub[k++] = i;
+          if (k > 0) tr.roots[tr.nRoots++] = tb.build(sub.get(), k, lo, hi, 0);
+        }
+      }
+      if (std::getenv("NV_DTREE_DEBUG"))
+        std::fprintf(stderr, "tree block %u attempt %d: %u rules, %s %u nodes, %u leaf entries, %u roots\n", t, attempt, n,
+                     tb.fail ? "gave up at" : "built", tb.nNodes, tb.nLeaves, tr.nRoots);
+      if (tb.fail) continue;
+      tr.nodes = std::move(tb.nodes);
+      tr.leaves = std::move(tb.leaves);
+      tr.nNodes = tb.nNodes;
+      tr.nLeaves = tb.nLeaves;
+      trees_[2 * uint64_t(t)] = std::move(tr);
+      budgetNodes -= tb.nNodes;
+      budgetLeaves -= tb.nLeaves;
+      treeCount_++;
+      treeBytes_ += uint64_t(tb.capNodes) * sizeof(TreeNode) + uint64_t(tb.capLeaves) * 4;
+      break;
+    }
+  }
 }
 
 }  // namespace nv

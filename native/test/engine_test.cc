@@ -66,6 +66,10 @@ void classifyRandom(const nv::Engine& e, int n) {
 
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "native/test/fixtures/egress-allowlist.nvt";
+  // Force the derived decision trees (engine.h) onto every IPv4 block, however
+  // small, so every load below (golden, corrupted) builds and uses them; the
+  // STRATEGY_DECISION_BITMAPS runs keep covering the bitmap path.
+  setenv("NV_DTREE_MIN_RULES", "1", 1);
   std::ifstream f(path, std::ios::binary);
   std::vector<uint8_t> img((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   if (img.empty()) {
@@ -77,6 +81,7 @@ int main(int argc, char** argv) {
   auto eng = nv::Engine::load(img.data(), img.size(), &err, &detail);
   EXPECT(eng != nullptr, "golden image rejected: %s %s", nv::loadErrorName(err), detail.c_str());
   if (!eng) return 1;
+  EXPECT(eng->treeCount() > 0, "no decision tree built with NV_DTREE_MIN_RULES=1");
 
   // Known verdicts of the founding scenario (examples/egress-allowlist/expectations.yaml).
   nv::Result r;
@@ -91,6 +96,14 @@ int main(int argc, char** argv) {
   eng->classify(4, &frontend, &dst, 6, 40001, 80, &r);
   EXPECT(r.verdict == 1 && r.natBackend != nv::fmt::kNone, "frontend -> backend service should be allowed via NAT");
   classifyRandom(*eng, 20000);
+  {
+    // The grouped trees (NV_DTREE_GROUPS=1, one tree per address-width group).
+    setenv("NV_DTREE_GROUPS", "1", 1);
+    auto g = nv::Engine::load(img.data(), img.size(), &err, &detail);
+    unsetenv("NV_DTREE_GROUPS");
+    EXPECT(g != nullptr && g->treeCount() > 0, "grouped trees not built");
+    if (g) classifyRandom(*g, 20000);
+  }
   {
     // Batch path == single tuples, both strategies.
     const size_t n = 512;
