@@ -22,7 +22,7 @@ import { loadClusterFromTexts } from '../src/model/load.js';
 import { NativeEngine, type Strategy } from '../src/native/index.js';
 import { ResolvedCluster } from '../src/resolve/index.js';
 import type { Cluster } from '../src/model/types.js';
-import { toArrays } from '../test/oracle/compare.js';
+import { tupleArrays as toArrays } from '../src/output/native.js';
 import { generateTuples } from '../test/oracle/tuples.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');

@@ -13,7 +13,7 @@ const file = `/tmp/nv-${scenario.replace(/:/g, '-')}`;
 if (!existsSync(`${file}.nvt`)) {
   const { compileImage } = await import('../src/compile/index.js');
   const { ResolvedCluster } = await import('../src/resolve/index.js');
-  const { toArrays } = await import('../test/oracle/compare.js');
+  const { tupleArrays: toArrays } = await import('../src/output/native.js');
   const { generateTuples } = await import('../test/oracle/tuples.js');
   const gen = await import('../src/gen/cluster.js');
   const m = /^calico:(\d+):(\d+)$/.exec(scenario)!;

@@ -8,29 +8,20 @@
  * A flow may carry `todo: "<reason>"` (part of the Expectations format): a
  * known disagreement between the spec and the evaluator, reported as a tap todo.
  */
-import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { formatDiagnostic } from '../src/diag/diagnostic.js';
 import { loadCluster } from '../src/model/load.js';
 import { checkExpectations, describeTuple, expectedFlowTuple } from '../src/reference/verify.js';
+import { listResourceFiles } from '../src/parse/files.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const casesDir = join(here, 'cases');
 const repoRoot = join(here, '..');
 
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...yamlFiles(p));
-    else if (e.isFile() && /\.ya?ml$/.test(e.name)) out.push(p);
-  }
-  return out.sort();
-}
 
-const files = yamlFiles(casesDir);
+const files = await listResourceFiles(casesDir);
 t.ok(files.length > 0, 'there are scenario files under test/cases');
 
 for (const file of files) {

@@ -24,6 +24,18 @@ bool IsType(const Napi::Value& v, napi_typedarray_type t) {
   return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == t;
 }
 
+// The single-tuple result layout shared by classifyOne and classifyV4One (src/native/index.ts reads it).
+void WriteResult(uint32_t* o, const nv::Result& r) {
+  o[0] = r.verdict;
+  o[1] = r.reason;
+  o[2] = r.egressRule;
+  o[3] = r.ingressRule;
+  o[4] = r.decidingRule;
+  o[5] = r.evalReasons;
+  o[6] = r.natBackend;
+  o[7] = r.rulesVisited;
+}
+
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -122,15 +134,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     const uint16_t dport = uint16_t(info[11].As<Napi::Number>().Uint32Value());
     nv::Result r;
     engine_->classify(family, s, d, proto, sport, dport, &r, StrategyArg(info, 13));
-    uint32_t* o = info[12].As<Napi::Uint32Array>().Data();
-    o[0] = r.verdict;
-    o[1] = r.reason;
-    o[2] = r.egressRule;
-    o[3] = r.ingressRule;
-    o[4] = r.decidingRule;
-    o[5] = r.evalReasons;
-    o[6] = r.natBackend;
-    o[7] = r.rulesVisited;
+    WriteResult(info[12].As<Napi::Uint32Array>().Data(), r);
     return Napi::Number::New(env, r.verdict);
   }
 
@@ -156,15 +160,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     }
     nv::Result r;
     engine_->classify(4, &v[0], &v[1], uint8_t(v[2]), uint16_t(v[3]), uint16_t(v[4]), &r, StrategyArg(info, 5));
-    uint32_t* o = scratch_;
-    o[0] = r.verdict;
-    o[1] = r.reason;
-    o[2] = r.egressRule;
-    o[3] = r.ingressRule;
-    o[4] = r.decidingRule;
-    o[5] = r.evalReasons;
-    o[6] = r.natBackend;
-    o[7] = r.rulesVisited;
+    WriteResult(scratch_, r);
     napi_value ret;
     napi_get_boolean(env, r.verdict != 0, &ret);
     return Napi::Value(env, ret);

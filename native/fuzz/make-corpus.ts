@@ -7,25 +7,17 @@
  *
  *   npx tsx native/fuzz/make-corpus.ts [OUT_DIR]     (default build/fuzz-corpus)
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileCluster } from '../../src/compile/index.js';
 import { loadClusterFromTexts } from '../../src/model/load.js';
 import type { ResolveOptions } from '../../src/resolve/index.js';
+import { listResourceFiles } from '../../src/parse/files.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const out = process.argv[2] ?? join(root, 'build/fuzz-corpus');
 
-function yamlFiles(dir: string): string[] {
-  const files: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) files.push(...yamlFiles(p));
-    else if (e.isFile() && /\.ya?ml$/.test(e.name)) files.push(p);
-  }
-  return files.sort();
-}
 
 interface Source {
   name: string;
@@ -36,11 +28,11 @@ interface Source {
 const sources: Source[] = [
   {
     name: 'examples-egress-allowlist',
-    files: yamlFiles(join(root, 'examples/egress-allowlist')),
+    files: await listResourceFiles(join(root, 'examples/egress-allowlist')),
     variants: [{}, { endpointToHostAction: 'Accept' }, { endpointToHostAction: 'Return' }, { failsafeInbound: [], failsafeOutbound: [] }],
   },
 ];
-for (const f of yamlFiles(join(root, 'test/cases'))) {
+for (const f of await listResourceFiles(join(root, 'test/cases'))) {
   sources.push({ name: relative(root, f).replace(/\.ya?ml$/, '').replace(/[^A-Za-z0-9]+/g, '-'), files: [f], variants: [{}] });
 }
 

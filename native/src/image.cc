@@ -707,32 +707,25 @@ void Engine::buildTrees() {
   }
   if (!any) return;
   // Address sets tested positively by rules of candidate blocks: ids < nSets.
-  uint32_t nSets = 0;
-  for (uint32_t t = 0; t < nTierBlocks_; t++) {
-    const DBlock& b = dblocks_[2 * uint64_t(t)];
-    if (b.ruleCount < treeMinRules_) continue;
-    for (uint32_t i = 0; i < b.ruleCount; i++) {
-      const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
-      for (uint32_t k = 0; k < m.addrTestCount; k++) {
-        const AddrTest& a = addrTests_[m.addrTestStart + k];
-        if (!a.negate && a.setId >= nSets) nSets = a.setId + 1;
+  auto forEachPositiveTest = [&](auto&& visit) {
+    for (uint32_t t = 0; t < nTierBlocks_; t++) {
+      const DBlock& b = dblocks_[2 * uint64_t(t)];
+      if (b.ruleCount < treeMinRules_) continue;
+      for (uint32_t i = 0; i < b.ruleCount; i++) {
+        const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
+        for (uint32_t k = 0; k < m.addrTestCount; k++) {
+          const AddrTest& a = addrTests_[m.addrTestStart + k];
+          if (!a.negate) visit(a.setId);
+        }
       }
     }
-  }
+  };
+  uint32_t nSets = 0;
+  forEachPositiveTest([&](uint32_t setId) { if (setId >= nSets) nSets = setId + 1; });
   std::unique_ptr<uint8_t[]> relevant(new (std::nothrow) uint8_t[size_t(nSets) + 1]);
   if (!relevant) return;
   std::memset(relevant.get(), 0, size_t(nSets) + 1);
-  for (uint32_t t = 0; t < nTierBlocks_; t++) {
-    const DBlock& b = dblocks_[2 * uint64_t(t)];
-    if (b.ruleCount < treeMinRules_) continue;
-    for (uint32_t i = 0; i < b.ruleCount; i++) {
-      const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
-      for (uint32_t k = 0; k < m.addrTestCount; k++) {
-        const AddrTest& a = addrTests_[m.addrTestStart + k];
-        if (!a.negate) relevant[a.setId] = 1;
-      }
-    }
-  }
+  forEachPositiveTest([&](uint32_t setId) { relevant[setId] = 1; });
   // Bound the interval scan: sum of identity row lengths over the IPv4 intervals.
   uint64_t scan = 0;
   for (uint32_t i = 0; i < nV4_; i++) scan += identRows_[classes_[v4Class_[i]].identity].setCount;

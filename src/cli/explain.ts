@@ -6,10 +6,10 @@ import type { AddressOwner } from '../resolve/index.js';
 import type { Evaluation, FlowResult } from '../reference/evaluate.js';
 import { decidingEvaluation, formatTraceEntry } from '../reference/evaluate.js';
 import { describeTuple } from '../reference/verify.js';
-import { endpointFields, flowRecord } from '../output/records.js';
+import { flowRecord } from '../output/records.js';
 import { CliExit, DATA_PATH_HELP, EXIT_INPUT, loadOrExit, resolveOptions } from './common.js';
 
-function describeOwner(addr: string, o: AddressOwner): string {
+function describeOwner(o: AddressOwner): string {
   const parts: string[] = [];
   const e = o.endpoint;
   if (e) {
@@ -24,11 +24,7 @@ function describeOwner(addr: string, o: AddressOwner): string {
     const s = o.networkSet;
     parts.push(`${e ? '    also in ' : ''}${s.kind === 'gns' ? 'GlobalNetworkSet' : 'NetworkSet'} ${s.namespace ? `${s.namespace}/` : ''}${s.name} (labels: ${[...s.ownLabels].map(([k, v]) => `${k}=${v}`).join(', ') || 'none'})`);
   }
-  if (parts.length === 0) {
-    const f = endpointFields({ family: addr.includes(':') ? 6 : 4, value: 0n }, o);
-    void f;
-    parts.push('not known to Calico (an outside address)');
-  }
+  if (parts.length === 0) parts.push('not known to Calico (an outside address)');
   return parts.join('\n');
 }
 
@@ -81,9 +77,9 @@ export function renderExplanation(r: FlowResult): string {
           : ' → no ready backend: denied'),
     );
   } else lines.push('NAT: none (destination is not a service address)');
-  lines.push(`Source ${formatIp(r.tuple.src)}: ${describeOwner(formatIp(r.tuple.src), r.source)}`);
+  lines.push(`Source ${formatIp(r.tuple.src)}: ${describeOwner(r.source)}`);
   const dst = r.nat?.postDst ?? r.tuple.dst;
-  lines.push(`Destination ${formatIp(dst)}: ${describeOwner(formatIp(dst), r.dest)}`);
+  lines.push(`Destination ${formatIp(dst)}: ${describeOwner(r.dest)}`);
   for (const ev of r.evaluations) renderEvaluation(ev, lines);
   if (!r.egress) lines.push('', 'EGRESS: source is not a policed endpoint (no egress policy runs)');
   if (!r.ingress) lines.push('', 'INGRESS: destination is not a policed endpoint (no ingress policy runs)');

@@ -9,6 +9,12 @@ import { registerDemo } from './demo.js';
 import { registerCompile } from './compile.js';
 import { registerClassbench } from './classbench.js';
 
+// A closed pipe (`netverdict classify ... | head`) ends the run quietly, as Unix tools do.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 const program = new Command();
 program
   .name('netverdict')

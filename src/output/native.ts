@@ -11,14 +11,13 @@
  * rare in typical clusters. Both engines are proven equal by test/oracle.
  */
 import type { Family } from '../net/ip.js';
-import { hasPorts } from '../net/ip.js';
 import type { Tuple } from '../net/tuple.js';
 import type { Direction } from '../model/types.js';
 import { NativeEngine, type BatchOutputs } from '../native/index.js';
 import { EVAL_REASONS, FLOW_REASONS, NONE } from '../format/spec.js';
 import type { AddressOwner, Entity, ResolvedCluster } from '../resolve/index.js';
 import { addrKey } from '../resolve/index.js';
-import { ReferenceEvaluator, type DecisionReason, type Evaluation, type FlowResult, type NatResult, type TraceEntry, type Verdict } from '../reference/evaluate.js';
+import { ReferenceEvaluator, serviceFrontend, type DecisionReason, type Evaluation, type FlowResult, type NatResult, type TraceEntry, type Verdict } from '../reference/evaluate.js';
 
 const isIcmp = (p: number): boolean => p === 1 || p === 58;
 
@@ -118,22 +117,14 @@ export class NativeFlowClassifier {
   }
 
   private nat(t: Tuple, backend: number): NatResult | undefined {
-    if (!hasPorts(t.proto) || t.dport === undefined) return undefined;
-    const fe = this.model.nat.lookup(t.dst, t.proto, t.dport);
-    if (!fe) return undefined;
-    const res: NatResult = {
-      service: { namespace: fe.service.namespace, name: fe.service.name, port: fe.servicePort.port, ...(fe.servicePort.name ? { portName: fe.servicePort.name } : {}) },
-      frontend: fe.kind,
-      preDst: t.dst,
-      preDport: t.dport,
-      backendCount: fe.backends.length,
-    };
+    const found = serviceFrontend(this.model, t);
+    if (!found) return undefined;
     if (backend !== NONE) {
       const b = this.engine.backends[backend]!;
-      res.postDst = b.addr;
-      res.postDport = b.port;
+      found.result.postDst = b.addr;
+      found.result.postDport = b.port;
     }
-    return res;
+    return found.result;
   }
 
   /** Classifies tuples (any mix of families) and returns reference-shaped results, in input order. */

@@ -46,6 +46,13 @@ async function walkDir(dir: string, out: string[]): Promise<void> {
   }
 }
 
+/** Every resource file (`*.yaml`, `*.yml`, `*.json`) under `dir`, recursively, in the order the loader reads them. */
+export async function listResourceFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  await walkDir(dir, out);
+  return out;
+}
+
 /**
  * Reads every input into memory, in the order given (directory contents in
  * sorted path order). Missing or unreadable paths are reported as `NV-INPUT`

@@ -113,6 +113,26 @@ interface Walk {
 
 type TierOutcome = { kind: 'decided'; action: Verdict; reason: DecisionReason } | { kind: 'continue' };
 
+/**
+ * The service frontend a tuple's destination hits, and the NAT result without
+ * the backend (which the caller chooses: the reference by tuple hash, the
+ * native engine from its own output).
+ */
+export function serviceFrontend(model: ResolvedCluster, t: Tuple): { frontend: Frontend; result: NatResult } | undefined {
+  if (!hasPorts(t.proto) || t.dport === undefined) return undefined;
+  const frontend = model.nat.lookup(t.dst, t.proto, t.dport);
+  if (!frontend) return undefined;
+  const sp = frontend.servicePort;
+  const result: NatResult = {
+    service: { namespace: frontend.service.namespace, name: frontend.service.name, port: sp.port, ...(sp.name ? { portName: sp.name } : {}) },
+    frontend: frontend.kind,
+    preDst: t.dst,
+    preDport: t.dport,
+    backendCount: frontend.backends.length,
+  };
+  return { frontend, result };
+}
+
 export class ReferenceEvaluator {
   constructor(readonly model: ResolvedCluster) {}
 
@@ -305,27 +325,15 @@ export class ReferenceEvaluator {
 
   /** Applies service DNAT (§6): returns the NAT result, or undefined when the destination is no frontend. */
   nat(t: Tuple): NatResult | undefined {
-    if (!hasPorts(t.proto) || t.dport === undefined) return undefined;
-    const fe = this.model.nat.lookup(t.dst, t.proto, t.dport);
-    if (!fe) return undefined;
-    const res: NatResult = {
-      service: {
-        namespace: fe.service.namespace,
-        name: fe.service.name,
-        port: fe.servicePort.port,
-        ...(fe.servicePort.name ? { portName: fe.servicePort.name } : {}),
-      },
-      frontend: fe.kind,
-      preDst: t.dst,
-      preDport: t.dport,
-      backendCount: fe.backends.length,
-    };
-    if (fe.backends.length > 0) {
-      const b = fe.backends[tupleHash(t) % fe.backends.length]!;
-      res.postDst = b.addr;
-      res.postDport = b.port;
+    const found = serviceFrontend(this.model, t);
+    if (!found) return undefined;
+    const { frontend, result } = found;
+    if (frontend.backends.length > 0) {
+      const b = frontend.backends[tupleHash(t) % frontend.backends.length]!;
+      result.postDst = b.addr;
+      result.postDport = b.port;
     }
-    return res;
+    return result;
   }
 
   evaluate(t: Tuple, options: EvaluateOptions = {}): FlowResult {

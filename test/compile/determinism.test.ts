@@ -2,7 +2,7 @@
  * Deterministic compilation: the same resources in any file and document
  * order give byte-identical images (DESIGN.md §1, STYLE.md habit 7).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -10,24 +10,16 @@ import { compileImage } from '../../src/compile/index.js';
 import { loadClusterFromTexts } from '../../src/model/load.js';
 import { ResolvedCluster } from '../../src/resolve/index.js';
 import { TupleRng } from '../oracle/tuples.js';
+import { listResourceFiles } from '../../src/parse/files.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '../..');
 
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(e.name)) out.push(p);
-  }
-  return out.sort();
-}
 
 /** Every document of every file as its own text (positions differ, content does not). */
 function documents(files: string[]): { name: string; text: string }[] {
   const docs: { name: string; text: string }[] = [];
   for (const f of files) {
-    const text = readFileSync(f, 'utf8').replace(/^(\s*-?\s*)todo:.*$/gm, (_m, lead: string) => lead);
+    const text = readFileSync(f, 'utf8');
     text.split(/^---\s*$/m).forEach((d, i) => d.trim() && docs.push({ name: `${f}#${i}`, text: d }));
   }
   return docs;
@@ -49,10 +41,10 @@ function compile(docs: { name: string; text: string }[], node?: string): Uint8Ar
 }
 
 const sets: { name: string; files: string[] }[] = [
-  { name: 'examples/egress-allowlist', files: yamlFiles(join(root, 'examples/egress-allowlist')) },
+  { name: 'examples/egress-allowlist', files: await listResourceFiles(join(root, 'examples/egress-allowlist')) },
   { name: 'all test/cases files that load together', files: [] },
 ];
-for (const f of yamlFiles(join(root, 'test/cases'))) sets.push({ name: f.slice(root.length + 1), files: [f] });
+for (const f of await listResourceFiles(join(root, 'test/cases'))) sets.push({ name: f.slice(root.length + 1), files: [f] });
 
 for (const s of sets) {
   if (s.files.length === 0) continue;

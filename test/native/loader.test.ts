@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TupleRng, generateTuples } from '../oracle/tuples.js';
 import { toArrays } from '../oracle/compare.js';
+import { listResourceFiles } from '../../src/parse/files.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const exampleDir = join(root, 'examples/egress-allowlist');
@@ -79,19 +80,16 @@ t.test('any single bit flip is rejected', (tt) => {
   tt.end();
 });
 
-t.test('compiled images stay far below the work budget (FORMAT.md §6)', (tt) => {
-  for (const [name, img] of [['egress-allowlist', image], ...caseImages()] as const) {
+t.test('compiled images stay far below the work budget (FORMAT.md §6)', async (tt) => {
+  for (const [name, img] of [['egress-allowlist', image], ...(await caseImages())] as const) {
     const info = NativeEngine.fromImage(img).info();
     tt.ok(info.maxProgramWork > 0 && info.maxProgramWork * 2 <= info.workCap, `${name}: worst program work ${info.maxProgramWork} <= cap ${info.workCap} / 2`);
   }
-  tt.end();
 });
 
-function caseImages(): [string, Uint8Array][] {
+async function caseImages(): Promise<[string, Uint8Array][]> {
   const out: [string, Uint8Array][] = [];
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : /\.ya?ml$/.test(e.name) ? [join(dir, e.name)] : []));
-  for (const f of walk(join(root, 'test/cases')).sort()) {
+  for (const f of await listResourceFiles(join(root, 'test/cases'))) {
     try {
       const m = new ResolvedCluster(loadClusterFromTexts([{ name: f, text: readFileSync(f, 'utf8') }]).cluster);
       out.push([f.slice(root.length + 1), compileImage(m).image]);

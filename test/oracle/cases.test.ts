@@ -14,36 +14,27 @@ import type { Tuple } from '../../src/net/tuple.js';
 import { ResolvedCluster, type ResolveOptions } from '../../src/resolve/index.js';
 import { describeTuple, differential } from './compare.js';
 import { generateTuples } from './tuples.js';
+import { listResourceFiles } from '../../src/parse/files.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const RANDOM_TUPLES = Number(process.env.NETVERDICT_CASE_TUPLES ?? 3000);
 
-function yamlFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...yamlFiles(p));
-    else if (/\.ya?ml$/.test(e.name)) out.push(p);
-  }
-  return out.sort();
-}
 
 /** Scenario files one by one; each example directory as one cluster. */
-function clusters(): { name: string; texts: { name: string; text: string }[] }[] {
+async function clusters(): Promise<{ name: string; texts: { name: string; text: string }[] }[]> {
   const out: { name: string; texts: { name: string; text: string }[] }[] = [];
-  // The `todo` key of scenario flows is not part of the format; blank it out.
-  const read = (p: string): string => readFileSync(p, 'utf8').replace(/^(\s*-?\s*)todo:.*$/gm, (_m, lead: string) => lead);
-  for (const f of yamlFiles(join(root, 'test/cases'))) out.push({ name: relative(root, f), texts: [{ name: f, text: read(f) }] });
+  const read = (p: string): string => readFileSync(p, 'utf8');
+  for (const f of await listResourceFiles(join(root, 'test/cases'))) out.push({ name: relative(root, f), texts: [{ name: f, text: read(f) }] });
   const ex = join(root, 'examples');
   for (const d of readdirSync(ex).sort()) {
     const dir = join(ex, d);
     if (!statSync(dir).isDirectory()) continue;
-    out.push({ name: `examples/${d}`, texts: yamlFiles(dir).map((f) => ({ name: f, text: read(f) })) });
+    out.push({ name: `examples/${d}`, texts: (await listResourceFiles(dir)).map((f) => ({ name: f, text: read(f) })) });
   }
   return out;
 }
 
-for (const c of clusters()) {
+for (const c of await clusters()) {
   t.test(c.name, (tt) => {
     const loaded = loadClusterFromTexts(c.texts);
     const errors = loaded.diagnostics.filter((d) => d.severity === 'error');

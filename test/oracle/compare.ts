@@ -5,7 +5,6 @@
  * their evaluation reasons) and the NAT backend.
  */
 import { compileImage } from '../../src/compile/index.js';
-import { addrWords } from '../../src/compile/index.js';
 import { NativeEngine, type NativeFlowRecord, type Strategy } from '../../src/native/index.js';
 import { formatIp, type Family } from '../../src/net/ip.js';
 import type { Tuple } from '../../src/net/tuple.js';
@@ -54,28 +53,9 @@ export interface DiffResult {
   outcomes: Record<string, number>;
 }
 
-/** Struct-of-arrays for one family's tuples (ICMP type/code in the port arrays). */
-export function toArrays(family: Family, tuples: Tuple[]) {
-  const w = family === 4 ? 1 : 4;
-  const n = tuples.length;
-  const src = new Uint32Array(n * w);
-  const dst = new Uint32Array(n * w);
-  const sport = new Uint16Array(n);
-  const dport = new Uint16Array(n);
-  const proto = new Uint8Array(n);
-  tuples.forEach((t, i) => {
-    const s = addrWords(family, t.src.value);
-    const d = addrWords(family, t.dst.value);
-    for (let k = 0; k < w; k++) {
-      src[i * w + k] = s[k]!;
-      dst[i * w + k] = d[k]!;
-    }
-    proto[i] = t.proto;
-    sport[i] = ICMP(t.proto) ? (t.icmpType ?? 0) : (t.sport ?? 0);
-    dport[i] = ICMP(t.proto) ? (t.icmpCode ?? 0) : (t.dport ?? 0);
-  });
-  return { src, dst, sport, dport, proto };
-}
+/** Struct-of-arrays for one family's tuples: the library's own packing (ICMP type/code in the port arrays). */
+import { tupleArrays as toArrays } from '../../src/output/native.js';
+export { toArrays };
 
 export function nativeRecords(engine: NativeEngine, tuples: Tuple[], strategy: Strategy): { records: NativeFlowRecord[]; ms: number } {
   const records: NativeFlowRecord[] = new Array(tuples.length);

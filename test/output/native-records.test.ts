@@ -4,7 +4,6 @@
  * and every output record is compared field by field.
  */
 import t from 'tap';
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadCluster } from '../../src/model/load.js';
@@ -16,20 +15,12 @@ import { ReferenceEvaluator } from '../../src/reference/evaluate.js';
 import { flowRecord, csvRow } from '../../src/output/records.js';
 import { expectedFlowTuple } from '../../src/reference/verify.js';
 import { generateTuples } from '../oracle/tuples.js';
+import { listResourceFiles } from '../../src/parse/files.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-function files(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...files(p));
-    else if (/\.ya?ml$/.test(e.name)) out.push(p);
-  }
-  return out.sort();
-}
 
-const inputs = [[join(root, 'examples/egress-allowlist')], ...files(join(root, 'test/cases')).map((f) => [f])];
+const inputs = [[join(root, 'examples/egress-allowlist')], ...(await listResourceFiles(join(root, 'test/cases'))).map((f) => [f])];
 
 for (const input of inputs) {
   t.test(input[0]!.slice(root.length), async (t) => {
