@@ -1,7 +1,7 @@
 /** `netverdict classbench` end to end: exit codes, JSON report, --emit output usable by explain. */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,6 +13,7 @@ function run(args: string[]): { code: number; stdout: string; stderr: string } {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'nv-classbench-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const rules = join(dir, 'small.rules');
 const trace = join(dir, 'small.trace');
 writeFileSync(rules, ['@10.0.0.0/8\t192.168.1.0/24\t0 : 65535\t80 : 80\t0x06/0xFF', '@0.0.0.0/0\t0.0.0.0/0\t0 : 65535\t53 : 53\t0x11/0xFF', ''].join('\n'));

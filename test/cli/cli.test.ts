@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -37,6 +37,7 @@ t.test('verify: 0 when all expectations hold, 1 when one fails', async (t) => {
   t.equal(ok.code, 0, ok.stderr);
   t.match(ok.stdout, /^7 passed, 0 failed$/m);
   const dir = mkdtempSync(join(tmpdir(), 'nv-verify-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(
     join(dir, 'wrong.yaml'),
     'kind: Expectations\nflows:\n- {src: 10.0.1.10, dst: 198.51.100.66, proto: TCP, dport: 443, expect: Allow, why: wrong on purpose}\n',
@@ -94,6 +95,7 @@ t.test('classify: native (default) and reference engines print identical records
 
 t.test('compile writes an image that inspect verifies; a corrupted image is rejected', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nv-img-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'e.nvt');
   const c = run(['compile', '-p', example, '-o', file]);
   t.equal(c.code, 0, c.stderr);
@@ -187,6 +189,7 @@ const BAD: { name: string; yaml: string; expect: RegExp[] }[] = [
 for (const c of BAD) {
   t.test(`bad input: ${c.name} → clear diagnostic, exit 2, no stack trace`, async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'nv-bad-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
     writeFileSync(join(dir, 'bad.yaml'), c.yaml);
     writeFileSync(join(dir, 'flows.yaml'), 'kind: Expectations\nflows:\n- {src: 10.0.0.1, dst: 10.0.0.2, proto: TCP, dport: 80, expect: Allow}\n');
     const r = run(['verify', dir]);
