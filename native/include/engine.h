@@ -132,6 +132,24 @@ class Engine {
 
   struct Pkt;
   struct EvalOut;
+  // A tuple after the memory-bound first stage (service NAT, address classes);
+  // the batch loop runs this stage some tuples ahead of evaluation and
+  // prefetches what evaluation reads first.
+  struct Prep {
+    const uint32_t* src;
+    const uint32_t* dst;    // after NAT
+    const uint32_t* dstIn;  // as sent
+    const fmt::AddrClass* s;
+    const fmt::AddrClass* d;
+    const fmt::AddrClass* preD;  // class of dstIn (== d without NAT)
+    uint32_t natBackend;
+    uint16_t sport, dport, dportIn;
+    uint8_t proto, pf, natted, noBackend;
+  };
+  void prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport, uint16_t dportIn,
+               Prep* pp) const;
+  void prefetchFor(const Prep& pp) const;
+  void evaluate(int family, const Prep& pp, Result* out, int strategy) const;
   const fmt::AddrClass* lookup(int family, const uint32_t* addr) const;
   bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;
   bool portListHit(uint32_t listIdx, const fmt::AddrClass* c, const Pkt& p, uint16_t port) const;
@@ -173,6 +191,24 @@ class Engine {
   std::unique_ptr<uint64_t[]> identDense_;
   uint64_t identDenseWords_ = 0;
   std::unique_ptr<uint32_t[]> v4Index_;  // derived at load: /16 -> first candidate interval
+  // Derived at load: IPv4 multibit trie (16-8-8). dir[a >> 16] is a class index,
+  // or kDirChild | k: chunk k (256 entries at 65536 + 256 k) indexed by the next
+  // 8 bits, whose entries are again a class or a chunk for the last 8 bits. At
+  // most three dependent loads per lookup instead of a binary search. nullptr:
+  // over budget (64 MiB) or disabled with NV_LPM=search.
+  static constexpr uint32_t kDirChild = 0x80000000u;
+  std::unique_ptr<uint32_t[]> v4Dir_;
+  uint64_t v4DirBytes_ = 0;
+  void buildV4Dir();
+  // Derived at load: RULE_REFS resolved, MATCHES copied in reference order, so a
+  // tier or profile walk reads its rules sequentially without an indirection.
+  std::unique_ptr<fmt::MatchRec[]> refRules_;
+  // Derived at load: MATCHES with the reserved words reused to hold the first
+  // address test inline (reserved[0] = set id, reserved[1] = kInlineTest | side |
+  // negate << 8), saving a dependent load per rule. All matching reads these
+  // copies (and refRules_, copied from them), never MATCHES' reserved words.
+  static constexpr uint32_t kInlineTest = 0x10000u;
+  std::unique_ptr<fmt::MatchRec[]> mrec_;
   // Derived at load (not in the image): a HyperSplit-style decision tree per IPv4
   // decision block of at least treeMinRules_ rules (env NV_DTREE_MIN_RULES,
   // default 64) over (src addr, dst addr, proto, sport, dport). Every rule is a

@@ -29,6 +29,16 @@ struct Engine::EvalOut {
 };
 
 const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
+  if (family == 4 && v4Dir_) {
+    const uint32_t x = a[0];
+    const uint32_t* d = v4Dir_.get();
+    uint32_t e = d[x >> 16];
+    if (e & kDirChild) {
+      e = d[65536 + (uint64_t(e & ~kDirChild) << 8) + ((x >> 8) & 0xffu)];
+      if (e & kDirChild) e = d[65536 + (uint64_t(e & ~kDirChild) << 8) + (x & 0xffu)];
+    }
+    return &classes_[e];
+  }
   if (family == 4) {
     // Last start <= a (starts[0] == 0 is verified), searched between the
     // first candidate intervals of a's /16 and of the next /16.
@@ -156,12 +166,13 @@ int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
       const uint32_t key[5] = {p.srcA, p.dstA, p.proto, p.sport, p.dport};
       uint32_t best = kNone;
       for (uint32_t g = 0; g < t.nRoots; g++) {
+        // Branch-free child choice (the descent's branches were its cost).
         const TreeNode* nd = &t.nodes[t.roots[g]];
-        while (nd->dim != kTreeLeaf) nd = &t.nodes[key[nd->dim] < nd->thr ? nd->a : nd->b];
+        while (nd->dim != kTreeLeaf) nd = &t.nodes[(&nd->a)[key[nd->dim] >= nd->thr]];
         const uint32_t* l = t.leaves.get() + nd->a;
         for (uint32_t k = 0; k < nd->b && l[k] < best; k++) {
           const DRule& r = drules_[b.ruleStart + l[k]];
-          if (matchRule(matches_[r.matchIdx], p)) { best = l[k]; break; }
+          if (matchRule(mrec_[r.matchIdx], p)) { best = l[k]; break; }
         }
       }
       if (best != kNone) return int(best);
@@ -174,7 +185,7 @@ int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
   if ((b.ruleCount <= kLinearBelow && p.strategy != STRATEGY_DECISION_BITMAPS) || W > kMaxDecisionWords) {
     for (uint32_t i = 0; i < b.ruleCount; i++) {
       const DRule& r = drules_[b.ruleStart + i];
-      if (matchRule(matches_[r.matchIdx], p)) return int(i);
+      if (matchRule(mrec_[r.matchIdx], p)) return int(i);
     }
     return -1;
   }
@@ -192,7 +203,7 @@ int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
     while (c) {
       const uint32_t i = w * 64 + uint32_t(__builtin_ctzll(c));
       const DRule& r = drules_[b.ruleStart + i];
-      if (!r.verify || matchRule(matches_[r.matchIdx], p)) return int(i);
+      if (!r.verify || matchRule(mrec_[r.matchIdx], p)) return int(i);
       c &= c - 1;
     }
   }
@@ -229,7 +240,13 @@ bool Engine::matchRule(const MatchRec& m, const Pkt& p) const {
   const uint8_t f = m.flags;
   if ((f & M_PROTO) && p.proto != m.proto) return false;
   if ((f & M_NOT_PROTO) && p.proto == m.notProto) return false;
-  for (uint32_t i = 0; i < m.addrTestCount; i++) {
+  uint32_t first = 0;
+  if (m.reserved[1] & kInlineTest) {  // the first test, copied in at load
+    const bool in = inSet((m.reserved[1] & 0xff) == SIDE_SRC ? p.src : p.dst, m.reserved[0]);
+    if (in == bool((m.reserved[1] >> 8) & 1)) return false;
+    first = 1;
+  }
+  for (uint32_t i = first; i < m.addrTestCount; i++) {
     const AddrTest& t = addrTests_[m.addrTestStart + i];
     const bool in = inSet(t.side == SIDE_SRC ? p.src : p.dst, t.setId);
     if (in == bool(t.negate)) return false;
@@ -282,7 +299,7 @@ int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOu
     const uint32_t rc = p.family == 4 ? tb.v4Count : tb.v6Count;
     bool passed = false;
     for (uint32_t i = 0; i < rc; i++) {
-      const MatchRec& m = matches_[ruleRefs_[rs + i]];
+      const MatchRec& m = refRules_[rs + i];
       if (!matchRule(m, p)) continue;
       if (m.action == ACTION_LOG) continue;
       ev->last = m.ruleId;
@@ -314,7 +331,7 @@ void Engine::walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, Ev
     const uint32_t rs = p.family == 4 ? pb.v4Start : pb.v6Start;
     const uint32_t rc = p.family == 4 ? pb.v4Count : pb.v6Count;
     for (uint32_t i = 0; i < rc; i++) {
-      const MatchRec& m = matches_[ruleRefs_[rs + i]];
+      const MatchRec& m = refRules_[rs + i];
       if (!matchRule(m, p) || m.action == ACTION_LOG) continue;
       ev->last = m.ruleId;
       ev->allow = m.action == ACTION_ALLOW;  // Pass was compiled as Deny
@@ -372,45 +389,91 @@ void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev
   ev->reason = EVAL_NONE;
 }
 
-void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
-                      uint16_t dportIn, Result* out, int strategy) const {
-  out->verdict = 1;
-  out->reason = FLOW_POLICY;
-  out->egressRule = out->ingressRule = out->decidingRule = kNone;
-  out->evalReasons = 0;
-  out->natBackend = kNone;
-  out->rulesVisited = 0;
+void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
+                     uint16_t dportIn, Prep* pp) const {
   const uint8_t pf = protoFlags_[proto];
-  const int words = family == 4 ? 1 : 4;
-  const uint32_t* dst = dstIn;
-  uint16_t dport = dportIn;
-  bool natted = false;
-
-  // 1. Service NAT (frontend lookup by binary search; backend by tuple hash).
+  pp->src = src;
+  pp->dst = pp->dstIn = dstIn;
+  pp->sport = sport;
+  pp->dport = pp->dportIn = dportIn;
+  pp->proto = proto;
+  pp->pf = pf;
+  pp->natted = 0;
+  pp->noBackend = 0;
+  pp->natBackend = kNone;
+  // 1. Service NAT (frontend by hash; backend by tuple hash).
   if ((pf & PROTO_HAS_PORTS) && nFrontends_ > 0) {
+    const int words = family == 4 ? 1 : 4;
     uint32_t key[4] = {0, 0, 0, 0};
     std::memcpy(key, dstIn, words * 4);
     const NatFrontend* hit = natLookup(family, key, proto, dportIn);
     if (hit) {
       if (hit->backendCount == 0) {
-        out->verdict = 0;
-        out->reason = FLOW_NO_BACKEND;
+        pp->noBackend = 1;
         return;
       }
       const uint32_t b = hit->backendStart + tupleHash(family, src, dstIn, proto, sport, dportIn) % hit->backendCount;
-      out->natBackend = b;
-      dst = backends_[b].addr;
-      dport = backends_[b].port;
-      natted = true;
+      pp->natBackend = b;
+      pp->dst = backends_[b].addr;
+      pp->dport = backends_[b].port;
+      pp->natted = 1;
     }
   }
+  // 2. Address classes.
+  pp->s = lookup(family, src);
+  pp->d = lookup(family, pp->dst);
+  pp->preD = pp->natted ? lookup(family, dstIn) : pp->d;
+}
+
+// What evaluation reads first: the classes' identity rows (every set test) and
+// the endpoints' programs.
+void Engine::prefetchFor(const Prep& pp) const {
+  if (pp.noBackend) return;
+  if (identDense_) {
+    const uint64_t lines = (identDenseWords_ + 7) / 8, n = lines < 16 ? lines : 16;
+    const uint64_t* rs = identDense_.get() + identDenseWords_ * pp.s->identity;
+    const uint64_t* rd = identDense_.get() + identDenseWords_ * pp.d->identity;
+    for (uint64_t k = 0; k < n; k++) {
+      __builtin_prefetch(rs + 8 * k);
+      __builtin_prefetch(rd + 8 * k);
+    }
+  }
+  if (pp.s->egressProg != kNone) __builtin_prefetch(&programs_[pp.s->egressProg]);
+  if (pp.d->ingressProg != kNone) __builtin_prefetch(&programs_[pp.d->ingressProg]);
+}
+
+void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
+                      uint16_t dportIn, Result* out, int strategy) const {
+  Prep pp;
+  prepare(family, src, dstIn, proto, sport, dportIn, &pp);
+  evaluate(family, pp, out, strategy);
+}
+
+void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy) const {
+  out->verdict = 1;
+  out->reason = FLOW_POLICY;
+  out->egressRule = out->ingressRule = out->decidingRule = kNone;
+  out->evalReasons = 0;
+  out->natBackend = pp.natBackend;
+  out->rulesVisited = 0;
+  if (pp.noBackend) {
+    out->verdict = 0;
+    out->reason = FLOW_NO_BACKEND;
+    return;
+  }
+  const uint32_t* src = pp.src;
+  const uint32_t* dst = pp.dst;
+  const uint32_t* dstIn = pp.dstIn;
+  const uint8_t proto = pp.proto, pf = pp.pf;
+  const uint16_t sport = pp.sport, dport = pp.dport, dportIn = pp.dportIn;
+  const bool natted = pp.natted;
 
   // 2. Address classes.
-  Pkt p{lookup(family, src), lookup(family, dst), uint8_t(family), proto, pf, sport, dport, 0, strategy,
+  Pkt p{pp.s, pp.d, uint8_t(family), proto, pf, sport, dport, 0, strategy,
         family == 4 ? src[0] : 0, family == 4 ? dst[0] : 0};
   Pkt pre = p;
   if (natted) {
-    pre.dst = lookup(family, dstIn);
+    pre.dst = pp.preD;
     pre.dport = dportIn;
     pre.dstA = family == 4 ? dstIn[0] : 0;
   }
@@ -504,19 +567,38 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
 void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {
   const size_t w = family == 4 ? 1 : 4;
   Result r;
-  // Prefetch the NAT index slot of the tuple kAhead places on (the one
-  // DRAM-latency access whose address is known before classification starts).
-  constexpr size_t kAhead = 8;
+  // Software pipeline: the NAT index slot and the trie's first level are
+  // prefetched 2*kAhead tuples ahead; the first stage (NAT, address classes)
+  // runs kAhead tuples ahead of evaluation and prefetches the identity rows and
+  // programs evaluation starts with. Tuples stay independent: same results as
+  // classify() one by one.
+  constexpr size_t kAhead = 8, kFar = 2 * kAhead;
+  Prep ring[kAhead];
   const bool natPrefetch = natHash_ != nullptr;
-  for (size_t i = 0; i < in.n; i++) {
-    if (natPrefetch && i + kAhead < in.n) {
-      const size_t j = i + kAhead;
+  const uint32_t* dir = family == 4 ? v4Dir_.get() : nullptr;
+  auto prefetchFar = [&](size_t j) {
+    if (natPrefetch) {
       uint32_t key[4] = {0, 0, 0, 0};
       std::memcpy(key, in.dst + j * w, w * 4);
       const uint64_t h = natKeyHash(uint8_t(family), key, in.proto[j], in.dport[j]);
       __builtin_prefetch(&natHash_[uint32_t(h) & natMask_]);
     }
-    classify(family, in.src + i * w, in.dst + i * w, in.proto[i], in.sport[i], in.dport[i], &r, strategy);
+    if (dir) {
+      __builtin_prefetch(&dir[in.src[j] >> 16]);
+      __builtin_prefetch(&dir[in.dst[j] >> 16]);
+    }
+  };
+  auto stage1 = [&](size_t j) {
+    Prep& pp = ring[j % kAhead];
+    prepare(family, in.src + j * w, in.dst + j * w, in.proto[j], in.sport[j], in.dport[j], &pp);
+    prefetchFor(pp);
+  };
+  for (size_t j = 0; j < in.n && j < kFar; j++) prefetchFar(j);
+  for (size_t j = 0; j < in.n && j < kAhead; j++) stage1(j);
+  for (size_t i = 0; i < in.n; i++) {
+    if (i + kFar < in.n) prefetchFar(i + kFar);
+    evaluate(family, ring[i % kAhead], &r, strategy);
+    if (i + kAhead < in.n) stage1(i + kAhead);
     out.verdict[i] = r.verdict;
     if (out.reason) out.reason[i] = r.reason;
     if (out.egressRule) out.egressRule[i] = r.egressRule;

@@ -76,6 +76,25 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     while (i + 1 < e->nV4_ && e->v4Starts_[i + 1] <= top) i++;
     e->v4Index_[hi] = i;
   }
+  e->buildV4Dir();
+  e->mrec_.reset(new (std::nothrow) MatchRec[size_t(e->nMatches_) + 1]);
+  e->refRules_.reset(new (std::nothrow) MatchRec[size_t(e->nRuleRefs_) + 1]);
+  if (!e->mrec_ || !e->refRules_) {
+    *err = LoadError::OutOfMemory;
+    if (detail) *detail = "cannot allocate the rule copies";
+    return nullptr;
+  }
+  for (uint32_t i = 0; i < e->nMatches_; i++) {
+    MatchRec m = e->matches_[i];
+    m.reserved[0] = m.reserved[1] = 0;
+    if (m.addrTestCount > 0) {
+      const AddrTest& t = e->addrTests_[m.addrTestStart];
+      m.reserved[0] = t.setId;
+      m.reserved[1] = kInlineTest | uint32_t(t.side) | (uint32_t(t.negate ? 1 : 0) << 8);
+    }
+    e->mrec_[i] = m;
+  }
+  for (uint32_t i = 0; i < e->nRuleRefs_; i++) e->refRules_[i] = e->mrec_[e->ruleRefs_[i]];
   // Derived dense identity bitmaps (see engine.h); skipped when too large or unallocatable.
   {
     const uint64_t W = (uint64_t(e->config_->addrSetCount) + 63) / 64;
@@ -691,6 +710,74 @@ struct TreeBuilder {
 
 // Builds trees_ (engine.h). Every failure (too large, no memory) only leaves a
 // block without a tree: the bitmap path stays correct.
+// Derived multibit trie over the IPv4 intervals (see engine.h): /16, then /24,
+// then /32 chunks of 256 entries, built only where an interval boundary falls
+// inside the prefix. Best effort: over its budget (or NV_LPM=search) lookups
+// keep the /16 index + binary search.
+void Engine::buildV4Dir() {
+  if (const char* env = std::getenv("NV_LPM")) {
+    if (std::strcmp(env, "search") == 0) return;
+  }
+  if (nV4_ == 0 || nClasses_ >= kDirChild) return;
+  // Interval index holding x (last start <= x).
+  auto idxOf = [&](uint32_t x) {
+    uint32_t lo = v4Index_[x >> 16], hi = v4Index_[(x >> 16) + 1] + 1;
+    if (hi > nV4_) hi = nV4_;
+    while (hi - lo > 1) {
+      const uint32_t mid = lo + (hi - lo) / 2;
+      if (v4Starts_[mid] <= x) lo = mid; else hi = mid;
+    }
+    return lo;
+  };
+  constexpr uint64_t kMaxEntries = uint64_t(1) << 24;  // 64 MiB
+  uint64_t chunks = 0;
+  for (uint32_t b = 0; b < 65536; b++) {
+    const uint32_t base = b << 16;
+    if (idxOf(base) == idxOf(base | 0xffffu)) continue;
+    chunks++;
+    for (uint32_t c = 0; c < 256; c++) {
+      const uint32_t a = base | (c << 8);
+      if (idxOf(a) != idxOf(a | 0xffu)) chunks++;
+    }
+    if (65536 + chunks * 256 > kMaxEntries) return;
+  }
+  const uint64_t entries = 65536 + chunks * 256;
+  std::unique_ptr<uint32_t[]> dir(new (std::nothrow) uint32_t[entries]);
+  if (!dir) return;
+  uint32_t next = 0;
+  auto fillLeaf = [&](uint32_t* out, uint32_t base) {
+    uint32_t i = idxOf(base);
+    for (uint32_t k = 0; k < 256; k++) {
+      while (i + 1 < nV4_ && v4Starts_[i + 1] <= base + k) i++;
+      out[k] = v4Class_[i];
+    }
+  };
+  for (uint32_t b = 0; b < 65536; b++) {
+    const uint32_t base = b << 16;
+    const uint32_t i0 = idxOf(base);
+    if (i0 == idxOf(base | 0xffffu)) {
+      dir[b] = v4Class_[i0];
+      continue;
+    }
+    const uint32_t l2 = next++;
+    dir[b] = kDirChild | l2;
+    uint32_t* row = dir.get() + 65536 + uint64_t(l2) * 256;
+    for (uint32_t c = 0; c < 256; c++) {
+      const uint32_t a = base | (c << 8);
+      const uint32_t j = idxOf(a);
+      if (j == idxOf(a | 0xffu)) {
+        row[c] = v4Class_[j];
+        continue;
+      }
+      const uint32_t l3 = next++;
+      row[c] = kDirChild | l3;
+      fillLeaf(dir.get() + 65536 + uint64_t(l3) * 256, a);
+    }
+  }
+  v4Dir_ = std::move(dir);
+  v4DirBytes_ = entries * 4;
+}
+
 void Engine::buildTrees() {
   if (const char* env = std::getenv("NV_DTREE_MIN_RULES")) {
     char* end = nullptr;

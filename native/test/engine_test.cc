@@ -105,6 +105,22 @@ int main(int argc, char** argv) {
     if (g) classifyRandom(*g, 20000);
   }
   {
+    // Address lookup: the derived 16-8-8 trie == the /16 index + binary search.
+    setenv("NV_LPM", "search", 1);
+    auto s = nv::Engine::load(img.data(), img.size(), &err, &detail);
+    unsetenv("NV_LPM");
+    EXPECT(s != nullptr, "NV_LPM=search load failed");
+    for (int i = 0; s && i < 50000; i++) {
+      uint32_t a = rnd(), b = i % 2 ? (0x0A000000u | (rnd() & 0x1ffff)) : rnd();
+      if (i % 3 == 0) a = 0x0A000000u | (rnd() & 0x3ff);
+      nv::Result x, y;
+      eng->classify(4, &a, &b, 6, 1234, uint16_t(i % 4 ? 443 : 80), &x);
+      s->classify(4, &a, &b, 6, 1234, uint16_t(i % 4 ? 443 : 80), &y);
+      EXPECT(x.verdict == y.verdict && x.decidingRule == y.decidingRule && x.reason == y.reason && x.evalReasons == y.evalReasons,
+             "trie and binary-search lookups disagree on tuple %d", i);
+    }
+  }
+  {
     // Batch path == single tuples, both strategies.
     const size_t n = 512;
     std::vector<uint32_t> src(n), dst(n), er(n), ir(n), dr(n), ev(n), nb(n), rv(n);
@@ -121,6 +137,16 @@ int main(int argc, char** argv) {
       nv::Batch b{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
       nv::BatchOut o{vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data()};
       eng->classifyBatch(4, b, o, strategy);
+      // Short batches (shorter than the pipeline's look-ahead) give the same answers.
+      for (size_t m : {size_t(0), size_t(1), size_t(7), size_t(9), size_t(17)}) {
+        std::vector<uint8_t> vm(m + 1);
+        std::vector<uint32_t> dm(m + 1);
+        nv::Batch bm{m, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
+        nv::BatchOut om{vm.data(), nullptr, nullptr, nullptr, dm.data(), nullptr, nullptr, nullptr};
+        eng->classifyBatch(4, bm, om, strategy);
+        for (size_t i = 0; i < m; i++)
+          EXPECT(vm[i] == vd[i] && dm[i] == dr[i], "short batch %zu differs at %zu (strategy %d)", m, i, strategy);
+      }
       for (size_t i = 0; i < n; i++) {
         eng->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &r, strategy);
         EXPECT(r.verdict == vd[i] && r.decidingRule == dr[i] && r.natBackend == nb[i] && r.evalReasons == ev[i],
