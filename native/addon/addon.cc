@@ -11,7 +11,7 @@
 
 namespace {
 
-constexpr uint32_t kAbiVersion = 3;
+constexpr uint32_t kAbiVersion = 4;
 
 Napi::Value ThrowCode(Napi::Env env, const char* code, const std::string& msg) {
   Napi::Error err = Napi::Error::New(env, msg);
@@ -24,7 +24,7 @@ bool IsType(const Napi::Value& v, napi_typedarray_type t) {
   return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == t;
 }
 
-// The single-tuple result layout shared by classifyOne and classifyV4One (src/native/index.ts reads it).
+// The single-tuple result layout shared by classifyOne and fastV4 (src/native/index.ts reads it).
 void WriteResult(uint32_t* o, const nv::Result& r) {
   o[0] = r.verdict;
   o[1] = r.reason;
@@ -43,8 +43,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                        {InstanceMethod("classifyV4", &EngineWrap::ClassifyV4),
                         InstanceMethod("classifyV6", &EngineWrap::ClassifyV6),
                         InstanceMethod("classifyOne", &EngineWrap::ClassifyOne),
-                        InstanceMethod("setScratch", &EngineWrap::SetScratch),
-                        InstanceMethod("classifyV4One", &EngineWrap::ClassifyV4One),
+                        InstanceMethod("fastV4", &EngineWrap::FastV4),
                         InstanceMethod("info", &EngineWrap::Info)});
   }
 
@@ -138,32 +137,60 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return Napi::Number::New(env, r.verdict);
   }
 
-  // setScratch(out: Uint32Array(8)): the output array of classifyV4One, kept
-  // referenced so its memory stays valid.
-  Napi::Value SetScratch(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !IsType(info[0], napi_uint32_array) || info[0].As<Napi::Uint32Array>().ElementLength() < 8)
-      return ThrowCode(env, "ERR_INVALID_ARG", "setScratch(out: Uint32Array(8))");
-    scratchRef_ = Napi::Persistent(info[0].As<Napi::Uint32Array>());
-    scratch_ = info[0].As<Napi::Uint32Array>().Data();
-    return env.Undefined();
-  }
-
-  // classifyV4One(src, dst, proto, sport, dport) -> verdict; details in the scratch array.
-  // Five plain numbers in, nothing allocated: the low-latency single-tuple path.
-  Napi::Value ClassifyV4One(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (!engine_ || !scratch_ || info.Length() < 5) return ThrowCode(env, "ERR_INVALID_ARG", "classifyV4One(src, dst, proto, sport, dport) after setScratch");
-    uint32_t v[5];
-    for (int i = 0; i < 5; i++) {
-      if (napi_get_value_uint32(env, info[i], &v[i]) != napi_ok) return ThrowCode(env, "ERR_INVALID_ARG", "classifyV4One takes numbers");
-    }
+  // fastV4(io: Uint32Array(16) over its own ArrayBuffer, strategy) -> function() -> verdict.
+  // The low-latency single-tuple path: JS writes src, dst, proto, sport, dport
+  // into io[0..4] and calls the returned function with no arguments; it
+  // classifies and writes the result layout (WriteResult) to io[8..15]. A plain
+  // N-API function (no ObjectWrap unwrap, no argument conversion) that owns a
+  // share of the engine and a reference to io, so either stays valid for as
+  // long as the function lives.
+  struct Fast {
+    std::shared_ptr<const nv::Engine> engine;
+    napi_ref io = nullptr;
+    uint32_t* data = nullptr;
+    int strategy = 0;
+  };
+  static napi_value FastCall(napi_env env, napi_callback_info cbi) {
+    void* d = nullptr;
+    size_t argc = 0;
+    napi_get_cb_info(env, cbi, &argc, nullptr, nullptr, &d);
+    const Fast* f = static_cast<const Fast*>(d);
+    uint32_t* io = f->data;
     nv::Result r;
-    engine_->classify(4, &v[0], &v[1], uint8_t(v[2]), uint16_t(v[3]), uint16_t(v[4]), &r, StrategyArg(info, 5));
-    WriteResult(scratch_, r);
+    f->engine->classify(4, &io[0], &io[1], uint8_t(io[2]), uint16_t(io[3]), uint16_t(io[4]), &r, f->strategy);
+    WriteResult(io + 8, r);
     napi_value ret;
     napi_get_boolean(env, r.verdict != 0, &ret);
-    return Napi::Value(env, ret);
+    return ret;
+  }
+  Napi::Value FastV4(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!engine_) return ThrowCode(env, "ERR_NO_ENGINE", "engine not loaded");
+    if (info.Length() < 1 || !IsType(info[0], napi_uint32_array) || info[0].As<Napi::Uint32Array>().ElementLength() < 16)
+      return ThrowCode(env, "ERR_INVALID_ARG", "fastV4(io: Uint32Array(16), strategy?)");
+    Napi::Uint32Array io = info[0].As<Napi::Uint32Array>();
+    std::unique_ptr<Fast> f(new Fast);
+    f->engine = engine_;
+    f->data = io.Data();
+    f->strategy = StrategyArg(info, 1);
+    if (napi_create_reference(env, io, 1, &f->io) != napi_ok) return ThrowCode(env, "ERR_NAPI", "cannot reference io");
+    napi_value fn;
+    if (napi_create_function(env, "classifyV4One", NAPI_AUTO_LENGTH, FastCall, f.get(), &fn) != napi_ok) {
+      napi_delete_reference(env, f->io);
+      return ThrowCode(env, "ERR_NAPI", "cannot create the function");
+    }
+    if (napi_add_finalizer(env, fn, f.get(),
+                           [](napi_env e, void* data, void*) {
+                             Fast* p = static_cast<Fast*>(data);
+                             napi_delete_reference(e, p->io);
+                             delete p;
+                           },
+                           nullptr, nullptr) != napi_ok) {
+      napi_delete_reference(env, f->io);
+      return ThrowCode(env, "ERR_NAPI", "cannot attach the finalizer");
+    }
+    f.release();
+    return Napi::Value(env, fn);
   }
 
   Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -188,10 +215,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return strategy_;
   }
 
-  std::unique_ptr<nv::Engine> engine_;
+  std::shared_ptr<const nv::Engine> engine_;
   int strategy_ = 0;
-  Napi::Reference<Napi::Uint32Array> scratchRef_;
-  uint32_t* scratch_ = nullptr;
 };
 
 Napi::Value AbiVersion(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), kAbiVersion); }

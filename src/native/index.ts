@@ -12,7 +12,7 @@ import { readImage, type ImageView } from '../format/image.js';
 import { EVAL_REASONS, FLOW_REASONS, FORMAT_MAJOR, NONE, SECTIONS } from '../format/spec.js';
 
 /** The addon ABI this wrapper speaks (native/addon/addon.cc kAbiVersion). */
-export const ADDON_ABI = 3;
+export const ADDON_ABI = 4;
 
 export interface BatchOutputs {
   verdict: Uint8Array;
@@ -46,8 +46,8 @@ interface RawEngine {
     family: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number,
     proto: number, sport: number, dport: number, out: Uint32Array, strategy?: number,
   ): number;
-  setScratch(out: Uint32Array): void;
-  classifyV4One(src: number, dst: number, proto: number, sport: number, dport: number): boolean;
+  /** A no-argument classifier reading io[0..4] (src, dst, proto, sport, dport) and writing io[8..15]. */
+  fastV4(io: Uint32Array, strategy?: number): () => boolean;
   /** maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6). */
   info(): { imageSize: number; ruleCount: number; backendCount: number; maxProgramWork: number; workCap: number };
 }
@@ -132,7 +132,11 @@ export interface NativeFlowRecord {
 export class NativeEngine {
   readonly rules: RuleInfo[];
   readonly backends: BackendInfo[];
-  private readonly scratch = new Uint32Array(8);
+  // Single-tuple I/O: [src, dst, proto, sport, dport, -, -, -, result x 8] over
+  // its own ArrayBuffer (never moved by the GC); `scratch` views the result.
+  private readonly io = new Uint32Array(new ArrayBuffer(64));
+  private readonly scratch = new Uint32Array(this.io.buffer, 32, 8);
+  private readonly fastV4: () => boolean;
 
   private constructor(
     private readonly raw: RawEngine,
@@ -151,7 +155,7 @@ export class NativeEngine {
       line: Number(r.line),
       column: Number(r.column),
     }));
-    raw.setScratch(this.scratch);
+    this.fastV4 = raw.fastV4(this.io, STRATEGY_CODE[strategy]);
     this.backends = image.records('NAT_BACKENDS').map((b) => ({ addr: wordsToAddr(Number(b.family) as Family, b.addr as number[]), port: Number(b.port) }));
   }
 
@@ -196,7 +200,13 @@ export class NativeEngine {
    * egressRule, ingressRule, decidingRule, evalReasons, natBackend, rulesVisited].
    */
   classifyV4One(src: number, dst: number, proto: number, sport: number, dport: number): boolean {
-    return this.raw.classifyV4One(src, dst, proto, sport, dport);
+    const io = this.io;
+    io[0] = src;
+    io[1] = dst;
+    io[2] = proto;
+    io[3] = sport;
+    io[4] = dport;
+    return this.fastV4();
   }
 
   /** Output array of classifyV4One / classifyOne. */
