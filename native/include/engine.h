@@ -124,6 +124,18 @@ class Engine {
     uint32_t a, b;  // children, or (leaf) start in the tree's leaves, count
   };
   static constexpr uint32_t kTreeLeaf = 5;
+  // A rule's box, per block rule (Tree::boxes). kBoxExact: the box *is* the
+  // rule (one positive contiguous address range per side, protocol, single
+  // port ranges, nothing else), so the leaf check is five range compares
+  // instead of matchRule; kBoxPorts: the rule has port criteria, which a packet
+  // without ports never meets.
+  struct Box {
+    uint32_t sLo, sHi, dLo, dHi;
+    uint16_t spLo, spHi, dpLo, dpHi;
+    uint8_t pLo, pHi, flags, pad;
+    uint32_t pad2;
+  };
+  static constexpr uint8_t kBoxExact = 1, kBoxPorts = 2;
 
  private:
   Engine() = default;
@@ -145,7 +157,18 @@ class Engine {
     uint32_t natBackend;
     uint16_t sport, dport, dportIn;
     uint8_t proto, pf, natted, noBackend;
+    // Decision strategy, IPv4: the tier block with a tree this tuple will most
+    // likely consult first and the leaf its key reaches there, found by the
+    // batch loop's lockstep descent (kNone / nullptr: none). Only a hint:
+    // firstDecided uses it when asked for that very block with that key.
+    uint32_t hintBlock;
+    const TreeNode* hintLeaf;
   };
+  uint32_t predictTreeBlock(const Prep& pp) const;
+  static constexpr uint32_t kTryNext = 0xfffffffeu;
+  std::unique_ptr<uint32_t[]> firstTree_;  // see buildFirstTrees
+  void buildFirstTrees();
+  void descendLockstep(Prep* pps, size_t m) const;
   void prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport, uint16_t dportIn,
                Prep* pp) const;
   void prefetchFor(const Prep& pp) const;
@@ -220,6 +243,7 @@ class Engine {
   // matchRule. Used by STRATEGY_DECISION only; blocks whose tree would exceed
   // the node/entry caps keep the bitmap path.
   struct Tree {
+    std::unique_ptr<Box[]> boxes;  // block rule count entries
     std::unique_ptr<TreeNode[]> nodes;
     std::unique_ptr<uint32_t[]> leaves;  // block-relative rule indices
     uint32_t nNodes = 0, nLeaves = 0;

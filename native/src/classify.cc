@@ -20,7 +20,17 @@ struct Engine::Pkt {
   mutable uint32_t rulesVisited;
   int strategy;
   uint32_t srcA, dstA;  // IPv4 addresses (the decision trees' keys); 0 for IPv6
+  uint32_t hintBlock;   // Prep::hintBlock / hintLeaf (post-NAT packet only)
+  const TreeNode* hintLeaf;
 };
+
+namespace {
+inline bool boxHit(const Engine::Box& x, uint32_t s, uint32_t d, uint8_t proto, uint16_t sp, uint16_t dp, uint8_t pf) {
+  if ((x.flags & Engine::kBoxPorts) && !(pf & PROTO_HAS_PORTS)) return false;
+  return s - x.sLo <= x.sHi - x.sLo && d - x.dLo <= x.dHi - x.dLo && uint8_t(proto - x.pLo) <= uint8_t(x.pHi - x.pLo) &&
+         uint16_t(sp - x.spLo) <= uint16_t(x.spHi - x.spLo) && uint16_t(dp - x.dpLo) <= uint16_t(x.dpHi - x.dpLo);
+}
+}  // namespace
 
 struct Engine::EvalOut {
   uint8_t allow;
@@ -166,13 +176,25 @@ int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
       const uint32_t key[5] = {p.srcA, p.dstA, p.proto, p.sport, p.dport};
       uint32_t best = kNone;
       for (uint32_t g = 0; g < t.nRoots; g++) {
-        // Branch-free child choice (the descent's branches were its cost).
-        const TreeNode* nd = &t.nodes[t.roots[g]];
-        while (nd->dim != kTreeLeaf) nd = &t.nodes[(&nd->a)[key[nd->dim] >= nd->thr]];
+        const TreeNode* nd;
+        if (p.hintLeaf && p.hintBlock == tierBlock && t.nRoots == 1) {
+          nd = p.hintLeaf;  // descended already, in lockstep with other tuples
+        } else {
+          // Branch-free child choice (the descent's branches were its cost).
+          nd = &t.nodes[t.roots[g]];
+          while (nd->dim != kTreeLeaf) nd = &t.nodes[(&nd->a)[key[nd->dim] >= nd->thr]];
+        }
         const uint32_t* l = t.leaves.get() + nd->a;
         for (uint32_t k = 0; k < nd->b && l[k] < best; k++) {
-          const DRule& r = drules_[b.ruleStart + l[k]];
-          if (matchRule(mrec_[r.matchIdx], p)) { best = l[k]; break; }
+          const Box& x = t.boxes[l[k]];
+          bool hit;
+          if (x.flags & kBoxExact) {
+            p.rulesVisited++;
+            hit = boxHit(x, p.srcA, p.dstA, p.proto, p.sport, p.dport, p.protoFlags);
+          } else {
+            hit = matchRule(mrec_[drules_[b.ruleStart + l[k]].matchIdx], p);
+          }
+          if (hit) { best = l[k]; break; }
         }
       }
       if (best != kNone) return int(best);
@@ -400,6 +422,8 @@ void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn, uin
   pp->pf = pf;
   pp->natted = 0;
   pp->noBackend = 0;
+  pp->hintBlock = kNone;
+  pp->hintLeaf = nullptr;
   pp->natBackend = kNone;
   // 1. Service NAT (frontend by hash; backend by tuple hash).
   if ((pf & PROTO_HAS_PORTS) && nFrontends_ > 0) {
@@ -470,13 +494,19 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy) con
 
   // 2. Address classes.
   Pkt p{pp.s, pp.d, uint8_t(family), proto, pf, sport, dport, 0, strategy,
-        family == 4 ? src[0] : 0, family == 4 ? dst[0] : 0};
-  Pkt pre = p;
+        family == 4 ? src[0] : 0, family == 4 ? dst[0] : 0, pp.hintBlock, pp.hintLeaf};
+  // The packet as sent (pre-DNAT tiers): a copy only when NAT changed it.
+  Pkt preStore;
+  const Pkt* prePtr = &p;
   if (natted) {
-    pre.dst = pp.preD;
-    pre.dport = dportIn;
-    pre.dstA = family == 4 ? dstIn[0] : 0;
+    preStore = p;
+    preStore.hintLeaf = nullptr;
+    preStore.dst = pp.preD;
+    preStore.dport = dportIn;
+    preStore.dstA = family == 4 ? dstIn[0] : 0;
+    prePtr = &preStore;
   }
+  const Pkt& pre = *prePtr;
   const AddrClass* s = p.src;
   const AddrClass* d = p.dst;
   const bool srcWep = s->epKind == EP_WEP && (s->flags & CLASS_POLICED);
@@ -564,49 +594,149 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy) con
   finish(-1);
 }
 
+// The first tier block with a tree that evaluate() will consult for this
+// tuple, following its opening moves (source endpoint's egress, else the
+// destination's ingress, else the transit programs); kNone when unsure. Only a
+// hint (see Prep): a wrong guess costs one wasted descent, never a result.
+uint32_t Engine::predictTreeBlock(const Prep& pp) const {
+  if (pp.noBackend) return kNone;
+  const AddrClass* s = pp.s;
+  const AddrClass* d = pp.d;
+  const bool srcPoliced = (s->epKind == EP_WEP || s->epKind == EP_HEP) && (s->flags & CLASS_POLICED);
+  const bool dstPoliced = (d->epKind == EP_WEP || d->epKind == EP_HEP) && (d->flags & CLASS_POLICED);
+  uint32_t progs[2] = {kNone, kNone};
+  if (srcPoliced) progs[0] = s->egressProg;
+  else if (dstPoliced) progs[0] = d->ingressProg;
+  else if (s->hostNode == kNone && d->hostNode == kNone) {
+    progs[0] = config_->transitIngressProg;
+    progs[1] = config_->transitEgressProg;
+  }
+  for (uint32_t prog : progs) {
+    if (prog == kNone) continue;
+    const uint32_t f = firstTree_[prog];
+    if (f != kTryNext) return f;
+  }
+  return kNone;
+}
+
+// Per program (derived at load, with the trees): the tier block with a
+// single-root tree its first tier walk starts with, kNone, or kTryNext when
+// the program decides without any tier (so the next program runs first).
+void Engine::buildFirstTrees() {
+  if (!trees_) return;
+  firstTree_.reset(new (std::nothrow) uint32_t[size_t(nPrograms_) + 1]);
+  if (!firstTree_) return;
+  for (uint32_t prog = 0; prog < nPrograms_; prog++) {
+    const Program& pr = programs_[prog];
+    uint32_t f = kNone;
+    for (uint32_t i = 0; i < pr.opCount; i++) {
+      const Op& o = ops_[pr.opStart + i];
+      if ((o.opcode == OP_TIERS && o.arg != TIERS_PREDNAT) || o.opcode == OP_FORWARD_TIERS) {
+        if (o.count == 0) {
+          f = o.opcode == OP_FORWARD_TIERS ? kTryNext : kNone;
+          break;
+        }
+        const uint32_t tbi = tierRefs_[o.start];
+        const Tree& t = trees_[2 * uint64_t(tbi)];
+        f = t.nodes && t.nRoots == 1 ? tbi : kNone;
+        break;
+      }
+      if (o.opcode == OP_TIERS || o.opcode == OP_PROFILES) break;  // pre-DNAT tiers or profiles first: not predicted
+    }
+    firstTree_[prog] = f;
+  }
+}
+
+// Tree descent for up to kGroup tuples at once, one level per round: the
+// tuples' node loads are independent, so their cache misses overlap instead of
+// forming one dependent chain per tuple.
+void Engine::descendLockstep(Prep* pps, size_t m) const {
+  constexpr size_t kGroup = 16;
+  const TreeNode* base[kGroup];
+  uint32_t idx[kGroup], key[kGroup][6];
+  size_t live[kGroup], nl = 0;
+  for (size_t k = 0; k < m && k < kGroup; k++) {
+    Prep& pp = pps[k];
+    pp.hintBlock = predictTreeBlock(pp);
+    if (pp.hintBlock == kNone) continue;
+    const Tree& t = trees_[2 * uint64_t(pp.hintBlock)];
+    base[nl] = t.nodes.get();
+    idx[nl] = t.roots[0];
+    key[nl][0] = pp.src[0];
+    key[nl][1] = pp.dst[0];
+    key[nl][2] = pp.proto;
+    key[nl][3] = pp.sport;
+    key[nl][4] = pp.dport;
+    key[nl][5] = 0;
+    live[nl++] = k;
+  }
+  if (nl == 0) return;
+  for (uint32_t active = 1; active;) {
+    active = 0;
+    for (size_t k = 0; k < nl; k++) {
+      const TreeNode& nd = base[k][idx[k]];
+      const uint32_t leaf = nd.dim == kTreeLeaf;
+      const uint32_t child = (&nd.a)[key[k][nd.dim < 5 ? nd.dim : 5] >= nd.thr];
+      idx[k] = leaf ? idx[k] : child;
+      active |= leaf ^ 1u;
+    }
+  }
+  for (size_t k = 0; k < nl; k++) pps[live[k]].hintLeaf = &base[k][idx[k]];
+}
+
 void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {
   const size_t w = family == 4 ? 1 : 4;
-  Result r;
-  // Software pipeline: the NAT index slot and the trie's first level are
-  // prefetched 2*kAhead tuples ahead; the first stage (NAT, address classes)
-  // runs kAhead tuples ahead of evaluation and prefetches the identity rows and
-  // programs evaluation starts with. Tuples stay independent: same results as
-  // classify() one by one.
-  constexpr size_t kAhead = 8, kFar = 2 * kAhead;
-  Prep ring[kAhead];
+  // Software pipeline over chunks of kChunk tuples: the NAT index slot and the
+  // trie's first level are prefetched two chunks ahead; the first stage (NAT,
+  // address classes; prefetch of identity rows and programs) and, for the
+  // decision strategy, the lockstep tree descent run one chunk ahead of
+  // evaluation. Tuples stay independent: same results as classify() one by one.
+  constexpr size_t kChunk = 16;
+  Prep bufs[2][kChunk];
   const bool natPrefetch = natHash_ != nullptr;
   const uint32_t* dir = family == 4 ? v4Dir_.get() : nullptr;
-  auto prefetchFar = [&](size_t j) {
-    if (natPrefetch) {
-      uint32_t key[4] = {0, 0, 0, 0};
-      std::memcpy(key, in.dst + j * w, w * 4);
-      const uint64_t h = natKeyHash(uint8_t(family), key, in.proto[j], in.dport[j]);
-      __builtin_prefetch(&natHash_[uint32_t(h) & natMask_]);
-    }
-    if (dir) {
-      __builtin_prefetch(&dir[in.src[j] >> 16]);
-      __builtin_prefetch(&dir[in.dst[j] >> 16]);
+  const bool lockstep = family == 4 && strategy == STRATEGY_DECISION && firstTree_ != nullptr;
+  auto prefetchFar = [&](size_t from) {
+    for (size_t j = from; j < in.n && j < from + kChunk; j++) {
+      if (natPrefetch) {
+        uint32_t key[4] = {0, 0, 0, 0};
+        std::memcpy(key, in.dst + j * w, w * 4);
+        const uint64_t h = natKeyHash(uint8_t(family), key, in.proto[j], in.dport[j]);
+        __builtin_prefetch(&natHash_[uint32_t(h) & natMask_]);
+      }
+      if (dir) {
+        __builtin_prefetch(&dir[in.src[j] >> 16]);
+        __builtin_prefetch(&dir[in.dst[j] >> 16]);
+      }
     }
   };
-  auto stage1 = [&](size_t j) {
-    Prep& pp = ring[j % kAhead];
-    prepare(family, in.src + j * w, in.dst + j * w, in.proto[j], in.sport[j], in.dport[j], &pp);
-    prefetchFor(pp);
+  auto stage1 = [&](size_t from, Prep* pps) {
+    size_t m = 0;
+    for (size_t j = from; j < in.n && j < from + kChunk; j++, m++) {
+      prepare(family, in.src + j * w, in.dst + j * w, in.proto[j], in.sport[j], in.dport[j], &pps[m]);
+      prefetchFor(pps[m]);
+    }
+    if (lockstep) descendLockstep(pps, m);
   };
-  for (size_t j = 0; j < in.n && j < kFar; j++) prefetchFar(j);
-  for (size_t j = 0; j < in.n && j < kAhead; j++) stage1(j);
-  for (size_t i = 0; i < in.n; i++) {
-    if (i + kFar < in.n) prefetchFar(i + kFar);
-    evaluate(family, ring[i % kAhead], &r, strategy);
-    if (i + kAhead < in.n) stage1(i + kAhead);
-    out.verdict[i] = r.verdict;
-    if (out.reason) out.reason[i] = r.reason;
-    if (out.egressRule) out.egressRule[i] = r.egressRule;
-    if (out.ingressRule) out.ingressRule[i] = r.ingressRule;
-    if (out.decidingRule) out.decidingRule[i] = r.decidingRule;
-    if (out.evalReasons) out.evalReasons[i] = r.evalReasons;
-    if (out.natBackend) out.natBackend[i] = r.natBackend;
-    if (out.rulesVisited) out.rulesVisited[i] = r.rulesVisited;
+  prefetchFar(0);
+  prefetchFar(kChunk);
+  stage1(0, bufs[0]);
+  Result r;
+  for (size_t from = 0, c = 0; from < in.n; from += kChunk, c++) {
+    prefetchFar(from + 2 * kChunk);
+    if (from + kChunk < in.n) stage1(from + kChunk, bufs[(c + 1) & 1]);
+    const Prep* pps = bufs[c & 1];
+    for (size_t i = from, k = 0; i < in.n && k < kChunk; i++, k++) {
+      evaluate(family, pps[k], &r, strategy);
+      out.verdict[i] = r.verdict;
+      if (out.reason) out.reason[i] = r.reason;
+      if (out.egressRule) out.egressRule[i] = r.egressRule;
+      if (out.ingressRule) out.ingressRule[i] = r.ingressRule;
+      if (out.decidingRule) out.decidingRule[i] = r.decidingRule;
+      if (out.evalReasons) out.evalReasons[i] = r.evalReasons;
+      if (out.natBackend) out.natBackend[i] = r.natBackend;
+      if (out.rulesVisited) out.rulesVisited[i] = r.rulesVisited;
+    }
   }
 }
 

@@ -117,6 +117,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   }
   // Derived decision trees for large IPv4 decision blocks (see engine.h); best effort.
   e->buildTrees();
+  e->buildFirstTrees();
   // Derived NAT frontend hash (see engine.h).
   if (e->nFrontends_ > 0) {
     if (e->nFrontends_ > (1u << 30)) {
@@ -868,12 +869,24 @@ void Engine::buildTrees() {
     std::unique_ptr<TSpan[]> spans(new (std::nothrow) TSpan[size_t(n) * kTreeDims]);
     std::unique_ptr<uint32_t[]> all(new (std::nothrow) uint32_t[n]);
     if (!pool || !spans || !all) continue;
+    std::unique_ptr<Box[]> boxes(new (std::nothrow) Box[n]);
+    if (!boxes) continue;
     uint64_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
       all[i] = i;
       const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
       TSpan* sp = &spans[uint64_t(i) * kTreeDims];
       for (uint32_t d = 0; d < kTreeDims; d++) sp[d] = TSpan{&kWild[d], 1};
+      bool exact = (m.flags & ~M_PROTO) == 0 && m.dstSvcSet == kNone && m.srcNotPorts == kNone && m.dstNotPorts == kNone &&
+                   m.addrTestCount <= 2;
+      uint32_t perSide[2] = {0, 0};
+      for (uint32_t k = 0; k < m.addrTestCount; k++) {
+        const AddrTest& a = addrTests_[m.addrTestStart + k];
+        if (a.negate || a.side > 1 || a.setId >= nSets) { exact = false; continue; }
+        perSide[a.side]++;
+        if (setOff[a.setId + 1] - setOff[a.setId] != 1) exact = false;
+      }
+      if (perSide[0] > 1 || perSide[1] > 1) exact = false;
       for (int side = 0; side < 2; side++) {
         for (uint32_t k = 0; k < m.addrTestCount; k++) {
           const AddrTest& a = addrTests_[m.addrTestStart + k];
@@ -882,6 +895,10 @@ void Engine::buildTrees() {
           if (cnt <= kMaxSetRanges) sp[side] = TSpan{iv.get() + setOff[a.setId], cnt};  // else: wildcard
           break;  // the first positive test: a superset of the rule's addresses
         }
+      }
+      for (int side = 0; side < 2; side++) {
+        const uint32_t l = side ? m.dstPorts : m.srcPorts;
+        if (l != kNone && (portLists_[l].namedCount != 0 || portLists_[l].rangeCount != 1)) exact = false;
       }
       if (m.flags & M_PROTO) {
         pool[used] = TRange{m.proto, m.proto};
@@ -900,6 +917,16 @@ void Engine::buildTrees() {
           pool[used++] = TRange{r.first, r.last};
         }
         sp[3 + side] = TSpan{&pool[start], pl.rangeCount};
+      }
+      Box& x = boxes[i];
+      std::memset(&x, 0, sizeof x);
+      if (exact) {
+        x.sLo = sp[0].r[0].lo; x.sHi = sp[0].r[0].hi;
+        x.dLo = sp[1].r[0].lo; x.dHi = sp[1].r[0].hi;
+        x.pLo = uint8_t(sp[2].r[0].lo); x.pHi = uint8_t(sp[2].r[0].hi);
+        x.spLo = uint16_t(sp[3].r[0].lo); x.spHi = uint16_t(sp[3].r[0].hi);
+        x.dpLo = uint16_t(sp[4].r[0].lo); x.dpHi = uint16_t(sp[4].r[0].hi);
+        x.flags = kBoxExact | (m.srcPorts != kNone || m.dstPorts != kNone ? kBoxPorts : 0);
       }
     }
     // One tree over all rules; over its caps the block keeps the bitmap path.
@@ -944,13 +971,14 @@ void Engine::buildTrees() {
       if (tb.fail) continue;
       tr.nodes = std::move(tb.nodes);
       tr.leaves = std::move(tb.leaves);
+      tr.boxes = std::move(boxes);
       tr.nNodes = tb.nNodes;
       tr.nLeaves = tb.nLeaves;
       trees_[2 * uint64_t(t)] = std::move(tr);
       budgetNodes -= tb.nNodes;
       budgetLeaves -= tb.nLeaves;
       treeCount_++;
-      treeBytes_ += uint64_t(tb.capNodes) * sizeof(TreeNode) + uint64_t(tb.capLeaves) * 4;
+      treeBytes_ += uint64_t(tb.capNodes) * sizeof(TreeNode) + uint64_t(tb.capLeaves) * 4 + uint64_t(n) * sizeof(Box);
       break;
     }
   }

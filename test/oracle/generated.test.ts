@@ -5,7 +5,8 @@
  * the whole-cluster view and one node's data path, with each
  * DefaultEndpointToHostAction. NETVERDICT_DIFF_TUPLES sets the total
  * (default 1,000,000); every other seed runs the engine with NV_LPM=search
- * (address lookup by binary search instead of the trie). A mismatch prints the seed, options and the tuple:
+ * (address lookup by binary search instead of the trie) and every other pair
+ * of seeds with a decision tree on every IPv4 block. A mismatch prints the seed, options and the tuple:
  * `netverdict explain` on `src/gen` seed N reproduces it.
  */
 import t from 'tap';
@@ -40,8 +41,15 @@ for (let run = 0; run < runs; run++) {
   // instead of the derived 16-8-8 trie (NV_LPM=search, read at load).
   const searchLpm = Math.floor(run / 3) % 2 === 1;
   if (searchLpm) process.env.NV_LPM = 'search';
+  // Every other seed, too, gets a decision tree on every IPv4 tier block
+  // (NV_DTREE_MIN_RULES=1; by default only blocks of 64+ rules get one, which
+  // tiny clusters lack): exact leaf boxes and the batch loop's lockstep
+  // descent hints are compared with the reference here.
+  const allTrees = Math.floor(run / 6) % 2 === 0;
+  if (allTrees) process.env.NV_DTREE_MIN_RULES = '1';
   const d = differential(model, tuples);
   if (searchLpm) delete process.env.NV_LPM;
+  if (allTrees) delete process.env.NV_DTREE_MIN_RULES;
   total += d.tuples;
   mismatches += d.mismatches.length;
   for (const [k, v] of Object.entries(d.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
