@@ -162,7 +162,7 @@ class Engine {
     // batch loop's lockstep descent (kNone / nullptr: none). Only a hint:
     // firstDecided uses it when asked for that very block with that key.
     uint32_t hintBlock;
-    const TreeNode* hintLeaf;
+    const TreeNode* hintLeaf[4];  // per root of that block's tree
   };
   uint32_t predictTreeBlock(const Prep& pp) const;
   static constexpr uint32_t kTryNext = 0xfffffffeu;

@@ -21,7 +21,7 @@ struct Engine::Pkt {
   int strategy;
   uint32_t srcA, dstA;  // IPv4 addresses (the decision trees' keys); 0 for IPv6
   uint32_t hintBlock;   // Prep::hintBlock / hintLeaf (post-NAT packet only)
-  const TreeNode* hintLeaf;
+  const TreeNode* const* hintLeaf;  // one leaf per root, or nullptr
 };
 
 namespace {
@@ -177,8 +177,8 @@ int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
       uint32_t best = kNone;
       for (uint32_t g = 0; g < t.nRoots; g++) {
         const TreeNode* nd;
-        if (p.hintLeaf && p.hintBlock == tierBlock && t.nRoots == 1) {
-          nd = p.hintLeaf;  // descended already, in lockstep with other tuples
+        if (p.hintLeaf && p.hintBlock == tierBlock) {
+          nd = p.hintLeaf[g];  // descended already, in lockstep with other tuples
         } else {
           // Branch-free child choice (the descent's branches were its cost).
           nd = &t.nodes[t.roots[g]];
@@ -423,7 +423,6 @@ void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn, uin
   pp->natted = 0;
   pp->noBackend = 0;
   pp->hintBlock = kNone;
-  pp->hintLeaf = nullptr;
   pp->natBackend = kNone;
   // 1. Service NAT (frontend by hash; backend by tuple hash).
   if ((pf & PROTO_HAS_PORTS) && nFrontends_ > 0) {
@@ -620,7 +619,7 @@ uint32_t Engine::predictTreeBlock(const Prep& pp) const {
 }
 
 // Per program (derived at load, with the trees): the tier block with a
-// single-root tree its first tier walk starts with, kNone, or kTryNext when
+// tree its first tier walk starts with, kNone, or kTryNext when
 // the program decides without any tier (so the next program runs first).
 void Engine::buildFirstTrees() {
   if (!trees_) return;
@@ -638,7 +637,7 @@ void Engine::buildFirstTrees() {
         }
         const uint32_t tbi = tierRefs_[o.start];
         const Tree& t = trees_[2 * uint64_t(tbi)];
-        f = t.nodes && t.nRoots == 1 ? tbi : kNone;
+        f = t.nodes ? tbi : kNone;
         break;
       }
       if (o.opcode == OP_TIERS || o.opcode == OP_PROFILES) break;  // pre-DNAT tiers or profiles first: not predicted
@@ -647,28 +646,36 @@ void Engine::buildFirstTrees() {
   }
 }
 
-// Tree descent for up to kGroup tuples at once, one level per round: the
-// tuples' node loads are independent, so their cache misses overlap instead of
-// forming one dependent chain per tuple.
+// Tree descent for up to kGroup tuples at once (every root of a grouped tree
+// is a lane of its own), one level per round: the lanes' node loads are
+// independent, so their cache misses overlap instead of forming one dependent
+// chain per tuple.
 void Engine::descendLockstep(Prep* pps, size_t m) const {
-  constexpr size_t kGroup = 16;
-  const TreeNode* base[kGroup];
-  uint32_t idx[kGroup], key[kGroup][6];
-  size_t live[kGroup], nl = 0;
+  constexpr size_t kGroup = 16, kLanes = kGroup * 4;
+  const TreeNode* base[kLanes];
+  const uint32_t* keyOf[kLanes];
+  uint32_t idx[kLanes], key[kGroup][6];
+  uint8_t tupleOf[kLanes], rootOf[kLanes];
+  size_t nl = 0;
   for (size_t k = 0; k < m && k < kGroup; k++) {
     Prep& pp = pps[k];
     pp.hintBlock = predictTreeBlock(pp);
     if (pp.hintBlock == kNone) continue;
     const Tree& t = trees_[2 * uint64_t(pp.hintBlock)];
-    base[nl] = t.nodes.get();
-    idx[nl] = t.roots[0];
-    key[nl][0] = pp.src[0];
-    key[nl][1] = pp.dst[0];
-    key[nl][2] = pp.proto;
-    key[nl][3] = pp.sport;
-    key[nl][4] = pp.dport;
-    key[nl][5] = 0;
-    live[nl++] = k;
+    key[k][0] = pp.src[0];
+    key[k][1] = pp.dst[0];
+    key[k][2] = pp.proto;
+    key[k][3] = pp.sport;
+    key[k][4] = pp.dport;
+    key[k][5] = 0;
+    for (uint32_t g = 0; g < t.nRoots && g < 4; g++) {
+      base[nl] = t.nodes.get();
+      idx[nl] = t.roots[g];
+      keyOf[nl] = key[k];
+      tupleOf[nl] = uint8_t(k);
+      rootOf[nl] = uint8_t(g);
+      nl++;
+    }
   }
   if (nl == 0) return;
   for (uint32_t active = 1; active;) {
@@ -676,12 +683,12 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
     for (size_t k = 0; k < nl; k++) {
       const TreeNode& nd = base[k][idx[k]];
       const uint32_t leaf = nd.dim == kTreeLeaf;
-      const uint32_t child = (&nd.a)[key[k][nd.dim < 5 ? nd.dim : 5] >= nd.thr];
+      const uint32_t child = (&nd.a)[keyOf[k][nd.dim < 5 ? nd.dim : 5] >= nd.thr];
       idx[k] = leaf ? idx[k] : child;
       active |= leaf ^ 1u;
     }
   }
-  for (size_t k = 0; k < nl; k++) pps[live[k]].hintLeaf = &base[k][idx[k]];
+  for (size_t k = 0; k < nl; k++) pps[tupleOf[k]].hintLeaf[rootOf[k]] = &base[k][idx[k]];
 }
 
 void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {

@@ -929,11 +929,12 @@ void Engine::buildTrees() {
         x.flags = kBoxExact | (m.srcPorts != kNone || m.dstPorts != kNone ? kBoxPorts : 0);
       }
     }
-    // One tree over all rules; over its caps the block keeps the bitmap path.
-    // NV_DTREE_GROUPS=1 builds one tree per address-width group instead (for
-    // wildcard-heavy sets such as fw1 10K, where a single tree blows up; measured
-    // slower than the bitmaps there, so off by default — docs/BENCHMARKS.md).
-    const int firstAttempt = groups ? 1 : 0, lastAttempt = groups ? 1 : 0;
+    // One tree over all rules (leaf entries capped at 256 per rule + 16,384: a
+    // tree that replicates rules more than that is big and slow); over its caps,
+    // one tree per address-width group (wildcard-heavy sets such as fw1/ipc1 10K,
+    // where a single tree blows up); over those caps the block keeps the bitmap
+    // path. NV_DTREE_GROUPS=1 goes straight to the grouped trees.
+    const int firstAttempt = groups ? 1 : 0, lastAttempt = 1;
     for (int attempt = firstAttempt; attempt <= lastAttempt; attempt++) {
       TreeBuilder tb;
       tb.spans = spans.get();

@@ -6,7 +6,8 @@
  * The sets are large enough (≥ 64 rules per tier block) for the decision
  * strategy's derived trees, so exact leaf boxes, the batch loop's lockstep
  * descent and the tree leaves are all compared here — also with one tree per
- * block however small (NV_DTREE_MIN_RULES=1) and with the trie off
+ * block however small (NV_DTREE_MIN_RULES=1), with grouped multi-root trees
+ * (NV_DTREE_GROUPS=1) and with the trie off
  * (NV_LPM=search).
  */
 import t from 'tap';
@@ -109,6 +110,7 @@ const STRATEGIES: Strategy[] = ['decision', 'linear', 'decision-bitmaps'];
 const ENVS: { name: string; env: Record<string, string> }[] = [
   { name: 'default', env: {} },
   { name: 'NV_DTREE_MIN_RULES=1', env: { NV_DTREE_MIN_RULES: '1' } },
+  { name: 'NV_DTREE_GROUPS=1', env: { NV_DTREE_GROUPS: '1' } },
   { name: 'NV_LPM=search', env: { NV_LPM: 'search' } },
 ];
 
