@@ -5,10 +5,12 @@
  * size cost?
  *
  * One scenario per process (fresh heap and caches):
- *   npx tsx bench/classify.ts <scenario>      scenario: founding | calico:<rules>:<pods>
+ *   npx tsx bench/classify.ts <scenario>      scenario: founding | calico:<rules>:<pods> | classbench:<set>
+ *   (classbench:acl1_1K = ../shared/classbench/wustl/acl1_1K and its trace, or a path)
  * Prints one JSON line and writes it to bench/results/<scenario>.json.
  * Method: tuples from the differential-test generator (endpoint, host,
- * network-set and service addresses, rule ports, odd protocols), IPv4 only;
+ * network-set and service addresses, rule ports, odd protocols), IPv4 only,
+ * one batch of 4,096 repeated — or, for ClassBench, the whole trace in batches;
  * batch 4096: 5 timed rounds (each ≥ 0.3 s) after warm-up, median and
  * min/max reported; batch 1: `classifyV4One` on plain numbers over the same
  * tuples, mean per call over 5 rounds of 200k calls (median round).
@@ -36,6 +38,18 @@ async function cluster(): Promise<{ cluster: Cluster; rules: number; pods: numbe
     const rules = c.policies.reduce((n, p) => n + p.ingress.length + p.egress.length, 0);
     return { cluster: c, rules, pods: c.pods.length };
   }
+  const cb = /^classbench:(.+)$/.exec(scenario);
+  if (cb) {
+    // A ClassBench filter set (name in ../shared/classbench/wustl, or a path) and its trace.
+    const file = cb[1]!.includes('/') ? cb[1]! : join(root, '..', 'shared/classbench/wustl', cb[1]!);
+    const { parseFilters, parseTrace } = await import('../src/classbench/parse.js');
+    const { convertFilters } = await import('../src/classbench/convert.js');
+    const { conversionCluster } = await import('../src/classbench/model.js');
+    const filters = parseFilters(readFileSync(file, 'utf8'), file).filters;
+    trace = parseTrace(readFileSync(`${file}_trace`, 'utf8'), `${file}_trace`).trace;
+    const conv = convertFilters(filters, { source: file });
+    return { cluster: conversionCluster(conv, filters, file).cluster, rules: filters.length, pods: 0 };
+  }
   const m = /^calico:(\d+):(\d+)$/.exec(scenario);
   if (!m) throw new Error(`unknown scenario ${scenario}`);
   const gen = await import('../src/gen/cluster.js');
@@ -43,6 +57,7 @@ async function cluster(): Promise<{ cluster: Cluster; rules: number; pods: numbe
   return { cluster: gen.buildGeneratedCluster(g).cluster, rules: g.stats.rules, pods: g.stats.pods };
 }
 
+let trace: { length: number; src: Uint32Array; dst: Uint32Array; sport: Uint16Array; dport: Uint16Array; proto: Uint8Array } | undefined;
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const { cluster: c, rules, pods } = await cluster();
 const model = new ResolvedCluster(c);
@@ -52,31 +67,65 @@ const compileMs = now() - t0;
 const engine = NativeEngine.fromImage(compiled.image);
 
 const BATCH = 4096;
-let pool = generateTuples(1, model, BATCH * 6).filter((t) => t.src.family === 4);
-while (pool.length < BATCH) pool = pool.concat(pool);
-const a = toArrays(4, pool.slice(0, BATCH));
-const n = BATCH;
-const out = { verdict: new Uint8Array(n), decidingRule: new Uint32Array(n), egressRule: new Uint32Array(n), ingressRule: new Uint32Array(n), rulesVisited: new Uint32Array(n) };
+// Tuples: a ClassBench trace (all of it, whole batches of 4,096), else 4,096
+// generated IPv4 tuples (one batch, repeated).
+let all: { src: Uint32Array; dst: Uint32Array; sport: Uint16Array; dport: Uint16Array; proto: Uint8Array };
+if (trace) {
+  const N = Math.max(BATCH, Math.floor(trace.length / BATCH) * BATCH);
+  const rep = <T extends Uint32Array | Uint16Array | Uint8Array>(x: T, make: (n: number) => T): T => {
+    const y = make(N);
+    for (let i = 0; i < N; i++) y[i] = x[i % trace!.length]!;
+    return y;
+  };
+  all = {
+    src: rep(trace.src, (k) => new Uint32Array(k)),
+    dst: rep(trace.dst, (k) => new Uint32Array(k)),
+    sport: rep(trace.sport, (k) => new Uint16Array(k)),
+    dport: rep(trace.dport, (k) => new Uint16Array(k)),
+    proto: rep(trace.proto, (k) => new Uint8Array(k)),
+  };
+} else {
+  let pool = generateTuples(1, model, BATCH * 6).filter((t) => t.src.family === 4);
+  while (pool.length < BATCH) pool = pool.concat(pool);
+  all = toArrays(4, pool.slice(0, BATCH));
+}
+const total = all.src.length;
+const chunks = Array.from({ length: total / BATCH }, (_, k) => ({
+  src: all.src.subarray(k * BATCH, (k + 1) * BATCH),
+  dst: all.dst.subarray(k * BATCH, (k + 1) * BATCH),
+  sport: all.sport.subarray(k * BATCH, (k + 1) * BATCH),
+  dport: all.dport.subarray(k * BATCH, (k + 1) * BATCH),
+  proto: all.proto.subarray(k * BATCH, (k + 1) * BATCH),
+}));
+const a = all;
+const n = total;
+const out = { verdict: new Uint8Array(BATCH), decidingRule: new Uint32Array(BATCH), egressRule: new Uint32Array(BATCH), ingressRule: new Uint32Array(BATCH), rulesVisited: new Uint32Array(BATCH) };
+const pass = (strategy: Strategy): number => {
+  let visited = 0;
+  for (const ch of chunks) {
+    engine.classifyBatch(4, ch.src, ch.dst, ch.sport, ch.dport, ch.proto, out, strategy);
+    visited += out.rulesVisited.reduce((x, y) => x + y, 0);
+  }
+  return visited;
+};
 
 function batchRun(strategy: Strategy): { nsPerTuple: number; min: number; max: number; rulesVisited: number } {
-  for (let i = 0; i < 20; i++) engine.classifyBatch(4, a.src, a.dst, a.sport, a.dport, a.proto, out, strategy);
+  for (let i = 0; i < 20; i++) pass(strategy);
   let reps = 1;
   for (;;) {
     const s = now();
-    for (let i = 0; i < reps; i++) engine.classifyBatch(4, a.src, a.dst, a.sport, a.dport, a.proto, out, strategy);
+    for (let i = 0; i < reps; i++) pass(strategy);
     if (now() - s > 300) break;
     reps *= 2;
   }
   const rounds: number[] = [];
   for (let k = 0; k < 5; k++) {
     const s = now();
-    for (let i = 0; i < reps; i++) engine.classifyBatch(4, a.src, a.dst, a.sport, a.dport, a.proto, out, strategy);
+    for (let i = 0; i < reps; i++) pass(strategy);
     rounds.push(((now() - s) * 1e6) / (reps * n));
   }
   rounds.sort((x, y) => x - y);
-  let visited = 0;
-  for (const v of out.rulesVisited) visited += v;
-  return { nsPerTuple: rounds[2]!, min: rounds[0]!, max: rounds[4]!, rulesVisited: visited / n };
+  return { nsPerTuple: rounds[2]!, min: rounds[0]!, max: rounds[4]!, rulesVisited: pass(strategy) / n };
 }
 
 function singleRun(strategy: Strategy): { mean: number; p50: number; p99: number } {
@@ -86,7 +135,7 @@ function singleRun(strategy: Strategy): { mean: number; p50: number; p99: number
   for (let k = 0; k < 6; k++) {
     const s = now();
     for (let i = 0; i < CALLS; i++) {
-      const j = i & (n - 1);
+      const j = i % n;
       e.classifyV4One(a.src[j]!, a.dst[j]!, a.proto[j]!, a.sport[j]!, a.dport[j]!);
     }
     if (k > 0) rounds.push(((now() - s) * 1e6) / CALLS);
@@ -101,7 +150,7 @@ function singleRun(strategy: Strategy): { mean: number; p50: number; p99: number
   let j = 0;
   for (let b = 0; b < BLOCKS; b++) {
     const s = process.hrtime.bigint();
-    for (let k = 0; k < B; k++, j = (j + 1) & (n - 1)) e.classifyV4One(a.src[j]!, a.dst[j]!, a.proto[j]!, a.sport[j]!, a.dport[j]!);
+    for (let k = 0; k < B; k++, j = j + 1 === n ? 0 : j + 1) e.classifyV4One(a.src[j]!, a.dst[j]!, a.proto[j]!, a.sport[j]!, a.dport[j]!);
     per[b] = Number(process.hrtime.bigint() - s) / B;
   }
   per.sort();
