@@ -165,6 +165,24 @@ class Engine {
     const TreeNode* hintLeaf[4];  // per root of that block's tree
   };
   uint32_t predictTreeBlock(const Prep& pp) const;
+  // Derived at load for the decision strategy: per decision block and protocol
+  // class (TCP, UDP, ICMP, ICMPv6, SCTP, any other), the block's rules that
+  // can match that protocol, in block order (a rule with a protocol criterion
+  // is listed under its class only). Blocks are walked through the packet's
+  // list — about half of a Calico-shaped block's rules are skipped without a
+  // look — unless the list is long, where the bitmaps or a tree take over.
+  static constexpr uint32_t kProtoClasses = 6;
+  struct PEntry {
+    uint32_t rel;       // block-relative rule index
+    uint32_t matchIdx;  // = DRULES[ruleStart + rel].matchIdx
+  };
+  struct PList {
+    uint32_t start, count;  // plistPool_ range
+  };
+  uint8_t protoClass_[256] = {};
+  std::unique_ptr<PList[]> plists_;  // nDBlocks_ * kProtoClasses
+  std::unique_ptr<PEntry[]> plistPool_;
+  bool buildProtoLists();
   static constexpr uint32_t kTryNext = 0xfffffffeu;
   std::unique_ptr<uint32_t[]> firstTree_;  // see buildFirstTrees
   void buildFirstTrees();
@@ -174,7 +192,8 @@ class Engine {
   void prefetchFor(const Prep& pp) const;
   void evaluate(int family, const Prep& pp, Result* out, int strategy) const;
   const fmt::AddrClass* lookup(int family, const uint32_t* addr) const;
-  bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;
+  bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;  // inline, classify.cc
+  bool matchTail(const fmt::MatchRec& m, const Pkt& p) const;
   bool portListHit(uint32_t listIdx, const fmt::AddrClass* c, const Pkt& p, uint16_t port) const;
   bool portMember(const fmt::AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const;
   bool inSet(const fmt::AddrClass* c, uint32_t setId) const;
@@ -228,9 +247,10 @@ class Engine {
   std::unique_ptr<fmt::MatchRec[]> refRules_;
   // Derived at load: MATCHES with the reserved words reused to hold the first
   // address test inline (reserved[0] = set id, reserved[1] = kInlineTest | side |
-  // negate << 8), saving a dependent load per rule. All matching reads these
+  // negate << 8, plus kNeedTail when more criteria follow), saving a dependent load per rule. All matching reads these
   // copies (and refRules_, copied from them), never MATCHES' reserved words.
   static constexpr uint32_t kInlineTest = 0x10000u;
+  static constexpr uint32_t kNeedTail = 0x20000u;  // reserved[1]: criteria beyond protocol + first address test
   std::unique_ptr<fmt::MatchRec[]> mrec_;
   // Derived at load (not in the image): a HyperSplit-style decision tree per IPv4
   // decision block of at least treeMinRules_ rules (env NV_DTREE_MIN_RULES,

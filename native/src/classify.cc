@@ -105,7 +105,7 @@ inline bool Engine::inSet(const AddrClass* c, uint32_t setId) const {
 
 namespace {
 constexpr uint32_t kMaxDecisionWords = 1024;  // blocks with more rules (65,536+) are walked linearly
-constexpr uint32_t kLinearBelow = 8;          // blocks of at most this many rules are walked linearly
+constexpr uint32_t kLinearBelow = 32;         // protocol lists of at most this many rules are walked
 
 // Index of the first entry of v[0..n) that is >= x.
 inline uint32_t lowerBound(const uint32_t* v, uint32_t n, uint32_t x) {
@@ -201,14 +201,14 @@ int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
       return -1;
     }
   }
-  // Small blocks (and, as a bound on stack use, huge ones) are cheaper to
-  // walk than to intersect: a handful of rules costs less than the set
-  // intersections and two interval searches.
-  if ((b.ruleCount <= kLinearBelow && p.strategy != STRATEGY_DECISION_BITMAPS) || W > kMaxDecisionWords) {
-    for (uint32_t i = 0; i < b.ruleCount; i++) {
-      const DRule& r = drules_[b.ruleStart + i];
-      if (matchRule(mrec_[r.matchIdx], p)) return int(i);
-    }
+  // Short protocol lists (and, as a bound on stack use, huge blocks) are
+  // cheaper to walk than to intersect: a handful of rules costs less than the
+  // set intersections and two interval searches.
+  const PList& pl = plists_[(2 * uint64_t(tierBlock) + (p.family == 6 ? 1 : 0)) * kProtoClasses + protoClass_[p.proto]];
+  if ((pl.count <= kLinearBelow && p.strategy != STRATEGY_DECISION_BITMAPS) || W > kMaxDecisionWords) {
+    const PEntry* e = plistPool_.get() + pl.start;
+    for (uint32_t i = 0; i < pl.count; i++)
+      if (matchRule(mrec_[e[i].matchIdx], p)) return int(e[i].rel);
     return -1;
   }
   uint64_t srcBits[kMaxDecisionWords], dstBits[kMaxDecisionWords];
@@ -257,18 +257,26 @@ bool Engine::portListHit(uint32_t listIdx, const AddrClass* c, const Pkt& p, uin
   return false;
 }
 
-bool Engine::matchRule(const MatchRec& m, const Pkt& p) const {
+// The rule test, in two parts: the front (protocol, first address test) is
+// inlined into the walks, and most rules are decided there; the tail (further
+// address tests, service set, ports, ICMP) is a call, made only for rules whose
+// load-time copy is flagged kNeedTail.
+inline bool Engine::matchRule(const MatchRec& m, const Pkt& p) const {
   p.rulesVisited++;
   const uint8_t f = m.flags;
   if ((f & M_PROTO) && p.proto != m.proto) return false;
   if ((f & M_NOT_PROTO) && p.proto == m.notProto) return false;
-  uint32_t first = 0;
-  if (m.reserved[1] & kInlineTest) {  // the first test, copied in at load
-    const bool in = inSet((m.reserved[1] & 0xff) == SIDE_SRC ? p.src : p.dst, m.reserved[0]);
-    if (in == bool((m.reserved[1] >> 8) & 1)) return false;
-    first = 1;
+  const uint32_t x = m.reserved[1];
+  if (x & kInlineTest) {  // the first test, copied in at load
+    const bool in = inSet((x & 0xff) == SIDE_SRC ? p.src : p.dst, m.reserved[0]);
+    if (in == bool((x >> 8) & 1)) return false;
   }
-  for (uint32_t i = first; i < m.addrTestCount; i++) {
+  return !(x & kNeedTail) || matchTail(m, p);
+}
+
+bool Engine::matchTail(const MatchRec& m, const Pkt& p) const {
+  const uint8_t f = m.flags;
+  for (uint32_t i = 1; i < m.addrTestCount; i++) {
     const AddrTest& t = addrTests_[m.addrTestStart + i];
     const bool in = inSet(t.side == SIDE_SRC ? p.src : p.dst, t.setId);
     if (in == bool(t.negate)) return false;

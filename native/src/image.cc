@@ -92,6 +92,9 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
       m.reserved[0] = t.setId;
       m.reserved[1] = kInlineTest | uint32_t(t.side) | (uint32_t(t.negate ? 1 : 0) << 8);
     }
+    if (m.addrTestCount > 1 || m.dstSvcSet != kNone || m.srcPorts != kNone || m.srcNotPorts != kNone || m.dstPorts != kNone ||
+        m.dstNotPorts != kNone || (m.flags & (M_ICMP_TYPE | M_NOT_ICMP_TYPE)))
+      m.reserved[1] |= kNeedTail;
     e->mrec_[i] = m;
   }
   for (uint32_t i = 0; i < e->nRuleRefs_; i++) e->refRules_[i] = e->mrec_[e->ruleRefs_[i]];
@@ -118,6 +121,11 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   // Derived decision trees for large IPv4 decision blocks (see engine.h); best effort.
   e->buildTrees();
   e->buildFirstTrees();
+  if (!e->buildProtoLists()) {
+    *err = LoadError::OutOfMemory;
+    if (detail) *detail = "cannot allocate the protocol rule lists";
+    return nullptr;
+  }
   // Derived NAT frontend hash (see engine.h).
   if (e->nFrontends_ > 0) {
     if (e->nFrontends_ > (1u << 30)) {
@@ -777,6 +785,43 @@ void Engine::buildV4Dir() {
   }
   v4Dir_ = std::move(dir);
   v4DirBytes_ = entries * 4;
+}
+
+bool Engine::buildProtoLists() {
+  for (uint32_t p = 0; p < 256; p++) protoClass_[p] = 5;
+  protoClass_[6] = 0;
+  protoClass_[17] = 1;
+  protoClass_[1] = 2;
+  protoClass_[58] = 3;
+  protoClass_[132] = 4;
+  const uint64_t nLists = uint64_t(nDBlocks_) * kProtoClasses;
+  uint64_t total = 0;
+  for (uint32_t k = 0; k < nDBlocks_; k++) {
+    const DBlock& b = dblocks_[k];
+    for (uint32_t i = 0; i < b.ruleCount; i++) {
+      const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
+      total += (m.flags & M_PROTO) ? 1 : kProtoClasses;
+    }
+  }
+  plists_.reset(new (std::nothrow) PList[size_t(nLists) + 1]);
+  plistPool_.reset(new (std::nothrow) PEntry[size_t(total) + 1]);
+  if (!plists_ || !plistPool_ || total > 0xffffffffull) return false;
+  uint32_t used = 0;
+  for (uint32_t k = 0; k < nDBlocks_; k++) {
+    const DBlock& b = dblocks_[k];
+    for (uint32_t c = 0; c < kProtoClasses; c++) {
+      PList& l = plists_[uint64_t(k) * kProtoClasses + c];
+      l.start = used;
+      for (uint32_t i = 0; i < b.ruleCount; i++) {
+        const uint32_t mi = drules_[b.ruleStart + i].matchIdx;
+        const MatchRec& m = matches_[mi];
+        if ((m.flags & M_PROTO) && protoClass_[m.proto] != c) continue;
+        plistPool_[used++] = PEntry{i, mi};
+      }
+      l.count = used - l.start;
+    }
+  }
+  return true;
 }
 
 void Engine::buildTrees() {
