@@ -630,6 +630,18 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const backends: Rec[] = [];
   const backendStart = new Map<unknown, Map<number, number>>();
   const natEntries = [...model.nat.entries()];
+  {
+    // NodePorts on every node address without an exact frontend (what lookup answers there).
+    const taken = new Set(natEntries.map((e) => `${e.addr.family}:${e.addr.value}:${e.proto}:${e.port}`));
+    const nodeAddrs: IpAddr[] = [];
+    for (const addrs of model.nodeAddresses.values()) nodeAddrs.push(...addrs);
+    for (const np of model.nat.nodePortEntries()) {
+      for (const addr of nodeAddrs) {
+        if (addr.family !== np.family || taken.has(`${addr.family}:${addr.value}:${np.proto}:${np.port}`)) continue;
+        natEntries.push({ addr, proto: np.proto, port: np.port, frontend: np.frontend });
+      }
+    }
+  }
   const natAddr = natEntries.map((e) => addrWords(e.addr.family, e.addr.value));
   const natOrder = natEntries.map((_e, i) => i);
   natOrder.sort((i, j) => {
