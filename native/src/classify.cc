@@ -69,6 +69,15 @@ const NatFrontend* Engine::natLookup(int family, const uint32_t* key, uint8_t pr
   }
 }
 
+const NatNodePort* Engine::nodePortLookup(int family, uint8_t proto, uint16_t port) const {
+  for (uint32_t slot = nodePortHash(uint8_t(family), proto, port) & npMask_;; slot = (slot + 1) & npMask_) {
+    const uint32_t idx = npHash_[slot];
+    if (idx == kNone) return nullptr;
+    const NatNodePort& f = nodePorts_[idx];
+    if (f.family == family && f.proto == proto && f.port == port) return &f;
+  }
+}
+
 inline bool Engine::inSet(const AddrClass* c, uint32_t setId) const {
   if (identDense_) return (identDense_[identDenseWords_ * c->identity + (setId >> 6)] >> (setId & 63)) & 1;
   const IdentityRow& r = identRows_[c->identity];
@@ -386,18 +395,35 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
   uint16_t dport = dportIn;
   bool natted = false;
 
-  // 1. Service NAT (frontend lookup by binary search; backend by tuple hash).
-  if ((pf & PROTO_HAS_PORTS) && nFrontends_ > 0) {
+  // 1. Service NAT: exact frontend (hash), else on a node address the NodePort
+  //    table; backend by tuple hash. preDstClass: the pre-NAT destination's
+  //    class when the NodePort step looked it up (reused below).
+  const AddrClass* preDstClass = nullptr;
+  if ((pf & PROTO_HAS_PORTS) && (nFrontends_ > 0 || nNodePorts_ > 0)) {
     uint32_t key[4] = {0, 0, 0, 0};
     std::memcpy(key, dstIn, words * 4);
-    const NatFrontend* hit = natLookup(family, key, proto, dportIn);
+    const NatFrontend* fe = nFrontends_ > 0 ? natLookup(family, key, proto, dportIn) : nullptr;
+    uint32_t backendStart = 0, backendCount = 0;
+    bool hit = fe != nullptr;
+    if (fe) {
+      backendStart = fe->backendStart;
+      backendCount = fe->backendCount;
+    } else if (nNodePorts_ > 0) {
+      preDstClass = lookup(family, dstIn);
+      const NatNodePort* np = preDstClass->hostNode != kNone ? nodePortLookup(family, proto, dportIn) : nullptr;
+      if (np) {
+        hit = true;
+        backendStart = np->backendStart;
+        backendCount = np->backendCount;
+      }
+    }
     if (hit) {
-      if (hit->backendCount == 0) {
+      if (backendCount == 0) {
         out->verdict = 0;
         out->reason = FLOW_NO_BACKEND;
         return;
       }
-      const uint32_t b = hit->backendStart + tupleHash(family, src, dstIn, proto, sport, dportIn) % hit->backendCount;
+      const uint32_t b = backendStart + tupleHash(family, src, dstIn, proto, sport, dportIn) % backendCount;
       out->natBackend = b;
       dst = backends_[b].addr;
       dport = backends_[b].port;
@@ -406,11 +432,11 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
   }
 
   // 2. Address classes.
-  Pkt p{lookup(family, src), lookup(family, dst), uint8_t(family), proto, pf, sport, dport, 0, strategy,
+  Pkt p{lookup(family, src), !natted && preDstClass ? preDstClass : lookup(family, dst), uint8_t(family), proto, pf, sport, dport, 0, strategy,
         family == 4 ? src[0] : 0, family == 4 ? dst[0] : 0};
   Pkt pre = p;
   if (natted) {
-    pre.dst = lookup(family, dstIn);
+    pre.dst = preDstClass ? preDstClass : lookup(family, dstIn);
     pre.dport = dportIn;
     pre.dstA = family == 4 ? dstIn[0] : 0;
   }

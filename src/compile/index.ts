@@ -23,7 +23,7 @@ import type { Cidr, Family, IpAddr } from '../net/ip.js';
 import { hasPorts, isIcmp } from '../net/ip.js';
 import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types.js';
 import type { Direction } from '../model/types.js';
-import type { Entity, ResolvedCluster, TierPlan } from '../resolve/index.js';
+import type { Entity, Frontend, ResolvedCluster, TierPlan } from '../resolve/index.js';
 import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
 import { StringTable, writeImage, type Rec, type SectionData } from '../format/image.js';
 import * as S from '../format/spec.js';
@@ -624,24 +624,12 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   const decision = buildDecision(c);
 
-  // 5. NAT: every frontend key of the model's NAT table (what its lookup
-  //    answers), sorted; frontends of one service port and family share one
-  //    backend list.
+  // 5. NAT: every exact frontend key of the model's NAT table, sorted, and its
+  //    NodePort table (applies to every node address, after an exact miss);
+  //    frontends of one service port and family share one backend list.
   const backends: Rec[] = [];
   const backendStart = new Map<unknown, Map<number, number>>();
   const natEntries = [...model.nat.entries()];
-  {
-    // NodePorts on every node address without an exact frontend (what lookup answers there).
-    const taken = new Set(natEntries.map((e) => `${e.addr.family}:${e.addr.value}:${e.proto}:${e.port}`));
-    const nodeAddrs: IpAddr[] = [];
-    for (const addrs of model.nodeAddresses.values()) nodeAddrs.push(...addrs);
-    for (const np of model.nat.nodePortEntries()) {
-      for (const addr of nodeAddrs) {
-        if (addr.family !== np.family || taken.has(`${addr.family}:${addr.value}:${np.proto}:${np.port}`)) continue;
-        natEntries.push({ addr, proto: np.proto, port: np.port, frontend: np.frontend });
-      }
-    }
-  }
   const natAddr = natEntries.map((e) => addrWords(e.addr.family, e.addr.value));
   const natOrder = natEntries.map((_e, i) => i);
   natOrder.sort((i, j) => {
@@ -653,19 +641,26 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     for (let k = 0; k < 4; k++) if (wa[k] !== wb[k]) return wa[k]! - wb[k]!;
     return a.proto - b.proto || a.port - b.port;
   });
-  const feRecs: Rec[] = natOrder.map((i) => {
-    const fe = natEntries[i]!;
-    const bl = fe.frontend.backends;
-    let byFam = backendStart.get(fe.frontend.servicePort);
-    if (!byFam) backendStart.set(fe.frontend.servicePort, (byFam = new Map()));
-    let start = byFam.get(fe.addr.family);
+  const backendsOf = (frontend: Frontend, family: Family): { backendStart: number; backendCount: number } => {
+    const bl = frontend.backends;
+    let byFam = backendStart.get(frontend.servicePort);
+    if (!byFam) backendStart.set(frontend.servicePort, (byFam = new Map()));
+    let start = byFam.get(family);
     if (start === undefined) {
       start = backends.length;
       for (const b of bl) backends.push({ addr: addrWords(b.addr.family, b.addr.value), port: b.port, family: b.addr.family });
-      byFam.set(fe.addr.family, start);
+      byFam.set(family, start);
     }
-    return { addr: natAddr[i]!, family: fe.addr.family, proto: fe.proto, port: fe.port, backendStart: bl.length ? start : 0, backendCount: bl.length };
+    return { backendStart: bl.length ? start : 0, backendCount: bl.length };
+  };
+  const feRecs: Rec[] = natOrder.map((i) => {
+    const fe = natEntries[i]!;
+    return { addr: natAddr[i]!, family: fe.addr.family, proto: fe.proto, port: fe.port, ...backendsOf(fe.frontend, fe.addr.family) };
   });
+  // NodePorts: one record per (family with node addresses, proto, port), sorted.
+  const nodePortRecs: Rec[] = [...model.nat.nodePortEntries()]
+    .sort((a, b) => a.family - b.family || a.proto - b.proto || a.port - b.port)
+    .map((np) => ({ family: np.family, proto: np.proto, port: np.port, ...backendsOf(np.frontend, np.family) }));
 
   // 6. Failsafe ports and protocol flags.
   const failsafe: Rec[] = [
@@ -714,6 +709,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     FAILSAFE: failsafe,
     NAT_FRONTENDS: feRecs,
     NAT_BACKENDS: backends,
+    NAT_NODEPORTS: nodePortRecs,
     RULE_META: c.ruleMeta,
     STRINGS: c.strings.bytes(),
     IDENTITY_SETS: identitySets,
