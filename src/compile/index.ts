@@ -567,17 +567,21 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     const starts: P[] = [];
     const classes: number[] = [];
     let i = 0;
+    let identity = -1;
     while (i < events.length) {
       const pos = events[i]!.pos;
+      let changed = identity < 0;
       for (; i < events.length && cmpPos(events[i]!.pos, pos) === 0; i++) {
         const ev = events[i]!;
         if (ev.set < 0) continue;
         const n = (count[ev.set]! += ev.d);
         if (n === 0) active.delete(ev.set);
         else active.add(ev.set);
+        changed = true;
       }
-      const sets = [...active].sort((a, b) => a - b);
-      const cls = classOf(identityOf(sets), ex.get(keyOf(pos)));
+      // The active sets only change at set events: keep the identity otherwise.
+      if (changed) identity = identityOf([...active].sort((a, b) => a - b));
+      const cls = classOf(identity, ex.get(keyOf(pos)));
       if (classes.length > 0 && classes[classes.length - 1] === cls) continue;
       starts.push(pos);
       classes.push(cls);
@@ -776,6 +780,12 @@ for (let p = 0; p < 256; p++) if (hasPorts(p)) PORT_PROTOS.push(p);
  * the candidate (`verify`). The deciding rule is the first candidate that
  * passes its check — the same rule the linear walk finds first.
  */
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function buildDecision(c: Compiler): DecisionTables {
   const out: DecisionTables = { blocks: [], rules: [], sets: [], lists: [], ports: [], bits: [] };
   const rowIds = new Map<string, number>();
@@ -881,14 +891,15 @@ function buildDecision(c: Compiler): DecisionTables {
       const table = (keys: Set<number>, evalAt: (proto: number, port: number, hasP: boolean) => Uint32Array): { start: number; count: number } => {
         const sorted = [...keys].sort((a, b) => a - b);
         const start = out.ports.length;
-        let prev = -1;
+        let prevWords: Uint32Array | undefined;
         for (const k of sorted) {
           const proto = k >>> 16;
           const hasP = hasPorts(proto);
-          const at = row(evalAt(proto, hasP ? k & 0xffff : 0, hasP));
-          if (at === prev) continue;
-          out.ports.push({ key: k, row: at });
-          prev = at;
+          const words = evalAt(proto, hasP ? k & 0xffff : 0, hasP);
+          // Same words as the previous interval: same row (rows are deduplicated by content).
+          if (prevWords && sameWords(words, prevWords)) continue;
+          out.ports.push({ key: k, row: row(words) });
+          prevWords = words;
         }
         return { start, count: out.ports.length - start };
       };
