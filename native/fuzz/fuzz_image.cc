@@ -12,7 +12,7 @@
 //     every section (offsets are free in the format, so it must load and
 //     classify identically), those gaps are ASan-poisoned in the engine's own
 //     copy, and a fixed set of IPv4/IPv6 tuples (edge addresses, protocols
-//     0/1/6/17/58/132/136/255, ports 0/65535, plus addresses and NAT frontends
+//     0/1/6/17/58/132/136/255, ports 0/65535, plus addresses, NAT frontends and NodePorts
 //     taken from the image) goes through every public classify entry
 //     (classify, classifyBatch with all outputs, classifyBatch with only the
 //     required one). A read past the end of any section - not only past the
@@ -234,6 +234,29 @@ Tuples makeTuples(int family, const uint8_t* img, const std::vector<Entry>& dir)
       const auto f = rd<fmt::NatFrontend>(img, fe->offset + i * sizeof(fmt::NatFrontend));
       if (f.family != family) continue;
       for (size_t j = 0; j < 3; j++) t.add(addrs[(i + j) % k].w, f.addr, f.proto, kPorts[j], f.port);
+    }
+  }
+  // NodePorts of this family on node addresses (interval starts whose class has a
+  // hostNode), and on the first other address: the NodePort applies only to the former.
+  const Entry* npe = find(dir, fmt::S_NAT_NODEPORTS);
+  const Entry* cls = find(dir, fmt::S_CLASSES);
+  const Entry* cl = find(dir, family == 4 ? fmt::S_V4_CLASS : fmt::S_V6_CLASS);
+  if (npe && npe->count > 0 && cls && cl && st) {
+    std::vector<Addr> hosts;
+    for (uint64_t i = 0; i < st->count && i < 4096 && hosts.size() < 3; i++) {
+      const uint32_t c = rd<uint32_t>(img, cl->offset + i * 4);
+      if (c >= cls->count) continue;
+      if (rd<fmt::AddrClass>(img, cls->offset + c * sizeof(fmt::AddrClass)).hostNode == kNone) continue;
+      Addr a{{0, 0, 0, 0}};
+      for (int w = 0; w < (family == 4 ? 1 : 4); w++) a.w[w] = rd<uint32_t>(img, st->offset + i * (family == 4 ? 4 : 16) + w * 4);
+      hosts.push_back(a);
+    }
+    hosts.push_back(addrs[0]);
+    const uint64_t step = npe->count > 8 ? npe->count / 8 : 1;
+    for (uint64_t i = 0; i < npe->count; i += step) {
+      const auto f = rd<fmt::NatNodePort>(img, npe->offset + i * sizeof(fmt::NatNodePort));
+      if (f.family != family) continue;
+      for (size_t j = 0; j < hosts.size(); j++) t.add(addrs[(i + j) % k].w, hosts[j].w, f.proto, kPorts[j % np], f.port);
     }
   }
   return t;

@@ -128,6 +128,27 @@ export function makeRepros(): Repro[] {
     s.IDENTITY_SETS![Number(row.setStart) + Number(row.setCount) - 1] = { v: 0xfffffffe };
     out.push({ name: 'identity-set-id-huge-accepted', expect: 'OK', why: 'was identity-words-wrap-in-image (1.0): addrSetCount 2^32 - 1, set id 2^32 - 2', image: write(s) });
   }
+  {
+    const s = baseSections();
+    s.NAT_NODEPORTS = [{ family: 4, proto: 6, port: 30000, backendStart: 1, backendCount: 0xffffffff }];
+    out.push({ name: 'nodeport-backend-count-wrap', expect: 'BAD_INDEX', why: 'NAT_NODEPORTS backendStart + backendCount = 2^32 (0 in u32)', image: write(s) });
+  }
+  {
+    const s = baseSections();
+    s.NAT_NODEPORTS = [
+      { family: 4, proto: 17, port: 30000, backendStart: 0, backendCount: 0 },
+      { family: 4, proto: 6, port: 30001, backendStart: 0, backendCount: 0 },
+    ];
+    out.push({ name: 'nodeport-unsorted', expect: 'BAD_ORDER', why: 'NAT_NODEPORTS not sorted by (family, proto, port)', image: write(s) });
+  }
+  {
+    // Accepted: every TCP port of both families is a NodePort (131,072 records; the hash at full width).
+    const s = baseSections();
+    const n = s.NAT_BACKENDS!.length;
+    s.NAT_NODEPORTS = [];
+    for (const family of [4, 6]) for (const proto of [6]) for (let port = 0; port < 65536; port++) s.NAT_NODEPORTS.push({ family, proto, port, backendStart: 0, backendCount: port % (n + 1) });
+    out.push({ name: 'nodeports-everywhere-accepted', expect: 'OK', why: 'a NodePort table covering a whole protocol loads and classifies safely', image: write(s) });
+  }
   return out;
 }
 

@@ -48,6 +48,11 @@ inline uint64_t natKeyHash(uint8_t family, const uint32_t* a, uint8_t proto, uin
   h ^= h >> 29;
   return h;
 }
+// Hash of a NodePort key (family, proto, port) for the derived NodePort index.
+inline uint32_t nodePortHash(uint8_t family, uint8_t proto, uint16_t port) {
+  uint32_t k = ((uint32_t(family) << 24) | (uint32_t(proto) << 16) | port) * 0x9E3779B1u;
+  return k ^ (k >> 15);
+}
 uint32_t crc32c(const uint8_t* data, size_t len, uint32_t crc = 0);
 uint32_t tupleHash(int family, const uint32_t* src, const uint32_t* dst, uint8_t proto, uint16_t sport, uint16_t dport);
 
@@ -227,6 +232,12 @@ class Engine {
   std::unique_ptr<uint64_t[]> natHash_;
   uint32_t natMask_ = 0;
   const fmt::NatFrontend* natLookup(int family, const uint32_t* key4, uint8_t proto, uint16_t port) const;
+  // Derived at load: open-addressing hash of NAT_NODEPORTS (entry = index, kNone = empty;
+  // load factor <= 1/2). Consulted only when the exact lookup misses and the
+  // destination's class is a node address (hostNode != kNone).
+  std::unique_ptr<uint32_t[]> npHash_;
+  uint32_t npMask_ = 0;
+  const fmt::NatNodePort* nodePortLookup(int family, uint8_t proto, uint16_t port) const;
   // Derived at load when it costs at most the sparse rows' bytes (and <= 1 GiB): one
   // ceil(addrSetCount / 64)-word bitmap per identity, so a set test is one load
   // instead of a binary search over a ~400-entry row. nullptr: use the rows.
@@ -295,6 +306,7 @@ class Engine {
   const fmt::Failsafe* failsafe_ = nullptr; uint32_t nFailsafe_ = 0;
   const fmt::NatFrontend* frontends_ = nullptr; uint32_t nFrontends_ = 0;
   const fmt::NatBackend* backends_ = nullptr; uint32_t nBackends_ = 0;
+  const fmt::NatNodePort* nodePorts_ = nullptr; uint32_t nNodePorts_ = 0;
   const fmt::RuleMeta* ruleMeta_ = nullptr; uint32_t ruleCount_ = 0;
   const uint8_t* strings_ = nullptr; uint32_t nStrings_ = 0;
 };

@@ -10,7 +10,7 @@ namespace nv {
 namespace fmt {
 
 constexpr char kMagic[8] = {'N', 'V', 'T', 'I', 'M', 'A', 'G', 'E'};
-constexpr uint16_t kMajor = 2;
+constexpr uint16_t kMajor = 3;
 constexpr uint16_t kMinor = 0;
 constexpr uint32_t kHeaderSize = 64;
 constexpr uint32_t kSectionAlign = 64;
@@ -159,6 +159,16 @@ struct NatBackend {
   uint32_t pad1;
 };
 
+// NodePort: (family, proto, port) on any address whose class has hostNode != kNone,
+// when no NAT_FRONTENDS entry matches. Strictly sorted by (family, proto, port).
+struct NatNodePort {
+  uint8_t family;
+  uint8_t proto;
+  uint16_t port;
+  uint32_t backendStart, backendCount;
+  uint32_t reserved;
+};
+
 struct RuleMeta {
   uint32_t tier, name, file;  // STRINGS offsets
   uint32_t line;
@@ -216,7 +226,7 @@ enum SectionId : uint32_t {
   S_IDENTITY_ROWS, S_PORT_MEMBERS, S_NODES, S_PROGRAMS, S_OPS, S_TIER_BLOCKS, S_PROFILE_BLOCKS,
   S_TIER_REFS, S_PROFILE_REFS, S_RULE_REFS, S_MATCHES, S_ADDR_TESTS, S_PORT_LISTS, S_PORT_RANGES,
   S_NAMED_REFS, S_FAILSAFE, S_NAT_FRONTENDS, S_NAT_BACKENDS, S_RULE_META, S_STRINGS,
-  S_IDENTITY_SETS, S_DBLOCKS, S_DRULES, S_DSETS, S_DLISTS, S_DPORTS, S_DBITS,
+  S_IDENTITY_SETS, S_DBLOCKS, S_DRULES, S_DSETS, S_DLISTS, S_DPORTS, S_DBITS, S_NAT_NODEPORTS,
   S_COUNT_PLUS_ONE
 };
 
@@ -262,6 +272,10 @@ NV_CHECK_SIZE(Failsafe, 4);
 NV_CHECK_SIZE(NatFrontend, 32);
 NV_CHECK_OFF(NatFrontend, backendStart, 20);
 NV_CHECK_SIZE(NatBackend, 24);
+NV_CHECK_SIZE(NatNodePort, 16);
+NV_CHECK_OFF(NatNodePort, port, 2);
+NV_CHECK_OFF(NatNodePort, backendStart, 4);
+NV_CHECK_OFF(NatNodePort, backendCount, 8);
 NV_CHECK_SIZE(RuleMeta, 32);
 NV_CHECK_OFF(RuleMeta, column, 24);
 NV_CHECK_SIZE(IdentityRow, 8);

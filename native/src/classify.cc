@@ -89,6 +89,15 @@ const NatFrontend* Engine::natLookup(int family, const uint32_t* key, uint8_t pr
   }
 }
 
+const NatNodePort* Engine::nodePortLookup(int family, uint8_t proto, uint16_t port) const {
+  for (uint32_t slot = nodePortHash(uint8_t(family), proto, port) & npMask_;; slot = (slot + 1) & npMask_) {
+    const uint32_t idx = npHash_[slot];
+    if (idx == kNone) return nullptr;
+    const NatNodePort& f = nodePorts_[idx];
+    if (f.family == family && f.proto == proto && f.port == port) return &f;
+  }
+}
+
 inline bool Engine::inSet(const AddrClass* c, uint32_t setId) const {
   if (identDense_) return (identDense_[identDenseWords_ * c->identity + (setId >> 6)] >> (setId & 63)) & 1;
   const IdentityRow& r = identRows_[c->identity];
@@ -432,18 +441,35 @@ void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn, uin
   pp->noBackend = 0;
   pp->hintBlock = kNone;
   pp->natBackend = kNone;
-  // 1. Service NAT (frontend by hash; backend by tuple hash).
-  if ((pf & PROTO_HAS_PORTS) && nFrontends_ > 0) {
+  // 1. Service NAT: exact frontend (hash), else on a node address the NodePort
+  //    table; backend by tuple hash. preDstClass: the pre-NAT destination's
+  //    class when the NodePort step looked it up (reused below).
+  const AddrClass* preDstClass = nullptr;
+  if ((pf & PROTO_HAS_PORTS) && (nFrontends_ > 0 || nNodePorts_ > 0)) {
     const int words = family == 4 ? 1 : 4;
     uint32_t key[4] = {0, 0, 0, 0};
     std::memcpy(key, dstIn, words * 4);
-    const NatFrontend* hit = natLookup(family, key, proto, dportIn);
+    const NatFrontend* fe = nFrontends_ > 0 ? natLookup(family, key, proto, dportIn) : nullptr;
+    uint32_t backendStart = 0, backendCount = 0;
+    bool hit = fe != nullptr;
+    if (fe) {
+      backendStart = fe->backendStart;
+      backendCount = fe->backendCount;
+    } else if (nNodePorts_ > 0) {
+      preDstClass = lookup(family, dstIn);
+      const NatNodePort* np = preDstClass->hostNode != kNone ? nodePortLookup(family, proto, dportIn) : nullptr;
+      if (np) {
+        hit = true;
+        backendStart = np->backendStart;
+        backendCount = np->backendCount;
+      }
+    }
     if (hit) {
-      if (hit->backendCount == 0) {
+      if (backendCount == 0) {
         pp->noBackend = 1;
         return;
       }
-      const uint32_t b = hit->backendStart + tupleHash(family, src, dstIn, proto, sport, dportIn) % hit->backendCount;
+      const uint32_t b = backendStart + tupleHash(family, src, dstIn, proto, sport, dportIn) % backendCount;
       pp->natBackend = b;
       pp->dst = backends_[b].addr;
       pp->dport = backends_[b].port;
@@ -452,8 +478,12 @@ void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn, uin
   }
   // 2. Address classes.
   pp->s = lookup(family, src);
-  pp->d = lookup(family, pp->dst);
-  pp->preD = pp->natted ? lookup(family, dstIn) : pp->d;
+  if (pp->natted) {
+    pp->d = lookup(family, pp->dst);
+    pp->preD = preDstClass ? preDstClass : lookup(family, dstIn);
+  } else {
+    pp->d = pp->preD = preDstClass ? preDstClass : lookup(family, dstIn);
+  }
 }
 
 // What evaluation reads first: the classes' identity rows (every set test) and
@@ -499,7 +529,7 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy) con
   const uint16_t sport = pp.sport, dport = pp.dport, dportIn = pp.dportIn;
   const bool natted = pp.natted;
 
-  // 2. Address classes.
+  // The packet as evaluated (after NAT).
   Pkt p{pp.s, pp.d, uint8_t(family), proto, pf, sport, dport, 0, strategy,
         family == 4 ? src[0] : 0, family == 4 ? dst[0] : 0, pp.hintBlock, pp.hintLeaf};
   // The packet as sent (pre-DNAT tiers): a copy only when NAT changed it.

@@ -151,6 +151,25 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
       e->natHash_[slot] = (h >> 32 << 32) | i;
     }
   }
+  // Derived NodePort hash (see engine.h).
+  if (e->nNodePorts_ > 0) {
+    uint64_t size = 2;
+    while (size < 2 * uint64_t(e->nNodePorts_)) size *= 2;
+    e->npHash_.reset(new (std::nothrow) uint32_t[size]);
+    if (!e->npHash_) {
+      *err = LoadError::OutOfMemory;
+      if (detail) *detail = "cannot allocate the NodePort index";
+      return nullptr;
+    }
+    e->npMask_ = uint32_t(size - 1);
+    for (uint64_t i = 0; i < size; i++) e->npHash_[i] = kNone;
+    for (uint32_t i = 0; i < e->nNodePorts_; i++) {
+      const NatNodePort& f = e->nodePorts_[i];
+      uint32_t slot = nodePortHash(f.family, f.proto, f.port) & e->npMask_;
+      while (e->npHash_[slot] != kNone) slot = (slot + 1) & e->npMask_;
+      e->npHash_[slot] = i;
+    }
+  }
   return e;
 }
 
@@ -166,7 +185,7 @@ constexpr uint32_t kRecordSize[S_COUNT_PLUS_ONE] = {
     0, sizeof(Config), 1, 4, 4, sizeof(V6Addr), 4, sizeof(AddrClass), sizeof(IdentityRow), sizeof(PortMember), sizeof(NodeRec),
     sizeof(Program), sizeof(Op), sizeof(TierBlock), sizeof(ProfileBlock), 4, 4, 4, sizeof(MatchRec), sizeof(AddrTest),
     sizeof(PortList), sizeof(PortRange), 4, sizeof(Failsafe), sizeof(NatFrontend), sizeof(NatBackend), sizeof(RuleMeta),
-    1, 4, sizeof(DBlock), sizeof(DRule), sizeof(DSet), 4, sizeof(DPort), 8};
+    1, 4, sizeof(DBlock), sizeof(DRule), sizeof(DSet), 4, sizeof(DPort), 8, sizeof(NatNodePort)};
 
 // start + count <= limit, without overflow.
 inline bool rangeOk(uint64_t start, uint64_t count, uint64_t limit) { return start <= limit && count <= limit - start; }
@@ -259,6 +278,7 @@ LoadError Engine::verify(std::string* detail) {
   BIND(failsafe_, nFailsafe_, S_FAILSAFE);
   BIND(frontends_, nFrontends_, S_NAT_FRONTENDS);
   BIND(backends_, nBackends_, S_NAT_BACKENDS);
+  BIND(nodePorts_, nNodePorts_, S_NAT_NODEPORTS);
   BIND(ruleMeta_, ruleCount_, S_RULE_META);
   BIND(strings_, nStrings_, S_STRINGS);
 #undef BIND
@@ -421,6 +441,18 @@ LoadError Engine::verify(std::string* detail) {
   }
   for (uint32_t i = 0; i < nBackends_; i++)
     if (backends_[i].family != 4 && backends_[i].family != 6) FAIL(BadValue, "NAT_BACKENDS family");
+  for (uint32_t i = 0; i < nNodePorts_; i++) {
+    const NatNodePort& f = nodePorts_[i];
+    const std::string where = "NAT_NODEPORTS[" + std::to_string(i) + "]";
+    if (f.family != 4 && f.family != 6) FAIL(BadValue, where + " family");
+    if (!rangeOk(f.backendStart, f.backendCount, nBackends_)) FAIL(BadIndex, where + " backends out of range");
+    if (i > 0) {
+      const NatNodePort& p = nodePorts_[i - 1];
+      const uint32_t pk = (uint32_t(p.family) << 24) | (uint32_t(p.proto) << 16) | p.port;
+      const uint32_t fk = (uint32_t(f.family) << 24) | (uint32_t(f.proto) << 16) | f.port;
+      if (pk >= fk) FAIL(BadOrder, where + " not strictly sorted by (family, proto, port)");
+    }
+  }
 
   // ---- decision blocks ----
   if (uint64_t(nDBlocks_) != 2ull * nTierBlocks_) FAIL(BadCount, "DBLOCKS count != 2 * TIER_BLOCKS count");

@@ -37,6 +37,8 @@ static const FieldLayout kLayout[] = {
     S(NatFrontend), F(NatFrontend, addr), F(NatFrontend, family), F(NatFrontend, proto), F(NatFrontend, port),
     F(NatFrontend, backendStart), F(NatFrontend, backendCount),
     S(NatBackend), F(NatBackend, addr), F(NatBackend, port), F(NatBackend, family),
+    S(NatNodePort), F(NatNodePort, family), F(NatNodePort, proto), F(NatNodePort, port), F(NatNodePort, backendStart),
+    F(NatNodePort, backendCount),
     S(RuleMeta), F(RuleMeta, tier), F(RuleMeta, name), F(RuleMeta, file), F(RuleMeta, line), F(RuleMeta, ruleIndex),
     F(RuleMeta, action), F(RuleMeta, kind), F(RuleMeta, column),
     S(IdentityRow), F(IdentityRow, setStart), F(IdentityRow, setCount),

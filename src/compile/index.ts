@@ -23,7 +23,7 @@ import type { Cidr, Family, IpAddr } from '../net/ip.js';
 import { hasPorts, isIcmp } from '../net/ip.js';
 import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types.js';
 import type { Direction } from '../model/types.js';
-import type { Entity, ResolvedCluster, TierPlan } from '../resolve/index.js';
+import type { Entity, Frontend, ResolvedCluster, TierPlan } from '../resolve/index.js';
 import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
 import { StringTable, writeImage, type Rec, type SectionData } from '../format/image.js';
 import * as S from '../format/spec.js';
@@ -567,17 +567,21 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     const starts: P[] = [];
     const classes: number[] = [];
     let i = 0;
+    let identity = -1;
     while (i < events.length) {
       const pos = events[i]!.pos;
+      let changed = identity < 0;
       for (; i < events.length && cmpPos(events[i]!.pos, pos) === 0; i++) {
         const ev = events[i]!;
         if (ev.set < 0) continue;
         const n = (count[ev.set]! += ev.d);
         if (n === 0) active.delete(ev.set);
         else active.add(ev.set);
+        changed = true;
       }
-      const sets = [...active].sort((a, b) => a - b);
-      const cls = classOf(identityOf(sets), ex.get(keyOf(pos)));
+      // The active sets only change at set events: keep the identity otherwise.
+      if (changed) identity = identityOf([...active].sort((a, b) => a - b));
+      const cls = classOf(identity, ex.get(keyOf(pos)));
       if (classes.length > 0 && classes[classes.length - 1] === cls) continue;
       starts.push(pos);
       classes.push(cls);
@@ -624,9 +628,9 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   const decision = buildDecision(c);
 
-  // 5. NAT: every frontend key of the model's NAT table (what its lookup
-  //    answers), sorted; frontends of one service port and family share one
-  //    backend list.
+  // 5. NAT: every exact frontend key of the model's NAT table, sorted, and its
+  //    NodePort table (applies to every node address, after an exact miss);
+  //    frontends of one service port and family share one backend list.
   const backends: Rec[] = [];
   const backendStart = new Map<unknown, Map<number, number>>();
   const natEntries = [...model.nat.entries()];
@@ -641,19 +645,26 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     for (let k = 0; k < 4; k++) if (wa[k] !== wb[k]) return wa[k]! - wb[k]!;
     return a.proto - b.proto || a.port - b.port;
   });
-  const feRecs: Rec[] = natOrder.map((i) => {
-    const fe = natEntries[i]!;
-    const bl = fe.frontend.backends;
-    let byFam = backendStart.get(fe.frontend.servicePort);
-    if (!byFam) backendStart.set(fe.frontend.servicePort, (byFam = new Map()));
-    let start = byFam.get(fe.addr.family);
+  const backendsOf = (frontend: Frontend, family: Family): { backendStart: number; backendCount: number } => {
+    const bl = frontend.backends;
+    let byFam = backendStart.get(frontend.servicePort);
+    if (!byFam) backendStart.set(frontend.servicePort, (byFam = new Map()));
+    let start = byFam.get(family);
     if (start === undefined) {
       start = backends.length;
       for (const b of bl) backends.push({ addr: addrWords(b.addr.family, b.addr.value), port: b.port, family: b.addr.family });
-      byFam.set(fe.addr.family, start);
+      byFam.set(family, start);
     }
-    return { addr: natAddr[i]!, family: fe.addr.family, proto: fe.proto, port: fe.port, backendStart: bl.length ? start : 0, backendCount: bl.length };
+    return { backendStart: bl.length ? start : 0, backendCount: bl.length };
+  };
+  const feRecs: Rec[] = natOrder.map((i) => {
+    const fe = natEntries[i]!;
+    return { addr: natAddr[i]!, family: fe.addr.family, proto: fe.proto, port: fe.port, ...backendsOf(fe.frontend, fe.addr.family) };
   });
+  // NodePorts: one record per (family with node addresses, proto, port), sorted.
+  const nodePortRecs: Rec[] = [...model.nat.nodePortEntries()]
+    .sort((a, b) => a.family - b.family || a.proto - b.proto || a.port - b.port)
+    .map((np) => ({ family: np.family, proto: np.proto, port: np.port, ...backendsOf(np.frontend, np.family) }));
 
   // 6. Failsafe ports and protocol flags.
   const failsafe: Rec[] = [
@@ -702,6 +713,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     FAILSAFE: failsafe,
     NAT_FRONTENDS: feRecs,
     NAT_BACKENDS: backends,
+    NAT_NODEPORTS: nodePortRecs,
     RULE_META: c.ruleMeta,
     STRINGS: c.strings.bytes(),
     IDENTITY_SETS: identitySets,
@@ -768,6 +780,12 @@ for (let p = 0; p < 256; p++) if (hasPorts(p)) PORT_PROTOS.push(p);
  * the candidate (`verify`). The deciding rule is the first candidate that
  * passes its check — the same rule the linear walk finds first.
  */
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 function buildDecision(c: Compiler): DecisionTables {
   const out: DecisionTables = { blocks: [], rules: [], sets: [], lists: [], ports: [], bits: [] };
   const rowIds = new Map<string, number>();
@@ -873,14 +891,15 @@ function buildDecision(c: Compiler): DecisionTables {
       const table = (keys: Set<number>, evalAt: (proto: number, port: number, hasP: boolean) => Uint32Array): { start: number; count: number } => {
         const sorted = [...keys].sort((a, b) => a - b);
         const start = out.ports.length;
-        let prev = -1;
+        let prevWords: Uint32Array | undefined;
         for (const k of sorted) {
           const proto = k >>> 16;
           const hasP = hasPorts(proto);
-          const at = row(evalAt(proto, hasP ? k & 0xffff : 0, hasP));
-          if (at === prev) continue;
-          out.ports.push({ key: k, row: at });
-          prev = at;
+          const words = evalAt(proto, hasP ? k & 0xffff : 0, hasP);
+          // Same words as the previous interval: same row (rows are deduplicated by content).
+          if (prevWords && sameWords(words, prevWords)) continue;
+          out.ports.push({ key: k, row: row(words) });
+          prevWords = words;
         }
         return { start, count: out.ports.length - start };
       };

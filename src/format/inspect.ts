@@ -25,6 +25,7 @@ export interface ImageSummary {
     v6Intervals: number;
     natFrontends: number;
     natBackends: number;
+    natNodePorts: number;
     nodes: number;
   };
 }
@@ -54,6 +55,7 @@ export function inspectImage(bytes: Uint8Array): ImageSummary {
       v6Intervals: count('V6_STARTS'),
       natFrontends: count('NAT_FRONTENDS'),
       natBackends: count('NAT_BACKENDS'),
+      natNodePorts: count('NAT_NODEPORTS'),
       nodes: count('NODES'),
     },
   };

@@ -9,7 +9,7 @@
  */
 
 export const MAGIC = 'NVTIMAGE';
-export const FORMAT_MAJOR = 2;
+export const FORMAT_MAJOR = 3;
 export const FORMAT_MINOR = 0;
 export const HEADER_SIZE = 64;
 export const SECTION_ALIGN = 64;
@@ -182,6 +182,14 @@ export const NAT_BACKEND = struct('NatBackend', 24, [
   ['family', 'u8', 18],
 ]);
 
+export const NAT_NODEPORT = struct('NatNodePort', 16, [
+  ['family', 'u8', 0],
+  ['proto', 'u8', 1],
+  ['port', 'u16', 2],
+  ['backendStart', 'u32', 4],
+  ['backendCount', 'u32', 8],
+]);
+
 export const RULE_META = struct('RuleMeta', 32, [
   ['tier', 'u32', 0],
   ['name', 'u32', 4],
@@ -273,6 +281,7 @@ export const SECTIONS = {
   DLISTS: { id: 32, rec: U32 },
   DPORTS: { id: 33, rec: DPORT },
   DBITS: { id: 34, rec: U64 },
+  NAT_NODEPORTS: { id: 35, rec: NAT_NODEPORT },
 } as const;
 
 export type SectionName = keyof typeof SECTIONS;
@@ -282,7 +291,7 @@ export const SECTION_NAMES = Object.keys(SECTIONS) as SectionName[];
 export const STRUCTS: StructSpec[] = [
   HEADER, SECTION_ENTRY, CONFIG, V6_ADDR, ADDR_CLASS, PORT_MEMBER, NODE, PROGRAM, OP, TIER_BLOCK,
   PROFILE_BLOCK, MATCH, ADDR_TEST, PORT_LIST, PORT_RANGE, FAILSAFE, NAT_FRONTEND, NAT_BACKEND, RULE_META,
-  IDENTITY_ROW, DBLOCK, DRULE, DSET, DPORT,
+  IDENTITY_ROW, DBLOCK, DRULE, DSET, DPORT, NAT_NODEPORT,
 ];
 
 /** Classification strategies (engine option / per call). */

@@ -40,12 +40,57 @@ interface ServiceTarget {
   port: number;
 }
 
+/**
+ * A list given as segments — plain items, or blocks of `n` items computed on
+ * access — that draws exactly like the flat list (`pick` = item
+ * `rng.below(length)`) without materialising it. NodePorts make the
+ * frontend pool node addresses × NodePorts long (10⁸ at 100k pods).
+ */
+export class SegmentedList<T> {
+  private readonly ends: number[] = [];
+  private readonly parts: { items?: T[]; at?: (k: number) => T }[] = [];
+  length = 0;
+
+  push(item: T): void {
+    const last = this.parts[this.parts.length - 1];
+    if (last?.items) last.items.push(item);
+    else {
+      this.parts.push({ items: [item] });
+      this.ends.push(this.length);
+    }
+    this.length++;
+    this.ends[this.ends.length - 1] = this.length;
+  }
+
+  /** Appends `n` items, item k being `at(k)`. */
+  pushBlock(n: number, at: (k: number) => T): void {
+    if (n <= 0) return;
+    this.parts.push({ at });
+    this.length += n;
+    this.ends.push(this.length);
+  }
+
+  at(i: number): T {
+    if (!(i >= 0 && i < this.length)) throw new RangeError(`SegmentedList index ${i} of ${this.length}`);
+    let lo = 0;
+    let hi = this.ends.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ends[mid]! > i) hi = mid;
+      else lo = mid + 1;
+    }
+    const k = i - (lo === 0 ? 0 : this.ends[lo - 1]!);
+    const part = this.parts[lo]!;
+    return part.items ? part.items[k]! : part.at!(k);
+  }
+}
+
 interface FamilyPools {
   pods: Endpointish[];
   nodes: IpAddr[];
   heps: Endpointish[];
-  /** Service frontends (pre-DNAT) and EndpointSlice backends. */
-  frontends: ServiceTarget[];
+  /** Service frontends (pre-DNAT; NodePorts as node-address blocks) and EndpointSlice backends. */
+  frontends: SegmentedList<ServiceTarget>;
   backends: ServiceTarget[];
   /** Edge addresses of network-set and rule CIDRs. */
   edges: IpAddr[];
@@ -108,6 +153,7 @@ export class TrafficModel {
     }
     for (const pod of cluster.pods) for (const np of pod.ports) addPort(np.port);
     const allNodeAddrs = cluster.nodes.flatMap((n) => n.addresses);
+    const nodeAddrsOf = { 4: allNodeAddrs.filter((a) => a.family === 4), 6: allNodeAddrs.filter((a) => a.family === 6) };
     for (const svc of cluster.services) {
       if (svc.type === 'ExternalName') continue;
       for (const sp of svc.ports) {
@@ -118,7 +164,9 @@ export class TrafficModel {
         }
         if (sp.nodePort !== undefined && (svc.type === 'NodePort' || svc.type === 'LoadBalancer')) {
           addPort(sp.nodePort);
-          for (const a of allNodeAddrs) pool(a.family).frontends.push({ addr: a, proto: sp.protocol, port: sp.nodePort });
+          // Every node address on the NodePort, drawn as if listed (no nodes × NodePorts list).
+          const { protocol: proto, nodePort: port } = sp;
+          for (const f of [4, 6] as const) pool(f).frontends.pushBlock(nodeAddrsOf[f].length, (k) => ({ addr: nodeAddrsOf[f][k]!, proto, port }));
         }
       }
     }
@@ -170,7 +218,7 @@ export class TrafficModel {
 }
 
 function emptyPools(): FamilyPools {
-  return { pods: [], nodes: [], heps: [], frontends: [], backends: [], edges: [], cidrs: [] };
+  return { pods: [], nodes: [], heps: [], frontends: new SegmentedList(), backends: [], edges: [], cidrs: [] };
 }
 
 type Kind = 'pod' | 'node' | 'hep' | 'frontend' | 'backend' | 'edge' | 'inside' | 'outside';
@@ -221,7 +269,7 @@ function drawTuple(rng: Rng, m: TrafficModel): Tuple {
       case 'backend': {
         const list = kind === 'frontend' ? p.frontends : p.backends;
         if (list.length === 0) break;
-        const t = rng.pick(list);
+        const t = list instanceof SegmentedList ? list.at(rng.below(list.length)) : rng.pick(list);
         if (isDst) target = t;
         return t.addr;
       }

@@ -102,6 +102,9 @@ export class IpSetIndex {
     return set;
   }
 
+  /** Slices by `namespace/serviceName` (built on first use; no scan of every slice per service). */
+  private slicesByService?: Map<string, EndpointSlice[]>;
+
   /** Service set: (endpoint address, proto, slice port) and the address-only variant. */
   serviceSet(namespace: string, name: string): { withPorts: Set<string>; addrs: AddressSet } {
     const key = `${namespace}/${name}`;
@@ -109,8 +112,17 @@ export class IpSetIndex {
     if (!set) {
       set = { withPorts: new Set(), addrs: new AddressSet() };
       const seenAddr = new Set<string>();
-      for (const slice of this.slices) {
-        if (slice.namespace !== namespace || slice.serviceName !== name) continue;
+      if (!this.slicesByService) {
+        this.slicesByService = new Map();
+        for (const slice of this.slices) {
+          if (slice.serviceName === undefined) continue;
+          const k = `${slice.namespace}/${slice.serviceName}`;
+          let l = this.slicesByService.get(k);
+          if (!l) this.slicesByService.set(k, (l = []));
+          l.push(slice);
+        }
+      }
+      for (const slice of this.slicesByService.get(key) ?? []) {
         for (const ep of slice.endpoints) {
           for (const a of ep.addresses) {
             if (!seenAddr.has(addrKey(a))) {

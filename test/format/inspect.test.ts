@@ -10,12 +10,13 @@ const golden = new Uint8Array(readFileSync(join(root, 'native/test/fixtures/egre
 
 t.test('inspect summarises the golden image', (tt) => {
   const s = inspectImage(golden);
-  tt.equal(s.major, 2);
-  tt.equal(s.sections.length, 34);
+  tt.equal(s.major, 3);
+  tt.equal(s.sections.length, 35);
   tt.equal(s.counts.natFrontends, 1);
   tt.equal(s.counts.natBackends, 2);
+  tt.equal(s.counts.natNodePorts, 0);
   tt.ok(s.counts.rules > 0);
-  tt.match(formatInspect(s), /^netverdict image NVTIMAGE format 2\.0/);
+  tt.match(formatInspect(s), /^netverdict image NVTIMAGE format 3\.0/);
   tt.end();
 });
 

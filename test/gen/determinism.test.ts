@@ -11,6 +11,7 @@ import {
   packTuples,
 } from '../../src/gen/index.js';
 import type { Tuple } from '../../src/net/tuple.js';
+import { SegmentedList } from '../../src/gen/traffic.js';
 
 t.test('Rng: fixed sequence, helpers in range', async (t) => {
   const a = new Rng(42);
@@ -111,4 +112,24 @@ t.test('batch columns decode back to the tuples', async (t) => {
   // Same seed, same batch.
   const b2 = generateTupleBatch(21, cluster, 20000);
   t.same(Buffer.from(b2.v4.dst.buffer), Buffer.from(batch.v4.dst.buffer));
+});
+
+t.test('SegmentedList reads as the flat list it stands for (NodePort blocks are drawn as if listed)', async (t) => {
+  const rng = new Rng(5);
+  const seg = new SegmentedList<string>();
+  const flat: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    if (rng.chance(0.3)) {
+      const n = rng.int(0, 20);
+      const tag = `b${i}`;
+      seg.pushBlock(n, (k) => `${tag}.${k}`);
+      for (let k = 0; k < n; k++) flat.push(`${tag}.${k}`);
+    } else {
+      seg.push(`i${i}`);
+      flat.push(`i${i}`);
+    }
+  }
+  t.equal(seg.length, flat.length);
+  t.ok(flat.every((v, i) => seg.at(i) === v), 'every index');
+  t.throws(() => seg.at(flat.length), RangeError);
 });

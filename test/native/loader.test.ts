@@ -189,3 +189,36 @@ t.test('random corruption with a valid CRC: rejected with a code or safely usabl
   tt.ok([...codes.keys()].every((c) => !c.startsWith('TS:') || c.includes('BAD')), 'only loader error codes');
   tt.end();
 });
+
+t.test('NAT_NODEPORTS: unsorted, duplicate, out-of-range and bad-family records are rejected', (tt) => {
+  const f = join(root, 'test/cases/nat/nodeport-precedence.yaml');
+  const np = compileImage(new ResolvedCluster(loadClusterFromTexts([{ name: f, text: readFileSync(f, 'utf8') }]).cluster)).image;
+  const img = readImage(np);
+  const sec = img.section('NAT_NODEPORTS')!;
+  tt.ok(sec.count >= 3, `${sec.count} NodePort records`);
+  tt.equal(loadCode(np), 'OK', 'the compiled image loads');
+  const rec = (i: number): number => sec.offset + 16 * i;
+  const dv = new DataView(np.buffer, np.byteOffset, np.byteLength);
+  const patched = (edits: [off: number, size: 1 | 2 | 4, v: number][]): string => {
+    const b = np.slice();
+    const v = new DataView(b.buffer);
+    for (const [off, size, val] of edits) {
+      if (size === 1) v.setUint8(off, val);
+      else if (size === 2) v.setUint16(off, val, true);
+      else v.setUint32(off, val, true);
+    }
+    return loadCode(fixCrc(b));
+  };
+  const port0 = dv.getUint16(rec(0) + 2, true);
+  const port1 = dv.getUint16(rec(1) + 2, true);
+  tt.equal(patched([[rec(1) + 2, 2, port0]]), 'BAD_ORDER', 'duplicate key');
+  tt.equal(patched([[rec(0) + 2, 2, port1], [rec(1) + 2, 2, port0]]), 'BAD_ORDER', 'two records swapped');
+  tt.equal(patched([[rec(0) + 2, 2, 65535]]), 'BAD_ORDER', 'a record out of order');
+  tt.equal(patched([[rec(0) + 4, 4, 9999]]), 'BAD_INDEX', 'backendStart past the backends');
+  tt.equal(patched([[rec(0) + 8, 4, 0xfffffff0]]), 'BAD_INDEX', 'backendCount past the backends (no 32-bit wrap)');
+  const nBackends = img.section('NAT_BACKENDS')!.count;
+  tt.equal(patched([[rec(0) + 4, 4, nBackends], [rec(0) + 8, 4, 1]]), 'BAD_INDEX', 'range ending one past the backends');
+  tt.equal(patched([[rec(0) + 4, 4, nBackends], [rec(0) + 8, 4, 0]]), 'OK', 'an empty range at the end is in bounds');
+  tt.equal(patched([[rec(0), 1, 5]]), 'BAD_VALUE', 'family');
+  tt.end();
+});

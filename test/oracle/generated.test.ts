@@ -11,6 +11,7 @@
  */
 import t from 'tap';
 import { generateCluster, loadGeneratedCluster, TINY } from '../../src/gen/cluster.js';
+import { serviceFrontend } from '../../src/reference/evaluate.js';
 import { ResolvedCluster, type ResolveOptions } from '../../src/resolve/index.js';
 import { describeTuple, differential } from './compare.js';
 import { generateTuples } from './tuples.js';
@@ -21,6 +22,8 @@ const runs = Math.max(1, Math.ceil(TOTAL / PER_RUN));
 
 let total = 0;
 let mismatches = 0;
+/** Tuples whose destination is a service frontend, by frontend kind (NodePorts must be among them). */
+const frontendKinds: Record<string, number> = {};
 const outcomes: Record<string, number> = {};
 for (let run = 0; run < runs; run++) {
   const seed = Math.floor(run / 3) + 1;
@@ -37,6 +40,10 @@ for (let run = 0; run < runs; run++) {
     variant === 0 ? {} : variant === 1 ? { endpointToHostAction: 'Return' } : { endpointToHostAction: 'Accept', ...(nodes[0] ? { node: nodes[0] } : {}) };
   const model = new ResolvedCluster(loaded.cluster, options);
   const tuples = generateTuples(seed * 7 + variant, model, PER_RUN);
+  for (const tp of tuples) {
+    const kind = serviceFrontend(model, tp)?.frontend.kind;
+    if (kind) frontendKinds[kind] = (frontendKinds[kind] ?? 0) + 1;
+  }
   // Every other seed loads the engine with the /16 index + binary search
   // instead of the derived 16-8-8 trie (NV_LPM=search, read at load).
   const searchLpm = Math.floor(run / 3) % 2 === 1;
@@ -59,4 +66,6 @@ for (let run = 0; run < runs; run++) {
   if (d.mismatches.length) t.fail(`seed ${seed} ${JSON.stringify(options)}: ${d.mismatches.length} of ${d.tuples} tuples differ`);
 }
 t.comment(`outcomes: ${JSON.stringify(outcomes)}`);
+t.comment(`service frontends hit: ${JSON.stringify(frontendKinds)}`);
+t.ok((frontendKinds.nodePort ?? 0) > 0 && (frontendKinds.clusterIP ?? 0) > 0, 'the generated tuples hit NodePorts and ClusterIPs');
 t.equal(mismatches, 0, `${total} tuples over ${runs} cluster/option runs: engine == reference`);

@@ -8,6 +8,7 @@ import type { Cidr, Family, IpAddr } from '../../src/net/ip.js';
 import { familyBits } from '../../src/net/ip.js';
 import type { Tuple } from '../../src/net/tuple.js';
 import type { ResolvedCluster } from '../../src/resolve/index.js';
+import { SegmentedList } from '../../src/gen/traffic.js';
 
 /** xorshift32-based PRNG (own copy: independent of src/gen's streams). */
 export class TupleRng {
@@ -38,14 +39,17 @@ export class TupleRng {
 interface Pools {
   addrs: IpAddr[][];
   cidrs: Cidr[][];
-  frontends: { addr: IpAddr; proto: number; port: number }[][];
+  /** NodePorts as node-address blocks (drawn as if listed; no nodes × NodePorts list). */
+  frontends: SegmentedList<{ addr: IpAddr; proto: number; port: number }>[];
   ports: number[];
 }
 
 function collectPools(model: ResolvedCluster): Pools {
   const addrs: IpAddr[][] = [[], [], [], [], [], [], []];
   const cidrs: Cidr[][] = [[], [], [], [], [], [], []];
-  const frontends: Pools['frontends'] = [[], [], [], [], [], [], []];
+  const frontends: Pools['frontends'] = [0, 1, 2, 3, 4, 5, 6].map(() => new SegmentedList());
+  const nodeAddrs: IpAddr[][] = [[], [], [], [], [], [], []];
+  for (const list of model.nodeAddresses.values()) for (const a of list) nodeAddrs[a.family]!.push(a);
   const ports = new Set<number>([22, 53, 67, 68, 80, 179, 443, 2379, 5473, 6443, 8080, 9090, 1, 1024, 65535]);
   for (const e of model.entities) {
     for (const c of e.cidrs) {
@@ -81,7 +85,8 @@ function collectPools(model: ResolvedCluster): Pools {
       for (const ip of [...svc.clusterIPs, ...svc.externalIPs, ...svc.loadBalancerIPs]) frontends[ip.family]!.push({ addr: ip, proto: sp.protocol, port: sp.port });
       if (sp.nodePort !== undefined) {
         ports.add(sp.nodePort);
-        for (const list of model.nodeAddresses.values()) for (const a of list) frontends[a.family]!.push({ addr: a, proto: sp.protocol, port: sp.nodePort });
+        const { protocol: proto, nodePort: port } = sp;
+        for (const f of [4, 6]) frontends[f]!.pushBlock(nodeAddrs[f]!.length, (k) => ({ addr: nodeAddrs[f]![k]!, proto, port }));
       }
     }
   }
@@ -136,7 +141,7 @@ export function generateTuples(seed: number, model: ResolvedCluster, n: number):
     let dport = rng.chance(0.8) ? rng.pick(pools.ports) : 1 + rng.int(65535);
     const fes = pools.frontends[f]!;
     if (fes.length && rng.chance(0.2)) {
-      const fe = rng.pick(fes);
+      const fe = fes.at(rng.int(fes.length));
       dst = fe.addr;
       proto = fe.proto;
       dport = fe.port;
