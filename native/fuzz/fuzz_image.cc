@@ -391,6 +391,11 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
 }
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Derived decision trees on every IPv4 tier block, however small (by default
+  // only blocks of 64+ rules get one): tree building, exact leaf boxes, the
+  // per-program first-tree table and the batch loop's lockstep descent then run
+  // on every accepted input. Set NV_DTREE_MIN_RULES to override.
+  setenv("NV_DTREE_MIN_RULES", "1", 0);
   const char* p = std::getenv("NV_FUZZ_POISON");
   gPoison = !(p && p[0] == '0');
   const char* st = std::getenv("NV_FUZZ_STATS");
