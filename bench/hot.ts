@@ -1,33 +1,19 @@
 /**
  * Profiling harness (not a benchmark): compiles a scenario once into a cached image
- * (/tmp/nv-<scenario>.nvt + tuples), then classifies batch 4096 with one strategy for N seconds.
+ * and tuples (bench/scenario-cache.ts), then classifies batch 4096 with one strategy for N seconds.
  *   npx tsx bench/hot.ts calico:10000:10000 linear 10
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { NativeEngine, type Strategy } from '../src/native/index.js';
+import { cachedScenario, TUPLES } from './scenario-cache.js';
 
 const scenario = process.argv[2] ?? 'calico:10000:10000';
 const strategy = (process.argv[3] ?? 'linear') as Strategy;
 const seconds = Number(process.argv[4] ?? '10');
-const file = `/tmp/nv-${scenario.replace(/:/g, '-')}`;
-if (!existsSync(`${file}.nvt`)) {
-  const { compileImage } = await import('../src/compile/index.js');
-  const { ResolvedCluster } = await import('../src/resolve/index.js');
-  const { tupleArrays: toArrays } = await import('../src/output/native.js');
-  const { generateTuples } = await import('../test/oracle/tuples.js');
-  const gen = await import('../src/gen/cluster.js');
-  const m = /^calico:(\d+):(\d+)$/.exec(scenario)!;
-  const g = gen.generateClusterObjects(1, gen.calicoScale(Number(m[1]), Number(m[2])));
-  const model = new ResolvedCluster(gen.buildGeneratedCluster(g).cluster);
-  writeFileSync(`${file}.nvt`, compileImage(model).image);
-  let pool = generateTuples(1, model, 4096 * 6).filter((t) => t.src.family === 4);
-  while (pool.length < 4096) pool = pool.concat(pool);
-  const a = toArrays(4, pool.slice(0, 4096));
-  writeFileSync(`${file}.tuples`, Buffer.concat([a.src, a.dst, a.sport, a.dport, a.proto].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
-}
-const engine = NativeEngine.fromImage(readFileSync(`${file}.nvt`));
-const raw = readFileSync(`${file}.tuples`);
-const n = 4096;
+const files = await cachedScenario(scenario);
+const engine = NativeEngine.fromImage(readFileSync(files.image));
+const raw = readFileSync(files.tuples);
+const n = TUPLES;
 const buf = new Uint8Array(raw.length);
 buf.set(raw);
 const src = new Uint32Array(buf.buffer, 0, n), dst = new Uint32Array(buf.buffer, 4 * n, n);

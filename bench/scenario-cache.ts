@@ -1,0 +1,35 @@
+/**
+ * A scenario's compiled image and 4,096 IPv4 tuples, cached in the temp
+ * directory (keyed by scenario and image format version) so profiling loops
+ * (bench/hot.ts) and instruction counts (bench/instructions.ts) start at once.
+ * Scenarios: calico:<rules>:<pods> (src/gen calicoScale, seed 1).
+ * Tuple file layout: src u32[n], dst u32[n], sport u16[n], dport u16[n], proto u8[n].
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FORMAT_MAJOR, FORMAT_MINOR } from '../src/format/spec.js';
+
+export const TUPLES = 4096;
+
+export async function cachedScenario(scenario: string): Promise<{ image: string; tuples: string }> {
+  const base = join(tmpdir(), `nv-${scenario.replace(/:/g, '-')}-f${FORMAT_MAJOR}.${FORMAT_MINOR}`);
+  const image = `${base}.nvt`;
+  const tuples = `${base}.tuples`;
+  if (existsSync(image) && existsSync(tuples)) return { image, tuples };
+  const m = /^calico:(\d+):(\d+)$/.exec(scenario);
+  if (!m) throw new Error(`unknown scenario ${scenario} (calico:<rules>:<pods>)`);
+  const { compileImage } = await import('../src/compile/index.js');
+  const { ResolvedCluster } = await import('../src/resolve/index.js');
+  const { tupleArrays } = await import('../src/output/native.js');
+  const { generateTuples } = await import('../test/oracle/tuples.js');
+  const gen = await import('../src/gen/cluster.js');
+  const g = gen.generateClusterObjects(1, gen.calicoScale(Number(m[1]), Number(m[2])));
+  const model = new ResolvedCluster(gen.buildGeneratedCluster(g).cluster);
+  writeFileSync(image, compileImage(model).image);
+  let pool = generateTuples(1, model, TUPLES * 6).filter((t) => t.src.family === 4);
+  while (pool.length < TUPLES) pool = pool.concat(pool);
+  const a = tupleArrays(4, pool.slice(0, TUPLES));
+  writeFileSync(tuples, Buffer.concat([a.src, a.dst, a.sport, a.dport, a.proto].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
+  return { image, tuples };
+}
