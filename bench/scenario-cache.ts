@@ -2,7 +2,7 @@
  * A scenario's compiled image and 4,096 IPv4 tuples, cached in the temp
  * directory (keyed by scenario and image format version) so profiling loops
  * (bench/hot.ts) and instruction counts (bench/instructions.ts) start at once.
- * Scenarios: calico:<rules>:<pods> (src/gen calicoScale, seed 1).
+ * Scenarios: calico:<rules>:<pods> (src/gen calicoScale, seed 1), classbench:<set>.
  * Tuple file layout: src u32[n], dst u32[n], sport u16[n], dport u16[n], proto u8[n].
  */
 import { existsSync, writeFileSync } from 'node:fs';
@@ -17,8 +17,31 @@ export async function cachedScenario(scenario: string): Promise<{ image: string;
   const image = `${base}.nvt`;
   const tuples = `${base}.tuples`;
   if (existsSync(image) && existsSync(tuples)) return { image, tuples };
+  const cb = /^classbench:(.+)$/.exec(scenario);
+  if (cb) {
+    // The set (../shared/classbench/wustl/<name> or a path) and the first 4,096 headers of its trace, repeated if shorter.
+    const { readFileSync } = await import('node:fs');
+    const { fileURLToPath } = await import('node:url');
+    const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+    const file = cb[1]!.includes('/') ? cb[1]! : join(root, '..', 'shared/classbench/wustl', cb[1]!);
+    const { parseFilters, parseTrace } = await import('../src/classbench/parse.js');
+    const { convertFilters } = await import('../src/classbench/convert.js');
+    const { conversionCluster } = await import('../src/classbench/model.js');
+    const { compileCluster } = await import('../src/compile/index.js');
+    const filters = parseFilters(readFileSync(file, 'utf8'), file).filters;
+    const trace = parseTrace(readFileSync(`${file}_trace`, 'utf8'), `${file}_trace`).trace;
+    writeFileSync(image, compileCluster(conversionCluster(convertFilters(filters, { source: file }), filters, file).cluster).image);
+    const pick = <T extends Uint32Array | Uint16Array | Uint8Array>(x: T, make: (n: number) => T): T => {
+      const y = make(TUPLES);
+      for (let i = 0; i < TUPLES; i++) y[i] = x[i % trace.length]!;
+      return y;
+    };
+    const cols = [pick(trace.src, (k) => new Uint32Array(k)), pick(trace.dst, (k) => new Uint32Array(k)), pick(trace.sport, (k) => new Uint16Array(k)), pick(trace.dport, (k) => new Uint16Array(k)), pick(trace.proto, (k) => new Uint8Array(k))];
+    writeFileSync(tuples, Buffer.concat(cols.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
+    return { image, tuples };
+  }
   const m = /^calico:(\d+):(\d+)$/.exec(scenario);
-  if (!m) throw new Error(`unknown scenario ${scenario} (calico:<rules>:<pods>)`);
+  if (!m) throw new Error(`unknown scenario ${scenario} (calico:<rules>:<pods> or classbench:<set>)`);
   const { compileImage } = await import('../src/compile/index.js');
   const { ResolvedCluster } = await import('../src/resolve/index.js');
   const { tupleArrays } = await import('../src/output/native.js');

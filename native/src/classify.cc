@@ -715,18 +715,25 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
       nl++;
     }
   }
-  if (nl == 0) return;
-  for (uint32_t active = 1; active;) {
-    active = 0;
-    for (size_t k = 0; k < nl; k++) {
+  // Rounds over the live lanes; a lane that reaches its leaf hands it over and
+  // is replaced by the last live lane, so each lane costs its own depth only.
+  for (size_t live = nl; live > 0;) {
+    for (size_t k = 0; k < live;) {
       const TreeNode& nd = base[k][idx[k]];
-      const uint32_t leaf = nd.dim == kTreeLeaf;
-      const uint32_t child = (&nd.a)[keyOf[k][nd.dim < 5 ? nd.dim : 5] >= nd.thr];
-      idx[k] = leaf ? idx[k] : child;
-      active |= leaf ^ 1u;
+      if (nd.dim == kTreeLeaf) {
+        pps[tupleOf[k]].hintLeaf[rootOf[k]] = &nd;
+        live--;
+        base[k] = base[live];
+        idx[k] = idx[live];
+        keyOf[k] = keyOf[live];
+        tupleOf[k] = tupleOf[live];
+        rootOf[k] = rootOf[live];
+        continue;
+      }
+      idx[k] = (&nd.a)[keyOf[k][nd.dim] >= nd.thr];
+      k++;
     }
   }
-  for (size_t k = 0; k < nl; k++) pps[tupleOf[k]].hintLeaf[rootOf[k]] = &base[k][idx[k]];
 }
 
 void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {
