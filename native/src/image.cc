@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "engine.h"
 
@@ -1043,9 +1044,30 @@ void Engine::buildTrees() {
           if (k > 0) tr.roots[tr.nRoots++] = tb.build(sub.get(), k, lo, hi, 0);
         }
       }
-      if (std::getenv("NV_DTREE_DEBUG"))
-        std::fprintf(stderr, "tree block %u attempt %d: %u rules, %s %u nodes, %u leaf entries, %u roots\n", t, attempt, n,
-                     tb.fail ? "gave up at" : "built", tb.nNodes, tb.nLeaves, tr.nRoots);
+      if (std::getenv("NV_DTREE_DEBUG")) {
+        // Depth statistics: deepest leaf and the mean leaf depth (unweighted).
+        uint64_t leaves = 0, depthSum = 0, maxDepth = 0;
+        if (!tb.fail) {
+          std::vector<std::pair<uint32_t, uint32_t>> stack;
+          for (uint32_t g = 0; g < tr.nRoots; g++) stack.push_back({tr.roots[g], 0});
+          while (!stack.empty()) {
+            const auto [id, d] = stack.back();
+            stack.pop_back();
+            const TreeNode& nd = tb.nodes[id];
+            if (nd.dim == kTreeLeaf) {
+              leaves++;
+              depthSum += d;
+              if (d > maxDepth) maxDepth = d;
+            } else {
+              stack.push_back({nd.a, d + 1});
+              stack.push_back({nd.b, d + 1});
+            }
+          }
+        }
+        std::fprintf(stderr, "tree block %u attempt %d: %u rules, %s %u nodes, %u leaf entries, %u roots, depth max %llu mean %.1f\n", t,
+                     attempt, n, tb.fail ? "gave up at" : "built", tb.nNodes, tb.nLeaves, tr.nRoots, (unsigned long long)maxDepth,
+                     leaves ? double(depthSum) / double(leaves) : 0.0);
+      }
       if (tb.fail) continue;
       tr.nodes = std::move(tb.nodes);
       tr.leaves = std::move(tb.leaves);
