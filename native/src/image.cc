@@ -509,7 +509,7 @@ bool Engine::computeTraceBound() {
   traceIds_ = ruleCount_ <= kEventPayload + uint64_t(1);
   // Every term clamped to 2^31 so the prefix sums (<= 2^32 terms) fit 64 bits.
   constexpr uint64_t kClamp = uint64_t(1) << 31;
-  auto logs = [this, kClamp](uint32_t start, uint32_t count) {
+  auto logs = [this](uint32_t start, uint32_t count) {
     uint64_t k = 0;
     for (uint32_t i = 0; i < count; i++) k += refRules_[start + i].action == ACTION_LOG;
     return k < kClamp ? k : kClamp;
@@ -532,7 +532,7 @@ bool Engine::computeTraceBound() {
   auto profPre = allocArray<uint64_t>(uint64_t(nProfileRefs_) + 1);
   auto opPre = allocArray<uint64_t>(uint64_t(nOps_) + 1);
   if (!tierPre || !profPre || !opPre) return false;
-  auto clamp = [kClamp](uint64_t v) { return v < kClamp ? v : kClamp; };
+  auto clamp = [](uint64_t v) { return v < kClamp ? v : kClamp; };
   uint64_t worst = 0;
   for (int f = 0; f < 2; f++) {
     tierPre[0] = 0;
