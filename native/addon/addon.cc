@@ -11,7 +11,7 @@
 
 namespace {
 
-constexpr uint32_t kAbiVersion = 4;
+constexpr uint32_t kAbiVersion = 5;
 
 Napi::Value ThrowCode(Napi::Env env, const char* code, const std::string& msg) {
   Napi::Error err = Napi::Error::New(env, msg);
@@ -107,6 +107,25 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
         return ThrowCode(env, "ERR_LENGTH", std::string("out.") + o.name + " must be a Uint32Array of at least n entries");
       *o.dst = v.As<Napi::Uint32Array>().Data();
     }
+    // Trace events (engine.h): events (Uint32Array, >= n * eventStride),
+    // eventCount (Uint8Array, >= n), eventStride (1..254); all or none.
+    v = out.Get("events");
+    if (!v.IsUndefined()) {
+      Napi::Value c = out.Get("eventCount"), k = out.Get("eventStride");
+      if (!k.IsNumber()) return ThrowCode(env, "ERR_INVALID_ARG", "out.eventStride must be a number with out.events");
+      const double stride = k.As<Napi::Number>().DoubleValue();
+      if (!(stride >= 1 && stride <= nv::kMaxEventStride) || stride != double(uint32_t(stride)))
+        return ThrowCode(env, "ERR_INVALID_ARG", "out.eventStride must be an integer in 1..254");
+      bo.eventStride = uint32_t(stride);
+      if (!IsType(v, napi_uint32_array) || v.As<Napi::Uint32Array>().ElementLength() / bo.eventStride < n)
+        return ThrowCode(env, "ERR_LENGTH", "out.events must be a Uint32Array of at least n * eventStride entries");
+      if (!IsType(c, napi_uint8_array) || c.As<Napi::Uint8Array>().ElementLength() < n)
+        return ThrowCode(env, "ERR_LENGTH", "out.eventCount must be a Uint8Array of at least n entries");
+      bo.events = v.As<Napi::Uint32Array>().Data();
+      bo.eventCount = c.As<Napi::Uint8Array>().Data();
+    } else if (!out.Get("eventCount").IsUndefined()) {
+      return ThrowCode(env, "ERR_INVALID_ARG", "out.eventCount without out.events");
+    }
     nv::Batch b{n, src.Data(), dst.Data(), sport.Data(), dport.Data(), proto.Data()};
     engine_->classifyBatch(family, b, bo, StrategyArg(info, 6));
     return Napi::Number::New(env, double(n));
@@ -115,8 +134,11 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value ClassifyV4(const Napi::CallbackInfo& info) { return Classify(info, 4); }
   Napi::Value ClassifyV6(const Napi::CallbackInfo& info) { return Classify(info, 6); }
 
-  // classifyOne(family, s0, s1, s2, s3, d0, d1, d2, d3, proto, sport, dport, out: Uint32Array(8)) -> verdict
+  // classifyOne(family, s0, s1, s2, s3, d0, d1, d2, d3, proto, sport, dport, out: Uint32Array(8), strategy?,
+  //             events?: Uint32Array, eventCount?: Uint8Array(1)) -> verdict
   // Plain numbers in, a caller-owned scratch array out: no allocation per call.
+  // With events, up to min(events.length, 254) trace event words (engine.h)
+  // and their number (or 255: overflow) in eventCount[0].
   Napi::Value ClassifyOne(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!engine_) return ThrowCode(env, "ERR_NO_ENGINE", "engine not loaded");
@@ -131,8 +153,20 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     const uint8_t proto = uint8_t(info[9].As<Napi::Number>().Uint32Value());
     const uint16_t sport = uint16_t(info[10].As<Napi::Number>().Uint32Value());
     const uint16_t dport = uint16_t(info[11].As<Napi::Number>().Uint32Value());
+    uint32_t* events = nullptr;
+    uint32_t cap = 0;
+    uint8_t* count = nullptr;
+    if (info.Length() > 14 && !info[14].IsUndefined()) {
+      if (!IsType(info[14], napi_uint32_array) || info.Length() < 16 || !IsType(info[15], napi_uint8_array) ||
+          info[15].As<Napi::Uint8Array>().ElementLength() < 1 || info[14].As<Napi::Uint32Array>().ElementLength() < 1)
+        return ThrowCode(env, "ERR_INVALID_ARG", "classifyOne(..., events: Uint32Array(>= 1), eventCount: Uint8Array(>= 1))");
+      Napi::Uint32Array ev = info[14].As<Napi::Uint32Array>();
+      events = ev.Data();
+      cap = ev.ElementLength() < nv::kMaxEventStride ? uint32_t(ev.ElementLength()) : nv::kMaxEventStride;
+      count = info[15].As<Napi::Uint8Array>().Data();
+    }
     nv::Result r;
-    engine_->classify(family, s, d, proto, sport, dport, &r, StrategyArg(info, 13));
+    engine_->classify(family, s, d, proto, sport, dport, &r, StrategyArg(info, 13), events, cap, count);
     WriteResult(info[12].As<Napi::Uint32Array>().Data(), r);
     return Napi::Number::New(env, r.verdict);
   }
@@ -202,6 +236,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       o.Set("backendCount", Napi::Number::New(env, engine_->backendCount()));
       o.Set("maxProgramWork", Napi::Number::New(env, double(engine_->maxProgramWork())));
       o.Set("workCap", Napi::Number::New(env, double(engine_->workCap())));
+      o.Set("traceBound", Napi::Number::New(env, double(engine_->traceBound())));
     }
     return o;
   }

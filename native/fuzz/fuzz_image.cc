@@ -14,13 +14,18 @@
 //     copy, and a fixed set of IPv4/IPv6 tuples (edge addresses, protocols
 //     0/1/6/17/58/132/136/255, ports 0/65535, plus addresses, NAT frontends and NodePorts
 //     taken from the image) goes through every public classify entry
-//     (classify, classifyBatch with all outputs, classifyBatch with only the
-//     required one). A read past the end of any section - not only past the
-//     end of the image - is then an ASan report ("use-after-poison").
+//     (classify with and without trace events, classifyBatch with all outputs
+//     and trace events at the image's stride and at a short one, classifyBatch
+//     with only the required one). A read past the end of any section - not
+//     only past the end of the image - is then an ASan report
+//     ("use-after-poison"); a write past a tuple's event stride is a canary
+//     or heap-buffer-overflow report.
 //
 // Oracles: ASan/UBSan/LeakSanitizer, plus __builtin_trap() when the batch and
-// single-tuple entries, or the two layouts of one image, disagree, or a result
-// field is out of range (an index into a table it does not fit).
+// single-tuple entries (trace events included), or the two layouts of one
+// image, disagree, when events on change the other outputs, or a result field
+// or event is out of range (an index into a table it does not fit, a count
+// over the stride or over traceBound() without the overflow flag).
 //
 // Set NV_FUZZ_POISON=0 to turn step 3's poisoning off (e.g. if a future engine
 // legitimately reads the header or directory after load; gaps are never read
@@ -273,13 +278,48 @@ void fail(const char* what, size_t i) {
   __builtin_trap();
 }
 
+constexpr uint32_t kCanary = 0xC0FFEE11u;
+
+// One tuple's trace events are well formed: known kinds, rule ids in range,
+// valid EV_EVAL words, closed by an EV_EVAL.
+void checkEvents(const Engine& e, const uint32_t* ev, uint8_t count, size_t i) {
+  if (count == nv::kEventOverflow) return;
+  for (uint32_t k = 0; k < count; k++) {
+    const uint32_t kind = ev[k] >> nv::kEventKindShift, pay = ev[k] & nv::kEventPayload;
+    if (kind == nv::EV_ENTRY || kind == nv::EV_LOG) {
+      if (pay >= e.ruleCount()) fail("event rule id out of range", i);
+    } else if (kind == nv::EV_EVAL) {
+      if ((pay & 0xff) > nv::SLOT_TRANSIT_EGRESS || ((pay >> 8) & 0xff) > nv::EVAL_ALL_TIERS_PASSED || (pay >> 17))
+        fail("EV_EVAL out of range", i);
+    } else {
+      fail("unknown event kind", i);
+    }
+  }
+  if (count > 0 && (ev[count - 1] >> nv::kEventKindShift) != nv::EV_EVAL) fail("events not closed by EV_EVAL", i);
+}
+
 // Every public classify entry; returns the single-tuple results.
 std::vector<Result> classifyAll(const Engine& e, const Tuples& t) {
   const size_t n = t.n();
   std::vector<Result> single(n);
   const int w = t.family == 4 ? 1 : 4;
+  const uint32_t K = e.traceBound() < nv::kMaxEventStride ? (e.traceBound() ? e.traceBound() : 1) : nv::kMaxEventStride;
+  std::vector<uint32_t> events(n * K + 1), one(K + 1);
+  std::vector<uint8_t> counts(n);
+  events[n * K] = kCanary;
   for (size_t i = 0; i < n; i++) {
     e.classify(t.family, &t.src[i * w], &t.dst[i * w], t.proto[i], t.sport[i], t.dport[i], &single[i]);
+    {
+      Result q;
+      one[K] = kCanary;
+      e.classify(t.family, &t.src[i * w], &t.dst[i * w], t.proto[i], t.sport[i], t.dport[i], &q, nv::STRATEGY_LINEAR,
+                 one.data(), K, &counts[i]);
+      if (one[K] != kCanary) fail("events written past the capacity", i);
+      if (!sameResult(q, single[i])) fail("classify with events != classify", i);
+      if (counts[i] != nv::kEventOverflow && (counts[i] > K || counts[i] > e.traceBound())) fail("event count over the bound", i);
+      checkEvents(e, one.data(), counts[i], i);
+      if (counts[i] != nv::kEventOverflow) std::memcpy(&events[i * K], one.data(), counts[i] * 4u);
+    }
     const Result& r = single[i];
     if (r.verdict > 1) fail("verdict out of range", i);
     if (r.reason > nv::FLOW_NOT_POLICED) fail("flow reason out of range", i);
@@ -293,18 +333,37 @@ std::vector<Result> classifyAll(const Engine& e, const Tuples& t) {
   std::vector<uint8_t> verdict(n), reason(n);
   std::vector<uint32_t> eg(n), ing(n), dec(n), ev(n), nat(n), vis(n);
   e.classifyBatch(t.family, in, nv::BatchOut{verdict.data(), reason.data(), eg.data(), ing.data(), dec.data(), ev.data(),
-                                             nat.data(), vis.data()});
+                                             nat.data(), vis.data(), nullptr, nullptr, 0});
   for (size_t i = 0; i < n; i++) {
     const Result b{verdict[i], reason[i], eg[i], ing[i], dec[i], ev[i], nat[i], vis[i]};
     if (!sameResult(b, single[i])) fail("classifyBatch != classify", i);
   }
+  // Trace events in the batch, at the image's stride and at a short one (2):
+  // equal to the single-tuple events, or flagged when they do not fit.
+  for (uint32_t stride : {K, 2u}) {
+    std::vector<uint32_t> bev(n * stride + 1, 0);
+    bev[n * stride] = kCanary;
+    std::vector<uint8_t> bcount(n, 0xee), bverdict(n);
+    nv::BatchOut o{bverdict.data(), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                   bev.data(), bcount.data(), stride};
+    e.classifyBatch(t.family, in, o);
+    if (bev[n * stride] != kCanary) fail("batch events written past the buffer", n);
+    for (size_t i = 0; i < n; i++) {
+      if (bverdict[i] != verdict[i]) fail("classifyBatch with events != classifyBatch", i);
+      const uint8_t want = counts[i] == nv::kEventOverflow || counts[i] > stride ? nv::kEventOverflow : counts[i];
+      if (bcount[i] != want) fail("batch event count != single", i);
+      if (want != nv::kEventOverflow && std::memcmp(&bev[i * stride], &events[i * K], want * 4u) != 0)
+        fail("batch events != single", i);
+    }
+  }
   std::vector<uint8_t> verdictOnly(n, 0xee);
-  e.classifyBatch(t.family, in, nv::BatchOut{verdictOnly.data(), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr});
+  e.classifyBatch(t.family, in, nv::BatchOut{verdictOnly.data(), nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                             nullptr, nullptr, 0});
   for (size_t i = 0; i < n; i++)
     if (verdictOnly[i] != verdict[i]) fail("classifyBatch (verdict only) != classifyBatch", i);
   // Empty batch with null arrays: nothing may be touched.
   e.classifyBatch(t.family, nv::Batch{0, nullptr, nullptr, nullptr, nullptr, nullptr},
-                  nv::BatchOut{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr});
+                  nv::BatchOut{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0});
   return single;
 }
 

@@ -86,6 +86,39 @@ struct Batch {
   const uint8_t* proto;
 };
 
+// Trace events (optional output): per tuple, everything the reference's
+// FlowResult holds beyond the fields above, as a sequence of 32-bit words
+// (kind in the top two bits, payload below):
+//   EV_ENTRY rule id  one trace entry of the evaluation under way, in trace
+//                     order: Pass entries, the deciding rule, end-of-tier,
+//                     profile, missing-profile and no-profile-match pseudo rules
+//   EV_LOG   rule id  a matching Log rule (the evaluation's `logged`), in order
+//   EV_EVAL  slot | reason << 8 | allow << 16   closes an evaluation: the
+//                     EV_ENTRY/EV_LOG words since the previous EV_EVAL are its
+//                     trace and logged lists; evaluations come in path order
+// Rule ids index RULE_META (< 2^30; an image with more rules reports every
+// tuple as overflowed). With events off (nullptr) nothing is written and the
+// hot loop pays one predictable branch per tier walked.
+enum TraceEventKind : uint32_t { EV_ENTRY = 0, EV_LOG = 1, EV_EVAL = 2 };
+constexpr uint32_t kEventKindShift = 30;
+constexpr uint32_t kEventPayload = (1u << kEventKindShift) - 1;
+// The evaluation an EV_EVAL closes (which program of evaluate()'s path):
+//   SLOT_SRC            the source endpoint's egress (workload or host endpoint)
+//   SLOT_DST            the destination endpoint's ingress (workload or host endpoint)
+//   SLOT_FWD_EGRESS     the source workload's node's wildcard HEP, forward egress
+//   SLOT_FWD_INGRESS    the destination workload's node's wildcard HEP, forward ingress
+//   SLOT_TRANSIT_INGRESS, SLOT_TRANSIT_EGRESS  the transit wildcard HEP
+enum EvalSlot : uint8_t {
+  SLOT_SRC = 0, SLOT_DST, SLOT_FWD_EGRESS, SLOT_FWD_INGRESS, SLOT_TRANSIT_INGRESS, SLOT_TRANSIT_EGRESS
+};
+// Per-tuple event capacity (stride) is the caller's, 1..kMaxEventStride; a
+// tuple whose events do not fit gets count kEventOverflow (the words written
+// are then incomplete: never read them) — never a write past its stride.
+// Engine::traceBound() is the image's worst case, so a stride of
+// min(traceBound(), kMaxEventStride) overflows only when the bound exceeds 254.
+constexpr uint32_t kMaxEventStride = 254;
+constexpr uint8_t kEventOverflow = 0xff;
+
 struct BatchOut {
   uint8_t* verdict;        // required
   uint8_t* reason;         // optional (nullptr)
@@ -95,6 +128,12 @@ struct BatchOut {
   uint32_t* evalReasons;   // optional
   uint32_t* natBackend;    // optional
   uint32_t* rulesVisited;  // optional
+  // Trace events, optional: tuple i's words at events[i * eventStride ...],
+  // their number (or kEventOverflow) in eventCount[i]. Both or neither;
+  // eventStride in 1..kMaxEventStride.
+  uint32_t* events;
+  uint8_t* eventCount;
+  uint32_t eventStride;
 };
 
 // STRATEGY_DECISION_BITMAPS: the decision strategy with the bitmap path forced
@@ -109,8 +148,11 @@ class Engine {
   // strategy: STRATEGY_LINEAR (rule by rule; rulesVisited = match records
   // tested, the Calico cost model) or STRATEGY_DECISION (decision blocks;
   // rulesVisited = candidates given a full check). Same outputs otherwise.
+  // Optional trace events (see BatchOut): up to eventCap (<= kMaxEventStride)
+  // words into events, their number or kEventOverflow into *eventCount.
   void classify(int family, const uint32_t* src, const uint32_t* dst, uint8_t proto, uint16_t sport, uint16_t dport,
-                Result* out, int strategy = STRATEGY_LINEAR) const;
+                Result* out, int strategy = STRATEGY_LINEAR, uint32_t* events = nullptr, uint32_t eventCap = 0,
+                uint8_t* eventCount = nullptr) const;
   void classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy = STRATEGY_LINEAR) const;
 
   uint32_t ruleCount() const { return ruleCount_; }
@@ -120,6 +162,10 @@ class Engine {
   // program and family, and the cap it was checked against.
   uint64_t maxProgramWork() const { return maxWork_; }
   uint64_t workCap() const { return workCap_; }
+  // Worst-case trace events per tuple (load-time): 4 evaluations x the largest
+  // program's (one entry per tier walked, one profile entry, every Log rule
+  // of its tiers and profiles, the EV_EVAL word), clamped to 2^32 - 1.
+  uint32_t traceBound() const { return traceBound_; }
   // Derived decision trees (see trees_): how many blocks got one, their bytes.
   uint32_t treeCount() const { return treeCount_; }
   uint64_t treeBytes() const { return treeBytes_; }
@@ -149,6 +195,7 @@ class Engine {
 
   struct Pkt;
   struct EvalOut;
+  struct EventSink;
   // A tuple after the memory-bound first stage (service NAT, address classes);
   // the batch loop runs this stage some tuples ahead of evaluation and
   // prefetches what evaluation reads first.
@@ -195,7 +242,7 @@ class Engine {
   void prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport, uint16_t dportIn,
                Prep* pp) const;
   void prefetchFor(const Prep& pp) const;
-  void evaluate(int family, const Prep& pp, Result* out, int strategy) const;
+  void evaluate(int family, const Prep& pp, Result* out, int strategy, EventSink* sink = nullptr) const;
   const fmt::AddrClass* lookup(int family, const uint32_t* addr) const;
   bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;  // inline, classify.cc
   bool matchTail(const fmt::MatchRec& m, const Pkt& p) const;
@@ -207,6 +254,14 @@ class Engine {
   void applySets(uint64_t* bits, uint32_t setStart, uint32_t setCount, const fmt::AddrClass* c) const;
   const uint64_t* portRow(uint32_t start, uint32_t count, uint32_t key) const;
   void walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
+  void logHits(uint32_t tierBlock, uint32_t decided, const Pkt& p, EvalOut* ev) const;
+  // Derived at load (computeTraceBound): per tier block, bit f (0 IPv4, 1 IPv6)
+  // set when that family's rule list holds a Log rule; the decision strategy
+  // (whose blocks omit Log rules) rescans only those blocks, only with events on.
+  std::unique_ptr<uint8_t[]> tierLog_;
+  uint32_t traceBound_ = 0;
+  bool traceIds_ = true;  // every rule id fits an event payload
+  bool computeTraceBound();
   void runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const;
 
   std::unique_ptr<uint64_t[]> mem_;  // nothrow-allocated image copy

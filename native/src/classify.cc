@@ -32,10 +32,29 @@ inline bool boxHit(const Engine::Box& x, uint32_t s, uint32_t d, uint8_t proto, 
 }
 }  // namespace
 
+// Trace events of one tuple (engine.h, BatchOut::events): words past the
+// capacity are counted, never written.
+struct Engine::EventSink {
+  uint32_t* ev;
+  uint32_t cap, n;
+  void put(uint32_t w) {
+    if (n < cap) ev[n] = w;
+    n++;
+  }
+  uint8_t count() const { return n <= cap ? uint8_t(n) : kEventOverflow; }
+};
+
 struct Engine::EvalOut {
   uint8_t allow;
   uint8_t reason;
   uint32_t last;  // last trace entry's rule id, kNone when the trace is empty
+  EventSink* sink;  // trace events, or nullptr
+  // A trace entry: the last one so far, and an event when asked for.
+  void entry(uint32_t ruleId) {
+    last = ruleId;
+    if (sink) sink->put((EV_ENTRY << kEventKindShift) | ruleId);
+  }
+  void logged(uint32_t ruleId) const { sink->put((EV_LOG << kEventKindShift) | ruleId); }
 };
 
 const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
@@ -320,13 +339,15 @@ int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOu
       const int i = firstDecided(tbi, p);
       if (i >= 0) {
         const DRule& r = drules_[dblocks_[2 * tbi + (p.family == 6 ? 1 : 0)].ruleStart + uint32_t(i)];
-        ev->last = r.ruleId;
+        if (ev->sink && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, r.ruleId, p, ev);
+        ev->entry(r.ruleId);
         if (r.action == ACTION_PASS) continue;
         ev->allow = r.action == ACTION_ALLOW;
         ev->reason = EVAL_RULE;
         return 1;
       }
-      ev->last = tb.endRule;
+      if (ev->sink && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, kNone, p, ev);
+      ev->entry(tb.endRule);
       if (tb.endAction == ACTION_DENY) {
         ev->allow = 0;
         ev->reason = EVAL_END_OF_TIER;
@@ -340,15 +361,18 @@ int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOu
     for (uint32_t i = 0; i < rc; i++) {
       const MatchRec& m = refRules_[rs + i];
       if (!matchRule(m, p)) continue;
-      if (m.action == ACTION_LOG) continue;
-      ev->last = m.ruleId;
+      if (m.action == ACTION_LOG) {
+        if (ev->sink) ev->logged(m.ruleId);
+        continue;
+      }
+      ev->entry(m.ruleId);
       if (m.action == ACTION_PASS) { passed = true; break; }
       ev->allow = m.action == ACTION_ALLOW;
       ev->reason = EVAL_RULE;
       return 1;
     }
     if (passed) continue;
-    ev->last = tb.endRule;
+    ev->entry(tb.endRule);
     if (tb.endAction == ACTION_DENY) {
       ev->allow = 0;
       ev->reason = EVAL_END_OF_TIER;
@@ -362,7 +386,7 @@ void Engine::walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, Ev
   for (uint32_t k = 0; k < refCount; k++) {
     const ProfileBlock& pb = profileBlocks_[profileRefs_[refStart + k]];
     if (pb.missingRule != kNone) {
-      ev->last = pb.missingRule;
+      ev->entry(pb.missingRule);
       ev->allow = 0;
       ev->reason = EVAL_MISSING_PROFILE;
       return;
@@ -371,16 +395,36 @@ void Engine::walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, Ev
     const uint32_t rc = p.family == 4 ? pb.v4Count : pb.v6Count;
     for (uint32_t i = 0; i < rc; i++) {
       const MatchRec& m = refRules_[rs + i];
-      if (!matchRule(m, p) || m.action == ACTION_LOG) continue;
-      ev->last = m.ruleId;
+      if (!matchRule(m, p)) continue;
+      if (m.action == ACTION_LOG) {
+        if (ev->sink) ev->logged(m.ruleId);
+        continue;
+      }
+      ev->entry(m.ruleId);
       ev->allow = m.action == ACTION_ALLOW;  // Pass was compiled as Deny
       ev->reason = EVAL_PROFILE;
       return;
     }
   }
-  ev->last = config_->noProfileMatchRule;
+  ev->entry(config_->noProfileMatchRule);
   ev->allow = 0;
   ev->reason = EVAL_NO_PROFILE_MATCH;
+}
+
+// Events on, decision strategy: the matching Log rules of a tier block (which
+// its decision block omits) ahead of the decided rule (kNone: all of them), in
+// reference order. Work not counted in rulesVisited (same outputs either way).
+void Engine::logHits(uint32_t tbi, uint32_t decided, const Pkt& p, EvalOut* ev) const {
+  const TierBlock& tb = tierBlocks_[tbi];
+  const uint32_t rs = p.family == 4 ? tb.v4Start : tb.v6Start;
+  const uint32_t rc = p.family == 4 ? tb.v4Count : tb.v6Count;
+  const uint32_t visited = p.rulesVisited;
+  for (uint32_t i = 0; i < rc; i++) {
+    const MatchRec& m = refRules_[rs + i];
+    if (m.ruleId == decided) break;
+    if (m.action == ACTION_LOG && matchRule(m, p)) ev->logged(m.ruleId);
+  }
+  p.rulesVisited = visited;
 }
 
 void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const {
@@ -504,13 +548,17 @@ void Engine::prefetchFor(const Prep& pp) const {
 }
 
 void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
-                      uint16_t dportIn, Result* out, int strategy) const {
+                      uint16_t dportIn, Result* out, int strategy, uint32_t* events, uint32_t eventCap,
+                      uint8_t* eventCount) const {
   Prep pp;
   prepare(family, src, dstIn, proto, sport, dportIn, &pp);
-  evaluate(family, pp, out, strategy);
+  if (!events) return evaluate(family, pp, out, strategy);
+  EventSink sink{events, eventCap < kMaxEventStride ? eventCap : kMaxEventStride, 0};
+  evaluate(family, pp, out, strategy, &sink);
+  *eventCount = traceIds_ ? sink.count() : kEventOverflow;
 }
 
-void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy) const {
+void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy, EventSink* sink) const {
   out->verdict = 1;
   out->reason = FLOW_POLICY;
   out->egressRule = out->ingressRule = out->decidingRule = kNone;
@@ -553,12 +601,14 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy) con
   const uint32_t srcHost = s->hostNode, dstHost = d->hostNode;
 
   // 3. Evaluations in path order; the first deny decides, else the last one.
-  EvalOut egress{0, EVAL_NONE, kNone}, ingress{0, EVAL_NONE, kNone}, first{0, EVAL_NONE, kNone}, last{0, EVAL_NONE, kNone};
+  EvalOut egress{0, EVAL_NONE, kNone, nullptr}, ingress{0, EVAL_NONE, kNone, nullptr}, first{0, EVAL_NONE, kNone, nullptr},
+      last{0, EVAL_NONE, kNone, nullptr};
   bool haveEgress = false, haveIngress = false, haveDeny = false;
   uint32_t n = 0;
-  auto run = [&](uint32_t prog, const Pkt& pre2) -> EvalOut {
-    EvalOut ev{0, EVAL_NONE, kNone};
+  auto run = [&](uint32_t prog, const Pkt& pre2, uint32_t slot) -> EvalOut {
+    EvalOut ev{0, EVAL_NONE, kNone, sink};
     runProgram(prog, p, pre2, &ev);
+    if (sink) sink->put((EV_EVAL << kEventKindShift) | slot | (uint32_t(ev.reason) << 8) | (uint32_t(ev.allow) << 16));
     n++;
     last = ev;
     if (!ev.allow && !haveDeny) { haveDeny = true; first = ev; }
@@ -582,7 +632,7 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy) con
     return;
   }
   if (srcWep) {
-    egress = run(s->egressProg, pre);
+    egress = run(s->egressProg, pre, SLOT_SRC);
     haveEgress = true;
     if (!egress.allow) return finish(-1);
     if (dstHost != kNone && dstHost == s->epNode) {
@@ -596,17 +646,17 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy) con
         return finish(1);
       }
       if (dstHep) {
-        ingress = run(d->ingressProg, pre);
+        ingress = run(d->ingressProg, pre, SLOT_DST);
         haveIngress = true;
       }
       return finish(-1);
     }
     const uint32_t fwd = s->epNode != kNone ? nodes_[s->epNode].fwdEgressProg : kNone;
     if (fwd != kNone && !(d->epKind == EP_WEP && d->epNode == s->epNode) && dstHost != s->epNode) {
-      if (!run(fwd, pre).allow) return finish(-1);
+      if (!run(fwd, pre, SLOT_FWD_EGRESS).allow) return finish(-1);
     }
   } else if (srcHep && srcHost != kNone) {
-    egress = run(s->egressProg, pre);
+    egress = run(s->egressProg, pre, SLOT_SRC);
     haveEgress = true;
     if (!egress.allow) return finish(-1);
   }
@@ -615,16 +665,17 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy) con
     const bool sameNode = (s->epKind == EP_WEP && s->epNode == d->epNode) || (srcHost != kNone && srcHost == d->epNode);
     const uint32_t fwd = d->epNode != kNone ? nodes_[d->epNode].fwdIngressProg : kNone;
     if (fwd != kNone && !sameNode) {
-      if (!run(fwd, pre).allow) return finish(-1);
+      if (!run(fwd, pre, SLOT_FWD_INGRESS).allow) return finish(-1);
     }
-    ingress = run(d->ingressProg, pre);
+    ingress = run(d->ingressProg, pre, SLOT_DST);
     haveIngress = true;
   } else if (dstHep && dstHost != kNone) {
-    ingress = run(d->ingressProg, pre);
+    ingress = run(d->ingressProg, pre, SLOT_DST);
     haveIngress = true;
   } else if (!srcWep && !srcHep && srcHost == kNone && dstHost == kNone) {
     if (config_->transitIngressProg != kNone) {
-      if (run(config_->transitIngressProg, pre).allow) run(config_->transitEgressProg, pre);
+      if (run(config_->transitIngressProg, pre, SLOT_TRANSIT_INGRESS).allow)
+        run(config_->transitEgressProg, pre, SLOT_TRANSIT_EGRESS);
     }
   }
   if (n == 0) out->reason = FLOW_NOT_POLICED;
@@ -779,7 +830,13 @@ void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int
     if (from + kChunk < in.n) stage1(from + kChunk, bufs[(c + 1) & 1]);
     const Prep* pps = bufs[c & 1];
     for (size_t i = from, k = 0; i < in.n && k < kChunk; i++, k++) {
-      evaluate(family, pps[k], &r, strategy);
+      if (out.events) {
+        EventSink sink{out.events + i * out.eventStride, out.eventStride < kMaxEventStride ? out.eventStride : kMaxEventStride, 0};
+        evaluate(family, pps[k], &r, strategy, &sink);
+        out.eventCount[i] = traceIds_ ? sink.count() : kEventOverflow;
+      } else {
+        evaluate(family, pps[k], &r, strategy);
+      }
       out.verdict[i] = r.verdict;
       if (out.reason) out.reason[i] = r.reason;
       if (out.egressRule) out.egressRule[i] = r.egressRule;

@@ -127,6 +127,11 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     if (detail) *detail = "cannot allocate the protocol rule lists";
     return nullptr;
   }
+  if (!e->computeTraceBound()) {
+    *err = LoadError::OutOfMemory;
+    if (detail) *detail = "cannot allocate the trace tables";
+    return nullptr;
+  }
   // Derived NAT frontend hash (see engine.h).
   if (e->nFrontends_ > 0) {
     if (e->nFrontends_ > (1u << 30)) {
@@ -533,6 +538,66 @@ std::unique_ptr<T[]> allocArray(uint64_t n) {
   return std::unique_ptr<T[]>(new (std::nothrow) T[size_t(n) + 1]);
 }
 }  // namespace
+
+// Trace events (engine.h traceBound, tierLog_): per program and family, one
+// entry per tier walked plus its Log rules, one profile entry plus the
+// profiles' Log rules, one EV_EVAL word; a tuple runs at most 4 programs.
+bool Engine::computeTraceBound() {
+  tierLog_.reset(new (std::nothrow) uint8_t[size_t(nTierBlocks_) + 1]);
+  auto tierEv = allocArray<uint64_t>(2 * uint64_t(nTierBlocks_));
+  auto profEv = allocArray<uint64_t>(2 * uint64_t(nProfileBlocks_));
+  if (!tierLog_ || !tierEv || !profEv) return false;
+  traceIds_ = ruleCount_ <= kEventPayload + uint64_t(1);
+  // Every term clamped to 2^31 so the prefix sums (<= 2^32 terms) fit 64 bits.
+  constexpr uint64_t kClamp = uint64_t(1) << 31;
+  auto logs = [this](uint32_t start, uint32_t count) {
+    uint64_t k = 0;
+    for (uint32_t i = 0; i < count; i++) k += refRules_[start + i].action == ACTION_LOG;
+    return k < kClamp ? k : kClamp;
+  };
+  for (uint32_t t = 0; t < nTierBlocks_; t++) {
+    const TierBlock& tb = tierBlocks_[t];
+    const uint64_t l4 = logs(tb.v4Start, tb.v4Count), l6 = logs(tb.v6Start, tb.v6Count);
+    tierLog_[t] = uint8_t((l4 ? 1 : 0) | (l6 ? 2 : 0));
+    tierEv[2 * uint64_t(t)] = 1 + l4;
+    tierEv[2 * uint64_t(t) + 1] = 1 + l6;
+  }
+  for (uint32_t p = 0; p < nProfileBlocks_; p++) {
+    const ProfileBlock& pb = profileBlocks_[p];
+    profEv[2 * uint64_t(p)] = logs(pb.v4Start, pb.v4Count);
+    profEv[2 * uint64_t(p) + 1] = logs(pb.v6Start, pb.v6Count);
+  }
+  // Prefix sums over the ref and op lists (as in checkWork): linear in the
+  // tables however the programs share ranges.
+  auto tierPre = allocArray<uint64_t>(uint64_t(nTierRefs_) + 1);
+  auto profPre = allocArray<uint64_t>(uint64_t(nProfileRefs_) + 1);
+  auto opPre = allocArray<uint64_t>(uint64_t(nOps_) + 1);
+  if (!tierPre || !profPre || !opPre) return false;
+  auto clamp = [](uint64_t v) { return v < kClamp ? v : kClamp; };
+  uint64_t worst = 0;
+  for (int f = 0; f < 2; f++) {
+    tierPre[0] = 0;
+    for (uint32_t i = 0; i < nTierRefs_; i++) tierPre[i + 1] = tierPre[i] + tierEv[2 * uint64_t(tierRefs_[i]) + f];
+    profPre[0] = 0;
+    for (uint32_t i = 0; i < nProfileRefs_; i++) profPre[i + 1] = profPre[i] + profEv[2 * uint64_t(profileRefs_[i]) + f];
+    opPre[0] = 0;
+    for (uint32_t i = 0; i < nOps_; i++) {
+      const Op& o = ops_[i];
+      uint64_t w = 0;
+      if (o.opcode == OP_PROFILES) w = 1 + (profPre[uint64_t(o.start) + o.count] - profPre[o.start]);
+      else if (o.opcode == OP_TIERS || o.opcode == OP_FORWARD_TIERS) w = tierPre[uint64_t(o.start) + o.count] - tierPre[o.start];
+      opPre[i + 1] = opPre[i] + clamp(w);
+    }
+    for (uint32_t p = 0; p < nPrograms_; p++) {
+      const uint64_t w = 1 + opPre[uint64_t(programs_[p].opStart) + programs_[p].opCount] - opPre[programs_[p].opStart];
+      if (w > worst) worst = w;
+    }
+  }
+  if (worst > 0xffffffffull) worst = 0xffffffffull;
+  worst *= 4;
+  traceBound_ = worst < 0xffffffffull ? uint32_t(worst) : 0xffffffffu;
+  return true;
+}
 
 LoadError Engine::checkWork(std::string* detail) {
   uint64_t cap = 2 * (uint64_t(nOps_) + nTierRefs_ + nProfileRefs_ + nRuleRefs_ + 2 * uint64_t(nMatches_) + nAddrTests_ +

@@ -39,6 +39,9 @@ void fixCrc(std::vector<uint8_t>& b) {
   std::memcpy(b.data() + 24, &c, 4);
 }
 
+const int kStrategies[] = {nv::STRATEGY_LINEAR, nv::STRATEGY_DECISION, nv::STRATEGY_DECISION_BITMAPS};
+constexpr uint32_t kCanary = 0xDEADBEEFu;
+
 void classifyRandom(const nv::Engine& e, int n) {
   nv::Result r;
   for (int i = 0; i < n; i++) {
@@ -54,12 +57,192 @@ void classifyRandom(const nv::Engine& e, int n) {
     e.classify(fam, s, d, proto, sp, dp, &r, nv::STRATEGY_LINEAR);
     e.classify(fam, s, d, proto, sp, dp, &q, nv::STRATEGY_DECISION);
     e.classify(fam, s, d, proto, sp, dp, &q2, nv::STRATEGY_DECISION_BITMAPS);
+    {
+      // Trace events on (any image the loader accepts): within the capacity.
+      uint32_t ev[17];
+      ev[16] = kCanary;
+      uint8_t count = 0;
+      nv::Result t;
+      e.classify(fam, s, d, proto, sp, dp, &t, i % 2 ? nv::STRATEGY_DECISION : nv::STRATEGY_LINEAR, ev, 16, &count);
+      EXPECT(ev[16] == kCanary && (count <= 16 || count == nv::kEventOverflow), "events overrun on tuple %d", i);
+      EXPECT(t.verdict == r.verdict && t.decidingRule == r.decidingRule, "events on changed the verdict on tuple %d", i);
+    }
     EXPECT(q.verdict == q2.verdict && q.decidingRule == q2.decidingRule && q.evalReasons == q2.evalReasons, "bitmap path differs on tuple %d", i);
     // Both strategies agree (the TypeScript differential tests compare them with the reference).
     EXPECT(r.verdict == q.verdict && r.decidingRule == q.decidingRule && r.egressRule == q.egressRule &&
                r.ingressRule == q.ingressRule && r.evalReasons == q.evalReasons && r.natBackend == q.natBackend,
            "linear and decision strategies disagree on tuple %d", i);
   }
+}
+
+// ---- trace events (engine.h BatchOut::events) -------------------------------
+
+// Tuples biased to the addresses of src/gen clusters (pods 10.128.x.y, nodes
+// 172.18.0.x, services 10.96.0.x, externals, load balancers; IPv6 likewise)
+// and to the egress-allowlist example, with common ports.
+void biasedTuple(int i, int* fam, uint32_t* s, uint32_t* d, uint8_t* proto, uint16_t* sp, uint16_t* dp) {
+  auto v4 = [](uint32_t* a) {
+    const uint32_t bases[] = {0x0A800000u, 0x0A800100u, 0x0A800200u, 0x0A800300u, 0xAC12000Au, 0x0A60000Au,
+                              0xC6120001u, 0xC6130001u, 0x64400001u, 0x0A000108u, 0xCB00710Au};
+    const uint32_t b = rnd() % 11;
+    a[0] = bases[b] + rnd() % (b < 4 ? 32 : 8);
+    if (rnd() % 16 == 0) a[0] = rnd();
+  };
+  auto v6 = [](uint32_t* a) {
+    const uint32_t r = rnd() % 4;
+    a[0] = 0xfd000010u;
+    a[1] = 0x02440000u | (rnd() % 4);
+    a[2] = 0;
+    a[3] = 1 + rnd() % 12;
+    if (r == 1) { a[0] = 0xfd000172u; a[1] = 0x00180000u; a[3] = 0xa + rnd() % 4; }
+    if (r == 2) { a[0] = 0xfd000010u; a[1] = 0x00960000u; a[3] = 0xa + rnd() % 4; }
+    if (r == 3) { a[0] = 0x20010db8u; a[1] = 0x00010000u; a[3] = 1 + rnd() % 3; }
+  };
+  *fam = i % 5 == 0 ? 6 : 4;
+  for (int k = 0; k < 4; k++) s[k] = d[k] = 0;
+  if (*fam == 4) { v4(s); v4(d); } else { v6(s); v6(d); }
+  const uint8_t protos[] = {6, 6, 6, 17, 17, 1, 58, 132};
+  *proto = protos[rnd() % 8];
+  const uint16_t ports[] = {80, 443, 53, 8080, 22, 9090, 5432, 6443, 3000, 10250};
+  *sp = rnd() % 3 ? uint16_t(1024 + rnd() % 60000) : ports[rnd() % 10];
+  *dp = rnd() % 5 ? ports[rnd() % 10] : uint16_t(rnd());
+  if (*proto == 1 || *proto == 58) { *sp = uint16_t(rnd() % 12); *dp = uint16_t(rnd() % 3); }
+}
+
+struct TraceStats { int tuples = 0, logged = 0, multiEval = 0, forward = 0, transit = 0, maxCount = 0; };
+
+// Structural checks of one tuple's events against its Result: every
+// evaluation closed by EV_EVAL, the SRC/DST evaluations' last entries and
+// reasons are egressRule/ingressRule and evalReasons' bytes, the deciding
+// evaluation (first deny, else last) gives decidingRule.
+void checkEvents(const nv::Engine& e, const nv::Result& r, const uint32_t* ev, uint32_t n, int i, TraceStats* st) {
+  uint32_t lastEntry = nv::fmt::kNone, evals = 0, decRule = nv::fmt::kNone, decReason = 0;
+  bool haveDeny = false, logs = false;
+  uint32_t egRule = nv::fmt::kNone, inRule = nv::fmt::kNone, egReason = 0, inReason = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    const uint32_t kind = ev[k] >> nv::kEventKindShift, pay = ev[k] & nv::kEventPayload;
+    if (kind == nv::EV_ENTRY || kind == nv::EV_LOG) {
+      EXPECT(pay < e.ruleCount(), "tuple %d: event rule id %u out of range", i, pay);
+      if (kind == nv::EV_ENTRY) lastEntry = pay; else logs = true;
+      continue;
+    }
+    EXPECT(kind == nv::EV_EVAL, "tuple %d: unknown event kind %u", i, kind);
+    const uint32_t slot = pay & 0xff, reason = (pay >> 8) & 0xff, allow = (pay >> 16) & 1;
+    EXPECT(slot <= nv::SLOT_TRANSIT_EGRESS && (pay >> 17) == 0, "tuple %d: bad EV_EVAL %08x", i, pay);
+    evals++;
+    if (slot == nv::SLOT_SRC) { egRule = lastEntry; egReason = reason; }
+    if (slot == nv::SLOT_DST) { inRule = lastEntry; inReason = reason; }
+    if (slot == nv::SLOT_FWD_EGRESS || slot == nv::SLOT_FWD_INGRESS) st->forward++;
+    if (slot == nv::SLOT_TRANSIT_INGRESS || slot == nv::SLOT_TRANSIT_EGRESS) st->transit++;
+    if (!haveDeny) { decRule = lastEntry; decReason = reason; }
+    if (!allow) haveDeny = true;
+    lastEntry = nv::fmt::kNone;
+  }
+  EXPECT(n == 0 || (ev[n - 1] >> nv::kEventKindShift) == nv::EV_EVAL, "tuple %d: events not closed by EV_EVAL", i);
+  EXPECT(egRule == r.egressRule && inRule == r.ingressRule && egReason == (r.evalReasons & 0xff) &&
+             inReason == ((r.evalReasons >> 8) & 0xff),
+         "tuple %d: events disagree with egress/ingress outputs", i);
+  if (evals > 0)
+    EXPECT(decRule == r.decidingRule && decReason == ((r.evalReasons >> 16) & 0xff), "tuple %d: events disagree with the deciding outputs", i);
+  st->tuples++;
+  st->logged += logs;
+  st->multiEval += evals > 1;
+  if (int(n) > st->maxCount) st->maxCount = int(n);
+}
+
+// Trace events: equal across strategies and between the single-tuple and
+// batch paths, consistent with the other outputs, within traceBound; a short
+// stride flags overflow and never writes past it.
+TraceStats checkTraces(const nv::Engine& e, int n) {
+  TraceStats st;
+  const uint32_t bound = e.traceBound();
+  EXPECT(bound >= 4, "traceBound %u below one evaluation per possible slot", bound);
+  const uint32_t K = bound < nv::kMaxEventStride ? bound : nv::kMaxEventStride;
+  std::vector<int> fams(n);
+  std::vector<uint32_t> src4(n), dst4(n), src6(4 * n), dst6(4 * n);
+  std::vector<uint16_t> sps(n), dps(n);
+  std::vector<uint8_t> prs(n);
+  std::vector<uint32_t> single[3];  // per strategy, n * K
+  std::vector<uint8_t> singleCount[3];
+  for (int s = 0; s < 3; s++) { single[s].assign(size_t(n) * K, 0); singleCount[s].assign(n, 0); }
+  std::vector<uint32_t> buf(K + 2);
+  for (int i = 0; i < n; i++) {
+    uint32_t s[4], d[4];
+    biasedTuple(i, &fams[i], s, d, &prs[i], &sps[i], &dps[i]);
+    src4[i] = s[0]; dst4[i] = d[0];
+    for (int k = 0; k < 4; k++) { src6[4 * i + k] = s[k]; dst6[4 * i + k] = d[k]; }
+    for (int si = 0; si < 3; si++) {
+      nv::Result r;
+      buf[K] = buf[K + 1] = kCanary;
+      uint8_t count = 0;
+      e.classify(fams[i], s, d, prs[i], sps[i], dps[i], &r, kStrategies[si], buf.data(), K, &count);
+      EXPECT(buf[K] == kCanary && buf[K + 1] == kCanary, "tuple %d: events written past the capacity", i);
+      EXPECT(count != nv::kEventOverflow && count <= bound, "tuple %d: %u events, bound %u", i, count, bound);
+      if (count == nv::kEventOverflow) continue;
+      nv::Result plain;
+      e.classify(fams[i], s, d, prs[i], sps[i], dps[i], &plain, kStrategies[si]);
+      EXPECT(plain.verdict == r.verdict && plain.decidingRule == r.decidingRule && plain.evalReasons == r.evalReasons &&
+                 plain.rulesVisited == r.rulesVisited,
+             "tuple %d: events on changed the outputs (strategy %d)", i, kStrategies[si]);
+      if (si == 0) checkEvents(e, r, buf.data(), count, i, &st);
+      std::memcpy(&single[si][size_t(i) * K], buf.data(), count * 4);
+      singleCount[si][i] = count;
+      if (si > 0)
+        EXPECT(count == singleCount[0][i] && std::memcmp(buf.data(), &single[0][size_t(i) * K], count * 4) == 0,
+               "tuple %d: events of strategy %d differ from linear", i, kStrategies[si]);
+      // Every shorter capacity: overflow flagged, nothing written past it.
+      for (uint32_t cap = count > 0 ? count - 1 : 0; cap > 0 && cap + 3 > count; cap--) {
+        std::vector<uint32_t> small(cap + 1, 0);
+        small[cap] = kCanary;
+        uint8_t c2 = 0;
+        e.classify(fams[i], s, d, prs[i], sps[i], dps[i], &r, kStrategies[si], small.data(), cap, &c2);
+        EXPECT(c2 == nv::kEventOverflow && small[cap] == kCanary, "tuple %d: capacity %u not flagged or overrun", i, cap);
+      }
+    }
+  }
+  // Batch path, per family and strategy, with the full stride and a short one.
+  for (int fam : {4, 6}) {
+    std::vector<size_t> at;
+    for (int i = 0; i < n; i++) if (fams[i] == fam) at.push_back(size_t(i));
+    const size_t m = at.size(), w = fam == 4 ? 1 : 4;
+    std::vector<uint32_t> bs(m * w), bd(m * w);
+    std::vector<uint16_t> bsp(m), bdp(m);
+    std::vector<uint8_t> bpr(m), vd(m);
+    for (size_t j = 0; j < m; j++) {
+      const size_t i = at[j];
+      for (size_t k = 0; k < w; k++) {
+        bs[j * w + k] = fam == 4 ? src4[i] : src6[4 * i + k];
+        bd[j * w + k] = fam == 4 ? dst4[i] : dst6[4 * i + k];
+      }
+      bsp[j] = sps[i]; bdp[j] = dps[i]; bpr[j] = prs[i];
+    }
+    for (int si = 0; si < 3; si++) {
+      for (uint32_t stride : {K, K > 3 ? K / 3 : 1u}) {
+        std::vector<uint32_t> ev(m * stride + 1, 0);
+        ev[m * stride] = kCanary;
+        std::vector<uint8_t> cnt(m, 0);
+        nv::Batch b{m, bs.data(), bd.data(), bsp.data(), bdp.data(), bpr.data()};
+        nv::BatchOut o{};
+        o.verdict = vd.data();
+        o.events = ev.data();
+        o.eventCount = cnt.data();
+        o.eventStride = stride;
+        e.classifyBatch(fam, b, o, kStrategies[si]);
+        EXPECT(ev[m * stride] == kCanary, "batch events written past the buffer (IPv%d, strategy %d)", fam, kStrategies[si]);
+        for (size_t j = 0; j < m; j++) {
+          const size_t i = at[j];
+          const uint8_t want = singleCount[si][i];
+          if (want > stride) {
+            EXPECT(cnt[j] == nv::kEventOverflow, "batch tuple %zu: %u events in stride %u not flagged", i, want, stride);
+          } else {
+            EXPECT(cnt[j] == want && std::memcmp(&ev[j * stride], &single[si][i * K], want * 4) == 0,
+                   "batch != single events at tuple %zu (strategy %d, stride %u)", i, kStrategies[si], stride);
+          }
+        }
+      }
+    }
+  }
+  return st;
 }
 
 }  // namespace
@@ -135,14 +318,14 @@ int main(int argc, char** argv) {
     }
     for (int strategy : {nv::STRATEGY_LINEAR, nv::STRATEGY_DECISION, nv::STRATEGY_DECISION_BITMAPS}) {
       nv::Batch b{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
-      nv::BatchOut o{vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data()};
+      nv::BatchOut o{vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data(), nullptr, nullptr, 0};
       eng->classifyBatch(4, b, o, strategy);
       // Short batches (shorter than the pipeline's look-ahead) give the same answers.
       for (size_t m : {size_t(0), size_t(1), size_t(7), size_t(9), size_t(17)}) {
         std::vector<uint8_t> vm(m + 1);
         std::vector<uint32_t> dm(m + 1);
         nv::Batch bm{m, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
-        nv::BatchOut om{vm.data(), nullptr, nullptr, nullptr, dm.data(), nullptr, nullptr, nullptr};
+        nv::BatchOut om{vm.data(), nullptr, nullptr, nullptr, dm.data(), nullptr, nullptr, nullptr, nullptr, nullptr, 0};
         eng->classifyBatch(4, bm, om, strategy);
         for (size_t i = 0; i < m; i++)
           EXPECT(vm[i] == vd[i] && dm[i] == dr[i], "short batch %zu differs at %zu (strategy %d)", m, i, strategy);
@@ -153,6 +336,29 @@ int main(int argc, char** argv) {
                "batch != single at %zu (strategy %d)", i, strategy);
       }
     }
+  }
+
+  {
+    TraceStats st = checkTraces(*eng, 3000);
+    std::printf("traces (%s): %d tuples, bound %u, max %d events\n", path, st.tuples, eng->traceBound(), st.maxCount);
+  }
+  if (argc > 2) {
+    // The trace fixture (src/gen tiny): host endpoints, forward and transit
+    // evaluations, Log rules. Checked with and without a tree on every block.
+    std::ifstream tf(argv[2], std::ios::binary);
+    std::vector<uint8_t> timg((std::istreambuf_iterator<char>(tf)), std::istreambuf_iterator<char>());
+    for (const char* trees : {"1", "64"}) {
+      setenv("NV_DTREE_MIN_RULES", trees, 1);
+      auto te = nv::Engine::load(timg.data(), timg.size(), &err, &detail);
+      EXPECT(te != nullptr, "trace fixture %s rejected: %s %s", argv[2], nv::loadErrorName(err), detail.c_str());
+      if (!te) break;
+      TraceStats st = checkTraces(*te, 20000);
+      std::printf("traces (%s, trees from %s rules): %d tuples, bound %u, max %d events, %d with Log hits, %d with several evaluations, %d forward, %d transit\n",
+                  argv[2], trees, st.tuples, te->traceBound(), st.maxCount, st.logged, st.multiEval, st.forward, st.transit);
+      EXPECT(st.logged > 0 && st.multiEval > 0 && st.forward > 0 && st.transit > 0, "trace fixture tuples miss Log hits, forward or transit evaluations");
+      classifyRandom(*te, 2000);
+    }
+    setenv("NV_DTREE_MIN_RULES", "1", 1);
   }
 
   // Truncations.

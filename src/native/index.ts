@@ -12,7 +12,7 @@ import { readImage, type ImageView } from '../format/image.js';
 import { EVAL_REASONS, FLOW_REASONS, FORMAT_MAJOR, NONE, SECTIONS } from '../format/spec.js';
 
 /** The addon ABI this wrapper speaks (native/addon/addon.cc kAbiVersion). */
-export const ADDON_ABI = 4;
+export const ADDON_ABI = 5;
 
 export interface BatchOutputs {
   verdict: Uint8Array;
@@ -26,7 +26,31 @@ export interface BatchOutputs {
   natBackend?: Uint32Array;
   /** Linear strategy: match records tested for the tuple. */
   rulesVisited?: Uint32Array;
+  /**
+   * Trace events (all three or none): tuple i's event words at
+   * events[i * eventStride ...], their number in eventCount[i], or
+   * EVENT_OVERFLOW when they did not fit (then incomplete). See EV_* below.
+   */
+  events?: Uint32Array;
+  eventCount?: Uint8Array;
+  /** 1..MAX_EVENT_STRIDE; events.length >= n * eventStride. */
+  eventStride?: number;
 }
+
+/**
+ * Trace event words (native/include/engine.h): kind in bits 31..30, payload
+ * below. EV_ENTRY / EV_LOG carry a rule id (a trace entry of the evaluation
+ * under way, in order; a matching Log rule); EV_EVAL closes an evaluation with
+ * slot | reason << 8 | allow << 16 (EVAL_SLOTS, EVAL_REASONS index).
+ */
+export const EV_ENTRY = 0;
+export const EV_LOG = 1;
+export const EV_EVAL = 2;
+export const EVENT_PAYLOAD = 0x3fffffff;
+export const EVENT_OVERFLOW = 0xff;
+export const MAX_EVENT_STRIDE = 254;
+/** Which evaluation of the packet's path an EV_EVAL closes (engine.h EvalSlot). */
+export const EVAL_SLOTS = ['src', 'dst', 'forward-egress', 'forward-ingress', 'transit-ingress', 'transit-egress'] as const;
 
 /**
  * How the engine walks a program's tiers (same outputs either way):
@@ -44,12 +68,22 @@ interface RawEngine {
   classifyV6(src: Uint32Array, dst: Uint32Array, sport: Uint16Array, dport: Uint16Array, proto: Uint8Array, out: BatchOutputs, strategy?: number): number;
   classifyOne(
     family: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number,
-    proto: number, sport: number, dport: number, out: Uint32Array, strategy?: number,
+    proto: number, sport: number, dport: number, out: Uint32Array, strategy?: number, events?: Uint32Array, eventCount?: Uint8Array,
   ): number;
   /** A no-argument classifier reading io[0..4] (src, dst, proto, sport, dport) and writing io[8..15]. */
   fastV4(io: Uint32Array, strategy?: number): () => boolean;
   /** maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6). */
-  info(): { imageSize: number; ruleCount: number; backendCount: number; maxProgramWork: number; workCap: number };
+  info(): EngineInfo;
+}
+
+/** maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6); traceBound: worst-case trace events per tuple. */
+export interface EngineInfo {
+  imageSize: number;
+  ruleCount: number;
+  backendCount: number;
+  maxProgramWork: number;
+  workCap: number;
+  traceBound: number;
 }
 
 export interface RawAddon {
@@ -175,7 +209,7 @@ export class NativeEngine {
     return new NativeEngine(raw, readImage(bytes), strategy);
   }
 
-  info(): { imageSize: number; ruleCount: number; backendCount: number; maxProgramWork: number; workCap: number } {
+  info(): EngineInfo {
     return this.raw.info();
   }
 
@@ -214,10 +248,20 @@ export class NativeEngine {
     return this.scratch;
   }
 
-  /** One tuple on plain numbers; returns the internal scratch array (valid until the next call). */
-  classifyOne(family: Family, src: readonly number[], dst: readonly number[], proto: number, sport: number, dport: number, strategy?: Strategy): Uint32Array {
-    this.raw.classifyOne(family, src[0] ?? 0, src[1] ?? 0, src[2] ?? 0, src[3] ?? 0, dst[0] ?? 0, dst[1] ?? 0, dst[2] ?? 0, dst[3] ?? 0, proto, sport, dport, this.scratch, strategy === undefined ? undefined : STRATEGY_CODE[strategy]);
-    return this.scratch;
+  /**
+   * One tuple on plain numbers; returns the internal scratch array (valid until the next call).
+   * With `trace`, up to min(events.length, MAX_EVENT_STRIDE) trace event words go to
+   * trace.events and their number (or EVENT_OVERFLOW) to trace.count[0].
+   */
+  classifyOne(
+    family: Family, src: readonly number[], dst: readonly number[], proto: number, sport: number, dport: number, strategy?: Strategy,
+    trace?: { events: Uint32Array; count: Uint8Array },
+  ): Uint32Array {
+    const code = strategy === undefined ? undefined : STRATEGY_CODE[strategy];
+    const s = this.scratch;
+    if (trace) this.raw.classifyOne(family, src[0] ?? 0, src[1] ?? 0, src[2] ?? 0, src[3] ?? 0, dst[0] ?? 0, dst[1] ?? 0, dst[2] ?? 0, dst[3] ?? 0, proto, sport, dport, s, code, trace.events, trace.count);
+    else this.raw.classifyOne(family, src[0] ?? 0, src[1] ?? 0, src[2] ?? 0, src[3] ?? 0, dst[0] ?? 0, dst[1] ?? 0, dst[2] ?? 0, dst[3] ?? 0, proto, sport, dport, s, code);
+    return s;
   }
 
   traceString(ruleId: number): string | undefined {

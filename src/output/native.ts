@@ -1,23 +1,22 @@
 /**
  * Flow records from the native engine. The engine returns, per tuple, the
- * verdict, the flow reason, the deciding rule id of each direction and the
- * NAT backend; this module turns them into the same FlowResult the reference
- * evaluator produces, so every output format is identical between engines.
- *
- * The engine reports deciding entries, not whole traces. Where a trace can
- * hold more than the deciding entry (an endpoint whose direction has several
- * tiers, so Pass entries may precede it; Log rules; host endpoints), the
- * tuple is re-evaluated by the reference evaluator for its trace — exact, and
- * rare in typical clusters. Both engines are proven equal by test/oracle.
+ * verdict, the flow reason, the NAT backend and its trace events (every
+ * evaluation in path order with its trace entries, Log hits, reason and
+ * action; native/include/engine.h); this module turns them into the same
+ * FlowResult the reference evaluator produces, so every output format is
+ * identical between engines. Only a tuple whose events overflow the per-tuple
+ * stride (an image whose worst case exceeds 254 events) is re-evaluated by
+ * the reference evaluator (stats.referenceTraces). Both engines are proven
+ * equal by test/oracle and test/output/native-records.test.ts.
  */
-import type { Family } from '../net/ip.js';
+import { formatIp, type Family } from '../net/ip.js';
 import type { Tuple } from '../net/tuple.js';
 import type { Direction } from '../model/types.js';
-import { NativeEngine, type BatchOutputs } from '../native/index.js';
+import { EV_ENTRY, EV_EVAL, EV_LOG, EVENT_OVERFLOW, EVENT_PAYLOAD, MAX_EVENT_STRIDE, NativeEngine } from '../native/index.js';
 import { EVAL_REASONS, FLOW_REASONS, NONE } from '../format/spec.js';
 import type { AddressOwner, Entity, ResolvedCluster } from '../resolve/index.js';
 import { addrKey } from '../resolve/index.js';
-import { ReferenceEvaluator, serviceFrontend, type DecisionReason, type Evaluation, type FlowResult, type NatResult, type TraceEntry, type Verdict } from '../reference/evaluate.js';
+import { ReferenceEvaluator, serviceFrontend, type DecisionReason, type Evaluation, type FlowResult, type NatResult, type TraceEntry } from '../reference/evaluate.js';
 
 const isIcmp = (p: number): boolean => p === 1 || p === 58;
 
@@ -51,23 +50,37 @@ export function tupleArrays(family: Family, tuples: readonly Tuple[]) {
 
 export interface NativeClassifyStats {
   tuples: number;
-  /** Tuples whose trace needed the reference evaluator. */
+  /** Tuples whose trace events overflowed the stride and went to the reference evaluator. */
   referenceTraces: number;
+}
+
+/** Tuples per engine call: bounds the event buffer (chunk × stride words). */
+const CHUNK = 4096;
+
+interface ChunkOutputs {
+  verdict: Uint8Array;
+  reason: Uint8Array;
+  natBackend: Uint32Array;
+  events: Uint32Array;
+  eventCount: Uint8Array;
+  eventStride: number;
 }
 
 export class NativeFlowClassifier {
   private readonly reference: ReferenceEvaluator;
   private readonly owners = new Map<string, AddressOwner>();
-  private readonly simple = new Map<string, boolean>();
-  private readonly noHostEndpoints: boolean;
+  private readonly entries: (TraceEntry | undefined)[] = [];
+  private readonly stride: number;
   readonly stats: NativeClassifyStats = { tuples: 0, referenceTraces: 0 };
 
+  /** `eventStride`: events per tuple (default: the image's bound, at most MAX_EVENT_STRIDE); smaller only in tests of the fallback. */
   constructor(
     readonly model: ResolvedCluster,
     readonly engine: NativeEngine,
+    options: { eventStride?: number } = {},
   ) {
     this.reference = new ReferenceEvaluator(model);
-    this.noHostEndpoints = !model.entities.some((e) => e.kind === 'hep');
+    this.stride = Math.max(1, Math.min(options.eventStride ?? engine.info().traceBound, MAX_EVENT_STRIDE));
   }
 
   private owner(t: Tuple['src']): AddressOwner {
@@ -81,39 +94,22 @@ export class NativeFlowClassifier {
     return o;
   }
 
-  /** True when this endpoint's trace in this direction is exactly its deciding entry. */
-  private simpleTrace(e: Entity, direction: Direction, decidingTier: string): boolean {
-    const key = `${e.id}|${direction}|${decidingTier}`;
-    let s = this.simple.get(key);
-    if (s === undefined) {
-      const tiers = this.model.planFor(e).normal[direction];
-      const hasLog = tiers.some((tp) => tp.policies.some((p) => p[direction].some((r) => r.action === 'Log')));
-      const profileLog = e.profiles.some((n) => this.model.profiles.get(n)?.[direction].some((r) => r.action === 'Log'));
-      s = e.kind === 'wep' && !hasLog && !profileLog && (tiers.length === 0 || (tiers.length === 1 && tiers[0]!.tier.name === decidingTier));
-      this.simple.set(key, s);
-    }
-    return s;
-  }
-
+  /** The trace entry of a rule id (shared between results: never mutated). */
   private entry(ruleId: number): TraceEntry {
-    const r = this.engine.rules[ruleId]!;
-    return {
-      tier: r.tier,
-      name: r.name,
-      action: r.action,
-      ruleIndex: r.ruleIndex,
-      origin: { file: r.file, line: r.line, column: r.column, path: '' },
-    };
-  }
-
-  private evaluation(direction: Direction, endpoint: Entity, ruleId: number, reasonCode: number): Evaluation {
-    const reason = EVAL_REASONS[reasonCode] as DecisionReason;
-    const trace = ruleId === NONE ? [] : [this.entry(ruleId)];
-    let action: Verdict;
-    if (reason === 'rule' || reason === 'profile') action = trace[0]?.action === 'allow' ? 'allow' : 'deny';
-    else if (reason === 'failsafe' || reason === 'no_forward_policy' || reason === 'all_tiers_passed') action = 'allow';
-    else action = 'deny';
-    return { direction, point: 'workload', endpoint, action, reason, trace, logged: [] };
+    let e = this.entries[ruleId];
+    if (!e) {
+      const r = this.engine.rules[ruleId];
+      if (!r) throw new RangeError(`engine reported rule id ${ruleId} of ${this.engine.rules.length}`);
+      e = {
+        tier: r.tier,
+        name: r.name,
+        action: r.action,
+        ruleIndex: r.ruleIndex,
+        origin: { file: r.file, line: r.line, column: r.column, path: '' },
+      };
+      this.entries[ruleId] = e;
+    }
+    return e;
   }
 
   private nat(t: Tuple, backend: number): NatResult | undefined {
@@ -130,44 +126,56 @@ export class NativeFlowClassifier {
   /** Classifies tuples (any mix of families) and returns reference-shaped results, in input order. */
   classify(tuples: readonly Tuple[]): FlowResult[] {
     const out: FlowResult[] = new Array(tuples.length);
+    const K = this.stride;
     for (const family of [4, 6] as const) {
       const idx: number[] = [];
       tuples.forEach((t, i) => {
         if (t.src.family === family) idx.push(i);
       });
-      if (idx.length === 0) continue;
-      const batch = idx.map((i) => tuples[i]!);
-      const a = tupleArrays(family, batch);
-      const n = batch.length;
-      const o: Required<Pick<BatchOutputs, 'verdict' | 'reason' | 'egressRule' | 'ingressRule' | 'decidingRule' | 'evalReasons' | 'natBackend'>> = {
-        verdict: new Uint8Array(n),
-        reason: new Uint8Array(n),
-        egressRule: new Uint32Array(n),
-        ingressRule: new Uint32Array(n),
-        decidingRule: new Uint32Array(n),
-        evalReasons: new Uint32Array(n),
-        natBackend: new Uint32Array(n),
-      };
-      this.engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, o);
-      for (let j = 0; j < n; j++) out[idx[j]!] = this.result(batch[j]!, o, j);
+      for (let from = 0; from < idx.length; from += CHUNK) {
+        const part = idx.slice(from, from + CHUNK);
+        const batch = part.map((i) => tuples[i]!);
+        const a = tupleArrays(family, batch);
+        const n = batch.length;
+        const o: ChunkOutputs = {
+          verdict: new Uint8Array(n),
+          reason: new Uint8Array(n),
+          natBackend: new Uint32Array(n),
+          events: new Uint32Array(n * K),
+          eventCount: new Uint8Array(n),
+          eventStride: K,
+        };
+        this.engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, o);
+        for (let j = 0; j < n; j++) out[part[j]!] = this.result(batch[j]!, o, j);
+      }
     }
     this.stats.tuples += tuples.length;
     return out;
   }
 
-  private result(t: Tuple, o: Required<Pick<BatchOutputs, 'verdict' | 'reason' | 'egressRule' | 'ingressRule' | 'decidingRule' | 'evalReasons' | 'natBackend'>>, j: number): FlowResult {
+  /** The endpoint and point of an evaluation slot (engine.h EvalSlot), as the reference chooses them. */
+  private slotEndpoint(slot: number, source: AddressOwner, dest: AddressOwner): { endpoint: Entity | undefined; point: Evaluation['point']; direction: Direction } {
+    switch (slot) {
+      case 0: return { endpoint: source.endpoint, point: source.endpoint?.kind === 'hep' ? 'host' : 'workload', direction: 'egress' };
+      case 1: return { endpoint: dest.endpoint, point: dest.endpoint?.kind === 'hep' ? 'host' : 'workload', direction: 'ingress' };
+      case 2: return { endpoint: this.reference.forwardHep(source.endpoint?.node), point: 'forward', direction: 'egress' };
+      case 3: return { endpoint: this.reference.forwardHep(dest.endpoint?.node), point: 'forward', direction: 'ingress' };
+      case 4: return { endpoint: this.reference.transitHep(), point: 'forward', direction: 'ingress' };
+      case 5: return { endpoint: this.reference.transitHep(), point: 'forward', direction: 'egress' };
+      default: return { endpoint: undefined, point: 'forward', direction: 'egress' };
+    }
+  }
+
+  private result(t: Tuple, o: ChunkOutputs, j: number): FlowResult {
+    const count = o.eventCount[j]!;
+    if (count === EVENT_OVERFLOW) {
+      this.stats.referenceTraces++;
+      return this.reference.evaluate(t);
+    }
     const nat = this.nat(t, o.natBackend[j]!);
     const dst = nat?.postDst ?? t.dst;
     const source = this.owner(t.src);
     const dest = this.owner(dst);
-    const reasons = o.evalReasons[j]!;
-    const egReason = reasons & 0xff;
-    const inReason = (reasons >>> 8) & 0xff;
-    const fallback = (): FlowResult => {
-      this.stats.referenceTraces++;
-      return this.reference.evaluate(t);
-    };
-    if (!this.noHostEndpoints) return fallback();
     const result: FlowResult = {
       tuple: t,
       action: o.verdict[j] ? 'allow' : 'deny',
@@ -177,19 +185,34 @@ export class NativeFlowClassifier {
       evaluations: [],
     };
     if (nat) result.nat = nat;
-    if (egReason) {
-      const e = source.endpoint;
-      const rule = o.egressRule[j]!;
-      if (!e || (rule !== NONE && !this.simpleTrace(e, 'egress', this.engine.rules[rule]!.tier))) return fallback();
-      result.egress = this.evaluation('egress', e, rule, egReason);
-      result.evaluations.push(result.egress);
-    }
-    if (inReason) {
-      const e = dest.endpoint;
-      const rule = o.ingressRule[j]!;
-      if (!e || (rule !== NONE && !this.simpleTrace(e, 'ingress', this.engine.rules[rule]!.tier))) return fallback();
-      result.ingress = this.evaluation('ingress', e, rule, inReason);
-      result.evaluations.push(result.ingress);
+    let trace: TraceEntry[] = [];
+    let logged: TraceEntry[] = [];
+    const base = j * o.eventStride;
+    for (let k = 0; k < count; k++) {
+      const w = o.events[base + k]!;
+      const payload = w & EVENT_PAYLOAD;
+      const kind = w >>> 30;
+      if (kind === EV_ENTRY) trace.push(this.entry(payload));
+      else if (kind === EV_LOG) logged.push(this.entry(payload));
+      else if (kind === EV_EVAL) {
+        const slot = payload & 0xff;
+        const { endpoint, point, direction } = this.slotEndpoint(slot, source, dest);
+        if (!endpoint) throw new Error(`engine reported evaluation slot ${slot} without its endpoint for ${formatIp(t.src)} -> ${formatIp(t.dst)} proto ${t.proto}`);
+        const ev: Evaluation = {
+          direction,
+          point,
+          endpoint,
+          action: (payload >>> 16) & 1 ? 'allow' : 'deny',
+          reason: EVAL_REASONS[(payload >>> 8) & 0xff] as DecisionReason,
+          trace,
+          logged,
+        };
+        result.evaluations.push(ev);
+        if (slot === 0) result.egress = ev;
+        else if (slot === 1) result.ingress = ev;
+        trace = [];
+        logged = [];
+      } else throw new Error(`engine reported unknown trace event ${w >>> 0}`);
     }
     return result;
   }

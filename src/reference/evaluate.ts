@@ -444,13 +444,14 @@ export class ReferenceEvaluator {
     return this.finish(result);
   }
 
-  private forwardHep(node: string | undefined): Entity | undefined {
+  /** The wildcard host endpoint whose forward policy a policed node applies (also used by src/output/native.ts). */
+  forwardHep(node: string | undefined): Entity | undefined {
     if (node === undefined || !this.model.isPolicedNode(node)) return undefined;
     return this.model.wildcardHeps.get(node);
   }
 
   /** Node that transit traffic crosses: `--node`, or the only node with a wildcard HEP. */
-  private transitHep(): Entity | undefined {
+  transitHep(): Entity | undefined {
     const node = this.model.options.node;
     if (node !== undefined) return this.model.wildcardHeps.get(node);
     if (this.model.wildcardHeps.size === 1) return [...this.model.wildcardHeps.values()][0];

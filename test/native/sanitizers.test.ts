@@ -12,6 +12,7 @@ import t from 'tap';
 import { compileImage } from '../../src/compile/index.js';
 import { loadClusterFromTexts } from '../../src/model/load.js';
 import { ResolvedCluster } from '../../src/resolve/index.js';
+import { generateCluster, loadGeneratedCluster, TINY } from '../../src/gen/cluster.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const golden = join(root, 'native/test/fixtures/egress-allowlist.nvt');
@@ -25,6 +26,19 @@ t.test('golden image: the founding scenario compiles to the pinned bytes', (tt) 
   const image = compileImage(new ResolvedCluster(loadClusterFromTexts(texts).cluster)).image;
   if (process.env.NETVERDICT_UPDATE_GOLDEN === '1') writeFileSync(golden, image);
   tt.ok(Buffer.from(image).equals(readFileSync(golden)), 'bytes equal native/test/fixtures/egress-allowlist.nvt');
+  tt.end();
+});
+
+// The trace-event fixture: src/gen preset tiny, seed 6 (host endpoints with
+// untracked, pre-DNAT and forward policy, tiers with Pass, Log rules, missing
+// profiles), whole-cluster view. engine_test compares its trace events across
+// strategies and between the batch and single-tuple paths.
+const tracesFixture = join(root, 'native/test/fixtures/traces.nvt');
+t.test('trace fixture: src/gen tiny seed 6 compiles to the pinned bytes', (tt) => {
+  const model = new ResolvedCluster(loadGeneratedCluster(generateCluster(6, TINY)).cluster, {});
+  const image = compileImage(model).image;
+  if (process.env.NETVERDICT_UPDATE_GOLDEN === '1') writeFileSync(tracesFixture, image);
+  tt.ok(Buffer.from(image).equals(readFileSync(tracesFixture)), 'bytes equal native/test/fixtures/traces.nvt (regenerate with NETVERDICT_UPDATE_GOLDEN=1)');
   tt.end();
 });
 
