@@ -216,6 +216,12 @@ class Engine {
     uint32_t hintBlock;
     const TreeNode* hintLeaf[4];  // per root of that block's tree
   };
+  // Derived with the trees: 1 for an IPv4 decision block whose rules are mostly
+  // address ranges (ClassBench-like) but that got no tree — the bitmaps serve
+  // it. Every other block walks its protocol list (the bitmaps' set-up grows
+  // with the sets an address is in, which on Calico-shaped clusters costs more
+  // than the walk). nullptr: none.
+  std::unique_ptr<uint8_t[]> bitmapOk_;
   uint32_t predictTreeBlock(const Prep& pp) const;
   // Derived at load for the decision strategy: per decision block and protocol
   // class (TCP, UDP, ICMP, ICMPv6, SCTP, any other), the block's rules that
@@ -224,16 +230,24 @@ class Engine {
   // list — about half of a Calico-shaped block's rules are skipped without a
   // look — unless the list is long, where the bitmaps or a tree take over.
   static constexpr uint32_t kProtoClasses = 6;
-  struct PEntry {
-    uint32_t rel;       // block-relative rule index
-    uint32_t matchIdx;  // = DRULES[ruleStart + rel].matchIdx
-  };
   struct PList {
-    uint32_t start, count;  // plistPool_ range
+    uint32_t start, count;  // range of plistRules_
   };
   uint8_t protoClass_[256] = {};
-  std::unique_ptr<PList[]> plists_;  // nDBlocks_ * kProtoClasses
-  std::unique_ptr<PEntry[]> plistPool_;
+  std::unique_ptr<PList[]> plists_;  // nDBlocks_ * kProtoClasses (folded into dfast_)
+  // The lists' rules as copies of mrec_ (read in sequence, like refRules_).
+  std::unique_ptr<fmt::MatchRec[]> plistRules_;
+  // Per decision block (2 * tier block + family), everything firstDecided
+  // needs first, in one cache line: the protocol lists, the block's rule range
+  // and size, and whether it has a tree or uses the bitmaps.
+  static constexpr uint32_t kFastTree = 1, kFastBitmaps = 2;
+  struct alignas(64) DFast {
+    uint32_t listStart[kProtoClasses];
+    uint32_t listCount[kProtoClasses];
+    uint32_t ruleStart, words, flags, pad;
+  };
+  std::unique_ptr<DFast[]> dfast_;
+  bool buildFast();
   bool buildProtoLists();
   static constexpr uint32_t kTryNext = 0xfffffffeu;
   std::unique_ptr<uint32_t[]> firstTree_;  // see buildFirstTrees
@@ -250,7 +264,7 @@ class Engine {
   bool portMember(const fmt::AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const;
   bool inSet(const fmt::AddrClass* c, uint32_t setId) const;
   int walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
-  int firstDecided(uint32_t tierBlock, const Pkt& p) const;
+  const fmt::MatchRec* firstDecided(uint32_t tierBlock, const Pkt& p) const;
   void applySets(uint64_t* bits, uint32_t setStart, uint32_t setCount, const fmt::AddrClass* c) const;
   const uint64_t* portRow(uint32_t start, uint32_t count, uint32_t key) const;
   void walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;

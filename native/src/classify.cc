@@ -194,51 +194,52 @@ const uint64_t* Engine::portRow(uint32_t start, uint32_t count, uint32_t key) co
 // Block-relative index of the first rule of the tier block (packet family)
 // that matches, or -1: the AND of the four field rows gives the candidates in
 // rule order; a candidate flagged verify gets the full check.
-int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
-  const DBlock& b = dblocks_[2 * tierBlock + (p.family == 6 ? 1 : 0)];
-  const uint32_t W = b.words;
-  if (W == 0) return -1;
-  if (p.family == 4 && p.strategy == STRATEGY_DECISION && trees_) {
-    const Tree& t = trees_[2 * tierBlock];
-    if (t.nodes) {
-      const uint32_t key[5] = {p.srcA, p.dstA, p.proto, p.sport, p.dport};
-      uint32_t best = kNone;
-      for (uint32_t g = 0; g < t.nRoots; g++) {
-        const TreeNode* nd;
-        if (p.hintLeaf && p.hintBlock == tierBlock) {
-          nd = p.hintLeaf[g];  // descended already, in lockstep with other tuples
-        } else {
-          // Branch-free child choice (the descent's branches were its cost).
-          nd = &t.nodes[t.roots[g]];
-          while (nd->dim != kTreeLeaf) nd = &t.nodes[(&nd->a)[key[nd->dim] >= nd->thr]];
-        }
-        const uint32_t* l = t.leaves.get() + nd->a;
-        for (uint32_t k = 0; k < nd->b && l[k] < best; k++) {
-          const Box& x = t.boxes[l[k]];
-          bool hit;
-          if (x.flags & kBoxExact) {
-            p.rulesVisited++;
-            hit = boxHit(x, p.srcA, p.dstA, p.proto, p.sport, p.dport, p.protoFlags);
-          } else {
-            hit = matchRule(mrec_[drules_[b.ruleStart + l[k]].matchIdx], p);
-          }
-          if (hit) { best = l[k]; break; }
-        }
+const MatchRec* Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
+  const uint64_t bi = 2 * uint64_t(tierBlock) + (p.family == 6 ? 1 : 0);
+  const DFast& f = dfast_[bi];  // one record: lists, tree and bitmap flags
+  if (f.words == 0) return nullptr;
+  if ((f.flags & kFastTree) && p.strategy == STRATEGY_DECISION) {
+    const Tree& t = trees_[bi];
+    const uint32_t key[5] = {p.srcA, p.dstA, p.proto, p.sport, p.dport};
+    uint32_t best = kNone;
+    for (uint32_t g = 0; g < t.nRoots; g++) {
+      const TreeNode* nd;
+      if (p.hintLeaf && p.hintBlock == tierBlock) {
+        nd = p.hintLeaf[g];  // descended already, in lockstep with other tuples
+      } else {
+        // Branch-free child choice (the descent's branches were its cost).
+        nd = &t.nodes[t.roots[g]];
+        while (nd->dim != kTreeLeaf) nd = &t.nodes[(&nd->a)[key[nd->dim] >= nd->thr]];
       }
-      if (best != kNone) return int(best);
-      return -1;
+      const uint32_t* l = t.leaves.get() + nd->a;
+      for (uint32_t k = 0; k < nd->b && l[k] < best; k++) {
+        const Box& x = t.boxes[l[k]];
+        bool hit;
+        if (x.flags & kBoxExact) {
+          p.rulesVisited++;
+          hit = boxHit(x, p.srcA, p.dstA, p.proto, p.sport, p.dport, p.protoFlags);
+        } else {
+          hit = matchRule(mrec_[drules_[f.ruleStart + l[k]].matchIdx], p);
+        }
+        if (hit) { best = l[k]; break; }
+      }
     }
+    return best != kNone ? &mrec_[drules_[f.ruleStart + best].matchIdx] : nullptr;
   }
-  // Short protocol lists (and, as a bound on stack use, huge blocks) are
-  // cheaper to walk than to intersect: a handful of rules costs less than the
-  // set intersections and two interval searches.
-  const PList& pl = plists_[(2 * uint64_t(tierBlock) + (p.family == 6 ? 1 : 0)) * kProtoClasses + protoClass_[p.proto]];
-  if ((pl.count <= kLinearBelow && p.strategy != STRATEGY_DECISION_BITMAPS) || W > kMaxDecisionWords) {
-    const PEntry* e = plistPool_.get() + pl.start;
-    for (uint32_t i = 0; i < pl.count; i++)
-      if (matchRule(mrec_[e[i].matchIdx], p)) return int(e[i].rel);
-    return -1;
+  // The packet's protocol list, walked to its first match — unless the block
+  // is one where the bitmaps pay (kFastBitmaps: address-range blocks without a
+  // tree) and the list is long; elsewhere their set-up (the rule lists of
+  // every set the addresses are in) costs more than the walk.
+  const uint32_t c = protoClass_[p.proto];
+  const bool bitmaps = p.strategy == STRATEGY_DECISION_BITMAPS || ((f.flags & kFastBitmaps) && f.listCount[c] > kLinearBelow);
+  if (!bitmaps || f.words > kMaxDecisionWords) {
+    const MatchRec* m = plistRules_.get() + f.listStart[c];
+    for (uint32_t i = 0, n = f.listCount[c]; i < n; i++)
+      if (matchRule(m[i], p)) return &m[i];
+    return nullptr;
   }
+  const DBlock& b = dblocks_[bi];
+  const uint32_t W = b.words;
   uint64_t srcBits[kMaxDecisionWords], dstBits[kMaxDecisionWords];
   std::memcpy(srcBits, dbits_ + b.srcBase, W * 8);
   std::memcpy(dstBits, dbits_ + b.dstBase, W * 8);
@@ -249,15 +250,15 @@ int Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
   const uint64_t* sp = portRow(b.sportStart, b.sportCount, pk | (ports ? p.sport : 0));
   const uint64_t* dp = portRow(b.dportStart, b.dportCount, pk | (ports ? p.dport : 0));
   for (uint32_t w = 0; w < W; w++) {
-    uint64_t c = srcBits[w] & dstBits[w] & sp[w] & dp[w];
-    while (c) {
-      const uint32_t i = w * 64 + uint32_t(__builtin_ctzll(c));
+    uint64_t cand = srcBits[w] & dstBits[w] & sp[w] & dp[w];
+    while (cand) {
+      const uint32_t i = w * 64 + uint32_t(__builtin_ctzll(cand));
       const DRule& r = drules_[b.ruleStart + i];
-      if (!r.verify || matchRule(mrec_[r.matchIdx], p)) return int(i);
-      c &= c - 1;
+      if (!r.verify || matchRule(mrec_[r.matchIdx], p)) return &mrec_[r.matchIdx];
+      cand &= cand - 1;
     }
   }
-  return -1;
+  return nullptr;
 }
 
 bool Engine::portMember(const AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const {
@@ -336,13 +337,12 @@ int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOu
     const uint32_t tbi = tierRefs_[refStart + t];
     const TierBlock& tb = tierBlocks_[tbi];
     if (p.strategy != STRATEGY_LINEAR) {
-      const int i = firstDecided(tbi, p);
-      if (i >= 0) {
-        const DRule& r = drules_[dblocks_[2 * tbi + (p.family == 6 ? 1 : 0)].ruleStart + uint32_t(i)];
-        if (ev->sink && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, r.ruleId, p, ev);
-        ev->entry(r.ruleId);
-        if (r.action == ACTION_PASS) continue;
-        ev->allow = r.action == ACTION_ALLOW;
+      const MatchRec* r = firstDecided(tbi, p);
+      if (r) {
+        if (ev->sink && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, r->ruleId, p, ev);
+        ev->entry(r->ruleId);
+        if (r->action == ACTION_PASS) continue;
+        ev->allow = r->action == ACTION_ALLOW;
         ev->reason = EVAL_RULE;
         return 1;
       }
