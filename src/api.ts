@@ -82,7 +82,7 @@ export function compile(cluster: Cluster, options: ResolveOptions = {}): Compile
  * C++ engine and returns FlowResults identical to the reference evaluator's
  * (see src/output/native.ts). For raw typed-array batches use `NativeEngine`.
  */
-export function createNativeClassifier(cluster: Cluster, options: ResolveOptions = {}, strategy: Strategy = 'linear'): NativeFlowClassifier {
+export function createNativeClassifier(cluster: Cluster, options: ResolveOptions = {}, strategy: Strategy = 'decision'): NativeFlowClassifier {
   const model = new ResolvedCluster(cluster, options);
   const image = compileImage(model);
   return new NativeFlowClassifier(model, NativeEngine.fromImage(image.image, { strategy }));
@@ -93,7 +93,7 @@ export function createBatchEvaluator(
   cluster: Cluster,
   options: ResolveOptions,
   engine: 'native' | 'reference',
-  strategy: Strategy = 'linear',
+  strategy: Strategy = 'decision',
 ): (tuples: Tuple[]) => FlowResult[] {
   if (engine === 'reference') {
     const ev = createReferenceEvaluator(cluster, options);

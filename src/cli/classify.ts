@@ -19,7 +19,7 @@ export function registerClassify(program: Command): void {
     .option('--node <name>', "police only this node's endpoints")
     .option('--endpoint-to-host <action>', 'DefaultEndpointToHostAction: Drop (felix default), Accept or Return', 'Drop')
     .option('--engine <engine>', 'native (compiled tables, C++) or reference (the slow oracle evaluator)', 'native')
-    .option('--strategy <strategy>', 'native engine strategy: linear (rule by rule, like Calico\'s BPF program) or decision (per-tier field bitmaps)', 'linear')
+    .option('--strategy <strategy>', 'native engine strategy: decision (per-protocol rule lists, decision trees for ACL-like tiers) or linear (rule by rule, like Calico\'s BPF program)', 'decision')
     .option('-v, --verbose', 'print every warning')
     .addHelpText(
       'after',
