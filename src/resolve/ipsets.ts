@@ -14,19 +14,30 @@ import { LabelIndex } from './labelindex.js';
 export const addrKey = (a: IpAddr): string => `${a.family}:${a.value}`;
 export const addrPortKey = (a: IpAddr, proto: number, port: number): string => `${a.family}:${a.value}:${proto}:${port}`;
 
-/** Address set: exact host entries in a hash set, shorter prefixes scanned. */
+/**
+ * Address set: its members, and for `has` exact host entries in a hash set
+ * with shorter prefixes scanned. The lookup index is built on the first
+ * `has` (the compiler only reads `members`).
+ */
 export class AddressSet {
-  private readonly exact = new Set<string>();
-  private readonly prefixes: Cidr[] = [];
+  private exact: Set<string> | undefined;
+  private prefixes: Cidr[] = [];
   readonly members: Cidr[] = [];
 
   add(c: Cidr): void {
     this.members.push(c);
-    if (c.prefixLen === familyBits(c.family)) this.exact.add(`${c.family}:${c.base}`);
-    else this.prefixes.push(c);
+    this.exact = undefined;
   }
 
   has(a: IpAddr): boolean {
+    if (!this.exact) {
+      this.exact = new Set();
+      this.prefixes = [];
+      for (const c of this.members) {
+        if (c.prefixLen === familyBits(c.family)) this.exact.add(`${c.family}:${c.base}`);
+        else this.prefixes.push(c);
+      }
+    }
     if (this.exact.has(addrKey(a))) return true;
     for (const p of this.prefixes) if (cidrContains(p, a)) return true;
     return false;

@@ -79,9 +79,16 @@ export class LabelIndex<E extends { labels: LabelSource }> {
   }
 }
 
+/** Sorted union of entity positions (each list is ascending; the result too, without repeats). */
 function union(lists: number[][]): number[] {
   if (lists.length === 1) return lists[0]!;
-  const all = new Set<number>();
-  for (const l of lists) for (const i of l) all.add(i);
-  return [...all].sort((a, b) => a - b);
+  let total = 0;
+  for (const l of lists) total += l.length;
+  const all = new Int32Array(total);
+  let n = 0;
+  for (const l of lists) for (const i of l) all[n++] = i;
+  all.sort();
+  const out: number[] = [];
+  for (let k = 0; k < n; k++) if (k === 0 || all[k] !== all[k - 1]) out.push(all[k]!);
+  return out;
 }
