@@ -41,9 +41,21 @@ interface PortMemberKey {
   port: number;
 }
 
+/** An address set: its CIDRs and the CIDRs of its entities (a selector set's members, without copying them). */
 interface AddrSetDef {
   key: string;
-  members: Cidr[];
+  cidrs: readonly Cidr[];
+  entities: readonly Entity[];
+}
+
+/** Match records of one rule: v4/v6 for its first context (namespace, profile or not), others by context key. */
+interface MatchCacheEntry {
+  ns: string | undefined;
+  inProfile: boolean;
+  /** -1: not compiled yet. */
+  v4: number;
+  v6: number;
+  others: Map<string, number> | undefined;
 }
 
 interface PortSetDef {
@@ -102,7 +114,7 @@ class Compiler {
   private readonly portSetIds = new Map<string, number>();
 
   readonly matches: Rec[] = [];
-  private readonly matchCache = new Map<Rule, Map<string, number>>();
+  private readonly matchCache = new Map<Rule, MatchCacheEntry>();
   readonly addrTests: Rec[] = [];
   readonly portLists: Rec[] = [];
   readonly portRanges: Rec[] = [];
@@ -171,21 +183,23 @@ class Compiler {
 
   // ---- sets -----------------------------------------------------------------
 
-  private addrSet(key: string, members: () => Cidr[]): number {
+  private addrSet(key: string, members: () => { cidrs?: readonly Cidr[]; entities?: readonly Entity[] }): number {
     let id = this.addrSetIds.get(key);
     if (id === undefined) {
       id = this.addrSets.length;
-      this.addrSets.push({ key, members: members() });
+      const m = members();
+      this.addrSets.push({ key, cidrs: m.cidrs ?? [], entities: m.entities ?? [] });
       this.addrSetIds.set(key, id);
     }
     return id;
   }
 
-  private portSet(key: string, members: () => Iterable<string>): number {
+  /** Port set by key; members may repeat (a class lists each membership once, see classOf). */
+  private portSet(key: string, members: () => PortMemberKey[]): number {
     let id = this.portSetIds.get(key);
     if (id === undefined) {
       id = this.portSets.length;
-      this.portSets.push({ key, members: [...members()].map(parsePortMemberKey) });
+      this.portSets.push({ key, members: members() });
       this.portSetIds.set(key, id);
     }
     return id;
@@ -214,21 +228,34 @@ class Compiler {
     const positive = this.model.ruleSelectors(er, ns).positive;
     for (const name of list.named) {
       const key = `np|${positive?.canonical ?? '<all>'}|${name}|${rule.protocol ?? '*'}`;
-      this.namedRefs.push(this.portSet(key, () => this.model.ipsets.namedPortSet(positive, name, rule.protocol)));
+      this.namedRefs.push(
+        this.portSet(key, () =>
+          this.model.ipsets.namedPortMembers(positive, name, rule.protocol).map((m) => ({ family: m.addr.family, value: m.addr.value, proto: m.proto, port: m.port })),
+        ),
+      );
     }
     this.portLists.push(rec);
     return this.portLists.length - 1;
   }
 
+  private setMatch(entry: MatchCacheEntry, usual: boolean, f: Family, ctx: string, v: number): void {
+    if (!usual) (entry.others ??= new Map()).set(ctx, v);
+    else if (f === 4) entry.v4 = v;
+    else entry.v6 = v;
+  }
+
   /** Match record index of `rule` for family `f` (NONE when the rule does not exist for f). */
   private match(rule: Rule, f: Family, ns: string | undefined, ruleId: number, inProfile: boolean): number {
-    const ctx = `${f}|${ns ?? ''}|${inProfile ? 1 : 0}`;
-    let byCtx = this.matchCache.get(rule);
-    if (!byCtx) this.matchCache.set(rule, (byCtx = new Map()));
-    const have = byCtx.get(ctx);
-    if (have !== undefined) return have;
+    // A rule is almost always compiled in one context (its policy's namespace):
+    // that context's records sit in a small per-rule entry, others in a map.
+    let entry = this.matchCache.get(rule);
+    if (!entry) this.matchCache.set(rule, (entry = { ns, inProfile, v4: -1, v6: -1, others: undefined }));
+    const usual = entry.ns === ns && entry.inProfile === inProfile;
+    const ctx = usual ? '' : `${f}|${ns ?? ''}|${inProfile ? 1 : 0}`;
+    const have = usual ? (f === 4 ? entry.v4 : entry.v6) : entry.others?.get(ctx);
+    if (have !== undefined && have !== -1) return have;
     if (!this.ruleExists(rule, f)) {
-      byCtx.set(ctx, NONE);
+      this.setMatch(entry, usual, f, ctx, NONE);
       return NONE;
     }
     let flags = 0;
@@ -272,26 +299,26 @@ class Compiler {
         if (!list || list.length === 0) continue;
         const fam = list.filter((c) => c.family === f);
         const key = `nets|${f}|${fam.map((c) => `${c.base}/${c.prefixLen}`).sort().join(',')}`;
-        test(side, negate, this.addrSet(key, () => fam));
+        test(side, negate, this.addrSet(key, () => ({ cidrs: fam })));
       }
       const sels = this.model.ruleSelectors(er, ns);
       if (sels.positive) {
         const sel = sels.positive;
-        test(side, false, this.addrSet(`sel|${sel.canonical}`, () => this.model.ipsets.selectorSet(sel).members));
+        test(side, false, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntities(sel) })));
       }
       if (sels.negative) {
         const sel = sels.negative;
-        test(side, true, this.addrSet(`sel|${sel.canonical}`, () => this.model.ipsets.selectorSet(sel).members));
+        test(side, true, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntities(sel) })));
       }
     }
     const srcSvc = rule.source.services;
     if (srcSvc) {
-      test(S.SIDE_SRC, false, this.addrSet(`svc|${srcSvc.namespace}/${srcSvc.name}`, () => this.model.ipsets.serviceSet(srcSvc.namespace, srcSvc.name).addrs.members));
+      test(S.SIDE_SRC, false, this.addrSet(`svc|${srcSvc.namespace}/${srcSvc.name}`, () => ({ cidrs: this.model.ipsets.serviceSet(srcSvc.namespace, srcSvc.name).addrs.members })));
     }
     rec.addrTestCount = this.addrTests.length - (rec.addrTestStart as number);
     const dstSvc = rule.destination.services;
     rec.dstSvcSet = dstSvc
-      ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts)
+      ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => [...this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts].map(parsePortMemberKey))
       : NONE;
     rec.srcPorts = this.portList(rule.source, rule.source.ports, rule, ns);
     rec.srcNotPorts = this.portList(rule.source, rule.source.notPorts, rule, ns);
@@ -299,7 +326,7 @@ class Compiler {
     rec.dstNotPorts = this.portList(rule.destination, rule.destination.notPorts, rule, ns);
     const idx = this.matches.length;
     this.matches.push(rec);
-    byCtx.set(ctx, idx);
+    this.setMatch(entry, usual, f, ctx, idx);
     return idx;
   }
 
@@ -436,6 +463,17 @@ interface ExactProps {
   ingressProg: number;
   /** (port set id, proto, port) memberships of this exact address. */
   ports: [number, number, number][];
+}
+
+/** IPv4 members of `cidrs` as flat (start, end) numbers, end exclusive (up to 2^32). */
+function v4Ranges(cidrs: readonly Cidr[]): number[] {
+  const out: number[] = [];
+  for (const cidr of cidrs) {
+    if (cidr.family !== 4) continue;
+    const base = Number(cidr.base);
+    out.push(base, base + 2 ** (32 - cidr.prefixLen));
+  }
+  return out;
 }
 
 /** Sorts (key, value) pairs by key, stably (LSD radix, two 16-bit digits). */
@@ -713,25 +751,33 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const exact4 = (exact[4] ?? new Map()) as Map<number, ExactProps>;
   const v4 = (() => {
     const NO_SET = 0xffffffff; // a position without a set event
+    // Each entity's IPv4 ranges as (start, end) numbers, converted once.
+    const entityRanges: (number[] | undefined)[] = [];
+    const rangesOf = (e: Entity): number[] => (entityRanges[e.id] ??= v4Ranges(e.cidrs));
     let bound = 1 + 2 * exact4.size;
-    for (const s of c.addrSets) bound += 2 * s.members.length;
+    for (const s of c.addrSets) {
+      bound += 2 * s.cidrs.length;
+      for (const e of s.entities) bound += rangesOf(e).length;
+    }
     const keys = new Uint32Array(bound);
     const codes = new Uint32Array(bound);
     let n = 0;
     keys[n] = 0;
     codes[n++] = NO_SET;
-    c.addrSets.forEach((s, id) => {
-      for (const cidr of s.members) {
-        if (cidr.family !== 4) continue;
-        const base = Number(cidr.base);
-        const end = base + 2 ** (32 - cidr.prefixLen);
-        keys[n] = base;
+    const add = (ranges: number[], id: number): void => {
+      for (let k = 0; k < ranges.length; k += 2) {
+        keys[n] = ranges[k]!;
         codes[n++] = (id << 1) | 1;
+        const end = ranges[k + 1]!;
         if (end < 2 ** 32) {
           keys[n] = end;
           codes[n++] = id << 1;
         }
       }
+    };
+    c.addrSets.forEach((s, id) => {
+      add(v4Ranges(s.cidrs), id);
+      for (const e of s.entities) add(rangesOf(e), id);
     });
     for (const v of exact4.keys()) {
       keys[n] = v;
@@ -773,17 +819,18 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     };
     const evPos: number[] = [];
     const evCode: number[] = [];
-    c.addrSets.forEach((s, id) => {
-      for (const cidr of s.members) {
-        if (cidr.family !== 6) continue;
-        const end = cidr.base + (1n << BigInt(128 - cidr.prefixLen));
-        evPos.push(addPos(cidr.base));
-        evCode.push((id << 1) | 1);
-        if (end < TOP6) {
-          evPos.push(addPos(end));
-          evCode.push(id << 1);
-        }
+    const member = (cidr: Cidr, id: number): void => {
+      const end = cidr.base + (1n << BigInt(128 - cidr.prefixLen));
+      evPos.push(addPos(cidr.base));
+      evCode.push((id << 1) | 1);
+      if (end < TOP6) {
+        evPos.push(addPos(end));
+        evCode.push(id << 1);
       }
+    };
+    c.addrSets.forEach((s, id) => {
+      for (const cidr of s.cidrs) if (cidr.family === 6) member(cidr, id);
+      for (const e of s.entities) for (const cidr of e.cidrs) if (cidr.family === 6) member(cidr, id);
     });
     for (const v of exact6.keys()) {
       addPos(v);
@@ -989,16 +1036,6 @@ function sameWords(a: Uint32Array, b: Uint32Array): boolean {
   return true;
 }
 
-/**
- * A port-table criterion of rule `rule`: it holds where a key falls in one of
- * its half-open key intervals `[lo, hi)` (negate: where none does).
- */
-interface KeyCriterion {
-  rule: number;
-  negate: boolean;
-  intervals: number[];
-}
-
 /** Key intervals of port ranges on every protocol with ports. */
 function portIntervals(ranges: [number, number][]): number[] {
   const out: number[] = [];
@@ -1098,6 +1135,20 @@ function buildDecision(c: Compiler): DecisionTables {
     return info;
   };
 
+  // Scratch buffers shared by every block (grown on demand).
+  let events: Float64Array = new Float64Array(1024);
+  let crRule = new Int32Array(256);
+  let crNegate = new Uint8Array(256);
+  let inside = new Int32Array(256);
+  let failing = new Int32Array(256);
+  let setEntries: Float64Array = new Float64Array(256);
+  const grownF64 = (a: Float64Array, need: number): Float64Array => {
+    if (need <= a.length) return a;
+    const b = new Float64Array(Math.max(need, a.length * 2));
+    b.set(a);
+    return b;
+  };
+
   /**
    * Port field table over keys proto << 16 | port: a row per key interval,
    * bit i set when none of rule i's criteria fails there. A sweep over the
@@ -1105,26 +1156,41 @@ function buildDecision(c: Compiler): DecisionTables {
    * holding the key and per rule its failing criteria; an entry is emitted at
    * key 0 and wherever the row differs from the previous entry's.
    */
-  const table = (n: number, halves: number, criteria: KeyCriterion[]): { start: number; count: number } => {
+  const table = (ms: number[], halves: number, field: 'sport' | 'dport'): { start: number; count: number } => {
+    const n = ms.length;
     const EV = 2 ** 28; // event = key * 2^28 + criterion << 1 | start (exact below 2^52)
-    if (criteria.length * 2 >= EV) throw new Error(`decision block too large (${criteria.length} port criteria)`);
-    let evCount = 0;
-    for (const cr of criteria) evCount += cr.intervals.length;
-    const events = new Float64Array(evCount);
+    let crCount = 0;
     let e = 0;
-    criteria.forEach((cr, ci) => {
-      for (let k = 0; k < cr.intervals.length; k += 2) {
-        const lo = cr.intervals[k]!;
-        const hi = cr.intervals[k + 1]!;
-        if (hi <= lo) continue; // empty: never holds
-        events[e++] = lo * EV + ci * 2 + 1;
-        if (hi < KEY_END) events[e++] = hi * EV + ci * 2;
+    for (let i = 0; i < n; i++) {
+      for (const cr of infoOf(ms[i]!)[field]) {
+        if (crCount === crRule.length) {
+          const rule2 = new Int32Array(crCount * 2);
+          rule2.set(crRule);
+          crRule = rule2;
+          const neg2 = new Uint8Array(crCount * 2);
+          neg2.set(crNegate);
+          crNegate = neg2;
+        }
+        if (crCount * 2 >= EV) throw new Error(`decision block too large (${crCount} port criteria)`);
+        crRule[crCount] = i;
+        crNegate[crCount] = cr.negate ? 1 : 0;
+        events = grownF64(events, e + cr.intervals.length);
+        for (let k = 0; k < cr.intervals.length; k += 2) {
+          const lo = cr.intervals[k]!;
+          const hi = cr.intervals[k + 1]!;
+          if (hi <= lo) continue; // empty: never holds
+          events[e++] = lo * EV + crCount * 2 + 1;
+          if (hi < KEY_END) events[e++] = hi * EV + crCount * 2;
+        }
+        crCount++;
       }
-    });
+    }
     const sorted = events.subarray(0, e).sort();
-    const inside = new Int32Array(criteria.length);
-    const failing = new Int32Array(n);
-    for (const cr of criteria) if (!cr.negate) failing[cr.rule]!++;
+    if (inside.length < crCount) inside = new Int32Array(Math.max(crCount, inside.length * 2));
+    inside.fill(0, 0, crCount);
+    if (failing.length < n) failing = new Int32Array(Math.max(n, failing.length * 2));
+    failing.fill(0, 0, n);
+    for (let ci = 0; ci < crCount; ci++) if (!crNegate[ci]) failing[crRule[ci]!]!++;
     const cur = new Uint32Array(halves);
     for (let i = 0; i < n; i++) if (failing[i] === 0) cur[i >> 5]! |= 1 << (i & 31);
     const last = new Uint32Array(halves);
@@ -1132,22 +1198,21 @@ function buildDecision(c: Compiler): DecisionTables {
     let k = 0;
     let first = true;
     while (k < sorted.length || first) {
-      const key = k < sorted.length ? Math.floor(sorted[k]! / EV) : 0;
-      const at = first ? 0 : key;
+      const at = first ? 0 : Math.floor(sorted[k]! / EV);
       let dirty = false;
       for (; k < sorted.length && Math.floor(sorted[k]! / EV) === at; k++) {
         const code = sorted[k]! - at * EV;
         const ci = code >>> 1;
-        const cr = criteria[ci]!;
         const before = inside[ci]!;
         const after = before + (code & 1 ? 1 : -1);
         inside[ci] = after;
         if (before > 0 === after > 0) continue;
         // The criterion fails where (negate ? inside : outside).
-        const failsNow = cr.negate ? after > 0 : after === 0;
-        const f = (failing[cr.rule]! += failsNow ? 1 : -1);
+        const failsNow = crNegate[ci] ? after > 0 : after === 0;
+        const rule = crRule[ci]!;
+        const f = (failing[rule]! += failsNow ? 1 : -1);
         if ((failsNow && f === 1) || (!failsNow && f === 0)) {
-          cur[cr.rule >> 5]! ^= 1 << (cr.rule & 31);
+          cur[rule >> 5]! ^= 1 << (rule & 31);
           dirty = true;
         }
       }
@@ -1174,42 +1239,47 @@ function buildDecision(c: Compiler): DecisionTables {
       const halves = words * 2;
       const ruleStart = rules.count;
       const base = [new Uint32Array(halves), new Uint32Array(halves)];
-      const bySet = [new Map<number, { pos: number[]; neg: number[] }>(), new Map<number, { pos: number[]; neg: number[] }>()];
-      const sportCriteria: KeyCriterion[] = [];
-      const dportCriteria: KeyCriterion[] = [];
-      for (let i = 0; i < n; i++) {
-        const m = ms[i]!;
-        const info = infoOf(m);
-        for (let side = 0; side < 2; side++) {
-          const t = info.single[side]!;
+      // Per side, (setId, negative, rule) of single-test rules as setId * 2^32 + negative * 2^31 + rule.
+      const entries: Float64Array[] = [];
+      for (let side = 0; side < 2; side++) {
+        let count = 0;
+        if (c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
+        for (let i = 0; i < n; i++) {
+          const t = infoOf(ms[i]!).single[side];
           if (t) {
-            let e = bySet[side]!.get(t.setId);
-            if (!e) bySet[side]!.set(t.setId, (e = { pos: [], neg: [] }));
-            if (t.negate) {
-              e.neg.push(i);
-              base[side]![i >> 5]! |= 1 << (i & 31);
-            } else e.pos.push(i);
+            setEntries = grownF64(setEntries, count + 1);
+            setEntries[count++] = t.setId * 2 ** 32 + (t.negate ? 2 ** 31 : 0) + i;
+            if (t.negate) base[side]![i >> 5]! |= 1 << (i & 31);
           } else base[side]![i >> 5]! |= 1 << (i & 31);
         }
-        for (const cr of info.sport) sportCriteria.push({ rule: i, negate: cr.negate, intervals: cr.intervals });
-        for (const cr of info.dport) dportCriteria.push({ rule: i, negate: cr.negate, intervals: cr.intervals });
-        const rec = c.matches[m]!;
-        rules.push(rec.ruleId as number, m, rec.action as number, info.verify ? 1 : 0);
+        entries[side] = setEntries.slice(0, count).sort();
       }
-      // Address fields.
-      const sideSets = [S.SIDE_SRC, S.SIDE_DST].map((side) => {
+      for (let i = 0; i < n; i++) {
+        const m = ms[i]!;
+        const rec = c.matches[m]!;
+        rules.push(rec.ruleId as number, m, rec.action as number, infoOf(m).verify ? 1 : 0);
+      }
+      // Address fields: per set id (ascending), its positive then negative rules (in rule order).
+      const sideSets = [0, 1].map((side) => {
         const start = sets.count;
-        const ids = [...bySet[side]!.keys()].sort((a, b) => a - b);
-        for (const id of ids) {
-          const e = bySet[side]!.get(id)!;
-          sets.push(id, lists.length, e.pos.length, e.neg.length);
-          for (const x of e.pos) lists.push(x);
-          for (const x of e.neg) lists.push(x);
+        const sorted = entries[side]!;
+        for (let k = 0; k < sorted.length; ) {
+          const setId = Math.floor(sorted[k]! / 2 ** 32);
+          const listStart = lists.length;
+          let pos = 0;
+          let neg = 0;
+          for (; k < sorted.length && Math.floor(sorted[k]! / 2 ** 32) === setId; k++) {
+            const low = sorted[k]! - setId * 2 ** 32;
+            if (low >= 2 ** 31) neg++;
+            else pos++;
+            lists.push(low % 2 ** 31);
+          }
+          sets.push(setId, listStart, pos, neg);
         }
-        return { start, count: ids.length };
+        return { start, count: sets.count - start };
       });
-      const sport = table(n, halves, sportCriteria);
-      const dport = table(n, halves, dportCriteria);
+      const sport = table(ms, halves, 'sport');
+      const dport = table(ms, halves, 'dport');
       blocks.push({
         ruleStart,
         ruleCount: n,

@@ -99,18 +99,28 @@ export class IpSetIndex {
     let set = this.namedPortSets.get(key);
     if (!set) {
       set = new Set();
-      const candidates = sel ? this.matchingEntities(sel) : this.entities;
-      for (const e of candidates) {
-        if (e.kind !== 'wep' && e.kind !== 'hep') continue;
-        for (const np of e.namedPorts) {
-          if (np.name !== name) continue;
-          if (proto !== undefined && np.protocol !== proto) continue;
-          for (const c of e.cidrs) set.add(addrPortKey({ family: c.family, value: c.base }, np.protocol, np.port));
-        }
-      }
+      for (const m of this.namedPortMembers(sel, name, proto)) set.add(addrPortKey(m.addr, m.proto, m.port));
       this.namedPortSets.set(key, set);
     }
     return set;
+  }
+
+  /**
+   * The members of `namedPortSet(sel, name, proto)` as values, in the same
+   * order, possibly repeated (the set keeps the first of each).
+   */
+  namedPortMembers(sel: Selector | undefined, name: string, proto: number | undefined): { addr: IpAddr; proto: number; port: number }[] {
+    const out: { addr: IpAddr; proto: number; port: number }[] = [];
+    const candidates = sel ? this.matchingEntities(sel) : this.entities;
+    for (const e of candidates) {
+      if (e.kind !== 'wep' && e.kind !== 'hep') continue;
+      for (const np of e.namedPorts) {
+        if (np.name !== name) continue;
+        if (proto !== undefined && np.protocol !== proto) continue;
+        for (const c of e.cidrs) out.push({ addr: { family: c.family, value: c.base }, proto: np.protocol, port: np.port });
+      }
+    }
+    return out;
   }
 
   /** Slices by `namespace/serviceName` (built on first use; no scan of every slice per service). */
