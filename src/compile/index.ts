@@ -1036,10 +1036,10 @@ function sameWords(a: Uint32Array, b: Uint32Array): boolean {
   return true;
 }
 
-/** Key intervals of port ranges on every protocol with ports. */
-function portIntervals(ranges: [number, number][]): number[] {
+/** Key intervals of port ranges on each of `protos` (protocols with ports). */
+function portIntervals(ranges: [number, number][], protos: readonly number[] = PORT_PROTOS): number[] {
   const out: number[] = [];
-  for (const q of PORT_PROTOS) for (const [a, b] of ranges) out.push((q << 16) + a, (q << 16) + b + 1);
+  for (const q of protos) for (const [a, b] of ranges) out.push((q << 16) + a, (q << 16) + b + 1);
   return out;
 }
 
@@ -1112,6 +1112,9 @@ function buildDecision(c: Compiler): DecisionTables {
       sport.push({ negate: not, intervals: portIntervals(r.named && !not ? [[0, 65535]] : r.ranges) });
     }
     const dport: MatchInfo['dport'] = [];
+    // With a protocol criterion the rule's destination bit is 0 outside that
+    // protocol's keys whatever its ports: its port criteria only matter there.
+    const dportProtos = flags & S.M_PROTO ? PORT_PROTOS.filter((q) => q === rec.proto) : PORT_PROTOS;
     if (flags & S.M_PROTO) {
       const p = rec.proto as number;
       dport.push({ negate: false, intervals: [p << 16, (p + 1) << 16] });
@@ -1123,12 +1126,12 @@ function buildDecision(c: Compiler): DecisionTables {
     if (rec.dstPorts !== NONE) {
       const r = rangesOf(rec.dstPorts as number);
       if (r.named) verify = true;
-      dport.push({ negate: false, intervals: portIntervals(r.named ? [[0, 65535]] : r.ranges) });
+      dport.push({ negate: false, intervals: portIntervals(r.named ? [[0, 65535]] : r.ranges, dportProtos) });
     }
     if (rec.dstNotPorts !== NONE) {
       const r = rangesOf(rec.dstNotPorts as number);
       if (r.named) verify = true;
-      dport.push({ negate: true, intervals: portIntervals(r.ranges) });
+      dport.push({ negate: true, intervals: portIntervals(r.ranges, dportProtos) });
     }
     const info: MatchInfo = { verify, single, sport, dport };
     infos[m] = info;

@@ -165,7 +165,8 @@ function writeSection(bytes: Uint8Array, view: DataView, offset: number, spec: S
   for (let i = 0; i < items.length; i++) {
     const rec = items[i] as Rec;
     const base = offset + i * spec.size;
-    for (const f of fields) {
+    for (let fi = 0; fi < fields.length; fi++) {
+      const f = fields[fi]!;
       const v = rec[f.name];
       const at = base + f.offset;
       switch (f.code) {

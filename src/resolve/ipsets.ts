@@ -7,7 +7,7 @@
 import type { Cidr, IpAddr } from '../net/ip.js';
 import { cidrContains, familyBits } from '../net/ip.js';
 import type { Selector } from '../parse/selector/types.js';
-import type { Cluster, EndpointSlice } from '../model/types.js';
+import type { Cluster, EndpointSlice, NamedPort } from '../model/types.js';
 import type { Entity } from './entities.js';
 import { LabelIndex } from './labelindex.js';
 
@@ -111,16 +111,38 @@ export class IpSetIndex {
    */
   namedPortMembers(sel: Selector | undefined, name: string, proto: number | undefined): { addr: IpAddr; proto: number; port: number }[] {
     const out: { addr: IpAddr; proto: number; port: number }[] = [];
-    const candidates = sel ? this.matchingEntities(sel) : this.entities;
-    for (const e of candidates) {
-      if (e.kind !== 'wep' && e.kind !== 'hep') continue;
-      for (const np of e.namedPorts) {
-        if (np.name !== name) continue;
-        if (proto !== undefined && np.protocol !== proto) continue;
-        for (const c of e.cidrs) out.push({ addr: { family: c.family, value: c.base }, proto: np.protocol, port: np.port });
+    // The endpoints declaring `name` (entity order), kept where `sel` matches:
+    // entities are listed in id order, so a merge walk.
+    const declaring = this.namedPortIndex().get(name) ?? [];
+    const matching = sel ? this.matchingEntities(sel) : undefined;
+    let j = 0;
+    for (const { entity: e, port: np } of declaring) {
+      if (matching) {
+        while (j < matching.length && matching[j]!.id < e.id) j++;
+        if (j === matching.length || matching[j] !== e) continue;
       }
+      if (proto !== undefined && np.protocol !== proto) continue;
+      for (const c of e.cidrs) out.push({ addr: { family: c.family, value: c.base }, proto: np.protocol, port: np.port });
     }
     return out;
+  }
+
+  /** Named ports of workload and host endpoints by name, in entity order (then declaration order). */
+  private namedPorts?: Map<string, { entity: Entity; port: NamedPort }[]>;
+
+  private namedPortIndex(): Map<string, { entity: Entity; port: NamedPort }[]> {
+    if (!this.namedPorts) {
+      this.namedPorts = new Map();
+      for (const e of this.entities) {
+        if (e.kind !== 'wep' && e.kind !== 'hep') continue;
+        for (const np of e.namedPorts) {
+          let list = this.namedPorts.get(np.name);
+          if (!list) this.namedPorts.set(np.name, (list = []));
+          list.push({ entity: e, port: np });
+        }
+      }
+    }
+    return this.namedPorts;
   }
 
   /** Slices by `namespace/serviceName` (built on first use; no scan of every slice per service). */
