@@ -45,7 +45,8 @@ interface PortMemberKey {
 interface AddrSetDef {
   key: string;
   cidrs: readonly Cidr[];
-  entities: readonly Entity[];
+  /** Entity ids (model.entities positions). */
+  entities: Int32Array;
 }
 
 /** Match records of one rule: v4/v6 for its first context (namespace, profile or not), others by context key. */
@@ -183,12 +184,12 @@ class Compiler {
 
   // ---- sets -----------------------------------------------------------------
 
-  private addrSet(key: string, members: () => { cidrs?: readonly Cidr[]; entities?: readonly Entity[] }): number {
+  private addrSet(key: string, members: () => { cidrs?: readonly Cidr[]; entities?: Int32Array }): number {
     let id = this.addrSetIds.get(key);
     if (id === undefined) {
       id = this.addrSets.length;
       const m = members();
-      this.addrSets.push({ key, cidrs: m.cidrs ?? [], entities: m.entities ?? [] });
+      this.addrSets.push({ key, cidrs: m.cidrs ?? [], entities: m.entities ?? new Int32Array(0) });
       this.addrSetIds.set(key, id);
     }
     return id;
@@ -304,11 +305,11 @@ class Compiler {
       const sels = this.model.ruleSelectors(er, ns);
       if (sels.positive) {
         const sel = sels.positive;
-        test(side, false, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntities(sel) })));
+        test(side, false, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) })));
       }
       if (sels.negative) {
         const sel = sels.negative;
-        test(side, true, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntities(sel) })));
+        test(side, true, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) })));
       }
     }
     const srcSvc = rule.source.services;
@@ -753,11 +754,11 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     const NO_SET = 0xffffffff; // a position without a set event
     // Each entity's IPv4 ranges as (start, end) numbers, converted once.
     const entityRanges: (number[] | undefined)[] = [];
-    const rangesOf = (e: Entity): number[] => (entityRanges[e.id] ??= v4Ranges(e.cidrs));
+    const rangesOf = (id: number): number[] => (entityRanges[id] ??= v4Ranges(model.entities[id]!.cidrs));
     let bound = 1 + 2 * exact4.size;
     for (const s of c.addrSets) {
       bound += 2 * s.cidrs.length;
-      for (const e of s.entities) bound += rangesOf(e).length;
+      for (const id of s.entities) bound += rangesOf(id).length;
     }
     const keys = new Uint32Array(bound);
     const codes = new Uint32Array(bound);
@@ -817,20 +818,32 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       }
       return i;
     };
-    const evPos: number[] = [];
-    const evCode: number[] = [];
-    const member = (cidr: Cidr, id: number): void => {
-      const end = cidr.base + (1n << BigInt(128 - cidr.prefixLen));
-      evPos.push(addPos(cidr.base));
-      evCode.push((id << 1) | 1);
-      if (end < TOP6) {
-        evPos.push(addPos(end));
-        evCode.push(id << 1);
+    const evPos = new U32Buf();
+    const evCode = new U32Buf();
+    /** IPv6 members as (start, end) position indices, end -1 when the range reaches the top. */
+    const ranges6 = (cidrs: readonly Cidr[]): number[] => {
+      const out: number[] = [];
+      for (const cidr of cidrs) {
+        if (cidr.family !== 6) continue;
+        const end = cidr.base + (1n << BigInt(128 - cidr.prefixLen));
+        out.push(addPos(cidr.base), end < TOP6 ? addPos(end) : -1);
+      }
+      return out;
+    };
+    const entityRanges: (number[] | undefined)[] = [];
+    const add = (ranges: number[], id: number): void => {
+      for (let k = 0; k < ranges.length; k += 2) {
+        evPos.push(ranges[k]!);
+        evCode.push((id << 1) | 1);
+        if (ranges[k + 1]! >= 0) {
+          evPos.push(ranges[k + 1]!);
+          evCode.push(id << 1);
+        }
       }
     };
     c.addrSets.forEach((s, id) => {
-      for (const cidr of s.cidrs) if (cidr.family === 6) member(cidr, id);
-      for (const e of s.entities) for (const cidr of e.cidrs) if (cidr.family === 6) member(cidr, id);
+      add(ranges6(s.cidrs), id);
+      for (const e of s.entities) add((entityRanges[e] ??= ranges6(model.entities[e]!.cidrs)), id);
     });
     for (const v of exact6.keys()) {
       addPos(v);
@@ -840,8 +853,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     const rank = new Uint32Array(positions.length);
     order.forEach((i, r) => (rank[i] = r));
     const at = new Uint32Array(evPos.length);
-    for (let k = 0; k < at.length; k++) at[k] = rank[evPos[k]!]!;
-    const { evStart, evSet } = csr(positions.length, at, (k) => evCode[k]!);
+    for (let k = 0; k < at.length; k++) at[k] = rank[evPos.at(k)]!;
+    const { evStart, evSet } = csr(positions.length, at, (k) => evCode.at(k));
     return sweep(order.map((i) => positions[i]!), evStart, evSet, exact6);
   })();
 

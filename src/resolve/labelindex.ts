@@ -91,14 +91,23 @@ export class LabelIndex<E extends { labels: LabelSource }> {
 
   /** Entities matching `sel`, in entity order (same as `entities.filter(e => sel.matches(e.labels))`). */
   matching(sel: Selector): E[] {
+    return Array.from(this.matchingPositions(sel), (i) => this.entities[i]!);
+  }
+
+  /** Positions (in `entities`) of the entities matching `sel`, ascending. */
+  matchingPositions(sel: Selector): Int32Array {
     const c = this.indexable ? this.candidates(sel.ast) : 'all';
-    if (c === 'all') return this.entities.filter((e) => sel.matches(e.labels));
-    const out: E[] = [];
-    for (const i of c.list) {
-      const e = this.entities[i]!;
-      if (c.exact || sel.matches(e.labels)) out.push(e);
+    if (c === 'all') {
+      const out: number[] = [];
+      this.entities.forEach((e, i) => {
+        if (sel.matches(e.labels)) out.push(i);
+      });
+      return Int32Array.from(out);
     }
-    return out;
+    if (c.exact) return Int32Array.from(c.list);
+    const out: number[] = [];
+    for (const i of c.list) if (sel.matches(this.entities[i]!.labels)) out.push(i);
+    return Int32Array.from(out);
   }
 }
 
