@@ -25,7 +25,8 @@ import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types
 import type { Direction } from '../model/types.js';
 import type { Entity, Frontend, ResolvedCluster, TierPlan } from '../resolve/index.js';
 import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
-import { StringTable, writeImage, type Rec, type SectionData } from '../format/image.js';
+import { StringTable, U32Records, writeImage, type Rec, type SectionData } from '../format/image.js';
+import { RecordPacker, U32Buf } from '../format/packed.js';
 import * as S from '../format/spec.js';
 import { NONE } from '../format/spec.js';
 
@@ -40,9 +41,22 @@ interface PortMemberKey {
   port: number;
 }
 
+/** An address set: its CIDRs and the CIDRs of its entities (a selector set's members, without copying them). */
 interface AddrSetDef {
   key: string;
-  members: Cidr[];
+  cidrs: readonly Cidr[];
+  /** Entity ids (model.entities positions). */
+  entities: Int32Array;
+}
+
+/** Match records of one rule: v4/v6 for its first context (namespace, profile or not), others by context key. */
+interface MatchCacheEntry {
+  ns: string | undefined;
+  inProfile: boolean;
+  /** -1: not compiled yet. */
+  v4: number;
+  v6: number;
+  others: Map<string, number> | undefined;
 }
 
 interface PortSetDef {
@@ -101,7 +115,7 @@ class Compiler {
   private readonly portSetIds = new Map<string, number>();
 
   readonly matches: Rec[] = [];
-  private readonly matchCache = new Map<Rule, Map<string, number>>();
+  private readonly matchCache = new Map<Rule, MatchCacheEntry>();
   readonly addrTests: Rec[] = [];
   readonly portLists: Rec[] = [];
   readonly portRanges: Rec[] = [];
@@ -170,21 +184,23 @@ class Compiler {
 
   // ---- sets -----------------------------------------------------------------
 
-  private addrSet(key: string, members: () => Cidr[]): number {
+  private addrSet(key: string, members: () => { cidrs?: readonly Cidr[]; entities?: Int32Array }): number {
     let id = this.addrSetIds.get(key);
     if (id === undefined) {
       id = this.addrSets.length;
-      this.addrSets.push({ key, members: members() });
+      const m = members();
+      this.addrSets.push({ key, cidrs: m.cidrs ?? [], entities: m.entities ?? new Int32Array(0) });
       this.addrSetIds.set(key, id);
     }
     return id;
   }
 
-  private portSet(key: string, members: () => Iterable<string>): number {
+  /** Port set by key; members may repeat (a class lists each membership once, see classOf). */
+  private portSet(key: string, members: () => PortMemberKey[]): number {
     let id = this.portSetIds.get(key);
     if (id === undefined) {
       id = this.portSets.length;
-      this.portSets.push({ key, members: [...members()].map(parsePortMemberKey) });
+      this.portSets.push({ key, members: members() });
       this.portSetIds.set(key, id);
     }
     return id;
@@ -213,21 +229,34 @@ class Compiler {
     const positive = this.model.ruleSelectors(er, ns).positive;
     for (const name of list.named) {
       const key = `np|${positive?.canonical ?? '<all>'}|${name}|${rule.protocol ?? '*'}`;
-      this.namedRefs.push(this.portSet(key, () => this.model.ipsets.namedPortSet(positive, name, rule.protocol)));
+      this.namedRefs.push(
+        this.portSet(key, () =>
+          this.model.ipsets.namedPortMembers(positive, name, rule.protocol).map((m) => ({ family: m.addr.family, value: m.addr.value, proto: m.proto, port: m.port })),
+        ),
+      );
     }
     this.portLists.push(rec);
     return this.portLists.length - 1;
   }
 
+  private setMatch(entry: MatchCacheEntry, usual: boolean, f: Family, ctx: string, v: number): void {
+    if (!usual) (entry.others ??= new Map()).set(ctx, v);
+    else if (f === 4) entry.v4 = v;
+    else entry.v6 = v;
+  }
+
   /** Match record index of `rule` for family `f` (NONE when the rule does not exist for f). */
   private match(rule: Rule, f: Family, ns: string | undefined, ruleId: number, inProfile: boolean): number {
-    const ctx = `${f}|${ns ?? ''}|${inProfile ? 1 : 0}`;
-    let byCtx = this.matchCache.get(rule);
-    if (!byCtx) this.matchCache.set(rule, (byCtx = new Map()));
-    const have = byCtx.get(ctx);
-    if (have !== undefined) return have;
+    // A rule is almost always compiled in one context (its policy's namespace):
+    // that context's records sit in a small per-rule entry, others in a map.
+    let entry = this.matchCache.get(rule);
+    if (!entry) this.matchCache.set(rule, (entry = { ns, inProfile, v4: -1, v6: -1, others: undefined }));
+    const usual = entry.ns === ns && entry.inProfile === inProfile;
+    const ctx = usual ? '' : `${f}|${ns ?? ''}|${inProfile ? 1 : 0}`;
+    const have = usual ? (f === 4 ? entry.v4 : entry.v6) : entry.others?.get(ctx);
+    if (have !== undefined && have !== -1) return have;
     if (!this.ruleExists(rule, f)) {
-      byCtx.set(ctx, NONE);
+      this.setMatch(entry, usual, f, ctx, NONE);
       return NONE;
     }
     let flags = 0;
@@ -271,26 +300,26 @@ class Compiler {
         if (!list || list.length === 0) continue;
         const fam = list.filter((c) => c.family === f);
         const key = `nets|${f}|${fam.map((c) => `${c.base}/${c.prefixLen}`).sort().join(',')}`;
-        test(side, negate, this.addrSet(key, () => fam));
+        test(side, negate, this.addrSet(key, () => ({ cidrs: fam })));
       }
       const sels = this.model.ruleSelectors(er, ns);
       if (sels.positive) {
         const sel = sels.positive;
-        test(side, false, this.addrSet(`sel|${sel.canonical}`, () => this.model.ipsets.selectorSet(sel).members));
+        test(side, false, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) })));
       }
       if (sels.negative) {
         const sel = sels.negative;
-        test(side, true, this.addrSet(`sel|${sel.canonical}`, () => this.model.ipsets.selectorSet(sel).members));
+        test(side, true, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) })));
       }
     }
     const srcSvc = rule.source.services;
     if (srcSvc) {
-      test(S.SIDE_SRC, false, this.addrSet(`svc|${srcSvc.namespace}/${srcSvc.name}`, () => this.model.ipsets.serviceSet(srcSvc.namespace, srcSvc.name).addrs.members));
+      test(S.SIDE_SRC, false, this.addrSet(`svc|${srcSvc.namespace}/${srcSvc.name}`, () => ({ cidrs: this.model.ipsets.serviceSet(srcSvc.namespace, srcSvc.name).addrs.members })));
     }
     rec.addrTestCount = this.addrTests.length - (rec.addrTestStart as number);
     const dstSvc = rule.destination.services;
     rec.dstSvcSet = dstSvc
-      ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts)
+      ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => [...this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts].map(parsePortMemberKey))
       : NONE;
     rec.srcPorts = this.portList(rule.source, rule.source.ports, rule, ns);
     rec.srcNotPorts = this.portList(rule.source, rule.source.notPorts, rule, ns);
@@ -298,7 +327,7 @@ class Compiler {
     rec.dstNotPorts = this.portList(rule.destination, rule.destination.notPorts, rule, ns);
     const idx = this.matches.length;
     this.matches.push(rec);
-    byCtx.set(ctx, idx);
+    this.setMatch(entry, usual, f, ctx, idx);
     return idx;
   }
 
@@ -437,6 +466,144 @@ interface ExactProps {
   ports: [number, number, number][];
 }
 
+/** IPv4 members of `cidrs` as flat (start, end) numbers, end exclusive (up to 2^32). */
+function v4Ranges(cidrs: readonly Cidr[]): number[] {
+  const out: number[] = [];
+  for (const cidr of cidrs) {
+    if (cidr.family !== 4) continue;
+    const base = Number(cidr.base);
+    out.push(base, base + 2 ** (32 - cidr.prefixLen));
+  }
+  return out;
+}
+
+/** Sorts (key, value) pairs by key, stably (LSD radix, two 16-bit digits). */
+function radixSortPairs(keys: Uint32Array, vals: Uint32Array): [Uint32Array, Uint32Array] {
+  const n = keys.length;
+  let k1: Uint32Array = keys;
+  let v1: Uint32Array = vals;
+  let k2: Uint32Array = new Uint32Array(n);
+  let v2: Uint32Array = new Uint32Array(n);
+  const count = new Uint32Array(65537);
+  for (const shift of [0, 16]) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[((k1[i]! >>> shift) & 0xffff) + 1]!++;
+    for (let d = 0; d < 65536; d++) count[d + 1]! += count[d]!;
+    for (let i = 0; i < n; i++) {
+      const at = count[(k1[i]! >>> shift) & 0xffff]!++;
+      k2[at] = k1[i]!;
+      v2[at] = v1[i]!;
+    }
+    [k1, k2] = [k2, k1];
+    [v1, v2] = [v2, v1];
+  }
+  return [k1, v1];
+}
+
+/** Events per position as CSR: `at[k]` is event k's position index, `code(k)` its payload. */
+function csr(positions: number, at: Uint32Array, code: (k: number) => number): { evStart: Uint32Array; evSet: Uint32Array } {
+  const evStart = new Uint32Array(positions + 1);
+  for (let k = 0; k < at.length; k++) evStart[at[k]! + 1]!++;
+  for (let i = 0; i < positions; i++) evStart[i + 1]! += evStart[i]!;
+  const fill = evStart.slice(0, positions);
+  const evSet = new Uint32Array(at.length);
+  for (let k = 0; k < at.length; k++) evSet[fill[at[k]!]!++] = code(k);
+  return { evStart, evSet };
+}
+
+/** Active address sets during a sweep: counts, a bitmap and an order-free hash of the active ones. */
+class SweepState {
+  readonly count: Int32Array;
+  readonly bits: Uint32Array;
+  hash = 0;
+  size = 0;
+
+  constructor(
+    sets: number,
+    private readonly zobrist: Uint32Array,
+  ) {
+    this.count = new Int32Array(sets);
+    this.bits = new Uint32Array(Math.ceil(sets / 32));
+  }
+
+  /** Adds d to set s's count; true when s became active or inactive. */
+  apply(s: number, d: number): boolean {
+    const before = this.count[s]!;
+    const after = before + d;
+    this.count[s] = after;
+    if ((before === 0) === (after === 0)) return false;
+    this.hash ^= this.zobrist[s]!;
+    this.size += after === 0 ? -1 : 1;
+    this.bits[s >>> 5]! ^= 1 << (s & 31);
+    return true;
+  }
+}
+
+/**
+ * Identities (distinct sorted address-set lists) in first-use order, rows
+ * stored back to back (IDENTITY_SETS); found by (hash, size) and checked
+ * against the active counts, so equal lists always get the same id.
+ */
+class IdentityTable {
+  readonly sets = new U32Buf();
+  readonly rowStart: number[] = [];
+  readonly rowCount: number[] = [];
+  private readonly byHash = new Map<number, number>();
+  private readonly next: number[] = [];
+  private readonly zobrist: Uint32Array;
+
+  constructor(private readonly setCount: number) {
+    this.zobrist = new Uint32Array(setCount);
+    let x = 0x9e3779b9;
+    for (let i = 0; i < setCount; i++) {
+      // xorshift32: any fixed sequence works (lookups are verified).
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      this.zobrist[i] = x >>> 0;
+    }
+    this.intern(this.newSweep()); // identity 0: no sets
+  }
+
+  newSweep(): SweepState {
+    return new SweepState(this.setCount, this.zobrist);
+  }
+
+  /** The identity of the sweep's active sets (a new one when unseen). */
+  intern(st: SweepState): number {
+    const key = (st.hash >>> 0) + st.size * 2 ** 32;
+    const first = this.byHash.get(key);
+    for (let id = first ?? -1; id >= 0; id = this.next[id]!) {
+      const start = this.rowStart[id]!;
+      const end = start + this.rowCount[id]!;
+      let same = true;
+      for (let k = start; k < end; k++) {
+        if (st.count[this.sets.at(k)] === 0) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return id;
+    }
+    const id = this.rowStart.length;
+    const start = this.sets.length;
+    this.sets.reserve(st.size);
+    for (let w = 0; w < st.bits.length; w++) {
+      let x = st.bits[w]!;
+      while (x !== 0) {
+        const low = x & -x;
+        this.sets.push(w * 32 + 31 - Math.clz32(low));
+        x ^= low;
+      }
+    }
+    this.rowStart.push(start);
+    this.rowCount.push(this.sets.length - start);
+    this.next.push(first ?? -1);
+    this.byHash.set(key, id);
+    return id;
+  }
+}
+
 /** Compiles a resolved cluster into image bytes. */
 export function compileImage(model: ResolvedCluster): CompiledImage {
   const c = new Compiler(model);
@@ -470,11 +637,11 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const noProfileMatchRule = c.pseudoRule(PROFILE_TIER, NO_MATCH, 'deny', S.RULE_KIND_NO_PROFILE_MATCH);
 
   // 3. Exact addresses: owners (endpoints, host addresses) and port-set members.
-  //    Keyed by the u32 value for IPv4 and the decimal string for IPv6 (no
-  //    BigInt work on the IPv4 path).
-  const exact: Map<number | string, ExactProps>[] = [];
-  const exactFor = (f: Family): Map<number | string, ExactProps> => (exact[f] ??= new Map());
-  const exactKey = (f: Family, v: bigint): number | string => (f === 4 ? Number(v) : v.toString());
+  //    Keyed by the u32 value for IPv4 and the BigInt for IPv6 (no BigInt work
+  //    on the IPv4 path).
+  const exact: Map<number | bigint, ExactProps>[] = [];
+  const exactFor = (f: Family): Map<number | bigint, ExactProps> => (exact[f] ??= new Map());
+  const exactKey = (f: Family, v: bigint): number | bigint => (f === 4 ? Number(v) : v);
   const blank = (): ExactProps => ({ epKind: S.EP_NONE, epNode: NONE, hostNode: NONE, policed: false, egressProg: NONE, ingressProg: NONE, ports: [] });
   const ownerAddrs: IpAddr[] = [];
   for (const e of model.entities) if (e.kind === 'wep' || e.kind === 'hep') for (const cidr of e.cidrs) ownerAddrs.push({ family: cidr.family, value: cidr.base });
@@ -510,23 +677,17 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   });
 
   // 4. Address classes per family: sweep over every set member's range.
-  const identityIds = new Map<string, number>();
-  const identityRows: number[][] = [];
+  const identities = new IdentityTable(c.addrSets.length);
   const classIds = new Map<string, number>();
+  /** Class of an address without exact properties, by identity. */
+  const plainClassIds = new Map<number, number>();
   const classRecs: Rec[] = [];
   const portMembers: Rec[] = [];
-  const identityOf = (sets: number[]): number => {
-    const key = sets.join(',');
-    let id = identityIds.get(key);
-    if (id === undefined) {
-      id = identityRows.length;
-      identityRows.push(sets);
-      identityIds.set(key, id);
-    }
-    return id;
-  };
-  identityOf([]);
   const classOf = (identity: number, p: ExactProps | undefined): number => {
+    if (!p) {
+      const have = plainClassIds.get(identity);
+      if (have !== undefined) return have;
+    }
     let ports: [number, number, number][] = [];
     if (p && p.ports.length) {
       ports = [...p.ports].sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
@@ -534,7 +695,10 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     }
     const key = `${identity}|${p ? `${p.epKind},${p.epNode},${p.hostNode},${p.policed ? 1 : 0},${p.egressProg},${p.ingressProg}` : '-'}|${ports.join(';')}`;
     let id = classIds.get(key);
-    if (id !== undefined) return id;
+    if (id !== undefined) {
+      if (!p) plainClassIds.set(identity, id);
+      return id;
+    }
     id = classRecs.length;
     const portStart = portMembers.length;
     for (const [setId, proto, port] of ports) portMembers.push({ setId, proto, port });
@@ -550,81 +714,153 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       flags: p?.policed ? S.CLASS_POLICED : 0,
     });
     classIds.set(key, id);
+    if (!p) plainClassIds.set(identity, id);
     return id;
   };
   classOf(0, undefined);
 
   /**
-   * Interval sweep. Events (position, set, ±1) sorted by position; the active
-   * set counts give each interval's identity. IPv4 positions are plain
-   * numbers (exact up to 2^53); IPv6 uses BigInt (few members in practice).
+   * Interval sweep over the sorted distinct positions (every member range's
+   * start and end, every exact address and the one after it, and 0): the
+   * set events of each position (CSR: `evStart`, `evSet` = set << 1 | start)
+   * update the active-set counts, whose identity (sorted set ids) gives the
+   * interval's identity; consecutive positions of the same class merge.
    */
-  const sweep = <P extends number | bigint>(f: Family, events: { pos: P; set: number; d: number }[], cmpPos: (a: P, b: P) => number, keyOf: (p: P) => number | string): { starts: P[]; classes: number[] } => {
-    events.sort((a, b) => cmpPos(a.pos, b.pos));
-    const ex = exact[f] ?? new Map<number | string, ExactProps>();
-    const count = new Int32Array(c.addrSets.length);
-    const active = new Set<number>();
+  const sweep = <P>(positions: P[], evStart: Uint32Array, evSet: Uint32Array, ex: Map<P, ExactProps>): { starts: P[]; classes: number[] } => {
+    const state = identities.newSweep();
     const starts: P[] = [];
     const classes: number[] = [];
-    let i = 0;
     let identity = -1;
-    while (i < events.length) {
-      const pos = events[i]!.pos;
-      let changed = identity < 0;
-      for (; i < events.length && cmpPos(events[i]!.pos, pos) === 0; i++) {
-        const ev = events[i]!;
-        if (ev.set < 0) continue;
-        const n = (count[ev.set]! += ev.d);
-        if (n === 0) active.delete(ev.set);
-        else active.add(ev.set);
-        changed = true;
+    for (let i = 0; i < positions.length; i++) {
+      const pos = positions[i]!;
+      let toggled = false;
+      for (let k = evStart[i]!; k < evStart[i + 1]!; k++) {
+        const ev = evSet[k]!;
+        if (state.apply(ev >>> 1, ev & 1 ? 1 : -1)) toggled = true;
       }
       // The active sets only change at set events: keep the identity otherwise.
-      if (changed) identity = identityOf([...active].sort((a, b) => a - b));
-      const cls = classOf(identity, ex.get(keyOf(pos)));
+      if (toggled || identity < 0) identity = identities.intern(state);
+      const cls = classOf(identity, ex.get(pos));
       if (classes.length > 0 && classes[classes.length - 1] === cls) continue;
       starts.push(pos);
       classes.push(cls);
     }
     return { starts, classes };
   };
-  const v4Events: { pos: number; set: number; d: number }[] = [{ pos: 0, set: -1, d: 0 }];
-  const v6Events: { pos: bigint; set: number; d: number }[] = [{ pos: 0n, set: -1, d: 0 }];
-  const TOP6 = 1n << 128n;
-  c.addrSets.forEach((s, id) => {
-    for (const cidr of s.members) {
-      if (cidr.family === 4) {
-        const base = Number(cidr.base);
-        const end = base + 2 ** (32 - cidr.prefixLen);
-        v4Events.push({ pos: base, set: id, d: 1 });
-        if (end < 2 ** 32) v4Events.push({ pos: end, set: id, d: -1 });
-      } else {
-        const end = cidr.base + (1n << BigInt(128 - cidr.prefixLen));
-        v6Events.push({ pos: cidr.base, set: id, d: 1 });
-        if (end < TOP6) v6Events.push({ pos: end, set: id, d: -1 });
+
+  // IPv4: u32 positions, events radix-sorted by position.
+  const exact4 = (exact[4] ?? new Map()) as Map<number, ExactProps>;
+  const v4 = (() => {
+    const NO_SET = 0xffffffff; // a position without a set event
+    // Each entity's IPv4 ranges as (start, end) numbers, converted once.
+    const entityRanges: (number[] | undefined)[] = [];
+    const rangesOf = (id: number): number[] => (entityRanges[id] ??= v4Ranges(model.entities[id]!.cidrs));
+    let bound = 1 + 2 * exact4.size;
+    for (const s of c.addrSets) {
+      bound += 2 * s.cidrs.length;
+      for (const id of s.entities) bound += rangesOf(id).length;
+    }
+    const keys = new Uint32Array(bound);
+    const codes = new Uint32Array(bound);
+    let n = 0;
+    keys[n] = 0;
+    codes[n++] = NO_SET;
+    const add = (ranges: number[], id: number): void => {
+      for (let k = 0; k < ranges.length; k += 2) {
+        keys[n] = ranges[k]!;
+        codes[n++] = (id << 1) | 1;
+        const end = ranges[k + 1]!;
+        if (end < 2 ** 32) {
+          keys[n] = end;
+          codes[n++] = id << 1;
+        }
+      }
+    };
+    c.addrSets.forEach((s, id) => {
+      add(v4Ranges(s.cidrs), id);
+      for (const e of s.entities) add(rangesOf(e), id);
+    });
+    for (const v of exact4.keys()) {
+      keys[n] = v;
+      codes[n++] = NO_SET;
+      if (v + 1 < 2 ** 32) {
+        keys[n] = v + 1;
+        codes[n++] = NO_SET;
       }
     }
-  });
-  for (const k of (exact[4] ?? new Map()).keys()) {
-    const v = k as number;
-    v4Events.push({ pos: v, set: -1, d: 0 });
-    if (v + 1 < 2 ** 32) v4Events.push({ pos: v + 1, set: -1, d: 0 });
-  }
-  for (const k of (exact[6] ?? new Map()).keys()) {
-    const v = BigInt(k as string);
-    v6Events.push({ pos: v, set: -1, d: 0 });
-    if (v + 1n < TOP6) v6Events.push({ pos: v + 1n, set: -1, d: 0 });
-  }
-  const v4 = sweep<number>(4, v4Events, (a, b) => a - b, (p) => p);
-  const v6 = sweep<bigint>(6, v6Events, cmpBig, (p) => p.toString());
+    const [sk, sc] = radixSortPairs(keys.subarray(0, n), codes.subarray(0, n));
+    const positions: number[] = [];
+    const evStart = new U32Buf();
+    const evSet = new U32Buf(n);
+    for (let i = 0; i < n; i++) {
+      if (i === 0 || sk[i] !== sk[i - 1]) {
+        positions.push(sk[i]!);
+        evStart.push(evSet.length);
+      }
+      if (sc[i] !== NO_SET) evSet.push(sc[i]!);
+    }
+    evStart.push(evSet.length);
+    return sweep(positions, evStart.view(), evSet.view(), exact4);
+  })();
+
+  // IPv6: BigInt positions, deduplicated by value, then sorted.
+  const exact6 = (exact[6] ?? new Map()) as Map<bigint, ExactProps>;
+  const v6 = (() => {
+    const TOP6 = 1n << 128n;
+    const index = new Map<bigint, number>([[0n, 0]]);
+    const positions: bigint[] = [0n];
+    const addPos = (v: bigint): number => {
+      let i = index.get(v);
+      if (i === undefined) {
+        i = positions.length;
+        positions.push(v);
+        index.set(v, i);
+      }
+      return i;
+    };
+    const evPos = new U32Buf();
+    const evCode = new U32Buf();
+    /** IPv6 members as (start, end) position indices, end -1 when the range reaches the top. */
+    const ranges6 = (cidrs: readonly Cidr[]): number[] => {
+      const out: number[] = [];
+      for (const cidr of cidrs) {
+        if (cidr.family !== 6) continue;
+        const end = cidr.base + (1n << BigInt(128 - cidr.prefixLen));
+        out.push(addPos(cidr.base), end < TOP6 ? addPos(end) : -1);
+      }
+      return out;
+    };
+    const entityRanges: (number[] | undefined)[] = [];
+    const add = (ranges: number[], id: number): void => {
+      for (let k = 0; k < ranges.length; k += 2) {
+        evPos.push(ranges[k]!);
+        evCode.push((id << 1) | 1);
+        if (ranges[k + 1]! >= 0) {
+          evPos.push(ranges[k + 1]!);
+          evCode.push(id << 1);
+        }
+      }
+    };
+    c.addrSets.forEach((s, id) => {
+      add(ranges6(s.cidrs), id);
+      for (const e of s.entities) add((entityRanges[e] ??= ranges6(model.entities[e]!.cidrs)), id);
+    });
+    for (const v of exact6.keys()) {
+      addPos(v);
+      if (v + 1n < TOP6) addPos(v + 1n);
+    }
+    const order = positions.map((_p, i) => i).sort((a, b) => cmpBig(positions[a]!, positions[b]!));
+    const rank = new Uint32Array(positions.length);
+    order.forEach((i, r) => (rank[i] = r));
+    const at = new Uint32Array(evPos.length);
+    for (let k = 0; k < at.length; k++) at[k] = rank[evPos.at(k)]!;
+    const { evStart, evSet } = csr(positions.length, at, (k) => evCode.at(k));
+    return sweep(order.map((i) => positions[i]!), evStart, evSet, exact6);
+  })();
 
   // Sparse identity rows: each identity's sorted address-set ids.
-  const identitySets: number[] = [];
-  const identityRowRecs: Rec[] = identityRows.map((row) => {
-    const rec = { setStart: identitySets.length, setCount: row.length };
-    for (const x of row) identitySets.push(x);
-    return rec;
-  });
+  const identitySets = identities.sets.view();
+  const identityRowRecs: Rec[] = identities.rowStart.map((start, i) => ({ setStart: start, setCount: identities.rowCount[i]! }));
 
   const decision = buildDecision(c);
 
@@ -683,7 +919,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     transitEgressProg,
     noProfileMatchRule,
     endpointToHostAction: e2h === 'Drop' ? S.E2H_DROP : e2h === 'Accept' ? S.E2H_ACCEPT : S.E2H_RETURN,
-    identityCount: identityRows.length,
+    identityCount: identities.rowStart.length,
     nodeCount: nodes.length,
   };
 
@@ -729,7 +965,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     stats: {
       addrSets: c.addrSets.length,
       portSets: c.portSets.length,
-      identities: identityRows.length,
+      identities: identities.rowStart.length,
       classes: classRecs.length,
       v4Intervals: v4.starts.length,
       v6Intervals: v6.starts.length,
@@ -740,7 +976,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       natFrontends: feRecs.length,
       natBackends: backends.length,
       dblocks: decision.blocks.length,
-      dbitsWords: decision.bits.length,
+      dbitsWords: decision.bits.count,
     },
   };
 }
@@ -754,15 +990,71 @@ export function compileCluster(cluster: import('../model/types.js').Cluster, opt
 
 interface DecisionTables {
   blocks: Rec[];
-  rules: Rec[];
-  sets: Rec[];
-  lists: number[];
-  ports: Rec[];
-  bits: bigint[];
+  rules: U32Records;
+  sets: U32Records;
+  lists: Uint32Array;
+  ports: U32Records;
+  /** DBITS: u64 words as (low, high) u32 pairs. */
+  bits: U32Records;
 }
 
 const PORT_PROTOS: number[] = [];
 for (let p = 0; p < 256; p++) if (hasPorts(p)) PORT_PROTOS.push(p);
+/** Port-table keys are proto << 16 | port, below 2^24. */
+const KEY_END = 1 << 24;
+
+/**
+ * DBITS rows, deduplicated by content (a row is appended on first use; equal
+ * rows share its word offset). Found by a hash of the words, then compared.
+ */
+class RowTable {
+  readonly halves = new U32Buf(1 << 16);
+  private readonly byHash = new Map<number, number>();
+  private readonly rowAt: number[] = [];
+  private readonly rowLen: number[] = [];
+  private readonly next: number[] = [];
+
+  /** Word offset (u64 words) of the row whose u32 halves are `words`. */
+  intern(words: Uint32Array): number {
+    let h = 0x811c9dc5 ^ words.length;
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+    const first = this.byHash.get(h);
+    for (let r = first ?? -1; r >= 0; r = this.next[r]!) {
+      if (this.rowLen[r] !== words.length) continue;
+      const at = this.rowAt[r]!;
+      const raw = this.halves.raw();
+      let same = true;
+      for (let i = 0; i < words.length; i++) {
+        if (raw[at + i] !== words[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return at / 2;
+    }
+    const at = this.halves.length;
+    this.halves.reserve(words.length);
+    for (let i = 0; i < words.length; i++) this.halves.push(words[i]!);
+    this.rowAt.push(at);
+    this.rowLen.push(words.length);
+    this.next.push(first ?? -1);
+    this.byHash.set(h, this.rowAt.length - 1);
+    return at / 2;
+  }
+}
+
+function sameWords(a: Uint32Array, b: Uint32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Key intervals of port ranges on each of `protos` (protocols with ports). */
+function portIntervals(ranges: [number, number][], protos: readonly number[] = PORT_PROTOS): number[] {
+  const out: number[] = [];
+  for (const q of protos) for (const [a, b] of ranges) out.push((q << 16) + a, (q << 16) + b + 1);
+  return out;
+}
 
 /**
  * One decision block per tier block and family: the family's rule list
@@ -780,25 +1072,13 @@ for (let p = 0; p < 256; p++) if (hasPorts(p)) PORT_PROTOS.push(p);
  * the candidate (`verify`). The deciding rule is the first candidate that
  * passes its check — the same rule the linear walk finds first.
  */
-function sameWords(a: Uint32Array, b: Uint32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function buildDecision(c: Compiler): DecisionTables {
-  const out: DecisionTables = { blocks: [], rules: [], sets: [], lists: [], ports: [], bits: [] };
-  const rowIds = new Map<string, number>();
-  const row = (words: Uint32Array): number => {
-    const key = words.join(',');
-    let at = rowIds.get(key);
-    if (at === undefined) {
-      at = out.bits.length;
-      for (let w = 0; w < words.length; w += 2) out.bits.push((BigInt(words[w + 1]!) << 32n) | BigInt(words[w]!));
-      rowIds.set(key, at);
-    }
-    return at;
-  };
+  const blocks: Rec[] = [];
+  const rules = new RecordPacker(S.DRULE, ['ruleId', 'matchIdx', 'action', 'verify']);
+  const sets = new RecordPacker(S.DSET, ['setId', 'listStart', 'posCount', 'negCount']);
+  const lists = new U32Buf();
+  const ports = new RecordPacker(S.DPORT, ['key', 'row']);
+  const rows = new RowTable();
   const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
     const l = c.portLists[listIdx]!;
     const ranges: [number, number][] = [];
@@ -808,7 +1088,158 @@ function buildDecision(c: Compiler): DecisionTables {
     }
     return { ranges, named: (l.namedCount as number) > 0 };
   };
-  const inRanges = (ranges: [number, number][], port: number): boolean => ranges.some(([a, b]) => port >= a && port <= b);
+
+  /** Per match record (shared by every block that lists it): what the decision fields capture. */
+  interface MatchInfo {
+    verify: boolean;
+    /** Per side: the rule's only address test on that side, if exactly one. */
+    single: ({ setId: number; negate: boolean } | undefined)[];
+    sport: { negate: boolean; intervals: number[] }[];
+    dport: { negate: boolean; intervals: number[] }[];
+  }
+  const infos: (MatchInfo | undefined)[] = [];
+  const infoOf = (m: number): MatchInfo => {
+    const have = infos[m];
+    if (have) return have;
+    const rec = c.matches[m]!;
+    let verify = false;
+    const flags = rec.flags as number;
+    if (flags & (S.M_ICMP_TYPE | S.M_NOT_ICMP_TYPE)) verify = true;
+    if (rec.dstSvcSet !== NONE) verify = true;
+    const single: MatchInfo['single'] = [];
+    for (const side of [S.SIDE_SRC, S.SIDE_DST]) {
+      const tests: Rec[] = [];
+      for (let k = 0; k < (rec.addrTestCount as number); k++) {
+        const t = c.addrTests[(rec.addrTestStart as number) + k]!;
+        if (t.side === side) tests.push(t);
+      }
+      if (tests.length === 1) single[side] = { setId: tests[0]!.setId as number, negate: tests[0]!.negate !== 0 };
+      else if (tests.length > 1) verify = true;
+    }
+    const sport: MatchInfo['sport'] = [];
+    for (const [field, not] of [['srcPorts', false], ['srcNotPorts', true]] as const) {
+      if (rec[field] === NONE) continue;
+      const r = rangesOf(rec[field] as number);
+      if (r.named) verify = true;
+      // A `ports` list with named ports: any port may hit (checked by verify).
+      sport.push({ negate: not, intervals: portIntervals(r.named && !not ? [[0, 65535]] : r.ranges) });
+    }
+    const dport: MatchInfo['dport'] = [];
+    // With a protocol criterion the rule's destination bit is 0 outside that
+    // protocol's keys whatever its ports: its port criteria only matter there.
+    const dportProtos = flags & S.M_PROTO ? PORT_PROTOS.filter((q) => q === rec.proto) : PORT_PROTOS;
+    if (flags & S.M_PROTO) {
+      const p = rec.proto as number;
+      dport.push({ negate: false, intervals: [p << 16, (p + 1) << 16] });
+    }
+    if (flags & S.M_NOT_PROTO) {
+      const p = rec.notProto as number;
+      dport.push({ negate: true, intervals: [p << 16, (p + 1) << 16] });
+    }
+    if (rec.dstPorts !== NONE) {
+      const r = rangesOf(rec.dstPorts as number);
+      if (r.named) verify = true;
+      dport.push({ negate: false, intervals: portIntervals(r.named ? [[0, 65535]] : r.ranges, dportProtos) });
+    }
+    if (rec.dstNotPorts !== NONE) {
+      const r = rangesOf(rec.dstNotPorts as number);
+      if (r.named) verify = true;
+      dport.push({ negate: true, intervals: portIntervals(r.ranges, dportProtos) });
+    }
+    const info: MatchInfo = { verify, single, sport, dport };
+    infos[m] = info;
+    return info;
+  };
+
+  // Scratch buffers shared by every block (grown on demand).
+  let events: Float64Array = new Float64Array(1024);
+  let crRule = new Int32Array(256);
+  let crNegate = new Uint8Array(256);
+  let inside = new Int32Array(256);
+  let failing = new Int32Array(256);
+  let setEntries: Float64Array = new Float64Array(256);
+  const grownF64 = (a: Float64Array, need: number): Float64Array => {
+    if (need <= a.length) return a;
+    const b = new Float64Array(Math.max(need, a.length * 2));
+    b.set(a);
+    return b;
+  };
+
+  /**
+   * Port field table over keys proto << 16 | port: a row per key interval,
+   * bit i set when none of rule i's criteria fails there. A sweep over the
+   * criteria's interval ends (sorted), counting per criterion the intervals
+   * holding the key and per rule its failing criteria; an entry is emitted at
+   * key 0 and wherever the row differs from the previous entry's.
+   */
+  const table = (ms: number[], halves: number, field: 'sport' | 'dport'): { start: number; count: number } => {
+    const n = ms.length;
+    const EV = 2 ** 28; // event = key * 2^28 + criterion << 1 | start (exact below 2^52)
+    let crCount = 0;
+    let e = 0;
+    for (let i = 0; i < n; i++) {
+      for (const cr of infoOf(ms[i]!)[field]) {
+        if (crCount === crRule.length) {
+          const rule2 = new Int32Array(crCount * 2);
+          rule2.set(crRule);
+          crRule = rule2;
+          const neg2 = new Uint8Array(crCount * 2);
+          neg2.set(crNegate);
+          crNegate = neg2;
+        }
+        if (crCount * 2 >= EV) throw new Error(`decision block too large (${crCount} port criteria)`);
+        crRule[crCount] = i;
+        crNegate[crCount] = cr.negate ? 1 : 0;
+        events = grownF64(events, e + cr.intervals.length);
+        for (let k = 0; k < cr.intervals.length; k += 2) {
+          const lo = cr.intervals[k]!;
+          const hi = cr.intervals[k + 1]!;
+          if (hi <= lo) continue; // empty: never holds
+          events[e++] = lo * EV + crCount * 2 + 1;
+          if (hi < KEY_END) events[e++] = hi * EV + crCount * 2;
+        }
+        crCount++;
+      }
+    }
+    const sorted = events.subarray(0, e).sort();
+    if (inside.length < crCount) inside = new Int32Array(Math.max(crCount, inside.length * 2));
+    inside.fill(0, 0, crCount);
+    if (failing.length < n) failing = new Int32Array(Math.max(n, failing.length * 2));
+    failing.fill(0, 0, n);
+    for (let ci = 0; ci < crCount; ci++) if (!crNegate[ci]) failing[crRule[ci]!]!++;
+    const cur = new Uint32Array(halves);
+    for (let i = 0; i < n; i++) if (failing[i] === 0) cur[i >> 5]! |= 1 << (i & 31);
+    const last = new Uint32Array(halves);
+    const start = ports.count;
+    let k = 0;
+    let first = true;
+    while (k < sorted.length || first) {
+      const at = first ? 0 : Math.floor(sorted[k]! / EV);
+      let dirty = false;
+      for (; k < sorted.length && Math.floor(sorted[k]! / EV) === at; k++) {
+        const code = sorted[k]! - at * EV;
+        const ci = code >>> 1;
+        const before = inside[ci]!;
+        const after = before + (code & 1 ? 1 : -1);
+        inside[ci] = after;
+        if (before > 0 === after > 0) continue;
+        // The criterion fails where (negate ? inside : outside).
+        const failsNow = crNegate[ci] ? after > 0 : after === 0;
+        const rule = crRule[ci]!;
+        const f = (failing[rule]! += failsNow ? 1 : -1);
+        if ((failsNow && f === 1) || (!failsNow && f === 0)) {
+          cur[rule >> 5]! ^= 1 << (rule & 31);
+          dirty = true;
+        }
+      }
+      if (first || (dirty && !sameWords(cur, last))) {
+        ports.push(at, rows.intern(cur));
+        last.set(cur);
+      }
+      first = false;
+    }
+    return { start, count: ports.count - start };
+  };
 
   for (const tb of c.tierBlocks) {
     for (const f of [4, 6] as const) {
@@ -822,140 +1253,55 @@ function buildDecision(c: Compiler): DecisionTables {
       const n = ms.length;
       const words = Math.ceil(n / 64);
       const halves = words * 2;
-      const ruleStart = out.rules.length;
+      const ruleStart = rules.count;
       const base = [new Uint32Array(halves), new Uint32Array(halves)];
-      const bySet = [new Map<number, { pos: number[]; neg: number[] }>(), new Map<number, { pos: number[]; neg: number[] }>()];
-      const sportLists: { ranges: [number, number][]; not: boolean; idx: number }[] = [];
-      const dportInfo: { idx: number; rec: Rec; ports?: [number, number][]; notPorts?: [number, number][] }[] = [];
-      const setBit = (a: Uint32Array, i: number): void => {
-        a[i >> 5]! |= 1 << (i & 31);
-      };
-      ms.forEach((m, i) => {
+      // Per side, (setId, negative, rule) of single-test rules as setId * 2^32 + negative * 2^31 + rule.
+      const entries: Float64Array[] = [];
+      for (let side = 0; side < 2; side++) {
+        let count = 0;
+        if (c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
+        for (let i = 0; i < n; i++) {
+          const t = infoOf(ms[i]!).single[side];
+          if (t) {
+            setEntries = grownF64(setEntries, count + 1);
+            setEntries[count++] = t.setId * 2 ** 32 + (t.negate ? 2 ** 31 : 0) + i;
+            if (t.negate) base[side]![i >> 5]! |= 1 << (i & 31);
+          } else base[side]![i >> 5]! |= 1 << (i & 31);
+        }
+        entries[side] = setEntries.slice(0, count).sort();
+      }
+      for (let i = 0; i < n; i++) {
+        const m = ms[i]!;
         const rec = c.matches[m]!;
-        let verify = false;
-        const flags = rec.flags as number;
-        if (flags & (S.M_ICMP_TYPE | S.M_NOT_ICMP_TYPE)) verify = true;
-        if (rec.dstSvcSet !== NONE) verify = true;
-        for (const side of [S.SIDE_SRC, S.SIDE_DST]) {
-          const tests: Rec[] = [];
-          for (let k = 0; k < (rec.addrTestCount as number); k++) {
-            const t = c.addrTests[(rec.addrTestStart as number) + k]!;
-            if (t.side === side) tests.push(t);
-          }
-          if (tests.length === 1) {
-            const t = tests[0]!;
-            let e = bySet[side]!.get(t.setId as number);
-            if (!e) bySet[side]!.set(t.setId as number, (e = { pos: [], neg: [] }));
-            if (t.negate) {
-              e.neg.push(i);
-              setBit(base[side]!, i);
-            } else e.pos.push(i);
-          } else {
-            setBit(base[side]!, i);
-            if (tests.length > 1) verify = true;
-          }
-        }
-        const dp: (typeof dportInfo)[number] = { idx: i, rec };
-        for (const [field, not] of [['srcPorts', false], ['srcNotPorts', true]] as const) {
-          if (rec[field] === NONE) continue;
-          const r = rangesOf(rec[field] as number);
-          if (r.named) verify = true;
-          // A `ports` list with named ports: any port may hit (checked by verify).
-          sportLists.push({ ranges: r.named && !not ? [[0, 65535]] : r.ranges, not, idx: i });
-        }
-        if (rec.dstPorts !== NONE) {
-          const r = rangesOf(rec.dstPorts as number);
-          if (r.named) verify = true;
-          dp.ports = r.named ? [[0, 65535]] : r.ranges;
-        }
-        if (rec.dstNotPorts !== NONE) {
-          const r = rangesOf(rec.dstNotPorts as number);
-          if (r.named) verify = true;
-          dp.notPorts = r.ranges;
-        }
-        dportInfo.push(dp);
-        out.rules.push({ ruleId: rec.ruleId as number, matchIdx: m, action: rec.action as number, verify: verify ? 1 : 0 });
-      });
-      // Address fields.
-      const sideSets = [S.SIDE_SRC, S.SIDE_DST].map((side) => {
-        const start = out.sets.length;
-        const ids = [...bySet[side]!.keys()].sort((a, b) => a - b);
-        for (const id of ids) {
-          const e = bySet[side]!.get(id)!;
-          out.sets.push({ setId: id, listStart: out.lists.length, posCount: e.pos.length, negCount: e.neg.length });
-          out.lists.push(...e.pos, ...e.neg);
-        }
-        return { start, count: ids.length };
-      });
-      // Port fields: interval tables over proto << 16 | port.
-      const table = (keys: Set<number>, evalAt: (proto: number, port: number, hasP: boolean) => Uint32Array): { start: number; count: number } => {
-        const sorted = [...keys].sort((a, b) => a - b);
-        const start = out.ports.length;
-        let prevWords: Uint32Array | undefined;
-        for (const k of sorted) {
-          const proto = k >>> 16;
-          const hasP = hasPorts(proto);
-          const words = evalAt(proto, hasP ? k & 0xffff : 0, hasP);
-          // Same words as the previous interval: same row (rows are deduplicated by content).
-          if (prevWords && sameWords(words, prevWords)) continue;
-          out.ports.push({ key: k, row: row(words) });
-          prevWords = words;
-        }
-        return { start, count: out.ports.length - start };
-      };
-      const protoBounds = (keys: Set<number>, p: number): void => {
-        keys.add(p << 16);
-        if (p < 255) keys.add((p + 1) << 16);
-      };
-      const rangeBounds = (keys: Set<number>, ranges: [number, number][]): void => {
-        for (const q of PORT_PROTOS) {
-          for (const [a, b] of ranges) {
-            keys.add((q << 16) | a);
-            if (b < 65535) keys.add((q << 16) | (b + 1));
-          }
-        }
-      };
-      const sKeys = new Set<number>([0]);
-      const dKeys = new Set<number>([0]);
-      for (const q of PORT_PROTOS) {
-        protoBounds(sKeys, q);
-        protoBounds(dKeys, q);
+        rules.push(rec.ruleId as number, m, rec.action as number, infoOf(m).verify ? 1 : 0);
       }
-      for (const l of sportLists) rangeBounds(sKeys, l.ranges);
-      for (const d of dportInfo) {
-        const fl = d.rec.flags as number;
-        if (fl & S.M_PROTO) protoBounds(dKeys, d.rec.proto as number);
-        if (fl & S.M_NOT_PROTO) protoBounds(dKeys, d.rec.notProto as number);
-        if (d.ports) rangeBounds(dKeys, d.ports);
-        if (d.notPorts) rangeBounds(dKeys, d.notPorts);
-      }
-      const sport = table(sKeys, (_proto, port, hasP) => {
-        const r = new Uint32Array(halves);
-        for (let i = 0; i < n; i++) setBit(r, i);
-        for (const l of sportLists) {
-          const hit = hasP && inRanges(l.ranges, port);
-          if (l.not ? hit : !hit) r[l.idx >> 5]! &= ~(1 << (l.idx & 31));
+      // Address fields: per set id (ascending), its positive then negative rules (in rule order).
+      const sideSets = [0, 1].map((side) => {
+        const start = sets.count;
+        const sorted = entries[side]!;
+        for (let k = 0; k < sorted.length; ) {
+          const setId = Math.floor(sorted[k]! / 2 ** 32);
+          const listStart = lists.length;
+          let pos = 0;
+          let neg = 0;
+          for (; k < sorted.length && Math.floor(sorted[k]! / 2 ** 32) === setId; k++) {
+            const low = sorted[k]! - setId * 2 ** 32;
+            if (low >= 2 ** 31) neg++;
+            else pos++;
+            lists.push(low % 2 ** 31);
+          }
+          sets.push(setId, listStart, pos, neg);
         }
-        return r;
+        return { start, count: sets.count - start };
       });
-      const dport = table(dKeys, (proto, port, hasP) => {
-        const r = new Uint32Array(halves);
-        for (const d of dportInfo) {
-          const fl = d.rec.flags as number;
-          if (fl & S.M_PROTO && proto !== d.rec.proto) continue;
-          if (fl & S.M_NOT_PROTO && proto === d.rec.notProto) continue;
-          if (d.ports && !(hasP && inRanges(d.ports, port))) continue;
-          if (d.notPorts && hasP && inRanges(d.notPorts, port)) continue;
-          setBit(r, d.idx);
-        }
-        return r;
-      });
-      out.blocks.push({
+      const sport = table(ms, halves, 'sport');
+      const dport = table(ms, halves, 'dport');
+      blocks.push({
         ruleStart,
         ruleCount: n,
         words,
-        srcBase: row(base[0]!),
-        dstBase: row(base[1]!),
+        srcBase: rows.intern(base[0]!),
+        dstBase: rows.intern(base[1]!),
         srcSetStart: sideSets[0]!.start,
         srcSetCount: sideSets[0]!.count,
         dstSetStart: sideSets[1]!.start,
@@ -967,5 +1313,12 @@ function buildDecision(c: Compiler): DecisionTables {
       });
     }
   }
-  return out;
+  return {
+    blocks,
+    rules: rules.records(),
+    sets: sets.records(),
+    lists: lists.view(),
+    ports: ports.records(),
+    bits: new U32Records(rows.halves.length / 2, rows.halves.view()),
+  };
 }

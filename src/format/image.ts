@@ -22,8 +22,29 @@ import {
 export type FieldValue = number | bigint | number[] | Uint8Array;
 export type Rec = Record<string, FieldValue>;
 
-/** Records per section; U8/U32/U64 sections take plain number arrays. */
-export type SectionData = Partial<Record<SectionName, Rec[] | number[] | Uint8Array | bigint[]>>;
+/**
+ * Records already laid out: `words` holds `count` records as little-endian
+ * u32 words back to back (for sections whose record is all u32 fields, e.g.
+ * DPORTS); the writer copies them as they are.
+ */
+export class U32Records {
+  constructor(
+    readonly count: number,
+    readonly words: Uint32Array,
+  ) {}
+}
+
+/**
+ * Records per section; U8/U32/U64 sections take plain number arrays or typed
+ * arrays (Uint8Array, Uint32Array, BigUint64Array); record sections take
+ * `Rec`s or `U32Records`.
+ */
+export type SectionData = Partial<Record<SectionName, Rec[] | number[] | Uint8Array | Uint32Array | bigint[] | BigUint64Array | U32Records>>;
+
+type SectionItems = NonNullable<SectionData[SectionName]>;
+
+/** Typed arrays are copied as bytes on little-endian hosts (the image's byte order). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 const align = (n: number, a: number): number => Math.ceil(n / a) * a;
 
@@ -95,8 +116,77 @@ export function readRecord(view: DataView, base: number, spec: StructSpec): Rec 
   return out;
 }
 
-function recordCount(data: Rec[] | number[] | Uint8Array | bigint[]): number {
-  return data.length;
+function recordCount(data: SectionItems): number {
+  return data instanceof U32Records ? data.count : data.length;
+}
+
+const FIELD_CODES: Record<string, number> = { u8: 1, u16: 2, u32: 3, i32: 4, u64: 5 };
+
+/**
+ * Writes `items` (records of `spec`) at byte `offset` of `bytes` (64-aligned).
+ * u8/u16/u32/i32/u64 fields take the same values as `writeField`; u32 fields go
+ * through a Uint32Array view on little-endian hosts (same ToUint32 conversion).
+ */
+function writeSection(bytes: Uint8Array, view: DataView, offset: number, spec: StructSpec, items: SectionItems): void {
+  if (items instanceof U32Records) {
+    if (items.words.length * 4 !== items.count * spec.size) throw new Error(`${spec.name}: ${items.words.length} words for ${items.count} records`);
+    items = items.words;
+  }
+  if (ArrayBuffer.isView(items)) {
+    if (LITTLE_ENDIAN || items instanceof Uint8Array) {
+      bytes.set(new Uint8Array(items.buffer, items.byteOffset, items.byteLength), offset);
+    } else if (items instanceof Uint32Array) {
+      for (let i = 0; i < items.length; i++) view.setUint32(offset + 4 * i, items[i]!, true);
+    } else {
+      for (let i = 0; i < items.length; i++) view.setBigUint64(offset + 8 * i, items[i]!, true);
+    }
+    return;
+  }
+  const u32 = LITTLE_ENDIAN ? new Uint32Array(bytes.buffer, bytes.byteOffset + offset, (spec.size * items.length) >>> 2) : undefined;
+  if (spec.fields.length === 1 && spec.fields[0]!.name === 'v') {
+    // Scalar sections: plain numbers (or BigInts for u64), or `{ v }` records.
+    const type = spec.fields[0]!.type;
+    const valueAt = (i: number): FieldValue | undefined => {
+      const item = items[i]!;
+      return typeof item === 'number' || typeof item === 'bigint' ? item : (item as Rec).v;
+    };
+    if (type === 'u32' && u32) {
+      for (let i = 0; i < items.length; i++) {
+        const v = valueAt(i);
+        u32[i] = v === undefined ? 0 : typeof v === 'number' ? v : Number(v);
+      }
+      return;
+    }
+    for (let i = 0; i < items.length; i++) writeField(view, offset + i * spec.size, type, valueAt(i));
+    return;
+  }
+  const fields = spec.fields.map((f) => ({ name: f.name, type: f.type, offset: f.offset, code: FIELD_CODES[f.type] ?? 0 }));
+  const aligned = u32 !== undefined && spec.size % 4 === 0;
+  for (let i = 0; i < items.length; i++) {
+    const rec = items[i] as Rec;
+    const base = offset + i * spec.size;
+    for (let fi = 0; fi < fields.length; fi++) {
+      const f = fields[fi]!;
+      const v = rec[f.name];
+      const at = base + f.offset;
+      switch (f.code) {
+        case 1:
+          view.setUint8(at, v === undefined ? 0 : Number(v));
+          break;
+        case 2:
+          view.setUint16(at, v === undefined ? 0 : Number(v), true);
+          break;
+        case 3: {
+          const n = v === undefined ? 0 : typeof v === 'number' ? v : Number(v);
+          if (aligned && (f.offset & 3) === 0) u32![(at - offset) >>> 2] = n;
+          else view.setUint32(at, n >>> 0, true);
+          break;
+        }
+        default:
+          writeField(view, at, f.type, v);
+      }
+    }
+  }
 }
 
 /** Lays out every section in id order, fills the header and the CRC. */
@@ -114,19 +204,7 @@ export function writeImage(data: SectionData, flags = 0): Uint8Array {
   const total = offset;
   const bytes = new Uint8Array(total);
   const view = new DataView(bytes.buffer);
-  for (const p of placed) {
-    const spec = SECTIONS[p.name].rec;
-    const items = data[p.name]!;
-    if (items instanceof Uint8Array) {
-      bytes.set(items, p.offset);
-      continue;
-    }
-    for (let i = 0; i < items.length; i++) {
-      const item = items[i]!;
-      const rec: Rec = typeof item === 'number' || typeof item === 'bigint' ? { v: item } : (item as Rec);
-      writeRecord(view, p.offset + i * spec.size, spec, rec);
-    }
-  }
+  for (const p of placed) writeSection(bytes, view, p.offset, SECTIONS[p.name].rec, data[p.name]!);
   placed.forEach((p, i) =>
     writeRecord(view, dirOffset + i * SECTION_ENTRY.size, SECTION_ENTRY, {
       id: SECTIONS[p.name].id,

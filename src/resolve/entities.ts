@@ -37,24 +37,23 @@ export const ORCHESTRATOR_LABEL = 'projectcalico.org/orchestrator';
 export const SERVICE_ACCOUNT_LABEL = 'projectcalico.org/serviceaccount';
 export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
 
+/**
+ * Label view: own labels first, then each parent's in order (the first
+ * definition of a key wins), flattened into one map at construction so a
+ * lookup is one hash probe.
+ */
 class InheritedLabels implements LabelSource {
-  constructor(
-    private readonly own: Labels,
-    private readonly parents: Labels[],
-  ) {}
-  /** Every label key visible through this view (own, then parents; may repeat). */
-  *keys(): Iterable<string> {
-    yield* this.own.keys();
-    for (const p of this.parents) yield* p.keys();
+  private readonly view: Map<string, string>;
+  constructor(own: Labels, parents: Labels[]) {
+    this.view = new Map(own);
+    for (const p of parents) for (const [k, v] of p) if (!this.view.has(k)) this.view.set(k, v);
+  }
+  /** Every label key visible through this view. */
+  keys(): Iterable<string> {
+    return this.view.keys();
   }
   get(key: string): string | undefined {
-    const v = this.own.get(key);
-    if (v !== undefined) return v;
-    for (const p of this.parents) {
-      const pv = p.get(key);
-      if (pv !== undefined) return pv;
-    }
-    return undefined;
+    return this.view.get(key);
   }
 }
 

@@ -232,7 +232,8 @@ export class ResolvedCluster {
     return s;
   }
 
-  private policiesByEntity?: Map<Entity, Map<string, Policy[]>>;
+  /** Per entity id, per tier name: the applying policies (built for all entities at once). */
+  private policiesByEntity?: (Map<string, Policy[]> | undefined)[];
 
   /**
    * Per endpoint and tier, the policies whose selector matches it, in tier
@@ -243,12 +244,12 @@ export class ResolvedCluster {
   private applyingPolicies(e: Entity, tier: string): Policy[] {
     if (!this.policiesByEntity) {
       const index = new LabelIndex(this.entities);
-      const by = new Map<Entity, Map<string, Policy[]>>();
+      const by: (Map<string, Policy[]> | undefined)[] = new Array(this.entities.length);
       for (const [tierName, list] of this.policiesByTier) {
         for (const p of list) {
-          for (const m of index.matching(this.appliesTo(p))) {
-            let t = by.get(m);
-            if (!t) by.set(m, (t = new Map()));
+          for (const i of index.matchingPositions(this.appliesTo(p))) {
+            let t = by[i];
+            if (!t) by[i] = t = new Map();
             let l = t.get(tierName);
             if (!l) t.set(tierName, (l = []));
             l.push(p);
@@ -257,7 +258,8 @@ export class ResolvedCluster {
       }
       this.policiesByEntity = by;
     }
-    return this.policiesByEntity.get(e)?.get(tier) ?? [];
+    if (this.entities[e.id] !== e) return []; // not one of this model's entities
+    return this.policiesByEntity[e.id]?.get(tier) ?? [];
   }
 
   /** Tiers → policies that apply to a policed endpoint, per direction (§3). */

@@ -7,26 +7,37 @@
 import type { Cidr, IpAddr } from '../net/ip.js';
 import { cidrContains, familyBits } from '../net/ip.js';
 import type { Selector } from '../parse/selector/types.js';
-import type { Cluster, EndpointSlice } from '../model/types.js';
+import type { Cluster, EndpointSlice, NamedPort } from '../model/types.js';
 import type { Entity } from './entities.js';
 import { LabelIndex } from './labelindex.js';
 
 export const addrKey = (a: IpAddr): string => `${a.family}:${a.value}`;
 export const addrPortKey = (a: IpAddr, proto: number, port: number): string => `${a.family}:${a.value}:${proto}:${port}`;
 
-/** Address set: exact host entries in a hash set, shorter prefixes scanned. */
+/**
+ * Address set: its members, and for `has` exact host entries in a hash set
+ * with shorter prefixes scanned. The lookup index is built on the first
+ * `has` (the compiler only reads `members`).
+ */
 export class AddressSet {
-  private readonly exact = new Set<string>();
-  private readonly prefixes: Cidr[] = [];
+  private exact: Set<string> | undefined;
+  private prefixes: Cidr[] = [];
   readonly members: Cidr[] = [];
 
   add(c: Cidr): void {
     this.members.push(c);
-    if (c.prefixLen === familyBits(c.family)) this.exact.add(`${c.family}:${c.base}`);
-    else this.prefixes.push(c);
+    this.exact = undefined;
   }
 
   has(a: IpAddr): boolean {
+    if (!this.exact) {
+      this.exact = new Set();
+      this.prefixes = [];
+      for (const c of this.members) {
+        if (c.prefixLen === familyBits(c.family)) this.exact.add(`${c.family}:${c.base}`);
+        else this.prefixes.push(c);
+      }
+    }
     if (this.exact.has(addrKey(a))) return true;
     for (const p of this.prefixes) if (cidrContains(p, a)) return true;
     return false;
@@ -61,11 +72,23 @@ export class IpSetIndex {
   matchingEntities(sel: Selector): Entity[] {
     let list = this.selectorEntities.get(sel.canonical);
     if (!list) {
-      // Same result as entities.filter(sel.matches), narrowed by a label index.
-      list = (this.labelIndex ??= new LabelIndex(this.entities)).matching(sel);
+      list = Array.from(this.matchingEntityIds(sel), (id) => this.entities[id]!);
       this.selectorEntities.set(sel.canonical, list);
     }
     return list;
+  }
+
+  private readonly selectorEntityIds = new Map<string, Int32Array>();
+
+  /** Ids (= positions in `entities`) of the entities `sel` matches, ascending (as `matchingEntities`). */
+  matchingEntityIds(sel: Selector): Int32Array {
+    let ids = this.selectorEntityIds.get(sel.canonical);
+    if (!ids) {
+      // Same result as entities.filter(sel.matches), narrowed by a label index.
+      ids = (this.labelIndex ??= new LabelIndex(this.entities)).matchingPositions(sel);
+      this.selectorEntityIds.set(sel.canonical, ids);
+    }
+    return ids;
   }
 
   selectorSet(sel: Selector): AddressSet {
@@ -88,18 +111,50 @@ export class IpSetIndex {
     let set = this.namedPortSets.get(key);
     if (!set) {
       set = new Set();
-      const candidates = sel ? this.matchingEntities(sel) : this.entities;
-      for (const e of candidates) {
-        if (e.kind !== 'wep' && e.kind !== 'hep') continue;
-        for (const np of e.namedPorts) {
-          if (np.name !== name) continue;
-          if (proto !== undefined && np.protocol !== proto) continue;
-          for (const c of e.cidrs) set.add(addrPortKey({ family: c.family, value: c.base }, np.protocol, np.port));
-        }
-      }
+      for (const m of this.namedPortMembers(sel, name, proto)) set.add(addrPortKey(m.addr, m.proto, m.port));
       this.namedPortSets.set(key, set);
     }
     return set;
+  }
+
+  /**
+   * The members of `namedPortSet(sel, name, proto)` as values, in the same
+   * order, possibly repeated (the set keeps the first of each).
+   */
+  namedPortMembers(sel: Selector | undefined, name: string, proto: number | undefined): { addr: IpAddr; proto: number; port: number }[] {
+    const out: { addr: IpAddr; proto: number; port: number }[] = [];
+    // The endpoints declaring `name` (entity order), kept where `sel` matches:
+    // entities are listed in id order, so a merge walk.
+    const declaring = this.namedPortIndex().get(name) ?? [];
+    const matching = sel ? this.matchingEntityIds(sel) : undefined;
+    let j = 0;
+    for (const { entity: e, port: np } of declaring) {
+      if (matching) {
+        while (j < matching.length && matching[j]! < e.id) j++;
+        if (j === matching.length || matching[j] !== e.id) continue;
+      }
+      if (proto !== undefined && np.protocol !== proto) continue;
+      for (const c of e.cidrs) out.push({ addr: { family: c.family, value: c.base }, proto: np.protocol, port: np.port });
+    }
+    return out;
+  }
+
+  /** Named ports of workload and host endpoints by name, in entity order (then declaration order). */
+  private namedPorts?: Map<string, { entity: Entity; port: NamedPort }[]>;
+
+  private namedPortIndex(): Map<string, { entity: Entity; port: NamedPort }[]> {
+    if (!this.namedPorts) {
+      this.namedPorts = new Map();
+      for (const e of this.entities) {
+        if (e.kind !== 'wep' && e.kind !== 'hep') continue;
+        for (const np of e.namedPorts) {
+          let list = this.namedPorts.get(np.name);
+          if (!list) this.namedPorts.set(np.name, (list = []));
+          list.push({ entity: e, port: np });
+        }
+      }
+    }
+    return this.namedPorts;
   }
 
   /** Slices by `namespace/serviceName` (built on first use; no scan of every slice per service). */
