@@ -173,7 +173,9 @@ const result: Record<string, unknown> = {
   maxProgramWork: engine.info().maxProgramWork,
   workCap: engine.info().workCap,
 };
-for (const strategy of ['linear', 'decision'] as const) {
+// BENCH_STRATEGIES=decision (comma list) limits the strategies (linear on 10K ClassBench sets takes minutes).
+const strategies = (process.env.BENCH_STRATEGIES ?? 'linear,decision').split(',') as ('linear' | 'decision')[];
+for (const strategy of strategies) {
   const b = batchRun(strategy);
   const one = singleRun(strategy);
   result[strategy] = {
