@@ -192,6 +192,14 @@ class Engine {
   Engine() = default;
   LoadError verify(std::string* detail);
   LoadError checkWork(std::string* detail);
+  // For each family (0 IPv4, 1 IPv6) and program: the sum over its ops of
+  // opCost(op, tiers, profiles), where tiers / profiles are the summed
+  // per-block costs (tierCost / profCost, 2 per block: IPv4, IPv6) over the
+  // op's reference range — by prefix sums, so linear in the tables however
+  // programs share ranges. Every term is clamped to `clampTo`. visit(program,
+  // family, sum) returns false to stop. False when out of memory.
+  template <typename OpCost, typename Visit>
+  bool programSums(const uint64_t* tierCost, const uint64_t* profCost, uint64_t clampTo, OpCost opCost, Visit visit) const;
 
   struct Pkt;
   struct EvalOut;

@@ -544,6 +544,32 @@ std::unique_ptr<T[]> allocArray(uint64_t n) {
 }
 }  // namespace
 
+template <typename OpCost, typename Visit>
+bool Engine::programSums(const uint64_t* tierCost, const uint64_t* profCost, uint64_t clampTo, OpCost opCost, Visit visit) const {
+  auto tierPre = allocArray<uint64_t>(uint64_t(nTierRefs_) + 1);
+  auto profPre = allocArray<uint64_t>(uint64_t(nProfileRefs_) + 1);
+  auto opPre = allocArray<uint64_t>(uint64_t(nOps_) + 1);
+  if (!tierPre || !profPre || !opPre) return false;
+  auto clamp = [clampTo](uint64_t v) { return v < clampTo ? v : clampTo; };
+  // Sum of a range's elements (each <= clampTo <= 2^31 + 1, at most 2^32 of them: < 2^64), clamped.
+  auto span = [&clamp](const uint64_t* pre, uint32_t start, uint32_t count) { return clamp(pre[uint64_t(start) + count] - pre[start]); };
+  for (int f = 0; f < 2; f++) {
+    tierPre[0] = 0;
+    for (uint32_t i = 0; i < nTierRefs_; i++) tierPre[i + 1] = tierPre[i] + clamp(tierCost[2 * uint64_t(tierRefs_[i]) + f]);
+    profPre[0] = 0;
+    for (uint32_t i = 0; i < nProfileRefs_; i++) profPre[i + 1] = profPre[i] + clamp(profCost[2 * uint64_t(profileRefs_[i]) + f]);
+    opPre[0] = 0;
+    for (uint32_t i = 0; i < nOps_; i++) {
+      const Op& o = ops_[i];
+      const bool prof = o.opcode == OP_PROFILES, tiers = o.opcode == OP_TIERS || o.opcode == OP_FORWARD_TIERS;
+      opPre[i + 1] = opPre[i] + clamp(opCost(o, tiers ? span(tierPre.get(), o.start, o.count) : 0, prof ? span(profPre.get(), o.start, o.count) : 0));
+    }
+    for (uint32_t p = 0; p < nPrograms_; p++)
+      if (!visit(p, f, span(opPre.get(), programs_[p].opStart, programs_[p].opCount))) return true;
+  }
+  return true;
+}
+
 // Trace events (engine.h traceBound, tierLog_): per program and family, one
 // entry per tier walked plus its Log rules, one profile entry plus the
 // profiles' Log rules, one EV_EVAL word; a tuple runs at most 4 programs.
@@ -572,32 +598,17 @@ bool Engine::computeTraceBound() {
     profEv[2 * uint64_t(p)] = logs(pb.v4Start, pb.v4Count);
     profEv[2 * uint64_t(p) + 1] = logs(pb.v6Start, pb.v6Count);
   }
-  // Prefix sums over the ref and op lists (as in checkWork): linear in the
-  // tables however the programs share ranges.
-  auto tierPre = allocArray<uint64_t>(uint64_t(nTierRefs_) + 1);
-  auto profPre = allocArray<uint64_t>(uint64_t(nProfileRefs_) + 1);
-  auto opPre = allocArray<uint64_t>(uint64_t(nOps_) + 1);
-  if (!tierPre || !profPre || !opPre) return false;
-  auto clamp = [](uint64_t v) { return v < kClamp ? v : kClamp; };
+  // Per program: its ops' events (a tier walk: its blocks' entries; profiles:
+  // one entry plus Log hits), plus the closing word.
   uint64_t worst = 0;
-  for (int f = 0; f < 2; f++) {
-    tierPre[0] = 0;
-    for (uint32_t i = 0; i < nTierRefs_; i++) tierPre[i + 1] = tierPre[i] + tierEv[2 * uint64_t(tierRefs_[i]) + f];
-    profPre[0] = 0;
-    for (uint32_t i = 0; i < nProfileRefs_; i++) profPre[i + 1] = profPre[i] + profEv[2 * uint64_t(profileRefs_[i]) + f];
-    opPre[0] = 0;
-    for (uint32_t i = 0; i < nOps_; i++) {
-      const Op& o = ops_[i];
-      uint64_t w = 0;
-      if (o.opcode == OP_PROFILES) w = 1 + (profPre[uint64_t(o.start) + o.count] - profPre[o.start]);
-      else if (o.opcode == OP_TIERS || o.opcode == OP_FORWARD_TIERS) w = tierPre[uint64_t(o.start) + o.count] - tierPre[o.start];
-      opPre[i + 1] = opPre[i] + clamp(w);
-    }
-    for (uint32_t p = 0; p < nPrograms_; p++) {
-      const uint64_t w = 1 + opPre[uint64_t(programs_[p].opStart) + programs_[p].opCount] - opPre[programs_[p].opStart];
-      if (w > worst) worst = w;
-    }
-  }
+  const bool ok = programSums(
+      tierEv.get(), profEv.get(), kClamp,
+      [](const Op& o, uint64_t tiers, uint64_t profiles) -> uint64_t { return o.opcode == OP_PROFILES ? 1 + profiles : tiers; },
+      [&worst](uint32_t, int, uint64_t w) {
+        if (1 + w > worst) worst = 1 + w;
+        return true;
+      });
+  if (!ok) return false;
   if (worst > 0xffffffffull) worst = 0xffffffffull;
   worst *= 4;
   traceBound_ = worst < 0xffffffffull ? uint32_t(worst) : 0xffffffffu;
@@ -619,10 +630,7 @@ LoadError Engine::checkWork(std::string* detail) {
   auto dsetPrefix = allocArray<uint64_t>(uint64_t(nDSets_) + 1);
   auto tierWork = allocArray<uint64_t>(2 * uint64_t(nTierBlocks_));
   auto profWork = allocArray<uint64_t>(2 * uint64_t(nProfileBlocks_));
-  auto tierRefPrefix = allocArray<uint64_t>(uint64_t(nTierRefs_) + 1);
-  auto profRefPrefix = allocArray<uint64_t>(uint64_t(nProfileRefs_) + 1);
-  auto opPrefix = allocArray<uint64_t>(uint64_t(nOps_) + 1);
-  if (!matchWork || !refPrefix || !drulePrefix || !dsetPrefix || !tierWork || !profWork || !tierRefPrefix || !profRefPrefix || !opPrefix)
+  if (!matchWork || !refPrefix || !drulePrefix || !dsetPrefix || !tierWork || !profWork)
     FAIL(OutOfMemory, "cannot allocate the work-budget tables");
 
   auto listWork = [this](uint32_t l) -> uint64_t {
@@ -658,29 +666,33 @@ LoadError Engine::checkWork(std::string* detail) {
     profWork[2 * uint64_t(p)] = clamp(1 + span(refPrefix.get(), pb.v4Start, pb.v4Count));
     profWork[2 * uint64_t(p) + 1] = clamp(1 + span(refPrefix.get(), pb.v6Start, pb.v6Count));
   }
+  // Per program: each op costs 1, a failsafe op its entries, a tier walk or
+  // profile walk the work of its blocks.
   uint64_t worst = 0;
-  for (int f = 0; f < 2; f++) {
-    tierRefPrefix[0] = 0;
-    for (uint32_t i = 0; i < nTierRefs_; i++) tierRefPrefix[i + 1] = tierRefPrefix[i] + tierWork[2 * uint64_t(tierRefs_[i]) + f];
-    profRefPrefix[0] = 0;
-    for (uint32_t i = 0; i < nProfileRefs_; i++) profRefPrefix[i + 1] = profRefPrefix[i] + profWork[2 * uint64_t(profileRefs_[i]) + f];
-    opPrefix[0] = 0;
-    for (uint32_t i = 0; i < nOps_; i++) {
-      const Op& o = ops_[i];
-      uint64_t w = 1;
-      if (o.opcode == OP_FAILSAFE) w += nFailsafe_;
-      else if (o.opcode == OP_PROFILES) w += span(profRefPrefix.get(), o.start, o.count);
-      else w += span(tierRefPrefix.get(), o.start, o.count);
-      opPrefix[i + 1] = opPrefix[i] + clamp(w);
-    }
-    for (uint32_t p = 0; p < nPrograms_; p++) {
-      const uint64_t w = span(opPrefix.get(), programs_[p].opStart, programs_[p].opCount);
-      if (w > worst) worst = w;
-      if (w > cap)
-        FAIL(WorkBudget, "PROGRAMS[" + std::to_string(p) + "] IPv" + (f ? "6" : "4") + ": worst-case work per tuple " +
-                             (w >= clampTo ? "> " + std::to_string(cap) : std::to_string(w)) + " exceeds the budget " + std::to_string(cap));
-    }
-  }
+  int64_t overProgram = -1;
+  int overFamily = 0;
+  uint64_t overWork = 0;
+  const uint32_t nFailsafe = nFailsafe_;
+  const bool ok = programSums(
+      tierWork.get(), profWork.get(), clampTo,
+      [nFailsafe](const Op& o, uint64_t tiers, uint64_t profiles) -> uint64_t {
+        return 1 + (o.opcode == OP_FAILSAFE ? nFailsafe : o.opcode == OP_PROFILES ? profiles : tiers);
+      },
+      [&](uint32_t p, int f, uint64_t w) {
+        if (w > worst) worst = w;
+        if (w > cap) {
+          overProgram = p;
+          overFamily = f;
+          overWork = w;
+          return false;
+        }
+        return true;
+      });
+  if (!ok) FAIL(OutOfMemory, "cannot allocate the work-budget tables");
+  if (overProgram >= 0)
+    FAIL(WorkBudget, "PROGRAMS[" + std::to_string(overProgram) + "] IPv" + (overFamily ? "6" : "4") + ": worst-case work per tuple " +
+                         (overWork >= clampTo ? "> " + std::to_string(cap) : std::to_string(overWork)) + " exceeds the budget " +
+                         std::to_string(cap));
   maxWork_ = worst;
   return LoadError::Ok;
 }
