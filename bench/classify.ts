@@ -64,7 +64,10 @@ const model = new ResolvedCluster(c);
 const t0 = now();
 const compiled = compileImage(model);
 const compileMs = now() - t0;
+// Engine load: verification plus the derived indexes (trie, rule copies, protocol lists, trees).
+const l0 = now();
 const engine = NativeEngine.fromImage(compiled.image);
+const loadMs = now() - l0;
 
 const BATCH = 4096;
 // Tuples: a ClassBench trace (all of it, whole batches of 4,096), else 4,096
@@ -168,6 +171,7 @@ const result: Record<string, unknown> = {
   programs: compiled.stats.programs,
   tierBlocks: compiled.stats.tierBlocks,
   compileMs: Math.round(compileMs),
+  loadMs: Math.round(loadMs),
   imageBytes: compiled.image.length,
   // Load-time work budget (FORMAT.md §6): worst program's work vs the cap.
   maxProgramWork: engine.info().maxProgramWork,
