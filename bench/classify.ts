@@ -57,7 +57,7 @@ async function cluster(): Promise<{ cluster: Cluster; rules: number; pods: numbe
   return { cluster: gen.buildGeneratedCluster(g).cluster, rules: g.stats.rules, pods: g.stats.pods };
 }
 
-let trace: { length: number; src: Uint32Array; dst: Uint32Array; sport: Uint16Array; dport: Uint16Array; proto: Uint8Array } | undefined;
+let trace: import('../src/classbench/parse.js').Trace | undefined;
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const { cluster: c, rules, pods } = await cluster();
 const model = new ResolvedCluster(c);
@@ -74,19 +74,8 @@ const BATCH = 4096;
 // generated IPv4 tuples (one batch, repeated).
 let all: { src: Uint32Array; dst: Uint32Array; sport: Uint16Array; dport: Uint16Array; proto: Uint8Array };
 if (trace) {
-  const N = Math.max(BATCH, Math.floor(trace.length / BATCH) * BATCH);
-  const rep = <T extends Uint32Array | Uint16Array | Uint8Array>(x: T, make: (n: number) => T): T => {
-    const y = make(N);
-    for (let i = 0; i < N; i++) y[i] = x[i % trace!.length]!;
-    return y;
-  };
-  all = {
-    src: rep(trace.src, (k) => new Uint32Array(k)),
-    dst: rep(trace.dst, (k) => new Uint32Array(k)),
-    sport: rep(trace.sport, (k) => new Uint16Array(k)),
-    dport: rep(trace.dport, (k) => new Uint16Array(k)),
-    proto: rep(trace.proto, (k) => new Uint8Array(k)),
-  };
+  const { traceColumns } = await import('../src/classbench/parse.js');
+  all = traceColumns(trace, Math.max(BATCH, Math.floor(trace.length / BATCH) * BATCH));
 } else {
   let pool = generateTuples(1, model, BATCH * 6).filter((t) => t.src.family === 4);
   while (pool.length < BATCH) pool = pool.concat(pool);

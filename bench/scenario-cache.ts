@@ -24,20 +24,15 @@ export async function cachedScenario(scenario: string): Promise<{ image: string;
     const { fileURLToPath } = await import('node:url');
     const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
     const file = cb[1]!.includes('/') ? cb[1]! : join(root, '..', 'shared/classbench/wustl', cb[1]!);
-    const { parseFilters, parseTrace } = await import('../src/classbench/parse.js');
+    const { parseFilters, parseTrace, traceColumns } = await import('../src/classbench/parse.js');
     const { convertFilters } = await import('../src/classbench/convert.js');
     const { conversionCluster } = await import('../src/classbench/model.js');
     const { compileCluster } = await import('../src/compile/index.js');
     const filters = parseFilters(readFileSync(file, 'utf8'), file).filters;
     const trace = parseTrace(readFileSync(`${file}_trace`, 'utf8'), `${file}_trace`).trace;
     writeFileSync(image, compileCluster(conversionCluster(convertFilters(filters, { source: file }), filters, file).cluster).image);
-    const pick = <T extends Uint32Array | Uint16Array | Uint8Array>(x: T, make: (n: number) => T): T => {
-      const y = make(TUPLES);
-      for (let i = 0; i < TUPLES; i++) y[i] = x[i % trace.length]!;
-      return y;
-    };
-    const cols = [pick(trace.src, (k) => new Uint32Array(k)), pick(trace.dst, (k) => new Uint32Array(k)), pick(trace.sport, (k) => new Uint16Array(k)), pick(trace.dport, (k) => new Uint16Array(k)), pick(trace.proto, (k) => new Uint8Array(k))];
-    writeFileSync(tuples, Buffer.concat(cols.map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
+    const c = traceColumns(trace, TUPLES);
+    writeFileSync(tuples, Buffer.concat([c.src, c.dst, c.sport, c.dport, c.proto].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
     return { image, tuples };
   }
   const m = /^calico:(\d+):(\d+)$/.exec(scenario);

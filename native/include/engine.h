@@ -224,39 +224,33 @@ class Engine {
     uint32_t hintBlock;
     const TreeNode* hintLeaf[4];  // per root of that block's tree
   };
-  // Derived with the trees: 1 for an IPv4 decision block whose rules are mostly
-  // address ranges (ClassBench-like) but that got no tree — the bitmaps serve
-  // it. Every other block walks its protocol list (the bitmaps' set-up grows
-  // with the sets an address is in, which on Calico-shaped clusters costs more
-  // than the walk). nullptr: none.
+  // Load-time only (buildTrees -> buildDecisionIndex's kFastBitmaps, then
+  // released): 1 for an IPv4 decision block whose rules are mostly exact boxes
+  // but that got no tree, while identity rows are short — the bitmaps serve it.
+  // Every other block walks its protocol list (the bitmaps' set-up grows with
+  // the sets an address is in, which on Calico-shaped clusters costs more than
+  // the walk).
   std::unique_ptr<uint8_t[]> bitmapOk_;
   uint32_t predictTreeBlock(const Prep& pp) const;
-  // Derived at load for the decision strategy: per decision block and protocol
-  // class (TCP, UDP, ICMP, ICMPv6, SCTP, any other), the block's rules that
-  // can match that protocol, in block order (a rule with a protocol criterion
-  // is listed under its class only). Blocks are walked through the packet's
-  // list — about half of a Calico-shaped block's rules are skipped without a
-  // look — unless the list is long, where the bitmaps or a tree take over.
+  // Derived at load for the decision strategy (buildDecisionIndex): per decision
+  // block and protocol class (TCP, UDP, ICMP, ICMPv6, SCTP, any other) the
+  // block's rules that can match that protocol, in block order, as copies of
+  // mrec_ read in sequence (a rule with a protocol criterion is listed under
+  // its class only). Blocks are walked through the packet's list — about half
+  // of a Calico-shaped block's rules are skipped without a look — unless a tree
+  // or, for long lists, the bitmaps serve the block. One 64-byte record per
+  // decision block (2 * tier block + family) holds what firstDecided reads first.
   static constexpr uint32_t kProtoClasses = 6;
-  struct PList {
-    uint32_t start, count;  // range of plistRules_
-  };
-  uint8_t protoClass_[256] = {};
-  std::unique_ptr<PList[]> plists_;  // nDBlocks_ * kProtoClasses (folded into dfast_)
-  // The lists' rules as copies of mrec_ (read in sequence, like refRules_).
-  std::unique_ptr<fmt::MatchRec[]> plistRules_;
-  // Per decision block (2 * tier block + family), everything firstDecided
-  // needs first, in one cache line: the protocol lists, the block's rule range
-  // and size, and whether it has a tree or uses the bitmaps.
   static constexpr uint32_t kFastTree = 1, kFastBitmaps = 2;
   struct alignas(64) DFast {
-    uint32_t listStart[kProtoClasses];
+    uint32_t listStart[kProtoClasses];  // plistRules_ ranges
     uint32_t listCount[kProtoClasses];
     uint32_t ruleStart, words, flags, pad;
   };
+  uint8_t protoClass_[256] = {};
   std::unique_ptr<DFast[]> dfast_;
-  bool buildFast();
-  bool buildProtoLists();
+  std::unique_ptr<fmt::MatchRec[]> plistRules_;
+  bool buildDecisionIndex();
   static constexpr uint32_t kTryNext = 0xfffffffeu;
   std::unique_ptr<uint32_t[]> firstTree_;  // see buildFirstTrees
   void buildFirstTrees();
@@ -271,6 +265,7 @@ class Engine {
   bool portListHit(uint32_t listIdx, const fmt::AddrClass* c, const Pkt& p, uint16_t port) const;
   bool portMember(const fmt::AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const;
   bool inSet(const fmt::AddrClass* c, uint32_t setId) const;
+  const fmt::MatchRec* firstMatch(uint32_t start, uint32_t count, const Pkt& p, EvalOut* ev) const;  // inline, classify.cc
   int walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
   const fmt::MatchRec* firstDecided(uint32_t tierBlock, const Pkt& p) const;
   void applySets(uint64_t* bits, uint32_t setStart, uint32_t setCount, const fmt::AddrClass* c) const;
@@ -342,14 +337,17 @@ class Engine {
   std::unique_ptr<fmt::MatchRec[]> mrec_;
   // Derived at load (not in the image): a HyperSplit-style decision tree per IPv4
   // decision block of at least treeMinRules_ rules (env NV_DTREE_MIN_RULES,
-  // default 64) over (src addr, dst addr, proto, sport, dport). Every rule is a
-  // box: the address intervals of its first positive set test per side
-  // (recovered from V4_STARTS/V4_CLASS and the identity rows), its protocol,
-  // its port ranges; any other criterion is a wildcard. A leaf lists, in rule
-  // order, every block rule whose box meets the leaf's region, so it holds a
-  // superset of the matching rules; each candidate gets the full check with
-  // matchRule. Used by STRATEGY_DECISION only; blocks whose tree would exceed
-  // the node/entry caps keep the bitmap path.
+  // default 64) of which at least half are exact boxes (ACL-like; selector
+  // blocks split poorly), over (src addr, dst addr, proto, sport, dport). Every
+  // rule is a box: the address intervals of its first positive set test per
+  // side (recovered from V4_STARTS/V4_CLASS and the identity rows), its
+  // protocol, its port ranges; any other criterion is a wildcard. A leaf lists,
+  // in rule order, every block rule whose box meets the leaf's region, so it
+  // holds a superset of the matching rules; a candidate is checked against its
+  // box when the box is exact (Box::kBoxExact), else with matchRule. Used by
+  // STRATEGY_DECISION only. Over the node/entry caps a block gets grouped
+  // trees; over theirs, or over the engine-wide build budget, none (protocol
+  // lists or bitmaps, see dfast_).
   struct Tree {
     std::unique_ptr<Box[]> boxes;  // block rule count entries
     std::unique_ptr<TreeNode[]> nodes;

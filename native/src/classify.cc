@@ -331,6 +331,19 @@ bool Engine::matchTail(const MatchRec& m, const Pkt& p) const {
   return true;
 }
 
+// The linear walk of one rule range (a tier block's or profile's rules for the
+// packet's family): the first matching non-Log rule, or nullptr; matching Log
+// rules on the way are reported to the trace sink.
+inline const MatchRec* Engine::firstMatch(uint32_t start, uint32_t count, const Pkt& p, EvalOut* ev) const {
+  for (uint32_t i = 0; i < count; i++) {
+    const MatchRec& m = refRules_[start + i];
+    if (!matchRule(m, p)) continue;
+    if (m.action != ACTION_LOG) return &m;
+    if (ev->sink) ev->logged(m.ruleId);
+  }
+  return nullptr;
+}
+
 // Returns 1 when decided (ev filled), 0 when every tier ended in Pass.
 int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
   for (uint32_t t = 0; t < refCount; t++) {
@@ -355,23 +368,14 @@ int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOu
       }
       continue;
     }
-    const uint32_t rs = p.family == 4 ? tb.v4Start : tb.v6Start;
-    const uint32_t rc = p.family == 4 ? tb.v4Count : tb.v6Count;
-    bool passed = false;
-    for (uint32_t i = 0; i < rc; i++) {
-      const MatchRec& m = refRules_[rs + i];
-      if (!matchRule(m, p)) continue;
-      if (m.action == ACTION_LOG) {
-        if (ev->sink) ev->logged(m.ruleId);
-        continue;
-      }
-      ev->entry(m.ruleId);
-      if (m.action == ACTION_PASS) { passed = true; break; }
-      ev->allow = m.action == ACTION_ALLOW;
+    const MatchRec* m = p.family == 4 ? firstMatch(tb.v4Start, tb.v4Count, p, ev) : firstMatch(tb.v6Start, tb.v6Count, p, ev);
+    if (m) {
+      ev->entry(m->ruleId);
+      if (m->action == ACTION_PASS) continue;
+      ev->allow = m->action == ACTION_ALLOW;
       ev->reason = EVAL_RULE;
       return 1;
     }
-    if (passed) continue;
     ev->entry(tb.endRule);
     if (tb.endAction == ACTION_DENY) {
       ev->allow = 0;
@@ -391,17 +395,10 @@ void Engine::walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, Ev
       ev->reason = EVAL_MISSING_PROFILE;
       return;
     }
-    const uint32_t rs = p.family == 4 ? pb.v4Start : pb.v6Start;
-    const uint32_t rc = p.family == 4 ? pb.v4Count : pb.v6Count;
-    for (uint32_t i = 0; i < rc; i++) {
-      const MatchRec& m = refRules_[rs + i];
-      if (!matchRule(m, p)) continue;
-      if (m.action == ACTION_LOG) {
-        if (ev->sink) ev->logged(m.ruleId);
-        continue;
-      }
-      ev->entry(m.ruleId);
-      ev->allow = m.action == ACTION_ALLOW;  // Pass was compiled as Deny
+    const MatchRec* m = p.family == 4 ? firstMatch(pb.v4Start, pb.v4Count, p, ev) : firstMatch(pb.v6Start, pb.v6Count, p, ev);
+    if (m) {
+      ev->entry(m->ruleId);
+      ev->allow = m->action == ACTION_ALLOW;  // Pass was compiled as Deny
       ev->reason = EVAL_PROFILE;
       return;
     }

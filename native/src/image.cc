@@ -122,12 +122,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   // Derived decision trees for large IPv4 decision blocks (see engine.h); best effort.
   e->buildTrees();
   e->buildFirstTrees();
-  if (!e->buildProtoLists()) {
-    *err = LoadError::OutOfMemory;
-    if (detail) *detail = "cannot allocate the protocol rule lists";
-    return nullptr;
-  }
-  if (!e->buildFast()) {
+  if (!e->buildDecisionIndex()) {
     *err = LoadError::OutOfMemory;
     if (detail) *detail = "cannot allocate the decision block index";
     return nullptr;
@@ -909,33 +904,15 @@ void Engine::buildV4Dir() {
   v4DirBytes_ = entries * 4;
 }
 
-bool Engine::buildFast() {
-  dfast_.reset(new (std::nothrow) DFast[size_t(nDBlocks_) + 1]);
-  if (!dfast_) return false;
-  for (uint32_t k = 0; k < nDBlocks_; k++) {
-    DFast& f = dfast_[k];
-    std::memset(&f, 0, sizeof f);
-    for (uint32_t c = 0; c < kProtoClasses; c++) {
-      f.listStart[c] = plists_[uint64_t(k) * kProtoClasses + c].start;
-      f.listCount[c] = plists_[uint64_t(k) * kProtoClasses + c].count;
-    }
-    f.ruleStart = dblocks_[k].ruleStart;
-    f.words = dblocks_[k].words;
-    if (trees_ && trees_[k].nodes) f.flags |= kFastTree;
-    if (bitmapOk_ && bitmapOk_[k]) f.flags |= kFastBitmaps;
-  }
-  plists_.reset();
-  return true;
-}
-
-bool Engine::buildProtoLists() {
+// The decision blocks' index (dfast_, engine.h): protocol lists of rule
+// copies, rule range, tree and bitmap flags. After buildTrees.
+bool Engine::buildDecisionIndex() {
   for (uint32_t p = 0; p < 256; p++) protoClass_[p] = 5;
   protoClass_[6] = 0;
   protoClass_[17] = 1;
   protoClass_[1] = 2;
   protoClass_[58] = 3;
   protoClass_[132] = 4;
-  const uint64_t nLists = uint64_t(nDBlocks_) * kProtoClasses;
   uint64_t total = 0;
   for (uint32_t k = 0; k < nDBlocks_; k++) {
     const DBlock& b = dblocks_[k];
@@ -944,25 +921,31 @@ bool Engine::buildProtoLists() {
       total += (m.flags & M_PROTO) ? 1 : kProtoClasses;
     }
   }
-  plists_.reset(new (std::nothrow) PList[size_t(nLists) + 1]);
   if (total > 0xffffffffull) return false;
+  dfast_.reset(new (std::nothrow) DFast[size_t(nDBlocks_) + 1]);
   plistRules_.reset(new (std::nothrow) MatchRec[size_t(total) + 1]);
-  if (!plists_ || !plistRules_) return false;
+  if (!dfast_ || !plistRules_) return false;
   uint32_t used = 0;
   for (uint32_t k = 0; k < nDBlocks_; k++) {
     const DBlock& b = dblocks_[k];
+    DFast& f = dfast_[k];
+    std::memset(&f, 0, sizeof f);
     for (uint32_t c = 0; c < kProtoClasses; c++) {
-      PList& l = plists_[uint64_t(k) * kProtoClasses + c];
-      l.start = used;
+      f.listStart[c] = used;
       for (uint32_t i = 0; i < b.ruleCount; i++) {
         const uint32_t mi = drules_[b.ruleStart + i].matchIdx;
         const MatchRec& m = matches_[mi];
         if ((m.flags & M_PROTO) && protoClass_[m.proto] != c) continue;
         plistRules_[used++] = mrec_[mi];
       }
-      l.count = used - l.start;
+      f.listCount[c] = used - f.listStart[c];
     }
+    f.ruleStart = b.ruleStart;
+    f.words = b.words;
+    if (trees_ && trees_[k].nodes) f.flags |= kFastTree;
+    if (bitmapOk_ && bitmapOk_[k]) f.flags |= kFastBitmaps;
   }
+  bitmapOk_.reset();  // folded into dfast_ flags
   return true;
 }
 

@@ -17,7 +17,7 @@ import { ReferenceEvaluator } from '../reference/evaluate.js';
 import { ResolvedCluster } from '../resolve/index.js';
 import type { Cluster } from '../model/types.js';
 import type { Conversion } from './convert.js';
-import { prefixMask, type Filter, type Trace } from './parse.js';
+import { prefixMask, traceColumns, type Filter, type Trace } from './parse.js';
 
 /** Packed filters for the linear scan (ClassBench semantics, as acl_bench.c). */
 export class LinearScan {
@@ -273,17 +273,7 @@ export function quickThroughput(engine: NativeEngine, trace: Trace, opts: { batc
   const repMs = opts.repMs ?? 200;
   // Headers repeated until there are at least `batch` of them, so every batch is full.
   const n = Math.max(batch, trace.length);
-  const rep = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T, make: (k: number) => T): T => {
-    if (a.length >= n) return a;
-    const b = make(n);
-    for (let i = 0; i < n; i++) b[i] = a[i % a.length]!;
-    return b;
-  };
-  const src = rep(trace.src, (k) => new Uint32Array(k));
-  const dst = rep(trace.dst, (k) => new Uint32Array(k));
-  const sport = rep(trace.sport, (k) => new Uint16Array(k));
-  const dport = rep(trace.dport, (k) => new Uint16Array(k));
-  const proto = rep(trace.proto, (k) => new Uint8Array(k));
+  const { src, dst, sport, dport, proto } = traceColumns(trace, n);
   const nb = Math.floor(n / batch);
   const views = Array.from({ length: nb }, (_, b) => {
     const s = b * batch;

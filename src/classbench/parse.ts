@@ -168,6 +168,31 @@ export interface Trace {
   hasFlags: boolean;
 }
 
+/** A trace's header columns (what classifyBatch takes). */
+export interface TraceColumns {
+  src: Uint32Array;
+  dst: Uint32Array;
+  sport: Uint16Array;
+  dport: Uint16Array;
+  proto: Uint8Array;
+}
+
+/** The first `n` headers of a trace, wrapping around when the trace is shorter (the trace's own arrays when n === length). */
+export function traceColumns(trace: Trace, n: number): TraceColumns {
+  if (n === trace.length) return { src: trace.src, dst: trace.dst, sport: trace.sport, dport: trace.dport, proto: trace.proto };
+  const rep = <T extends Uint32Array | Uint16Array | Uint8Array>(a: T, b: T): T => {
+    for (let i = 0; i < n; i++) b[i] = a[i % trace.length]!;
+    return b;
+  };
+  return {
+    src: rep(trace.src, new Uint32Array(n)),
+    dst: rep(trace.dst, new Uint32Array(n)),
+    sport: rep(trace.sport, new Uint16Array(n)),
+    dport: rep(trace.dport, new Uint16Array(n)),
+    proto: rep(trace.proto, new Uint8Array(n)),
+  };
+}
+
 const TRACE_SHAPE = 'src dst sport dport proto [flags] ruleId (decimal)';
 
 /** Parses a trace file; malformed lines are collected in `issues`. */

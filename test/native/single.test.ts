@@ -11,6 +11,7 @@ import { compileImage } from '../../src/compile/index.js';
 import { NativeEngine, type Strategy } from '../../src/native/index.js';
 import { tupleArrays } from '../../src/output/native.js';
 import { generateTuples } from '../oracle/tuples.js';
+import { allOutputs } from '../oracle/compare.js';
 
 for (const seed of [1, 2, 3]) {
   const model = new ResolvedCluster(loadGeneratedCluster(generateCluster(seed, TINY)).cluster);
@@ -25,16 +26,7 @@ for (const seed of [1, 2, 3]) {
         const list = tuples.filter((x) => x.src.family === family);
         const a = tupleArrays(family, list);
         const n = list.length;
-        const out = {
-          verdict: new Uint8Array(n),
-          reason: new Uint8Array(n),
-          egressRule: new Uint32Array(n),
-          ingressRule: new Uint32Array(n),
-          decidingRule: new Uint32Array(n),
-          evalReasons: new Uint32Array(n),
-          natBackend: new Uint32Array(n),
-          rulesVisited: new Uint32Array(n),
-        };
+        const out = allOutputs(n);
         engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, out, strategy);
         const w = family === 4 ? 1 : 4;
         for (let i = 0; i < n; i++) {

@@ -57,6 +57,20 @@ export interface DiffResult {
 import { tupleArrays as toArrays } from '../../src/output/native.js';
 export { toArrays };
 
+/** Every per-tuple output array of classifyBatch (trace events aside), for n tuples. */
+export function allOutputs(n: number) {
+  return {
+    verdict: new Uint8Array(n),
+    reason: new Uint8Array(n),
+    egressRule: new Uint32Array(n),
+    ingressRule: new Uint32Array(n),
+    decidingRule: new Uint32Array(n),
+    evalReasons: new Uint32Array(n),
+    natBackend: new Uint32Array(n),
+    rulesVisited: new Uint32Array(n),
+  };
+}
+
 export function nativeRecords(engine: NativeEngine, tuples: Tuple[], strategy: Strategy): { records: NativeFlowRecord[]; ms: number } {
   const records: NativeFlowRecord[] = new Array(tuples.length);
   let ms = 0;
@@ -66,15 +80,7 @@ export function nativeRecords(engine: NativeEngine, tuples: Tuple[], strategy: S
     if (idx.length === 0) continue;
     const a = toArrays(family, idx.map((i) => tuples[i]!));
     const n = idx.length;
-    const out = {
-      verdict: new Uint8Array(n),
-      reason: new Uint8Array(n),
-      egressRule: new Uint32Array(n),
-      ingressRule: new Uint32Array(n),
-      decidingRule: new Uint32Array(n),
-      evalReasons: new Uint32Array(n),
-      natBackend: new Uint32Array(n),
-    };
+    const out = allOutputs(n);
     const t0 = process.hrtime.bigint();
     engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, out, strategy);
     ms += Number(process.hrtime.bigint() - t0) / 1e6;
