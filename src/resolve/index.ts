@@ -232,34 +232,50 @@ export class ResolvedCluster {
     return s;
   }
 
-  /** Per entity id, per tier name: the applying policies (built for all entities at once). */
-  private policiesByEntity?: (Map<string, Policy[]> | undefined)[];
+  /**
+   * Applying policies of the policed endpoints, built at once: per tier, the
+   * (endpoint, policy) pairs as a CSR over the policed endpoints (typed
+   * arrays, policies in tier order), so a 100k-endpoint cluster costs no
+   * per-endpoint maps and a `--node` model indexes only its own endpoints.
+   */
+  private applying?: { slot: Int32Array; byTier: Map<string, { start: Int32Array; policy: Int32Array }> };
 
   /**
    * Per endpoint and tier, the policies whose selector matches it, in tier
    * order: the same lists as filtering every tier's policies with
    * `appliesTo(p).matches(e.labels)`, computed once per policy through a
-   * label index instead of once per (endpoint, policy).
+   * label index instead of once per (endpoint, policy). An entity outside the
+   * policed population (e.g. asked for by a caller) is filtered directly.
    */
   private applyingPolicies(e: Entity, tier: string): Policy[] {
-    if (!this.policiesByEntity) {
-      const index = new LabelIndex(this.entities);
-      const by: (Map<string, Policy[]> | undefined)[] = new Array(this.entities.length);
-      for (const [tierName, list] of this.policiesByTier) {
-        for (const p of list) {
-          for (const i of index.matchingPositions(this.appliesTo(p))) {
-            let t = by[i];
-            if (!t) by[i] = t = new Map();
-            let l = t.get(tierName);
-            if (!l) t.set(tierName, (l = []));
-            l.push(p);
-          }
-        }
+    const list = this.policiesByTier.get(tier);
+    if (!list) return [];
+    if (!this.applying) {
+      const population = this.entities.filter((x) => this.isPoliced(x));
+      const slot = new Int32Array(this.entities.length).fill(-1);
+      population.forEach((x, i) => (slot[x.id] = i));
+      const index = new LabelIndex(population);
+      const byTier = new Map<string, { start: Int32Array; policy: Int32Array }>();
+      for (const [tierName, policies] of this.policiesByTier) {
+        const matched = policies.map((p) => index.matchingPositions(this.appliesTo(p)));
+        const start = new Int32Array(population.length + 1);
+        for (const m of matched) for (let k = 0; k < m.length; k++) start[m[k]! + 1]!++;
+        for (let i = 0; i < population.length; i++) start[i + 1]! += start[i]!;
+        const fill = start.slice(0, population.length);
+        const policy = new Int32Array(start[population.length]!);
+        matched.forEach((m, pi) => {
+          for (let k = 0; k < m.length; k++) policy[fill[m[k]!]!++] = pi;
+        });
+        byTier.set(tierName, { start, policy });
       }
-      this.policiesByEntity = by;
+      this.applying = { slot, byTier };
     }
-    if (this.entities[e.id] !== e) return []; // not one of this model's entities
-    return this.policiesByEntity[e.id]?.get(tier) ?? [];
+    const at = this.entities[e.id] === e ? this.applying.slot[e.id]! : -1;
+    if (at < 0) return list.filter((p) => this.appliesTo(p).matches(e.labels));
+    const t = this.applying.byTier.get(tier)!;
+    const out: Policy[] = [];
+    for (let k = t.start[at]!; k < t.start[at + 1]!; k++) out.push(list[t.policy[k]!]!);
+    return out;
   }
 
   /** Tiers → policies that apply to a policed endpoint, per direction (§3). */
