@@ -5,62 +5,30 @@
  * size cost?
  *
  * One scenario per process (fresh heap and caches):
- *   npx tsx bench/classify.ts <scenario>      scenario: founding | calico:<rules>:<pods> | classbench:<set>
- *   (classbench:acl1_1K = ../shared/classbench/wustl/acl1_1K and its trace, or a path)
+ *   npx tsx bench/classify.ts <scenario>      scenario: founding | calico:<rules>:<pods>[@<node>] | classbench:<set>
+ *   (bench/scenarios.ts: @node-1 = that node's data path only, as Calico programs it;
+ *   classbench:acl1_1K = ../shared/classbench/wustl/acl1_1K and its trace, or a path)
  * Prints one JSON line and writes it to bench/results/<scenario>.json.
  * Method: tuples from the differential-test generator (endpoint, host,
- * network-set and service addresses, rule ports, odd protocols), IPv4 only,
- * one batch of 4,096 repeated — or, for ClassBench, the whole trace in batches;
+ * network-set and service addresses, rule ports, odd protocols; for a node
+ * scenario one side is the node's workload), IPv4 only, one batch of 4,096 repeated — or, for ClassBench, the whole trace in batches;
  * batch 4096: 5 timed rounds (each ≥ 0.3 s) after warm-up, median and
  * min/max reported; batch 1: `classifyV4One` on plain numbers over the same
  * tuples, mean per call over 5 rounds of 200k calls (median round).
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { cpus } from 'node:os';
 import { compileImage } from '../src/compile/index.js';
-import { loadClusterFromTexts } from '../src/model/load.js';
 import { NativeEngine, type Strategy } from '../src/native/index.js';
 import { ResolvedCluster } from '../src/resolve/index.js';
-import type { Cluster } from '../src/model/types.js';
-import { tupleArrays as toArrays } from '../src/output/native.js';
-import { generateTuples } from '../test/oracle/tuples.js';
+import { loadScenario, root, scenarioTuples, type V4Columns } from './scenarios.js';
 
-const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const scenario = process.argv[2] ?? 'founding';
 
-async function cluster(): Promise<{ cluster: Cluster; rules: number; pods: number }> {
-  if (scenario === 'founding') {
-    const dir = join(root, 'examples/egress-allowlist');
-    const texts = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort().map((f) => ({ name: f, text: readFileSync(join(dir, f), 'utf8') }));
-    const c = loadClusterFromTexts(texts).cluster;
-    const rules = c.policies.reduce((n, p) => n + p.ingress.length + p.egress.length, 0);
-    return { cluster: c, rules, pods: c.pods.length };
-  }
-  const cb = /^classbench:(.+)$/.exec(scenario);
-  if (cb) {
-    // A ClassBench filter set (name in ../shared/classbench/wustl, or a path) and its trace.
-    const file = cb[1]!.includes('/') ? cb[1]! : join(root, '..', 'shared/classbench/wustl', cb[1]!);
-    const { parseFilters, parseTrace } = await import('../src/classbench/parse.js');
-    const { convertFilters } = await import('../src/classbench/convert.js');
-    const { conversionCluster } = await import('../src/classbench/model.js');
-    const filters = parseFilters(readFileSync(file, 'utf8'), file).filters;
-    trace = parseTrace(readFileSync(`${file}_trace`, 'utf8'), `${file}_trace`).trace;
-    const conv = convertFilters(filters, { source: file });
-    return { cluster: conversionCluster(conv, filters, file).cluster, rules: filters.length, pods: 0 };
-  }
-  const m = /^calico:(\d+):(\d+)$/.exec(scenario);
-  if (!m) throw new Error(`unknown scenario ${scenario}`);
-  const gen = await import('../src/gen/cluster.js');
-  const g = gen.generateClusterObjects(1, gen.calicoScale(Number(m[1]), Number(m[2])));
-  return { cluster: gen.buildGeneratedCluster(g).cluster, rules: g.stats.rules, pods: g.stats.pods };
-}
-
-let trace: import('../src/classbench/parse.js').Trace | undefined;
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
-const { cluster: c, rules, pods } = await cluster();
-const model = new ResolvedCluster(c);
+const { cluster: c, rules, pods, node, trace } = await loadScenario(scenario);
+const model = new ResolvedCluster(c, node !== undefined ? { node } : {});
 const t0 = now();
 const compiled = compileImage(model);
 const compileMs = now() - t0;
@@ -72,14 +40,12 @@ const loadMs = now() - l0;
 const BATCH = 4096;
 // Tuples: a ClassBench trace (all of it, whole batches of 4,096), else 4,096
 // generated IPv4 tuples (one batch, repeated).
-let all: { src: Uint32Array; dst: Uint32Array; sport: Uint16Array; dport: Uint16Array; proto: Uint8Array };
+let all: V4Columns;
 if (trace) {
   const { traceColumns } = await import('../src/classbench/parse.js');
   all = traceColumns(trace, Math.max(BATCH, Math.floor(trace.length / BATCH) * BATCH));
 } else {
-  let pool = generateTuples(1, model, BATCH * 6).filter((t) => t.src.family === 4);
-  while (pool.length < BATCH) pool = pool.concat(pool);
-  all = toArrays(4, pool.slice(0, BATCH));
+  all = scenarioTuples(model, BATCH);
 }
 const total = all.src.length;
 const chunks = Array.from({ length: total / BATCH }, (_, k) => ({
@@ -155,6 +121,7 @@ const result: Record<string, unknown> = {
   machine: `${cpus()[0]?.model ?? '?'} x${cpus().length}`,
   rules,
   pods,
+  node,
   identities: compiled.stats.identities,
   addrSets: compiled.stats.addrSets,
   programs: compiled.stats.programs,
