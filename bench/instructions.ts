@@ -33,7 +33,7 @@ const out = join(work, 'cg.out');
 const vg = spawnSync('valgrind', ['--tool=cachegrind', '--branch-sim=yes', '--cache-sim=no', `--cachegrind-out-file=${out}`, bin, files.image, files.tuples, String(reps), String(code)], { encoding: 'utf8' });
 if (vg.status !== 0) throw new Error(`valgrind failed (apt-get install valgrind?):\n${vg.stderr.slice(-800)}`);
 const driver = JSON.parse(vg.stdout.trim().split('\n').pop()!);
-const ann = spawnSync('cg_annotate', [out], { encoding: 'utf8', maxBuffer: 1 << 26 });
+const ann = spawnSync('cg_annotate', ['--threshold=0', out], { encoding: 'utf8', maxBuffer: 1 << 26 });
 const tuples = TUPLES * reps;
 const rows: { fn: string; ir: number; bcm: number }[] = [];
 for (const line of ann.stdout.split('\n')) {
