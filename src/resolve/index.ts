@@ -17,6 +17,7 @@ import {
   DEFAULT_FAILSAFE_INBOUND,
   DEFAULT_FAILSAFE_OUTBOUND,
   type ResolveOptions,
+  type TrafficKey,
 } from './options.js';
 
 export * from './entities.js';
@@ -163,6 +164,7 @@ export class ResolvedCluster {
       list.push(p);
     }
     for (const list of this.policiesByTier.values()) list.sort(policyLess);
+    if (options.traffic) this.trafficScope = this.endpointsMet(options.traffic);
   }
 
   private addHostAddrs(node: string, addrs: IpAddr[]): void {
@@ -183,7 +185,27 @@ export class ResolvedCluster {
   /** Is this endpoint's data path modelled (all endpoints, or those on `--node`)? */
   isPoliced(e: Entity): boolean {
     if (e.kind !== 'wep' && e.kind !== 'hep') return false;
+    if (this.trafficScope !== undefined && !this.trafficScope.has(e.id)) return false;
     return this.options.node === undefined || e.node === this.options.node;
+  }
+
+  /** Ids of the endpoints `options.traffic` meets (undefined: no traffic scope). */
+  private readonly trafficScope?: ReadonlySet<number>;
+
+  private endpointsMet(traffic: readonly TrafficKey[]): Set<number> {
+    const ids = new Set<number>();
+    const add = (a: IpAddr): void => {
+      const e = this.endpointAt(a);
+      if (e) ids.add(e.id);
+    };
+    for (const t of traffic) {
+      add(t.src);
+      add(t.dst);
+      if (t.dport === undefined) continue;
+      const fe = this.nat.lookup(t.dst, t.proto, t.dport);
+      if (fe) for (const b of fe.backends) add(b.addr);
+    }
+    return ids;
   }
 
   isPolicedNode(node: string | undefined): boolean {

@@ -2,6 +2,11 @@
  * Choices a user can make about the modelled data path. Every default follows
  * Calico v3.30–v3.32 (felix defaults); see docs/SEMANTICS-CHOICES.md.
  */
+import type { Tuple } from '../net/tuple.js';
+
+/** What of a tuple decides which endpoints it meets (see `ResolveOptions.traffic`). */
+export type TrafficKey = Pick<Tuple, 'src' | 'dst' | 'proto' | 'dport'>;
+
 export interface FailsafePort {
   protocol: number;
   port: number;
@@ -13,6 +18,15 @@ export interface ResolveOptions {
    * Undefined: every endpoint in the cluster is policed (each on its own node).
    */
   node?: string;
+  /**
+   * Police only the endpoints this traffic meets: its sources, its (pre-NAT)
+   * destinations and every backend of a service frontend or NodePort it hits
+   * (with `node`: only those on that node). For these tuples every result
+   * equals the unrestricted model's, while compile cost and image size follow
+   * the endpoints the traffic meets instead of the whole cluster (programs are
+   * per endpoint). Other traffic meets unpoliced endpoints.
+   */
+  traffic?: readonly TrafficKey[];
   /** felix DefaultEndpointToHostAction for workload → its own host. Default Drop. */
   endpointToHostAction?: 'Drop' | 'Accept' | 'Return';
   /** felix FailsafeInboundHostPorts; default per SEMANTICS.md §3.10. */

@@ -93,6 +93,19 @@ t.test('classify: native (default) and reference engines print identical records
   t.equal(run([...args, '--strategy', 'guess']).code, 2);
 });
 
+t.test('classify --scope traffic: the same records; a file is required', async (t) => {
+  const args = ['classify', '-p', example, '--tuples', join(example, 'flows.csv'), '--format', 'jsonl'];
+  const all = run(args);
+  const scoped = run([...args, '--scope', 'traffic']);
+  t.equal(scoped.code, 0, scoped.stderr);
+  t.ok(all.stdout.split('\n').length > 3, 'several records');
+  t.equal(scoped.stdout, all.stdout);
+  t.equal(run([...args, '--scope', 'nodes']).code, 2);
+  const stdin = run(['classify', '-p', example, '--tuples', '-', '--scope', 'traffic'], 'src,dst\n10.0.0.1,10.0.0.2\n');
+  t.equal(stdin.code, 2);
+  t.match(stdin.stderr, /give a file/);
+});
+
 t.test('compile writes an image that inspect verifies; a corrupted image is rejected', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'nv-img-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
