@@ -8,6 +8,7 @@ import { registerVerify } from './verify.js';
 import { registerDemo } from './demo.js';
 import { registerCompile } from './compile.js';
 import { registerClassbench } from './classbench.js';
+import { CompileLimitError } from '../compile/limits.js';
 
 // A closed pipe (`netverdict classify ... | head`) ends the run quietly, as Unix tools do.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -52,6 +53,10 @@ async function main(): Promise<number> {
     if (e instanceof CliExit) {
       if (e.message) process.stderr.write(`netverdict: ${e.message}\n`);
       return e.exitCode;
+    }
+    if (e instanceof CompileLimitError) {
+      process.stderr.write(`netverdict: ${e.message}\n`);
+      return EXIT_INPUT;
     }
     process.stderr.write(`netverdict: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 70;

@@ -29,6 +29,7 @@ import { StringTable, U32Records, writeImage, type Rec, type SectionData } from 
 import { RecordPacker, U32Buf } from '../format/packed.js';
 import * as S from '../format/spec.js';
 import { NONE } from '../format/spec.js';
+import { checkImageSize } from './limits.js';
 
 /** Trace conventions shared with the reference evaluator's output. */
 export const PROFILE_TIER = '__PROFILE__';
@@ -606,6 +607,7 @@ class IdentityTable {
 
 /** Compiles a resolved cluster into image bytes. */
 export function compileImage(model: ResolvedCluster): CompiledImage {
+  checkImageSize(model);
   const c = new Compiler(model);
 
   // 1. Programs of every policed endpoint (entity id order).

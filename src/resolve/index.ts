@@ -272,6 +272,16 @@ export class ResolvedCluster {
   private applyingPolicies(e: Entity, tier: string): Policy[] {
     const list = this.policiesByTier.get(tier);
     if (!list) return [];
+    const applying = this.applyingIndex();
+    const at = this.entities[e.id] === e ? applying.slot[e.id]! : -1;
+    if (at < 0) return list.filter((p) => this.appliesTo(p).matches(e.labels));
+    const t = applying.byTier.get(tier)!;
+    const out: Policy[] = [];
+    for (let k = t.start[at]!; k < t.start[at + 1]!; k++) out.push(list[t.policy[k]!]!);
+    return out;
+  }
+
+  private applyingIndex(): NonNullable<ResolvedCluster['applying']> {
     if (!this.applying) {
       const population = this.entities.filter((x) => this.isPoliced(x));
       const slot = new Int32Array(this.entities.length).fill(-1);
@@ -292,12 +302,38 @@ export class ResolvedCluster {
       }
       this.applying = { slot, byTier };
     }
-    const at = this.entities[e.id] === e ? this.applying.slot[e.id]! : -1;
-    if (at < 0) return list.filter((p) => this.appliesTo(p).matches(e.labels));
-    const t = this.applying.byTier.get(tier)!;
-    const out: Policy[] = [];
-    for (let k = t.start[at]!; k < t.start[at + 1]!; k++) out.push(list[t.policy[k]!]!);
-    return out;
+    return this.applying;
+  }
+
+  /**
+   * Rule entries the policed endpoints' tier lists hold, each distinct
+   * (tier, applying policies) list counted once with both directions' rules:
+   * what a compiled image grows with (every distinct list is its own tier
+   * block). Lists are told apart by a 52-bit hash, so this is an estimate.
+   */
+  tierListRules(): number {
+    const applying = this.applyingIndex();
+    let total = 0;
+    for (const [tierName, t] of applying.byTier) {
+      const rules = Int32Array.from(this.policiesByTier.get(tierName)!, (p) => p.ingress.length + p.egress.length);
+      const seen = new Set<number>();
+      for (let i = 0; i + 1 < t.start.length; i++) {
+        let h1 = 0x811c9dc5;
+        let h2 = t.start[i + 1]! - t.start[i]!;
+        let n = 0;
+        for (let k = t.start[i]!; k < t.start[i + 1]!; k++) {
+          const p = t.policy[k]!;
+          h1 = Math.imul(h1 ^ p, 0x01000193);
+          h2 = Math.imul(h2 ^ p, 0x5bd1e995) ^ (h2 >>> 15);
+          n += rules[p]!;
+        }
+        const key = (h1 >>> 0) * 2 ** 20 + (h2 & 0xfffff);
+        if (n === 0 || seen.has(key)) continue;
+        seen.add(key);
+        total += n;
+      }
+    }
+    return total;
   }
 
   /** Tiers → policies that apply to a policed endpoint, per direction (§3). */
