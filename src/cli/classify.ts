@@ -1,5 +1,5 @@
 /** `netverdict classify`: a verdict record per input tuple, in input order. */
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { formatDiagnostic } from '../diag/diagnostic.js';
@@ -9,6 +9,7 @@ import type { Tuple } from '../net/tuple.js';
 import type { TrafficKey } from '../resolve/options.js';
 import { csvRow, CSV_COLUMNS, flowRecord, tableRows, type FlowRecord } from '../output/records.js';
 import { CliExit, DATA_PATH_HELP, EXIT_INPUT, loadOrExit, resolveOptions } from './common.js';
+import { createProgress, interruptible } from './progress.js';
 
 /** First pass of `--scope traffic`: the distinct (src, dst, proto, dport) of a tuple file (bad lines are reported by the second pass). */
 async function trafficOf(file: string): Promise<TrafficKey[]> {
@@ -117,14 +118,31 @@ Example:
         pending = [];
         if (chunk && !out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
       };
-      for await (const t of tuples) {
-        for (const l of lineErrors) pending.push({ error: l });
-        lineErrors = [];
-        pending.push({ tuple: t });
-        if (pending.length >= 4096) await flush();
-      }
+      // A bar over the tuple file's bytes on a terminal; Ctrl-C stops after the current batch.
+      const total = opts.tuples === '-' ? 0 : statSync(opts.tuples).size;
+      const progress = createProgress(total, 'tuples');
+      let classified = 0;
+      const interrupted = await interruptible(async (stopped) => {
+        for await (const t of tuples) {
+          for (const l of lineErrors) pending.push({ error: l });
+          lineErrors = [];
+          pending.push({ tuple: t });
+          if (pending.length >= 4096) {
+            classified += pending.length;
+            await flush();
+            progress.update((input as ReadStream).bytesRead ?? 0, classified);
+            if (stopped()) return true;
+          }
+        }
+        return false;
+      });
       for (const l of lineErrors) pending.push({ error: l });
       await flush();
+      progress.stop();
+      if (interrupted) {
+        if (format === 'table') out.write(tableRows(table).join('\n') + '\n');
+        throw new CliExit(130, `interrupted: the first ${classified.toLocaleString('en-US')} records were written`);
+      }
       if (format === 'table') out.write(tableRows(table).join('\n') + '\n');
       if (bad > 0) throw new CliExit(EXIT_INPUT, `${bad} malformed tuple line${bad === 1 ? '' : 's'}`);
     });

@@ -3,7 +3,7 @@
  * for bad input (every error names file, line, column and field; exit 2).
  */
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +91,36 @@ t.test('classify: native (default) and reference engines print identical records
   t.equal(decision.stdout, reference.stdout);
   t.equal(run([...args, '--engine', 'warp']).code, 2);
   t.equal(run([...args, '--strategy', 'guess']).code, 2);
+});
+
+t.test('classify: Ctrl-C writes the records classified so far and exits 130; no progress bar off a terminal', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nv-int-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'big.csv');
+  const lines = ['src,dst,proto,sport,dport'];
+  for (let i = 0; i < 300_000; i++) lines.push(`10.0.${i % 4}.${1 + (i % 250)},203.0.113.${1 + (i % 200)},tcp,${1024 + (i % 60000)},443`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'classify', '-p', example, '-t', file, '-f', 'jsonl'], { cwd: root });
+  let stdout = '';
+  let stderr = '';
+  let sent = false;
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (!sent) {
+      sent = true;
+      child.kill('SIGINT');
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+  t.equal(code, 130, stderr);
+  const m = /interrupted: the first ([\d,]+) records were written/.exec(stderr);
+  t.ok(m, stderr);
+  const records = stdout.trimEnd().split('\n');
+  t.equal(records.length, Number(m![1]!.replace(/,/g, '')), 'every classified record was written, whole');
+  t.ok(records.length < 300_000, `stopped early (${records.length} records)`);
+  t.ok(records.every((r) => JSON.parse(r).action !== undefined), 'each line a complete record');
+  t.notMatch(stderr, /%|\u001b\[/, 'no progress bar or escape codes on a pipe');
 });
 
 t.test('classify --scope traffic: the same records; a file is required', async (t) => {
