@@ -22,17 +22,31 @@ export interface Cidr {
 
 export const familyBits = (f: Family): number => (f === 4 ? 32 : 128);
 
-const V4_OCTET = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
-
+/** Dotted quad, each octet 0-255 in decimal without leading zeros (as before: no "01"). */
 function parseV4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let v = 0n;
-  for (const p of parts) {
-    if (!V4_OCTET.test(p)) return undefined;
-    v = (v << 8n) | BigInt(Number(p));
+  let v = 0;
+  let octets = 0;
+  let i = 0;
+  const n = text.length;
+  while (octets < 4) {
+    const start = i;
+    let octet = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      octet = octet * 10 + (c - 48);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || octet > 255 || (len > 1 && text.charCodeAt(start) === 48)) return undefined;
+    v = v * 256 + octet;
+    octets++;
+    if (octets < 4) {
+      if (i >= n || text.charCodeAt(i) !== 46) return undefined;
+      i++;
+    }
   }
-  return v;
+  return i === n ? BigInt(v) : undefined;
 }
 
 function parseV6(text: string): bigint | undefined {

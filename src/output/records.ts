@@ -31,13 +31,20 @@ export interface EndpointFields {
   labels?: string[];
 }
 
+/** Sorted `key=value` labels of an entity, built once per entity and shared (frozen) by its records. */
+const labelLists = new WeakMap<object, string[]>();
+function labels(e: { ownLabels: ReadonlyMap<string, string> }): string[] {
+  let l = labelLists.get(e);
+  if (!l) labelLists.set(e, (l = Object.freeze([...e.ownLabels].map(([k, v]) => `${k}=${v}`).sort()) as string[]));
+  return l;
+}
+
 export function endpointFields(addr: IpAddr, owner: AddressOwner): EndpointFields {
-  const labels = (m: ReadonlyMap<string, string>): string[] => [...m].map(([k, v]) => `${k}=${v}`).sort();
   const ep = owner.endpoint;
-  if (ep) return { type: ep.kind === 'wep' ? 'wep' : 'hep', namespace: ep.namespace ?? '-', name: ep.name, labels: labels(ep.ownLabels) };
+  if (ep) return { type: ep.kind === 'wep' ? 'wep' : 'hep', namespace: ep.namespace ?? '-', name: ep.name, labels: labels(ep) };
   if (owner.networkSet) {
     const s = owner.networkSet;
-    return { type: 'ns', namespace: s.namespace ?? '-', name: s.name, labels: labels(s.ownLabels) };
+    return { type: 'ns', namespace: s.namespace ?? '-', name: s.name, labels: labels(s) };
   }
   return { type: 'net', namespace: '-', name: isPrivate(addr) ? 'pvt' : 'pub' };
 }
@@ -193,23 +200,43 @@ export const CSV_COLUMNS = [
   'rule_index',
 ] as const;
 
-function csvField(v: unknown): string {
+const CSV_SPECIAL = /[",\n\r]/;
+
+function csvField(v: string | number | null | undefined): string {
   if (v === undefined || v === null) return '';
-  const s = String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof v === 'number') return String(v);
+  return CSV_SPECIAL.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
+/** One CSV line in CSV_COLUMNS order. */
 export function csvRow(rec: FlowRecord): string {
-  const flat: Record<string, unknown> = {
-    ...rec,
-    egress_action: rec.egress?.action,
-    ingress_action: rec.ingress?.action,
-    deciding_direction: rec.deciding?.direction,
-    deciding_tier: rec.deciding?.tier,
-    deciding_policy: rec.deciding?.policy,
-    rule_index: rec.deciding?.rule_index,
-  };
-  return CSV_COLUMNS.map((c) => csvField(flat[c])).join(',');
+  const dec = rec.deciding;
+  const values: (string | number | null | undefined)[] = [
+    rec.source_ip,
+    rec.source_port,
+    rec.dest_ip,
+    rec.dest_port,
+    rec.proto,
+    rec.source_type,
+    rec.source_namespace,
+    rec.source_name,
+    rec.dest_type,
+    rec.dest_namespace,
+    rec.dest_name,
+    rec.dest_service_namespace,
+    rec.dest_service_name,
+    rec.action,
+    rec.reason,
+    rec.egress?.action,
+    rec.ingress?.action,
+    dec?.direction,
+    dec?.tier,
+    dec?.policy,
+    dec?.rule_index,
+  ];
+  let line = csvField(values[0]);
+  for (let i = 1; i < values.length; i++) line += ',' + csvField(values[i]);
+  return line;
 }
 
 /** Short human description of one direction's decision. */

@@ -68,3 +68,33 @@ t.test('tuple hash is FNV-1a over the documented bytes (pinned vectors)', async 
   for (const b of bytes) x = Math.imul(x ^ b, 0x01000193) >>> 0;
   t.equal(h, x);
 });
+
+t.test('IPv4 parsing equals the strict dotted-quad grammar on random strings', async (t) => {
+  // The grammar: four decimal octets 0-255 without leading zeros, separated by dots, nothing else.
+  const OCTET = /^(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])$/;
+  const grammar = (s: string): bigint | undefined => {
+    const parts = s.split('.');
+    if (parts.length !== 4 || !parts.every((p) => OCTET.test(p))) return undefined;
+    return parts.reduce((v, p) => (v << 8n) | BigInt(Number(p)), 0n);
+  };
+  const edges = ['1.2.3.4', '0.0.0.0', '255.255.255.255', '01.2.3.4', '1.2.3.04', '1.2.3.256', '1.2.3', '1.2.3.4.', '.1.2.3.4', '1..2.3', ' 1.2.3.4', '1.2.3.4 ', '+1.2.3.4', '1.2.3.-4', '1.2.3.٤', '1.2.3.4e0', '1000.2.3.4', '0x1.2.3.4'];
+  let rng = 7;
+  const next = (n: number): number => ((rng = (Math.imul(rng, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  const alphabet = '0123456789.0123456789.25 x';
+  const cases = [...edges];
+  for (let i = 0; i < 20000; i++) {
+    let s = '';
+    for (let k = 1 + next(16); k > 0; k--) s += alphabet[next(alphabet.length)];
+    cases.push(s);
+  }
+  // And near-valid ones: random octets with random defects.
+  for (let i = 0; i < 5000; i++) cases.push([0, 1, 2, 3].map(() => String(next(300))).join('.') + (next(10) === 0 ? '.' : ''));
+  let valid = 0;
+  for (const s of cases) {
+    const want = grammar(s);
+    const got = parseIp(s);
+    if (want !== undefined) valid++;
+    if ((got?.value ?? undefined) !== want) t.fail(`"${s}": ${got?.value} vs ${want}`);
+  }
+  t.ok(valid > 1000, `${valid} of ${cases.length} strings valid`);
+});
