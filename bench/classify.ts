@@ -33,9 +33,12 @@ const t0 = now();
 const compiled = compileImage(model);
 const compileMs = now() - t0;
 // Engine load: verification plus the derived indexes (trie, rule copies, protocol lists, trees).
+// Engine memory: resident growth over the load (the image copy plus the derived indexes).
+const rss0 = process.memoryUsage().rss;
 const l0 = now();
 const engine = NativeEngine.fromImage(compiled.image);
 const loadMs = now() - l0;
+const engineBytes = process.memoryUsage().rss - rss0;
 
 const BATCH = 4096;
 // Tuples: a ClassBench trace (all of it, whole batches of 4,096), else 4,096
@@ -129,6 +132,7 @@ const result: Record<string, unknown> = {
   compileMs: Math.round(compileMs),
   loadMs: Math.round(loadMs),
   imageBytes: compiled.image.length,
+  engineMiB: +(engineBytes / 2 ** 20).toFixed(1),
   // Load-time work budget (FORMAT.md §6): worst program's work vs the cap.
   maxProgramWork: engine.info().maxProgramWork,
   workCap: engine.info().workCap,
@@ -144,6 +148,8 @@ for (const strategy of strategies) {
     rulesVisited: +b.rulesVisited.toFixed(1),
   };
 }
+// Peak resident memory of the whole run (cluster generation and compile included).
+result.maxRssMiB = Math.round(process.resourceUsage().maxRSS / 1024);
 mkdirSync(join(root, 'bench/results'), { recursive: true });
 writeFileSync(join(root, `bench/results/${scenario.replace(/:/g, '-')}.json`), JSON.stringify(result, null, 2));
 console.log(JSON.stringify(result));
