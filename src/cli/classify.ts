@@ -6,30 +6,9 @@ import { formatDiagnostic } from '../diag/diagnostic.js';
 import { readTuples } from '../io/tuples.js';
 import { createBatchEvaluator } from '../api.js';
 import type { Tuple } from '../net/tuple.js';
-import type { TrafficKey } from '../resolve/options.js';
 import { csvRow, CSV_COLUMNS, flowRecord, tableRows, type FlowRecord } from '../output/records.js';
-import { CliExit, DATA_PATH_HELP, EXIT_INPUT, loadOrExit, resolveOptions } from './common.js';
+import { CliExit, DATA_PATH_HELP, EXIT_INPUT, loadOrExit, resolveOptions, trafficOf } from './common.js';
 import { createProgress, interruptible } from './progress.js';
-
-/** First pass of `--scope traffic`: the distinct (src, dst, proto, dport) of a tuple file (bad lines are reported by the second pass). */
-async function trafficOf(file: string): Promise<TrafficKey[]> {
-  const keys = new Map<string, TrafficKey>();
-  let input: Readable;
-  try {
-    input = createReadStream(file);
-    await new Promise<void>((resolve, reject) => {
-      input.once('open', () => resolve());
-      input.once('error', reject);
-    });
-  } catch (e) {
-    throw new CliExit(EXIT_INPUT, `cannot read tuples: ${(e as Error).message}`);
-  }
-  for await (const t of readTuples(input, file, () => {})) {
-    const k = `${t.src.family}|${t.src.value}|${t.dst.value}|${t.proto}|${t.dport ?? ''}`;
-    if (!keys.has(k)) keys.set(k, { src: t.src, dst: t.dst, proto: t.proto, dport: t.dport });
-  }
-  return [...keys.values()];
-}
 
 export function registerClassify(program: Command): void {
   program

@@ -1,8 +1,11 @@
 /** Shared CLI plumbing: loading with diagnostics, exit codes, option parsing. */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, InputError, type Diagnostic } from '../diag/diagnostic.js';
 import { load, type Loaded } from '../api.js';
-import type { ResolveOptions } from '../resolve/options.js';
+import type { ResolveOptions, TrafficKey } from '../resolve/options.js';
+import { readTuples } from '../io/tuples.js';
 
 /** Exit codes: 0 ok, 1 expectation failed, 2 input or usage error. */
 export const EXIT_OK = 0;
@@ -76,3 +79,23 @@ Data-path model (Calico v3.30–v3.32 semantics; see docs/SEMANTICS-CHOICES.md):
   Numeric ports need protocol TCP/UDP/SCTP; named ports may omit it (v3.30+).
   Pass in a profile = deny (eBPF). Staged policies are loaded, never enforced.
   A policy naming an undefined tier is an input error.`;
+
+/** The distinct (src, dst, proto, dport) of a tuple file, for a traffic scope (bad lines are skipped here: the classifying pass reports them). */
+export async function trafficOf(file: string): Promise<TrafficKey[]> {
+  const keys = new Map<string, TrafficKey>();
+  let input: Readable;
+  try {
+    input = createReadStream(file);
+    await new Promise<void>((resolve, reject) => {
+      input.once('open', () => resolve());
+      input.once('error', reject);
+    });
+  } catch (e) {
+    throw new CliExit(EXIT_INPUT, `cannot read tuples: ${(e as Error).message}`);
+  }
+  for await (const t of readTuples(input, file, () => {})) {
+    const k = `${t.src.family}|${t.src.value}|${t.dst.value}|${t.proto}|${t.dport ?? ''}`;
+    if (!keys.has(k)) keys.set(k, { src: t.src, dst: t.dst, proto: t.proto, dport: t.dport });
+  }
+  return [...keys.values()];
+}

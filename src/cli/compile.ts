@@ -5,7 +5,7 @@ import { compile } from '../api.js';
 import { ImageFormatError } from '../format/image.js';
 import { formatInspect, inspectImage } from '../format/inspect.js';
 import { ImageLoadError, NativeEngine } from '../native/index.js';
-import { CliExit, DATA_PATH_HELP, EXIT_INPUT, loadOrExit, resolveOptions } from './common.js';
+import { CliExit, DATA_PATH_HELP, EXIT_INPUT, loadOrExit, resolveOptions, trafficOf } from './common.js';
 
 export function registerCompile(program: Command): void {
   program
@@ -14,6 +14,7 @@ export function registerCompile(program: Command): void {
     .requiredOption('-p, --policies <path...>', 'resource files or directories, or - for stdin')
     .requiredOption('-o, --output <file>', 'image file to write (e.g. cluster.nvt)')
     .option('--node <name>', "compile one node's data path (only its endpoints policed)")
+    .option('--traffic <file>', 'police only the endpoints the tuples of this CSV meet (as classify --scope traffic)')
     .option('--endpoint-to-host <action>', 'Drop (default), Accept or Return', 'Drop')
     .option('-v, --verbose', 'print every warning')
     .addHelpText(
@@ -23,8 +24,9 @@ The image format is specified in docs/FORMAT.md (magic NVTIMAGE, major.minor,
 CRC32C, section directory). The same resources in any order give the same bytes.
 ${DATA_PATH_HELP}`,
     )
-    .action(async (opts: { policies: string[]; output: string; node?: string; endpointToHost?: string; verbose?: boolean }) => {
+    .action(async (opts: { policies: string[]; output: string; node?: string; traffic?: string; endpointToHost?: string; verbose?: boolean }) => {
       const ropts = resolveOptions(opts);
+      if (opts.traffic !== undefined) ropts.traffic = await trafficOf(opts.traffic);
       const { cluster } = await loadOrExit(opts.policies, opts.verbose);
       const t0 = process.hrtime.bigint();
       const { image, stats } = compile(cluster, ropts);

@@ -131,6 +131,18 @@ t.test('classify --scope traffic: the same records; a file is required', async (
   t.ok(all.stdout.split('\n').length > 3, 'several records');
   t.equal(scoped.stdout, all.stdout);
   t.equal(run([...args, '--scope', 'nodes']).code, 2);
+  // compile --traffic: the same scope for an image; a single tuple polices fewer endpoints.
+  const dir = mkdtempSync(join(tmpdir(), 'nv-scope-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const one = join(dir, 'one.csv');
+  writeFileSync(one, readFileSync(join(example, 'flows.csv'), 'utf8').split('\n').slice(0, 2).join('\n') + '\n');
+  const whole = run(['compile', '-p', example, '-o', join(dir, 'all.nvt')]);
+  const scopedImage = run(['compile', '-p', example, '-o', join(dir, 'one.nvt'), '--traffic', one]);
+  t.equal(scopedImage.code, 0, scopedImage.stderr);
+  const programs = (r: { stderr: string }): number => Number(/(\d+) programs/.exec(r.stderr)![1]);
+  t.ok(programs(scopedImage) < programs(whole), `${programs(scopedImage)} < ${programs(whole)} programs`);
+  t.equal(run(['inspect', join(dir, 'one.nvt')]).code, 0);
+  t.equal(run(['compile', '-p', example, '-o', join(dir, 'x.nvt'), '--traffic', join(dir, 'missing.csv')]).code, 2);
   const stdin = run(['classify', '-p', example, '--tuples', '-', '--scope', 'traffic'], 'src,dst\n10.0.0.1,10.0.0.2\n');
   t.equal(stdin.code, 2);
   t.match(stdin.stderr, /give a file/);
