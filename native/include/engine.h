@@ -277,6 +277,7 @@ class Engine {
   template <bool kEv>
   void evaluate(int family, Prep& pp, Result* out, int strategy, EventSink* sink) const;
   const fmt::AddrClass* lookup(int family, const uint32_t* addr) const;
+  const fmt::AddrClass* lookupSearch(int family, const uint32_t* addr) const;  // without the trie
   bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;  // inline, classify.cc
   bool matchTail(const fmt::MatchRec& m, const Pkt& p) const;
   bool portListHit(uint32_t listIdx, const fmt::AddrClass* c, const Pkt& p, uint16_t port) const;

@@ -44,7 +44,9 @@ struct Engine::EvalOut {
   void logged(uint32_t ruleId) const { sink->put((EV_LOG << kEventKindShift) | ruleId); }
 };
 
-const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
+// The IPv4 trie path inline (prepare makes two or three lookups per tuple);
+// the searches out of line.
+inline const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
   if (family == 4 && v4Dir_) {
     const uint32_t x = a[0];
     const uint32_t* d = v4Dir_.get();
@@ -55,6 +57,10 @@ const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
     }
     return &classes_[e];
   }
+  return lookupSearch(family, a);
+}
+
+const AddrClass* Engine::lookupSearch(int family, const uint32_t* a) const {
   if (family == 4) {
     // Last start <= a (starts[0] == 0 is verified), searched between the
     // first candidate intervals of a's /16 and of the next /16.
@@ -470,8 +476,11 @@ inline uint64_t Engine::natHashOf(int family, const uint32_t* dstIn, uint8_t pro
 
 // natHash: natHashOf(...) when there are NAT frontends (else unused), computed
 // once per tuple by the caller (the batch loop needs it early, for a prefetch).
-void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
-                     uint16_t dportIn, uint64_t natHash, Prep* pp) const {
+// Inlined into its two callers (the call and its nine arguments cost ~30
+// instructions per tuple).
+__attribute__((always_inline)) inline void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn,
+                                                          uint8_t proto, uint16_t sport, uint16_t dportIn, uint64_t natHash,
+                                                          Prep* pp) const {
   const uint8_t pf = protoFlags_[proto];
   Pkt& p = pp->p;
   p.family = uint8_t(family);
@@ -600,27 +609,35 @@ void Engine::evaluate(int family, Prep& pp, Result* out, int strategy, EventSink
   const uint32_t srcHost = s->hostNode, dstHost = d->hostNode;
 
   // 3. Evaluations in path order; the first deny decides, else the last one.
-  EvalOut egress{0, EVAL_NONE, kNone, nullptr}, ingress{0, EVAL_NONE, kNone, nullptr}, first{0, EVAL_NONE, kNone, nullptr},
-      last{0, EVAL_NONE, kNone, nullptr};
-  bool haveEgress = false, haveIngress = false, haveDeny = false;
-  uint32_t n = 0;
-  auto run = [&](uint32_t prog, const Pkt& pre2, uint32_t slot) -> EvalOut {
-    EvalOut ev{0, EVAL_NONE, kNone, sink};
-    runProgram<kEv>(prog, p, pre2, &ev);
-    if (kEv) sink->put((EV_EVAL << kEventKindShift) | slot | (uint32_t(ev.reason) << 8) | (uint32_t(ev.allow) << 16));
+  // Every deny ends the path (each run below that denies is followed by
+  // finish), so the deciding evaluation is always the last one run: `last`
+  // (the evaluation under way, then the last) is all that is kept besides the
+  // egress and ingress rules and reasons, written as they come.
+  EvalOut last{0, EVAL_NONE, kNone, sink};
+  uint32_t n = 0, reasons = 0;  // evaluations run; evalReasons bytes 0 (egress) and 1 (ingress)
+  auto run = [&](uint32_t prog, uint32_t slot) -> bool {
+    last.allow = 0;
+    last.reason = EVAL_NONE;
+    runProgram<kEv>(prog, p, pre, &last);
+    if (kEv) sink->put((EV_EVAL << kEventKindShift) | slot | (uint32_t(last.reason) << 8) | (uint32_t(last.allow) << 16));
     n++;
-    last = ev;
-    if (!ev.allow && !haveDeny) { haveDeny = true; first = ev; }
-    return ev;
+    return last.allow;
+  };
+  auto egress = [&](uint32_t prog) -> bool {
+    const bool allow = run(prog, SLOT_SRC);
+    out->egressRule = last.last;
+    reasons |= last.reason;
+    return allow;
+  };
+  auto ingress = [&](uint32_t prog) {
+    run(prog, SLOT_DST);
+    out->ingressRule = last.last;
+    reasons |= uint32_t(last.reason) << 8;
   };
   auto finish = [&](int verdictOverride) {
-    out->verdict = verdictOverride >= 0 ? uint8_t(verdictOverride) : uint8_t(haveDeny ? 0 : 1);
-    const EvalOut& dec = haveDeny ? first : last;
-    if (n > 0) out->decidingRule = dec.last;
-    if (haveEgress) out->egressRule = egress.last;
-    if (haveIngress) out->ingressRule = ingress.last;
-    out->evalReasons = uint32_t(haveEgress ? egress.reason : 0) | (uint32_t(haveIngress ? ingress.reason : 0) << 8) |
-                       (uint32_t(n > 0 ? dec.reason : 0) << 16);
+    out->verdict = verdictOverride >= 0 ? uint8_t(verdictOverride) : uint8_t(n > 0 && !last.allow ? 0 : 1);
+    if (n > 0) out->decidingRule = last.last;
+    out->evalReasons = reasons | (uint32_t(n > 0 ? last.reason : 0) << 16);
     out->rulesVisited = p.rulesVisited;
   };
 
@@ -631,9 +648,7 @@ void Engine::evaluate(int family, Prep& pp, Result* out, int strategy, EventSink
     return;
   }
   if (srcWep) {
-    egress = run(s->egressProg, pre, SLOT_SRC);
-    haveEgress = true;
-    if (!egress.allow) return finish(-1);
+    if (!egress(s->egressProg)) return finish(-1);
     if (dstHost != kNone && dstHost == s->epNode) {
       const uint8_t a = config_->endpointToHostAction;
       if (a == E2H_DROP) {
@@ -644,37 +659,29 @@ void Engine::evaluate(int family, Prep& pp, Result* out, int strategy, EventSink
         out->reason = FLOW_ENDPOINT_TO_HOST_ACCEPT;
         return finish(1);
       }
-      if (dstHep) {
-        ingress = run(d->ingressProg, pre, SLOT_DST);
-        haveIngress = true;
-      }
+      if (dstHep) ingress(d->ingressProg);
       return finish(-1);
     }
     const uint32_t fwd = s->epNode != kNone ? nodes_[s->epNode].fwdEgressProg : kNone;
     if (fwd != kNone && !(d->epKind == EP_WEP && d->epNode == s->epNode) && dstHost != s->epNode) {
-      if (!run(fwd, pre, SLOT_FWD_EGRESS).allow) return finish(-1);
+      if (!run(fwd, SLOT_FWD_EGRESS)) return finish(-1);
     }
   } else if (srcHep && srcHost != kNone) {
-    egress = run(s->egressProg, pre, SLOT_SRC);
-    haveEgress = true;
-    if (!egress.allow) return finish(-1);
+    if (!egress(s->egressProg)) return finish(-1);
   }
 
   if (dstWep) {
     const bool sameNode = (s->epKind == EP_WEP && s->epNode == d->epNode) || (srcHost != kNone && srcHost == d->epNode);
     const uint32_t fwd = d->epNode != kNone ? nodes_[d->epNode].fwdIngressProg : kNone;
     if (fwd != kNone && !sameNode) {
-      if (!run(fwd, pre, SLOT_FWD_INGRESS).allow) return finish(-1);
+      if (!run(fwd, SLOT_FWD_INGRESS)) return finish(-1);
     }
-    ingress = run(d->ingressProg, pre, SLOT_DST);
-    haveIngress = true;
+    ingress(d->ingressProg);
   } else if (dstHep && dstHost != kNone) {
-    ingress = run(d->ingressProg, pre, SLOT_DST);
-    haveIngress = true;
+    ingress(d->ingressProg);
   } else if (!srcWep && !srcHep && srcHost == kNone && dstHost == kNone) {
     if (config_->transitIngressProg != kNone) {
-      if (run(config_->transitIngressProg, pre, SLOT_TRANSIT_INGRESS).allow)
-        run(config_->transitEgressProg, pre, SLOT_TRANSIT_EGRESS);
+      if (run(config_->transitIngressProg, SLOT_TRANSIT_INGRESS)) run(config_->transitEgressProg, SLOT_TRANSIT_EGRESS);
     }
   }
   if (n == 0) out->reason = FLOW_NOT_POLICED;
@@ -826,28 +833,32 @@ void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int
   prefetchFar(0, hashes[0]);
   prefetchFar(kChunk, hashes[1]);
   stage1(0, bufs[0], hashes[0]);
-  Result r;
+  // Results of a chunk, then written out column by column: one test per
+  // optional output and chunk instead of per tuple.
+  Result rs[kChunk];
   for (size_t from = 0, c = 0; from < in.n; from += kChunk, c++) {
     prefetchFar(from + 2 * kChunk, hashes[c & 1]);
     if (from + kChunk < in.n) stage1(from + kChunk, bufs[(c + 1) & 1], hashes[(c + 1) & 1]);
     Prep* pps = bufs[c & 1];
-    for (size_t i = from, k = 0; i < in.n && k < kChunk; i++, k++) {
-      if (out.events) {
+    const size_t m = in.n - from < kChunk ? in.n - from : kChunk;
+    if (out.events) {
+      for (size_t k = 0; k < m; k++) {
+        const size_t i = from + k;
         EventSink sink{out.events + i * out.eventStride, out.eventStride < kMaxEventStride ? out.eventStride : kMaxEventStride, 0};
-        evaluate<true>(family, pps[k], &r, strategy, &sink);
+        evaluate<true>(family, pps[k], &rs[k], strategy, &sink);
         out.eventCount[i] = traceIds_ ? sink.count() : kEventOverflow;
-      } else {
-        evaluate<false>(family, pps[k], &r, strategy, nullptr);
       }
-      out.verdict[i] = r.verdict;
-      if (out.reason) out.reason[i] = r.reason;
-      if (out.egressRule) out.egressRule[i] = r.egressRule;
-      if (out.ingressRule) out.ingressRule[i] = r.ingressRule;
-      if (out.decidingRule) out.decidingRule[i] = r.decidingRule;
-      if (out.evalReasons) out.evalReasons[i] = r.evalReasons;
-      if (out.natBackend) out.natBackend[i] = r.natBackend;
-      if (out.rulesVisited) out.rulesVisited[i] = r.rulesVisited;
+    } else {
+      for (size_t k = 0; k < m; k++) evaluate<false>(family, pps[k], &rs[k], strategy, nullptr);
     }
+    for (size_t k = 0; k < m; k++) out.verdict[from + k] = rs[k].verdict;
+    if (out.reason) for (size_t k = 0; k < m; k++) out.reason[from + k] = rs[k].reason;
+    if (out.egressRule) for (size_t k = 0; k < m; k++) out.egressRule[from + k] = rs[k].egressRule;
+    if (out.ingressRule) for (size_t k = 0; k < m; k++) out.ingressRule[from + k] = rs[k].ingressRule;
+    if (out.decidingRule) for (size_t k = 0; k < m; k++) out.decidingRule[from + k] = rs[k].decidingRule;
+    if (out.evalReasons) for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = rs[k].evalReasons;
+    if (out.natBackend) for (size_t k = 0; k < m; k++) out.natBackend[from + k] = rs[k].natBackend;
+    if (out.rulesVisited) for (size_t k = 0; k < m; k++) out.rulesVisited[from + k] = rs[k].rulesVisited;
   }
 }
 
