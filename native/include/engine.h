@@ -269,6 +269,13 @@ class Engine {
   std::unique_ptr<uint32_t[]> firstTree_;  // see buildFirstTrees
   void buildFirstTrees();
   void descendLockstep(Prep* pps, size_t m) const;
+  // See buildTransitPath (classify.cc): every tuple takes the transit path.
+  bool transitOnly_ = false;
+  fmt::Op transitOps_[2] = {};  // the transit ingress and egress programs' FORWARD_TIERS ops
+  uint32_t transitHint_ = fmt::kNone;  // predictTreeBlock's answer for every tuple
+  void buildTransitPath();
+  template <bool kEv>
+  void forwardTiers(const fmt::Op& o, const Pkt& p, EvalOut* ev) const;
   uint64_t natHashOf(int family, const uint32_t* dstIn, uint8_t proto, uint16_t dportIn) const;
   void prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport, uint16_t dportIn,
                uint64_t natHash, Prep* pp) const;

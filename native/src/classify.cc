@@ -86,7 +86,9 @@ const AddrClass* Engine::lookupSearch(int family, const uint32_t* a) const {
   return &classes_[v6Class_[lo]];
 }
 
-const NatFrontend* Engine::natLookup(uint64_t h, int family, const uint32_t* key, uint8_t proto, uint16_t port) const {
+// Inlined into prepare, its one caller: most probes end at the first slot.
+__attribute__((always_inline)) inline const NatFrontend* Engine::natLookup(uint64_t h, int family, const uint32_t* key,
+                                                                          uint8_t proto, uint16_t port) const {
   const uint32_t tag = uint32_t(h >> 32);
   for (uint32_t slot = uint32_t(h) & natMask_;; slot = (slot + 1) & natMask_) {
     const uint64_t e = natHash_[slot];
@@ -186,7 +188,7 @@ const uint64_t* Engine::portRow(uint32_t start, uint32_t count, uint32_t key) co
 // Block-relative index of the first rule of the tier block (packet family)
 // that matches, or -1: the AND of the four field rows gives the candidates in
 // rule order; a candidate flagged verify gets the full check.
-const MatchRec* Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
+__attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
   const uint64_t bi = 2 * uint64_t(tierBlock) + (p.family == 6 ? 1 : 0);
   const DFast& f = dfast_[bi];  // one record: lists, tree and bitmap flags
   if (f.words == 0) return nullptr;
@@ -420,6 +422,19 @@ void Engine::logHits(uint32_t tbi, uint32_t decided, const Pkt& p, EvalOut* ev) 
   p.rulesVisited = visited;
 }
 
+// A FORWARD_TIERS op (terminal): no tier allows, else the tiers decide or all pass.
+template <bool kEv>
+inline void Engine::forwardTiers(const Op& o, const Pkt& p, EvalOut* ev) const {
+  if (o.count == 0) {
+    ev->allow = 1;
+    ev->reason = EVAL_NO_FORWARD_POLICY;
+    return;
+  }
+  if (walkTiers<kEv>(o.start, o.count, p, ev)) return;
+  ev->allow = 1;
+  ev->reason = EVAL_ALL_TIERS_PASSED;
+}
+
 // Always inlined into evaluate's `run` (a call per evaluation costs more than most programs' ops).
 template <bool kEv>
 __attribute__((always_inline)) inline void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const {
@@ -448,14 +463,7 @@ __attribute__((always_inline)) inline void Engine::runProgram(uint32_t prog, con
         break;
       }
       case OP_FORWARD_TIERS:
-        if (o.count == 0) {
-          ev->allow = 1;
-          ev->reason = EVAL_NO_FORWARD_POLICY;
-          return;
-        }
-        if (walkTiers<kEv>(o.start, o.count, p, ev)) return;
-        ev->allow = 1;
-        ev->reason = EVAL_ALL_TIERS_PASSED;
+        forwardTiers<kEv>(o, p, ev);
         return;
       case OP_PROFILES:
         walkProfiles<kEv>(o.start, o.count, p, ev);
@@ -468,9 +476,10 @@ __attribute__((always_inline)) inline void Engine::runProgram(uint32_t prog, con
 }
 
 // The NAT frontend hash of a tuple's destination (natKeyHash over the padded key).
+// (Explicit copies: a memcpy of a run-time length was a library-style copy.)
 inline uint64_t Engine::natHashOf(int family, const uint32_t* dstIn, uint8_t proto, uint16_t dportIn) const {
-  uint32_t key[4] = {0, 0, 0, 0};
-  std::memcpy(key, dstIn, (family == 4 ? 1 : 4) * 4);
+  uint32_t key[4] = {dstIn[0], 0, 0, 0};
+  if (family != 4) key[1] = dstIn[1], key[2] = dstIn[2], key[3] = dstIn[3];
   return natKeyHash(uint8_t(family), key, proto, dportIn);
 }
 
@@ -500,9 +509,8 @@ __attribute__((always_inline)) inline void Engine::prepare(int family, const uin
   //    class when the NodePort step looked it up (reused below).
   const AddrClass* preDstClass = nullptr;
   if ((pf & PROTO_HAS_PORTS) && (nFrontends_ > 0 || nNodePorts_ > 0)) {
-    const int words = family == 4 ? 1 : 4;
-    uint32_t key[4] = {0, 0, 0, 0};
-    std::memcpy(key, dstIn, words * 4);
+    uint32_t key[4] = {dstIn[0], 0, 0, 0};
+    if (family != 4) key[1] = dstIn[1], key[2] = dstIn[2], key[3] = dstIn[3];
     const NatFrontend* fe = nFrontends_ > 0 ? natLookup(natHash, family, key, proto, dportIn) : nullptr;
     uint32_t backendStart = 0, backendCount = 0;
     bool hit = fe != nullptr;
@@ -600,6 +608,18 @@ void Engine::evaluate(int family, Prep& pp, Result* out, int strategy, EventSink
     prePtr = &preStore;
   }
   const Pkt& pre = *prePtr;
+  if (!kEv && transitOnly_) {
+    // Every tuple of this image takes the transit path (buildTransitPath):
+    // the two forward programs, each one FORWARD_TIERS op; a deny ends it.
+    EvalOut ev{0, EVAL_NONE, kNone, sink};
+    forwardTiers<kEv>(transitOps_[0], p, &ev);
+    if (ev.allow) forwardTiers<kEv>(transitOps_[1], p, &ev);
+    out->verdict = ev.allow;
+    out->decidingRule = ev.last;
+    out->evalReasons = uint32_t(ev.reason) << 16;
+    out->rulesVisited = p.rulesVisited;
+    return;
+  }
   const AddrClass* s = p.src;
   const AddrClass* d = p.dst;
   const bool srcWep = s->epKind == EP_WEP && (s->flags & CLASS_POLICED);
@@ -694,6 +714,7 @@ void Engine::evaluate(int family, Prep& pp, Result* out, int strategy, EventSink
 // hint (see Prep): a wrong guess costs one wasted descent, never a result.
 uint32_t Engine::predictTreeBlock(const Prep& pp) const {
   if (pp.noBackend) return kNone;
+  if (transitOnly_) return transitHint_;
   const AddrClass* s = pp.p.src;
   const AddrClass* d = pp.p.dst;
   const bool srcPoliced = (s->epKind == EP_WEP || s->epKind == EP_HEP) && (s->flags & CLASS_POLICED);
@@ -739,6 +760,37 @@ void Engine::buildFirstTrees() {
     }
     firstTree_[prog] = f;
   }
+}
+
+// Derived at load: whether every address class is neither a policed endpoint
+// nor a host address and both transit programs are a single FORWARD_TIERS op
+// (ClassBench-shaped images: one wildcard host endpoint, transit traffic
+// only). Then every tuple's path is the two transit evaluations, which
+// evaluate() runs directly, and the tree hint is the same for every tuple.
+void Engine::buildTransitPath() {
+  transitOnly_ = false;
+  const uint32_t progs[2] = {config_->transitIngressProg, config_->transitEgressProg};
+  for (int i = 0; i < 2; i++) {
+    if (progs[i] >= nPrograms_) return;
+    const Program& pr = programs_[progs[i]];
+    if (pr.opCount != 1 || ops_[pr.opStart].opcode != OP_FORWARD_TIERS) return;
+    transitOps_[i] = ops_[pr.opStart];
+  }
+  for (uint32_t c = 0; c < nClasses_; c++) {
+    const AddrClass& a = classes_[c];
+    if (a.hostNode != kNone || ((a.epKind == EP_WEP || a.epKind == EP_HEP) && (a.flags & CLASS_POLICED))) return;
+  }
+  transitHint_ = kNone;
+  if (firstTree_) {
+    for (uint32_t prog : progs) {
+      const uint32_t f = firstTree_[prog];
+      if (f != kTryNext) {
+        transitHint_ = f;
+        break;
+      }
+    }
+  }
+  transitOnly_ = true;
 }
 
 // Tree descent for up to kGroup tuples at once (every root of a grouped tree

@@ -122,6 +122,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   // Derived decision trees for large IPv4 decision blocks (see engine.h); best effort.
   e->buildTrees();
   e->buildFirstTrees();
+  e->buildTransitPath();
   if (!e->buildDecisionIndex()) {
     *err = LoadError::OutOfMemory;
     if (detail) *detail = "cannot allocate the decision block index";
