@@ -259,8 +259,10 @@ class Engine {
   struct alignas(64) DFast {
     uint32_t listStart[kProtoClasses];  // plistRules_ ranges
     uint32_t listCount[kProtoClasses];
-    uint32_t ruleStart, words, flags, pad;
+    uint32_t ruleStart, words, flags;
+    uint32_t listOnly;  // bit c: STRATEGY_DECISION walks list c, nothing else to decide (listOnlyClasses)
   };
+  uint32_t listOnlyClasses(const DFast& f) const;
   uint8_t protoClass_[256] = {};
   std::unique_ptr<DFast[]> dfast_;
   std::unique_ptr<fmt::MatchRec[]> plistRules_;
@@ -282,7 +284,7 @@ class Engine {
   void prefetchFor(const Prep& pp) const;
   // kEv: trace events on (sink non-null); a template so the no-event path has no event branches.
   template <bool kEv>
-  void evaluate(int family, Prep& pp, Result* out, int strategy, EventSink* sink) const;
+  __attribute__((always_inline)) inline void evaluate(int family, Prep& pp, Result* out, int strategy, EventSink* sink) const;
   const fmt::AddrClass* lookup(int family, const uint32_t* addr) const;
   const fmt::AddrClass* lookupSearch(int family, const uint32_t* addr) const;  // without the trie
   bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;  // inline, classify.cc

@@ -185,12 +185,32 @@ const uint64_t* Engine::portRow(uint32_t start, uint32_t count, uint32_t key) co
   return dbits_ + t[lo].row;
 }
 
+// Load time (buildDecisionIndex): the protocol classes whose list
+// STRATEGY_DECISION walks in this block (no tree; no bitmaps for that list),
+// so firstDecided goes straight to the walk (its checks below, made once).
+uint32_t Engine::listOnlyClasses(const DFast& f) const {
+  if (f.words == 0 || (f.flags & kFastTree)) return 0;
+  uint32_t r = 0;
+  for (uint32_t c = 0; c < kProtoClasses; c++) {
+    const bool bitmaps = (f.flags & kFastBitmaps) && f.listCount[c] > kLinearBelow;
+    if (!bitmaps || f.words > kMaxDecisionWords) r |= 1u << c;
+  }
+  return r;
+}
+
 // Block-relative index of the first rule of the tier block (packet family)
 // that matches, or -1: the AND of the four field rows gives the candidates in
 // rule order; a candidate flagged verify gets the full check.
 __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
   const uint64_t bi = 2 * uint64_t(tierBlock) + (p.family == 6 ? 1 : 0);
   const DFast& f = dfast_[bi];  // one record: lists, tree and bitmap flags
+  const uint32_t c = protoClass_[p.proto];
+  if (p.strategy == STRATEGY_DECISION && ((f.listOnly >> c) & 1)) {
+    const MatchRec* m = plistRules_.get() + f.listStart[c];
+    for (uint32_t i = 0, n = f.listCount[c]; i < n; i++)
+      if (matchRule(m[i], p)) return &m[i];
+    return nullptr;
+  }
   if (f.words == 0) return nullptr;
   if ((f.flags & kFastTree) && p.strategy == STRATEGY_DECISION) {
     const Tree& t = trees_[bi];
@@ -225,7 +245,6 @@ __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint3
   // is one where the bitmaps pay (kFastBitmaps: address-range blocks without a
   // tree) and the list is long; elsewhere their set-up (the rule lists of
   // every set the addresses are in) costs more than the walk.
-  const uint32_t c = protoClass_[p.proto];
   const bool bitmaps = p.strategy == STRATEGY_DECISION_BITMAPS || ((f.flags & kFastBitmaps) && f.listCount[c] > kLinearBelow);
   if (!bitmaps || f.words > kMaxDecisionWords) {
     const MatchRec* m = plistRules_.get() + f.listStart[c];
@@ -578,8 +597,11 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
   *eventCount = traceIds_ ? sink.count() : kEventOverflow;
 }
 
+// Inlined into its callers (the batch loop and classify; a call per tuple
+// cost ~25 instructions).
 template <bool kEv>
-void Engine::evaluate(int family, Prep& pp, Result* out, int strategy, EventSink* sink) const {
+__attribute__((always_inline)) inline void Engine::evaluate(int family, Prep& pp, Result* out, int strategy,
+                                                            EventSink* sink) const {
   out->verdict = 1;
   out->reason = FLOW_POLICY;
   out->egressRule = out->ingressRule = out->decidingRule = kNone;

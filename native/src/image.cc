@@ -945,6 +945,7 @@ bool Engine::buildDecisionIndex() {
     f.words = b.words;
     if (trees_ && trees_[k].nodes) f.flags |= kFastTree;
     if (bitmapOk_ && bitmapOk_[k]) f.flags |= kFastBitmaps;
+    f.listOnly = listOnlyClasses(f);
   }
   bitmapOk_.reset();  // folded into dfast_ flags
   return true;
