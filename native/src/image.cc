@@ -937,7 +937,12 @@ bool Engine::buildDecisionIndex() {
         const uint32_t mi = drules_[b.ruleStart + i].matchIdx;
         const MatchRec& m = matches_[mi];
         if ((m.flags & M_PROTO) && protoClass_[m.proto] != c) continue;
-        plistRules_[used++] = mrec_[mi];
+        plistRules_[used] = mrec_[mi];
+        // Classes 0-4 hold one protocol each, so a rule listed there passes its
+        // protocol test for every packet that walks the list: drop the test
+        // from the copy (a data-dependent branch less per rule).
+        if (c < kProtoClasses - 1) plistRules_[used].flags &= uint8_t(~M_PROTO);
+        used++;
       }
       f.listCount[c] = used - f.listStart[c];
     }
