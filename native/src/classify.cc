@@ -644,10 +644,10 @@ __attribute__((always_inline)) inline void Engine::evaluate(int family, Prep& pp
   }
   const AddrClass* s = p.src;
   const AddrClass* d = p.dst;
-  const bool srcWep = s->epKind == EP_WEP && (s->flags & CLASS_POLICED);
-  const bool dstWep = d->epKind == EP_WEP && (d->flags & CLASS_POLICED);
-  const bool srcHep = s->epKind == EP_HEP && (s->flags & CLASS_POLICED);
-  const bool dstHep = d->epKind == EP_HEP && (d->flags & CLASS_POLICED);
+  // Bitwise, not &&: no branches of their own (only the path's tests below).
+  const bool srcPoliced = s->flags & CLASS_POLICED, dstPoliced = d->flags & CLASS_POLICED;
+  const bool srcWep = (s->epKind == EP_WEP) & srcPoliced, dstWep = (d->epKind == EP_WEP) & dstPoliced;
+  const bool srcHep = (s->epKind == EP_HEP) & srcPoliced, dstHep = (d->epKind == EP_HEP) & dstPoliced;
   const uint32_t srcHost = s->hostNode, dstHost = d->hostNode;
 
   // 3. Evaluations in path order; the first deny decides, else the last one.
