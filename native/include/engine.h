@@ -282,9 +282,11 @@ class Engine {
   void prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport, uint16_t dportIn,
                uint64_t natHash, Prep* pp) const;
   void prefetchFor(const Prep& pp) const;
-  // kEv: trace events on (sink non-null); a template so the no-event path has no event branches.
+  // kEv: trace events on (sink non-null); a template so the no-event path has
+  // no event branches. Always inlined (into the batch loop and classify).
   template <bool kEv>
-  __attribute__((always_inline)) inline void evaluate(int family, Prep& pp, Result* out, int strategy, EventSink* sink) const;
+  __attribute__((always_inline)) inline void evaluate(int family, Prep& pp, Result* out, int strategy,
+                                                      EventSink* sink) const;
   const fmt::AddrClass* lookup(int family, const uint32_t* addr) const;
   const fmt::AddrClass* lookupSearch(int family, const uint32_t* addr) const;  // without the trie
   bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;  // inline, classify.cc
@@ -334,6 +336,7 @@ class Engine {
   // kNone = empty; load factor <= 1/2), replacing a binary search over ~10^5-10^6 frontends.
   std::unique_ptr<uint64_t[]> natHash_;
   uint32_t natMask_ = 0;
+  // h: natKeyHash of the key (natHashOf), computed once per tuple by the caller.
   const fmt::NatFrontend* natLookup(uint64_t h, int family, const uint32_t* key4, uint8_t proto, uint16_t port) const;
   // Derived at load: open-addressing hash of NAT_NODEPORTS (entry = index, kNone = empty;
   // load factor <= 1/2). Consulted only when the exact lookup misses and the
