@@ -33,13 +33,18 @@ const out = join(work, 'cg.out');
 const vg = spawnSync('valgrind', ['--tool=cachegrind', '--branch-sim=yes', '--cache-sim=no', `--cachegrind-out-file=${out}`, bin, files.image, files.tuples, String(reps), String(code)], { encoding: 'utf8' });
 if (vg.status !== 0) throw new Error(`valgrind failed (apt-get install valgrind?):\n${vg.stderr.slice(-800)}`);
 const driver = JSON.parse(vg.stdout.trim().split('\n').pop()!);
+// --threshold=0: every classify.cc function, however small (file reading dominates the totals).
 const ann = spawnSync('cg_annotate', ['--threshold=0', out], { encoding: 'utf8', maxBuffer: 1 << 26 });
 const tuples = TUPLES * reps;
 const rows: { fn: string; ir: number; bcm: number }[] = [];
 for (const line of ann.stdout.split('\n')) {
-  const m = /^\s*([\d,]+)\s.*?\)\s+([\d,]+)\s.*?\)\s+([\d,]+)\s.*?native\/src\/classify\.cc:(\S+)/.exec(line);
+  const m = /^\s*([\d,]+)\s.*?\)\s+([\d,]+)\s.*?\)\s+([\d,]+)\s.*?native\/src\/classify\.cc:(.+)$/.exec(line);
   if (!m) continue;
-  rows.push({ fn: m[4]!.replace(/\(.*$/, '').replace(/^nv::Engine::/, ''), ir: Number(m[1]!.replace(/,/g, '')), bcm: Number(m[3]!.replace(/,/g, '')) });
+  // Name without return type, namespace or arguments; template arguments kept (evaluate<false>).
+  const fn = /([\w~]+(?:<[^>]*>)?)\(/.exec(m[4]!)?.[1] ?? m[4]!;
+  const ir = Number(m[1]!.replace(/,/g, '')), bcm = Number(m[3]!.replace(/,/g, ''));
+  const row = rows.find((r) => r.fn === fn);
+  if (row) { row.ir += ir; row.bcm += bcm; } else rows.push({ fn, ir, bcm });
 }
 const total = rows.reduce((a, r) => ({ ir: a.ir + r.ir, bcm: a.bcm + r.bcm }), { ir: 0, bcm: 0 });
 console.log(JSON.stringify({

@@ -98,7 +98,7 @@ struct Batch {
 //                     trace and logged lists; evaluations come in path order
 // Rule ids index RULE_META (< 2^30; an image with more rules reports every
 // tuple as overflowed). With events off (nullptr) nothing is written and the
-// hot loop pays one predictable branch per tier walked.
+// no-event path is compiled apart (Engine::evaluate<false>): no event branches.
 enum TraceEventKind : uint32_t { EV_ENTRY = 0, EV_LOG = 1, EV_EVAL = 2 };
 constexpr uint32_t kEventKindShift = 30;
 constexpr uint32_t kEventPayload = (1u << kEventKindShift) - 1;
@@ -201,27 +201,41 @@ class Engine {
   template <typename OpCost, typename Visit>
   bool programSums(const uint64_t* tierCost, const uint64_t* profCost, uint64_t clampTo, OpCost opCost, Visit visit) const;
 
-  struct Pkt;
+  // A packet as matched: the classes of its addresses and its header fields.
+  struct Pkt {
+    const fmt::AddrClass* src;
+    const fmt::AddrClass* dst;
+    uint8_t family;
+    uint8_t proto;
+    uint8_t protoFlags;
+    uint16_t sport;  // ICMP: type
+    uint16_t dport;  // ICMP: code
+    mutable uint32_t rulesVisited;
+    int strategy;
+    uint32_t srcA, dstA;  // IPv4 addresses (the decision trees' keys); 0 for IPv6
+    uint32_t hintBlock;   // Prep::hintLeaf's block (post-NAT packet only), or kNone
+    const TreeNode* const* hintLeaf;  // one leaf per root, or nullptr
+  };
   struct EvalOut;
   struct EventSink;
   // A tuple after the memory-bound first stage (service NAT, address classes);
   // the batch loop runs this stage some tuples ahead of evaluation and
   // prefetches what evaluation reads first.
   struct Prep {
+    // The packet as evaluated (after NAT), built here so evaluate() need not
+    // copy it (evaluate sets strategy, rulesVisited and hintLeaf).
+    Pkt p;
     const uint32_t* src;
     const uint32_t* dst;    // after NAT
     const uint32_t* dstIn;  // as sent
-    const fmt::AddrClass* s;
-    const fmt::AddrClass* d;
-    const fmt::AddrClass* preD;  // class of dstIn (== d without NAT)
+    const fmt::AddrClass* preD;  // class of dstIn (== p.dst without NAT)
     uint32_t natBackend;
-    uint16_t sport, dport, dportIn;
-    uint8_t proto, pf, natted, noBackend;
+    uint16_t dportIn;
+    uint8_t natted, noBackend;
     // Decision strategy, IPv4: the tier block with a tree this tuple will most
-    // likely consult first and the leaf its key reaches there, found by the
-    // batch loop's lockstep descent (kNone / nullptr: none). Only a hint:
-    // firstDecided uses it when asked for that very block with that key.
-    uint32_t hintBlock;
+    // likely consult first (p.hintBlock) and the leaf its key reaches there,
+    // found by the batch loop's lockstep descent (kNone / nullptr: none). Only a
+    // hint: firstDecided uses it when asked for that very block with that key.
     const TreeNode* hintLeaf[4];  // per root of that block's tree
   };
   // Load-time only (buildTrees -> buildDecisionIndex's kFastBitmaps, then
@@ -245,8 +259,10 @@ class Engine {
   struct alignas(64) DFast {
     uint32_t listStart[kProtoClasses];  // plistRules_ ranges
     uint32_t listCount[kProtoClasses];
-    uint32_t ruleStart, words, flags, pad;
+    uint32_t ruleStart, words, flags;
+    uint32_t listOnly;  // bit c: STRATEGY_DECISION walks list c, nothing else to decide (listOnlyClasses)
   };
+  uint32_t listOnlyClasses(const DFast& f) const;
   uint8_t protoClass_[256] = {};
   std::unique_ptr<DFast[]> dfast_;
   std::unique_ptr<fmt::MatchRec[]> plistRules_;
@@ -255,21 +271,37 @@ class Engine {
   std::unique_ptr<uint32_t[]> firstTree_;  // see buildFirstTrees
   void buildFirstTrees();
   void descendLockstep(Prep* pps, size_t m) const;
+  // See buildTransitPath (classify.cc): every tuple takes the transit path.
+  bool transitOnly_ = false;
+  fmt::Op transitOps_[2] = {};  // the transit ingress and egress programs' FORWARD_TIERS ops
+  uint32_t transitHint_ = fmt::kNone;  // predictTreeBlock's answer for every tuple
+  void buildTransitPath();
+  template <bool kEv>
+  void forwardTiers(const fmt::Op& o, const Pkt& p, EvalOut* ev) const;
+  uint64_t natHashOf(int family, const uint32_t* dstIn, uint8_t proto, uint16_t dportIn) const;
   void prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport, uint16_t dportIn,
-               Prep* pp) const;
+               uint64_t natHash, Prep* pp) const;
   void prefetchFor(const Prep& pp) const;
-  void evaluate(int family, const Prep& pp, Result* out, int strategy, EventSink* sink = nullptr) const;
+  // kEv: trace events on (sink non-null); a template so the no-event path has
+  // no event branches. Always inlined (into the batch loop and classify).
+  template <bool kEv>
+  __attribute__((always_inline)) inline void evaluate(int family, Prep& pp, Result* out, int strategy,
+                                                      EventSink* sink) const;
   const fmt::AddrClass* lookup(int family, const uint32_t* addr) const;
+  const fmt::AddrClass* lookupSearch(int family, const uint32_t* addr) const;  // without the trie
   bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;  // inline, classify.cc
   bool matchTail(const fmt::MatchRec& m, const Pkt& p) const;
   bool portListHit(uint32_t listIdx, const fmt::AddrClass* c, const Pkt& p, uint16_t port) const;
   bool portMember(const fmt::AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const;
   bool inSet(const fmt::AddrClass* c, uint32_t setId) const;
+  template <bool kEv>
   const fmt::MatchRec* firstMatch(uint32_t start, uint32_t count, const Pkt& p, EvalOut* ev) const;  // inline, classify.cc
+  template <bool kEv>
   int walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
   const fmt::MatchRec* firstDecided(uint32_t tierBlock, const Pkt& p) const;
   void applySets(uint64_t* bits, uint32_t setStart, uint32_t setCount, const fmt::AddrClass* c) const;
   const uint64_t* portRow(uint32_t start, uint32_t count, uint32_t key) const;
+  template <bool kEv>
   void walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
   void logHits(uint32_t tierBlock, uint32_t decided, const Pkt& p, EvalOut* ev) const;
   // Derived at load (computeTraceBound): per tier block, bit f (0 IPv4, 1 IPv6)
@@ -279,6 +311,7 @@ class Engine {
   uint32_t traceBound_ = 0;
   bool traceIds_ = true;  // every rule id fits an event payload
   bool computeTraceBound();
+  template <bool kEv>
   void runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const;
 
   std::unique_ptr<uint64_t[]> mem_;  // nothrow-allocated image copy
@@ -303,7 +336,8 @@ class Engine {
   // kNone = empty; load factor <= 1/2), replacing a binary search over ~10^5-10^6 frontends.
   std::unique_ptr<uint64_t[]> natHash_;
   uint32_t natMask_ = 0;
-  const fmt::NatFrontend* natLookup(int family, const uint32_t* key4, uint8_t proto, uint16_t port) const;
+  // h: natKeyHash of the key (natHashOf), computed once per tuple by the caller.
+  const fmt::NatFrontend* natLookup(uint64_t h, int family, const uint32_t* key4, uint8_t proto, uint16_t port) const;
   // Derived at load: open-addressing hash of NAT_NODEPORTS (entry = index, kNone = empty;
   // load factor <= 1/2). Consulted only when the exact lookup misses and the
   // destination's class is a node address (hostNode != kNone).

@@ -9,21 +9,6 @@ namespace nv {
 
 using namespace fmt;
 
-struct Engine::Pkt {
-  const AddrClass* src;
-  const AddrClass* dst;
-  uint8_t family;
-  uint8_t proto;
-  uint8_t protoFlags;
-  uint16_t sport;  // ICMP: type
-  uint16_t dport;  // ICMP: code
-  mutable uint32_t rulesVisited;
-  int strategy;
-  uint32_t srcA, dstA;  // IPv4 addresses (the decision trees' keys); 0 for IPv6
-  uint32_t hintBlock;   // Prep::hintBlock / hintLeaf (post-NAT packet only)
-  const TreeNode* const* hintLeaf;  // one leaf per root, or nullptr
-};
-
 namespace {
 inline bool boxHit(const Engine::Box& x, uint32_t s, uint32_t d, uint8_t proto, uint16_t sp, uint16_t dp, uint8_t pf) {
   if ((x.flags & Engine::kBoxPorts) && !(pf & PROTO_HAS_PORTS)) return false;
@@ -48,16 +33,20 @@ struct Engine::EvalOut {
   uint8_t allow;
   uint8_t reason;
   uint32_t last;  // last trace entry's rule id, kNone when the trace is empty
-  EventSink* sink;  // trace events, or nullptr
-  // A trace entry: the last one so far, and an event when asked for.
+  EventSink* sink;  // trace events (used only when kEv), or nullptr
+  // A trace entry: the last one so far, and an event when asked for (kEv: a
+  // compile-time choice, so the no-event walks have no event branches).
+  template <bool kEv>
   void entry(uint32_t ruleId) {
     last = ruleId;
-    if (sink) sink->put((EV_ENTRY << kEventKindShift) | ruleId);
+    if (kEv) sink->put((EV_ENTRY << kEventKindShift) | ruleId);
   }
   void logged(uint32_t ruleId) const { sink->put((EV_LOG << kEventKindShift) | ruleId); }
 };
 
-const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
+// The IPv4 trie path inline (prepare makes two or three lookups per tuple);
+// the searches out of line.
+inline const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
   if (family == 4 && v4Dir_) {
     const uint32_t x = a[0];
     const uint32_t* d = v4Dir_.get();
@@ -68,6 +57,10 @@ const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
     }
     return &classes_[e];
   }
+  return lookupSearch(family, a);
+}
+
+const AddrClass* Engine::lookupSearch(int family, const uint32_t* a) const {
   if (family == 4) {
     // Last start <= a (starts[0] == 0 is verified), searched between the
     // first candidate intervals of a's /16 and of the next /16.
@@ -93,8 +86,9 @@ const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
   return &classes_[v6Class_[lo]];
 }
 
-const NatFrontend* Engine::natLookup(int family, const uint32_t* key, uint8_t proto, uint16_t port) const {
-  const uint64_t h = natKeyHash(uint8_t(family), key, proto, port);
+// Inlined into prepare, its one caller: most probes end at the first slot.
+__attribute__((always_inline)) inline const NatFrontend* Engine::natLookup(uint64_t h, int family, const uint32_t* key,
+                                                                          uint8_t proto, uint16_t port) const {
   const uint32_t tag = uint32_t(h >> 32);
   for (uint32_t slot = uint32_t(h) & natMask_;; slot = (slot + 1) & natMask_) {
     const uint64_t e = natHash_[slot];
@@ -191,23 +185,44 @@ const uint64_t* Engine::portRow(uint32_t start, uint32_t count, uint32_t key) co
   return dbits_ + t[lo].row;
 }
 
+// Load time (buildDecisionIndex): the protocol classes whose list
+// STRATEGY_DECISION walks in this block (no tree; no bitmaps for that list),
+// so firstDecided goes straight to the walk (its checks below, made once).
+uint32_t Engine::listOnlyClasses(const DFast& f) const {
+  if (f.words == 0 || (f.flags & kFastTree)) return 0;
+  uint32_t r = 0;
+  for (uint32_t c = 0; c < kProtoClasses; c++) {
+    const bool bitmaps = (f.flags & kFastBitmaps) && f.listCount[c] > kLinearBelow;
+    if (!bitmaps || f.words > kMaxDecisionWords) r |= 1u << c;
+  }
+  return r;
+}
+
 // Block-relative index of the first rule of the tier block (packet family)
 // that matches, or -1: the AND of the four field rows gives the candidates in
 // rule order; a candidate flagged verify gets the full check.
-const MatchRec* Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
+__attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
   const uint64_t bi = 2 * uint64_t(tierBlock) + (p.family == 6 ? 1 : 0);
   const DFast& f = dfast_[bi];  // one record: lists, tree and bitmap flags
+  const uint32_t c = protoClass_[p.proto];
+  if (p.strategy == STRATEGY_DECISION && ((f.listOnly >> c) & 1)) {
+    const MatchRec* m = plistRules_.get() + f.listStart[c];
+    for (uint32_t i = 0, n = f.listCount[c]; i < n; i++)
+      if (matchRule(m[i], p)) return &m[i];
+    return nullptr;
+  }
   if (f.words == 0) return nullptr;
   if ((f.flags & kFastTree) && p.strategy == STRATEGY_DECISION) {
     const Tree& t = trees_[bi];
-    const uint32_t key[5] = {p.srcA, p.dstA, p.proto, p.sport, p.dport};
     uint32_t best = kNone;
     for (uint32_t g = 0; g < t.nRoots; g++) {
       const TreeNode* nd;
       if (p.hintLeaf && p.hintBlock == tierBlock) {
         nd = p.hintLeaf[g];  // descended already, in lockstep with other tuples
       } else {
-        // Branch-free child choice (the descent's branches were its cost).
+        // Branch-free child choice (the descent's branches were its cost). The
+        // key is built here only: hinted tuples (most, in batches) never need it.
+        const uint32_t key[5] = {p.srcA, p.dstA, p.proto, p.sport, p.dport};
         nd = &t.nodes[t.roots[g]];
         while (nd->dim != kTreeLeaf) nd = &t.nodes[(&nd->a)[key[nd->dim] >= nd->thr]];
       }
@@ -230,7 +245,6 @@ const MatchRec* Engine::firstDecided(uint32_t tierBlock, const Pkt& p) const {
   // is one where the bitmaps pay (kFastBitmaps: address-range blocks without a
   // tree) and the list is long; elsewhere their set-up (the rule lists of
   // every set the addresses are in) costs more than the walk.
-  const uint32_t c = protoClass_[p.proto];
   const bool bitmaps = p.strategy == STRATEGY_DECISION_BITMAPS || ((f.flags & kFastBitmaps) && f.listCount[c] > kLinearBelow);
   if (!bitmaps || f.words > kMaxDecisionWords) {
     const MatchRec* m = plistRules_.get() + f.listStart[c];
@@ -334,17 +348,19 @@ bool Engine::matchTail(const MatchRec& m, const Pkt& p) const {
 // The linear walk of one rule range (a tier block's or profile's rules for the
 // packet's family): the first matching non-Log rule, or nullptr; matching Log
 // rules on the way are reported to the trace sink.
+template <bool kEv>
 inline const MatchRec* Engine::firstMatch(uint32_t start, uint32_t count, const Pkt& p, EvalOut* ev) const {
   for (uint32_t i = 0; i < count; i++) {
     const MatchRec& m = refRules_[start + i];
     if (!matchRule(m, p)) continue;
     if (m.action != ACTION_LOG) return &m;
-    if (ev->sink) ev->logged(m.ruleId);
+    if (kEv) ev->logged(m.ruleId);
   }
   return nullptr;
 }
 
 // Returns 1 when decided (ev filled), 0 when every tier ended in Pass.
+template <bool kEv>
 int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
   for (uint32_t t = 0; t < refCount; t++) {
     const uint32_t tbi = tierRefs_[refStart + t];
@@ -352,15 +368,15 @@ int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOu
     if (p.strategy != STRATEGY_LINEAR) {
       const MatchRec* r = firstDecided(tbi, p);
       if (r) {
-        if (ev->sink && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, r->ruleId, p, ev);
-        ev->entry(r->ruleId);
+        if (kEv && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, r->ruleId, p, ev);
+        ev->entry<kEv>(r->ruleId);
         if (r->action == ACTION_PASS) continue;
         ev->allow = r->action == ACTION_ALLOW;
         ev->reason = EVAL_RULE;
         return 1;
       }
-      if (ev->sink && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, kNone, p, ev);
-      ev->entry(tb.endRule);
+      if (kEv && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, kNone, p, ev);
+      ev->entry<kEv>(tb.endRule);
       if (tb.endAction == ACTION_DENY) {
         ev->allow = 0;
         ev->reason = EVAL_END_OF_TIER;
@@ -368,15 +384,15 @@ int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOu
       }
       continue;
     }
-    const MatchRec* m = p.family == 4 ? firstMatch(tb.v4Start, tb.v4Count, p, ev) : firstMatch(tb.v6Start, tb.v6Count, p, ev);
+    const MatchRec* m = p.family == 4 ? firstMatch<kEv>(tb.v4Start, tb.v4Count, p, ev) : firstMatch<kEv>(tb.v6Start, tb.v6Count, p, ev);
     if (m) {
-      ev->entry(m->ruleId);
+      ev->entry<kEv>(m->ruleId);
       if (m->action == ACTION_PASS) continue;
       ev->allow = m->action == ACTION_ALLOW;
       ev->reason = EVAL_RULE;
       return 1;
     }
-    ev->entry(tb.endRule);
+    ev->entry<kEv>(tb.endRule);
     if (tb.endAction == ACTION_DENY) {
       ev->allow = 0;
       ev->reason = EVAL_END_OF_TIER;
@@ -386,24 +402,25 @@ int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOu
   return 0;
 }
 
+template <bool kEv>
 void Engine::walkProfiles(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
   for (uint32_t k = 0; k < refCount; k++) {
     const ProfileBlock& pb = profileBlocks_[profileRefs_[refStart + k]];
     if (pb.missingRule != kNone) {
-      ev->entry(pb.missingRule);
+      ev->entry<kEv>(pb.missingRule);
       ev->allow = 0;
       ev->reason = EVAL_MISSING_PROFILE;
       return;
     }
-    const MatchRec* m = p.family == 4 ? firstMatch(pb.v4Start, pb.v4Count, p, ev) : firstMatch(pb.v6Start, pb.v6Count, p, ev);
+    const MatchRec* m = p.family == 4 ? firstMatch<kEv>(pb.v4Start, pb.v4Count, p, ev) : firstMatch<kEv>(pb.v6Start, pb.v6Count, p, ev);
     if (m) {
-      ev->entry(m->ruleId);
+      ev->entry<kEv>(m->ruleId);
       ev->allow = m->action == ACTION_ALLOW;  // Pass was compiled as Deny
       ev->reason = EVAL_PROFILE;
       return;
     }
   }
-  ev->entry(config_->noProfileMatchRule);
+  ev->entry<kEv>(config_->noProfileMatchRule);
   ev->allow = 0;
   ev->reason = EVAL_NO_PROFILE_MATCH;
 }
@@ -424,7 +441,22 @@ void Engine::logHits(uint32_t tbi, uint32_t decided, const Pkt& p, EvalOut* ev) 
   p.rulesVisited = visited;
 }
 
-void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const {
+// A FORWARD_TIERS op (terminal): no tier allows, else the tiers decide or all pass.
+template <bool kEv>
+inline void Engine::forwardTiers(const Op& o, const Pkt& p, EvalOut* ev) const {
+  if (o.count == 0) {
+    ev->allow = 1;
+    ev->reason = EVAL_NO_FORWARD_POLICY;
+    return;
+  }
+  if (walkTiers<kEv>(o.start, o.count, p, ev)) return;
+  ev->allow = 1;
+  ev->reason = EVAL_ALL_TIERS_PASSED;
+}
+
+// Always inlined into evaluate's `run` (a call per evaluation costs more than most programs' ops).
+template <bool kEv>
+__attribute__((always_inline)) inline void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const {
   ev->last = kNone;
   const Program& pr = programs_[prog];
   for (uint32_t i = 0; i < pr.opCount; i++) {
@@ -444,23 +476,16 @@ void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev
         break;
       case OP_TIERS: {
         const bool preDnat = o.arg == TIERS_PREDNAT;
-        if (walkTiers(o.start, o.count, preDnat ? pre : p, ev)) {
+        if (walkTiers<kEv>(o.start, o.count, preDnat ? pre : p, ev)) {
           if (!(preDnat && ev->allow)) return;  // a pre-DNAT allow only ends that phase
         }
         break;
       }
       case OP_FORWARD_TIERS:
-        if (o.count == 0) {
-          ev->allow = 1;
-          ev->reason = EVAL_NO_FORWARD_POLICY;
-          return;
-        }
-        if (walkTiers(o.start, o.count, p, ev)) return;
-        ev->allow = 1;
-        ev->reason = EVAL_ALL_TIERS_PASSED;
+        forwardTiers<kEv>(o, p, ev);
         return;
       case OP_PROFILES:
-        walkProfiles(o.start, o.count, p, ev);
+        walkProfiles<kEv>(o.start, o.count, p, ev);
         return;
     }
   }
@@ -469,28 +494,43 @@ void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev
   ev->reason = EVAL_NONE;
 }
 
-void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
-                     uint16_t dportIn, Prep* pp) const {
+// The NAT frontend hash of a tuple's destination (natKeyHash over the padded key).
+// (Explicit copies: a memcpy of a run-time length was a library-style copy.)
+inline uint64_t Engine::natHashOf(int family, const uint32_t* dstIn, uint8_t proto, uint16_t dportIn) const {
+  uint32_t key[4] = {dstIn[0], 0, 0, 0};
+  if (family != 4) key[1] = dstIn[1], key[2] = dstIn[2], key[3] = dstIn[3];
+  return natKeyHash(uint8_t(family), key, proto, dportIn);
+}
+
+// natHash: natHashOf(...) when there are NAT frontends (else unused), computed
+// once per tuple by the caller (the batch loop needs it early, for a prefetch).
+// Inlined into its two callers (the call and its nine arguments cost ~30
+// instructions per tuple).
+__attribute__((always_inline)) inline void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn,
+                                                          uint8_t proto, uint16_t sport, uint16_t dportIn, uint64_t natHash,
+                                                          Prep* pp) const {
   const uint8_t pf = protoFlags_[proto];
+  Pkt& p = pp->p;
+  p.family = uint8_t(family);
+  p.proto = proto;
+  p.protoFlags = pf;
+  p.sport = sport;
+  p.dport = dportIn;
+  p.hintBlock = kNone;
   pp->src = src;
   pp->dst = pp->dstIn = dstIn;
-  pp->sport = sport;
-  pp->dport = pp->dportIn = dportIn;
-  pp->proto = proto;
-  pp->pf = pf;
+  pp->dportIn = dportIn;
   pp->natted = 0;
   pp->noBackend = 0;
-  pp->hintBlock = kNone;
   pp->natBackend = kNone;
   // 1. Service NAT: exact frontend (hash), else on a node address the NodePort
   //    table; backend by tuple hash. preDstClass: the pre-NAT destination's
   //    class when the NodePort step looked it up (reused below).
   const AddrClass* preDstClass = nullptr;
   if ((pf & PROTO_HAS_PORTS) && (nFrontends_ > 0 || nNodePorts_ > 0)) {
-    const int words = family == 4 ? 1 : 4;
-    uint32_t key[4] = {0, 0, 0, 0};
-    std::memcpy(key, dstIn, words * 4);
-    const NatFrontend* fe = nFrontends_ > 0 ? natLookup(family, key, proto, dportIn) : nullptr;
+    uint32_t key[4] = {dstIn[0], 0, 0, 0};
+    if (family != 4) key[1] = dstIn[1], key[2] = dstIn[2], key[3] = dstIn[3];
+    const NatFrontend* fe = nFrontends_ > 0 ? natLookup(natHash, family, key, proto, dportIn) : nullptr;
     uint32_t backendStart = 0, backendCount = 0;
     bool hit = fe != nullptr;
     if (fe) {
@@ -513,18 +553,20 @@ void Engine::prepare(int family, const uint32_t* src, const uint32_t* dstIn, uin
       const uint32_t b = backendStart + tupleHash(family, src, dstIn, proto, sport, dportIn) % backendCount;
       pp->natBackend = b;
       pp->dst = backends_[b].addr;
-      pp->dport = backends_[b].port;
+      p.dport = backends_[b].port;
       pp->natted = 1;
     }
   }
   // 2. Address classes.
-  pp->s = lookup(family, src);
+  p.src = lookup(family, src);
   if (pp->natted) {
-    pp->d = lookup(family, pp->dst);
+    p.dst = lookup(family, pp->dst);
     pp->preD = preDstClass ? preDstClass : lookup(family, dstIn);
   } else {
-    pp->d = pp->preD = preDstClass ? preDstClass : lookup(family, dstIn);
+    p.dst = pp->preD = preDstClass ? preDstClass : lookup(family, dstIn);
   }
+  p.srcA = family == 4 ? src[0] : 0;
+  p.dstA = family == 4 ? pp->dst[0] : 0;
 }
 
 // What evaluation reads first: the classes' identity rows (every set test) and
@@ -533,29 +575,33 @@ void Engine::prefetchFor(const Prep& pp) const {
   if (pp.noBackend) return;
   if (identDense_) {
     const uint64_t lines = (identDenseWords_ + 7) / 8, n = lines < 16 ? lines : 16;
-    const uint64_t* rs = identDense_.get() + identDenseWords_ * pp.s->identity;
-    const uint64_t* rd = identDense_.get() + identDenseWords_ * pp.d->identity;
+    const uint64_t* rs = identDense_.get() + identDenseWords_ * pp.p.src->identity;
+    const uint64_t* rd = identDense_.get() + identDenseWords_ * pp.p.dst->identity;
     for (uint64_t k = 0; k < n; k++) {
       __builtin_prefetch(rs + 8 * k);
       __builtin_prefetch(rd + 8 * k);
     }
   }
-  if (pp.s->egressProg != kNone) __builtin_prefetch(&programs_[pp.s->egressProg]);
-  if (pp.d->ingressProg != kNone) __builtin_prefetch(&programs_[pp.d->ingressProg]);
+  if (pp.p.src->egressProg != kNone) __builtin_prefetch(&programs_[pp.p.src->egressProg]);
+  if (pp.p.dst->ingressProg != kNone) __builtin_prefetch(&programs_[pp.p.dst->ingressProg]);
 }
 
 void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
                       uint16_t dportIn, Result* out, int strategy, uint32_t* events, uint32_t eventCap,
                       uint8_t* eventCount) const {
   Prep pp;
-  prepare(family, src, dstIn, proto, sport, dportIn, &pp);
-  if (!events) return evaluate(family, pp, out, strategy);
+  prepare(family, src, dstIn, proto, sport, dportIn, natHash_ ? natHashOf(family, dstIn, proto, dportIn) : 0, &pp);
+  if (!events) return evaluate<false>(family, pp, out, strategy, nullptr);
   EventSink sink{events, eventCap < kMaxEventStride ? eventCap : kMaxEventStride, 0};
-  evaluate(family, pp, out, strategy, &sink);
+  evaluate<true>(family, pp, out, strategy, &sink);
   *eventCount = traceIds_ ? sink.count() : kEventOverflow;
 }
 
-void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy, EventSink* sink) const {
+// Inlined into its callers (the batch loop and classify; a call per tuple
+// cost ~25 instructions).
+template <bool kEv>
+__attribute__((always_inline)) inline void Engine::evaluate(int family, Prep& pp, Result* out, int strategy,
+                                                            EventSink* sink) const {
   out->verdict = 1;
   out->reason = FLOW_POLICY;
   out->egressRule = out->ingressRule = out->decidingRule = kNone;
@@ -567,58 +613,73 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy, Eve
     out->reason = FLOW_NO_BACKEND;
     return;
   }
-  const uint32_t* src = pp.src;
-  const uint32_t* dst = pp.dst;
-  const uint32_t* dstIn = pp.dstIn;
-  const uint8_t proto = pp.proto, pf = pp.pf;
-  const uint16_t sport = pp.sport, dport = pp.dport, dportIn = pp.dportIn;
-  const bool natted = pp.natted;
-
-  // The packet as evaluated (after NAT).
-  Pkt p{pp.s, pp.d, uint8_t(family), proto, pf, sport, dport, 0, strategy,
-        family == 4 ? src[0] : 0, family == 4 ? dst[0] : 0, pp.hintBlock, pp.hintLeaf};
+  // The packet as evaluated (after NAT), built by prepare.
+  Pkt& p = pp.p;
+  p.rulesVisited = 0;
+  p.strategy = strategy;
+  p.hintLeaf = pp.hintLeaf;
   // The packet as sent (pre-DNAT tiers): a copy only when NAT changed it.
   Pkt preStore;
   const Pkt* prePtr = &p;
-  if (natted) {
+  if (pp.natted) {
     preStore = p;
     preStore.hintLeaf = nullptr;
     preStore.dst = pp.preD;
-    preStore.dport = dportIn;
-    preStore.dstA = family == 4 ? dstIn[0] : 0;
+    preStore.dport = pp.dportIn;
+    preStore.dstA = family == 4 ? pp.dstIn[0] : 0;
     prePtr = &preStore;
   }
   const Pkt& pre = *prePtr;
+  if (!kEv && transitOnly_) {
+    // Every tuple of this image takes the transit path (buildTransitPath):
+    // the two forward programs, each one FORWARD_TIERS op; a deny ends it.
+    EvalOut ev{0, EVAL_NONE, kNone, sink};
+    forwardTiers<kEv>(transitOps_[0], p, &ev);
+    if (ev.allow) forwardTiers<kEv>(transitOps_[1], p, &ev);
+    out->verdict = ev.allow;
+    out->decidingRule = ev.last;
+    out->evalReasons = uint32_t(ev.reason) << 16;
+    out->rulesVisited = p.rulesVisited;
+    return;
+  }
   const AddrClass* s = p.src;
   const AddrClass* d = p.dst;
-  const bool srcWep = s->epKind == EP_WEP && (s->flags & CLASS_POLICED);
-  const bool dstWep = d->epKind == EP_WEP && (d->flags & CLASS_POLICED);
-  const bool srcHep = s->epKind == EP_HEP && (s->flags & CLASS_POLICED);
-  const bool dstHep = d->epKind == EP_HEP && (d->flags & CLASS_POLICED);
+  // Bitwise, not &&: no branches of their own (only the path's tests below).
+  const bool srcPoliced = s->flags & CLASS_POLICED, dstPoliced = d->flags & CLASS_POLICED;
+  const bool srcWep = (s->epKind == EP_WEP) & srcPoliced, dstWep = (d->epKind == EP_WEP) & dstPoliced;
+  const bool srcHep = (s->epKind == EP_HEP) & srcPoliced, dstHep = (d->epKind == EP_HEP) & dstPoliced;
   const uint32_t srcHost = s->hostNode, dstHost = d->hostNode;
 
   // 3. Evaluations in path order; the first deny decides, else the last one.
-  EvalOut egress{0, EVAL_NONE, kNone, nullptr}, ingress{0, EVAL_NONE, kNone, nullptr}, first{0, EVAL_NONE, kNone, nullptr},
-      last{0, EVAL_NONE, kNone, nullptr};
-  bool haveEgress = false, haveIngress = false, haveDeny = false;
-  uint32_t n = 0;
-  auto run = [&](uint32_t prog, const Pkt& pre2, uint32_t slot) -> EvalOut {
-    EvalOut ev{0, EVAL_NONE, kNone, sink};
-    runProgram(prog, p, pre2, &ev);
-    if (sink) sink->put((EV_EVAL << kEventKindShift) | slot | (uint32_t(ev.reason) << 8) | (uint32_t(ev.allow) << 16));
+  // Every deny ends the path (each run below that denies is followed by
+  // finish), so the deciding evaluation is always the last one run: `last`
+  // (the evaluation under way, then the last) is all that is kept besides the
+  // egress and ingress rules and reasons, written as they come.
+  EvalOut last{0, EVAL_NONE, kNone, sink};
+  uint32_t n = 0, reasons = 0;  // evaluations run; evalReasons bytes 0 (egress) and 1 (ingress)
+  auto run = [&](uint32_t prog, uint32_t slot) -> bool {
+    last.allow = 0;
+    last.reason = EVAL_NONE;
+    runProgram<kEv>(prog, p, pre, &last);
+    if (kEv) sink->put((EV_EVAL << kEventKindShift) | slot | (uint32_t(last.reason) << 8) | (uint32_t(last.allow) << 16));
     n++;
-    last = ev;
-    if (!ev.allow && !haveDeny) { haveDeny = true; first = ev; }
-    return ev;
+    return last.allow;
+  };
+  auto egress = [&](uint32_t prog) -> bool {
+    const bool allow = run(prog, SLOT_SRC);
+    out->egressRule = last.last;
+    reasons |= last.reason;
+    return allow;
+  };
+  auto ingress = [&](uint32_t prog) {
+    run(prog, SLOT_DST);
+    out->ingressRule = last.last;
+    reasons |= uint32_t(last.reason) << 8;
   };
   auto finish = [&](int verdictOverride) {
-    out->verdict = verdictOverride >= 0 ? uint8_t(verdictOverride) : uint8_t(haveDeny ? 0 : 1);
-    const EvalOut& dec = haveDeny ? first : last;
-    if (n > 0) out->decidingRule = dec.last;
-    if (haveEgress) out->egressRule = egress.last;
-    if (haveIngress) out->ingressRule = ingress.last;
-    out->evalReasons = uint32_t(haveEgress ? egress.reason : 0) | (uint32_t(haveIngress ? ingress.reason : 0) << 8) |
-                       (uint32_t(n > 0 ? dec.reason : 0) << 16);
+    out->verdict = verdictOverride >= 0 ? uint8_t(verdictOverride) : uint8_t(n > 0 && !last.allow ? 0 : 1);
+    if (n > 0) out->decidingRule = last.last;
+    out->evalReasons = reasons | (uint32_t(n > 0 ? last.reason : 0) << 16);
     out->rulesVisited = p.rulesVisited;
   };
 
@@ -629,9 +690,7 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy, Eve
     return;
   }
   if (srcWep) {
-    egress = run(s->egressProg, pre, SLOT_SRC);
-    haveEgress = true;
-    if (!egress.allow) return finish(-1);
+    if (!egress(s->egressProg)) return finish(-1);
     if (dstHost != kNone && dstHost == s->epNode) {
       const uint8_t a = config_->endpointToHostAction;
       if (a == E2H_DROP) {
@@ -642,37 +701,29 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy, Eve
         out->reason = FLOW_ENDPOINT_TO_HOST_ACCEPT;
         return finish(1);
       }
-      if (dstHep) {
-        ingress = run(d->ingressProg, pre, SLOT_DST);
-        haveIngress = true;
-      }
+      if (dstHep) ingress(d->ingressProg);
       return finish(-1);
     }
     const uint32_t fwd = s->epNode != kNone ? nodes_[s->epNode].fwdEgressProg : kNone;
     if (fwd != kNone && !(d->epKind == EP_WEP && d->epNode == s->epNode) && dstHost != s->epNode) {
-      if (!run(fwd, pre, SLOT_FWD_EGRESS).allow) return finish(-1);
+      if (!run(fwd, SLOT_FWD_EGRESS)) return finish(-1);
     }
   } else if (srcHep && srcHost != kNone) {
-    egress = run(s->egressProg, pre, SLOT_SRC);
-    haveEgress = true;
-    if (!egress.allow) return finish(-1);
+    if (!egress(s->egressProg)) return finish(-1);
   }
 
   if (dstWep) {
     const bool sameNode = (s->epKind == EP_WEP && s->epNode == d->epNode) || (srcHost != kNone && srcHost == d->epNode);
     const uint32_t fwd = d->epNode != kNone ? nodes_[d->epNode].fwdIngressProg : kNone;
     if (fwd != kNone && !sameNode) {
-      if (!run(fwd, pre, SLOT_FWD_INGRESS).allow) return finish(-1);
+      if (!run(fwd, SLOT_FWD_INGRESS)) return finish(-1);
     }
-    ingress = run(d->ingressProg, pre, SLOT_DST);
-    haveIngress = true;
+    ingress(d->ingressProg);
   } else if (dstHep && dstHost != kNone) {
-    ingress = run(d->ingressProg, pre, SLOT_DST);
-    haveIngress = true;
+    ingress(d->ingressProg);
   } else if (!srcWep && !srcHep && srcHost == kNone && dstHost == kNone) {
     if (config_->transitIngressProg != kNone) {
-      if (run(config_->transitIngressProg, pre, SLOT_TRANSIT_INGRESS).allow)
-        run(config_->transitEgressProg, pre, SLOT_TRANSIT_EGRESS);
+      if (run(config_->transitIngressProg, SLOT_TRANSIT_INGRESS)) run(config_->transitEgressProg, SLOT_TRANSIT_EGRESS);
     }
   }
   if (n == 0) out->reason = FLOW_NOT_POLICED;
@@ -685,8 +736,9 @@ void Engine::evaluate(int family, const Prep& pp, Result* out, int strategy, Eve
 // hint (see Prep): a wrong guess costs one wasted descent, never a result.
 uint32_t Engine::predictTreeBlock(const Prep& pp) const {
   if (pp.noBackend) return kNone;
-  const AddrClass* s = pp.s;
-  const AddrClass* d = pp.d;
+  if (transitOnly_) return transitHint_;
+  const AddrClass* s = pp.p.src;
+  const AddrClass* d = pp.p.dst;
   const bool srcPoliced = (s->epKind == EP_WEP || s->epKind == EP_HEP) && (s->flags & CLASS_POLICED);
   const bool dstPoliced = (d->epKind == EP_WEP || d->epKind == EP_HEP) && (d->flags & CLASS_POLICED);
   uint32_t progs[2] = {kNone, kNone};
@@ -732,6 +784,37 @@ void Engine::buildFirstTrees() {
   }
 }
 
+// Derived at load: whether every address class is neither a policed endpoint
+// nor a host address and both transit programs are a single FORWARD_TIERS op
+// (ClassBench-shaped images: one wildcard host endpoint, transit traffic
+// only). Then every tuple's path is the two transit evaluations, which
+// evaluate() runs directly, and the tree hint is the same for every tuple.
+void Engine::buildTransitPath() {
+  transitOnly_ = false;
+  const uint32_t progs[2] = {config_->transitIngressProg, config_->transitEgressProg};
+  for (int i = 0; i < 2; i++) {
+    if (progs[i] >= nPrograms_) return;
+    const Program& pr = programs_[progs[i]];
+    if (pr.opCount != 1 || ops_[pr.opStart].opcode != OP_FORWARD_TIERS) return;
+    transitOps_[i] = ops_[pr.opStart];
+  }
+  for (uint32_t c = 0; c < nClasses_; c++) {
+    const AddrClass& a = classes_[c];
+    if (a.hostNode != kNone || ((a.epKind == EP_WEP || a.epKind == EP_HEP) && (a.flags & CLASS_POLICED))) return;
+  }
+  transitHint_ = kNone;
+  if (firstTree_) {
+    for (uint32_t prog : progs) {
+      const uint32_t f = firstTree_[prog];
+      if (f != kTryNext) {
+        transitHint_ = f;
+        break;
+      }
+    }
+  }
+  transitOnly_ = true;
+}
+
 // Tree descent for up to kGroup tuples at once (every root of a grouped tree
 // is a lane of its own), one level per round: the lanes' node loads are
 // independent, so their cache misses overlap instead of forming one dependent
@@ -745,14 +828,14 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
   size_t nl = 0;
   for (size_t k = 0; k < m && k < kGroup; k++) {
     Prep& pp = pps[k];
-    pp.hintBlock = predictTreeBlock(pp);
-    if (pp.hintBlock == kNone) continue;
-    const Tree& t = trees_[2 * uint64_t(pp.hintBlock)];
-    key[k][0] = pp.src[0];
-    key[k][1] = pp.dst[0];
-    key[k][2] = pp.proto;
-    key[k][3] = pp.sport;
-    key[k][4] = pp.dport;
+    pp.p.hintBlock = predictTreeBlock(pp);
+    if (pp.p.hintBlock == kNone) continue;
+    const Tree& t = trees_[2 * uint64_t(pp.p.hintBlock)];
+    key[k][0] = pp.p.srcA;
+    key[k][1] = pp.p.dstA;
+    key[k][2] = pp.p.proto;
+    key[k][3] = pp.p.sport;
+    key[k][4] = pp.p.dport;
     key[k][5] = 0;
     for (uint32_t g = 0; g < t.nRoots && g < 4; g++) {
       base[nl] = t.nodes.get();
@@ -796,13 +879,15 @@ void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int
   const bool natPrefetch = natHash_ != nullptr;
   const uint32_t* dir = family == 4 ? v4Dir_.get() : nullptr;
   const bool lockstep = family == 4 && strategy == STRATEGY_DECISION && firstTree_ != nullptr;
-  auto prefetchFar = [&](size_t from) {
-    for (size_t j = from; j < in.n && j < from + kChunk; j++) {
+  // NAT frontend hashes, computed once per tuple two chunks ahead (for the
+  // slot prefetch) and used by prepare one chunk ahead: chunk c's slots are
+  // free again when chunk c + 2's are written.
+  uint64_t hashes[2][kChunk];
+  auto prefetchFar = [&](size_t from, uint64_t* hs) {
+    for (size_t j = from, m = 0; j < in.n && j < from + kChunk; j++, m++) {
       if (natPrefetch) {
-        uint32_t key[4] = {0, 0, 0, 0};
-        std::memcpy(key, in.dst + j * w, w * 4);
-        const uint64_t h = natKeyHash(uint8_t(family), key, in.proto[j], in.dport[j]);
-        __builtin_prefetch(&natHash_[uint32_t(h) & natMask_]);
+        hs[m] = natHashOf(family, in.dst + j * w, in.proto[j], in.dport[j]);
+        __builtin_prefetch(&natHash_[uint32_t(hs[m]) & natMask_]);
       }
       if (dir) {
         __builtin_prefetch(&dir[in.src[j] >> 16]);
@@ -810,39 +895,44 @@ void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int
       }
     }
   };
-  auto stage1 = [&](size_t from, Prep* pps) {
+  auto stage1 = [&](size_t from, Prep* pps, const uint64_t* hs) {
     size_t m = 0;
     for (size_t j = from; j < in.n && j < from + kChunk; j++, m++) {
-      prepare(family, in.src + j * w, in.dst + j * w, in.proto[j], in.sport[j], in.dport[j], &pps[m]);
+      prepare(family, in.src + j * w, in.dst + j * w, in.proto[j], in.sport[j], in.dport[j], natPrefetch ? hs[m] : 0,
+              &pps[m]);
       prefetchFor(pps[m]);
     }
     if (lockstep) descendLockstep(pps, m);
   };
-  prefetchFar(0);
-  prefetchFar(kChunk);
-  stage1(0, bufs[0]);
-  Result r;
+  prefetchFar(0, hashes[0]);
+  prefetchFar(kChunk, hashes[1]);
+  stage1(0, bufs[0], hashes[0]);
+  // Results of a chunk, then written out column by column: one test per
+  // optional output and chunk instead of per tuple.
+  Result rs[kChunk];
   for (size_t from = 0, c = 0; from < in.n; from += kChunk, c++) {
-    prefetchFar(from + 2 * kChunk);
-    if (from + kChunk < in.n) stage1(from + kChunk, bufs[(c + 1) & 1]);
-    const Prep* pps = bufs[c & 1];
-    for (size_t i = from, k = 0; i < in.n && k < kChunk; i++, k++) {
-      if (out.events) {
+    prefetchFar(from + 2 * kChunk, hashes[c & 1]);
+    if (from + kChunk < in.n) stage1(from + kChunk, bufs[(c + 1) & 1], hashes[(c + 1) & 1]);
+    Prep* pps = bufs[c & 1];
+    const size_t m = in.n - from < kChunk ? in.n - from : kChunk;
+    if (out.events) {
+      for (size_t k = 0; k < m; k++) {
+        const size_t i = from + k;
         EventSink sink{out.events + i * out.eventStride, out.eventStride < kMaxEventStride ? out.eventStride : kMaxEventStride, 0};
-        evaluate(family, pps[k], &r, strategy, &sink);
+        evaluate<true>(family, pps[k], &rs[k], strategy, &sink);
         out.eventCount[i] = traceIds_ ? sink.count() : kEventOverflow;
-      } else {
-        evaluate(family, pps[k], &r, strategy);
       }
-      out.verdict[i] = r.verdict;
-      if (out.reason) out.reason[i] = r.reason;
-      if (out.egressRule) out.egressRule[i] = r.egressRule;
-      if (out.ingressRule) out.ingressRule[i] = r.ingressRule;
-      if (out.decidingRule) out.decidingRule[i] = r.decidingRule;
-      if (out.evalReasons) out.evalReasons[i] = r.evalReasons;
-      if (out.natBackend) out.natBackend[i] = r.natBackend;
-      if (out.rulesVisited) out.rulesVisited[i] = r.rulesVisited;
+    } else {
+      for (size_t k = 0; k < m; k++) evaluate<false>(family, pps[k], &rs[k], strategy, nullptr);
     }
+    for (size_t k = 0; k < m; k++) out.verdict[from + k] = rs[k].verdict;
+    if (out.reason) for (size_t k = 0; k < m; k++) out.reason[from + k] = rs[k].reason;
+    if (out.egressRule) for (size_t k = 0; k < m; k++) out.egressRule[from + k] = rs[k].egressRule;
+    if (out.ingressRule) for (size_t k = 0; k < m; k++) out.ingressRule[from + k] = rs[k].ingressRule;
+    if (out.decidingRule) for (size_t k = 0; k < m; k++) out.decidingRule[from + k] = rs[k].decidingRule;
+    if (out.evalReasons) for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = rs[k].evalReasons;
+    if (out.natBackend) for (size_t k = 0; k < m; k++) out.natBackend[from + k] = rs[k].natBackend;
+    if (out.rulesVisited) for (size_t k = 0; k < m; k++) out.rulesVisited[from + k] = rs[k].rulesVisited;
   }
 }
 

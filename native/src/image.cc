@@ -122,6 +122,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   // Derived decision trees for large IPv4 decision blocks (see engine.h); best effort.
   e->buildTrees();
   e->buildFirstTrees();
+  e->buildTransitPath();
   if (!e->buildDecisionIndex()) {
     *err = LoadError::OutOfMemory;
     if (detail) *detail = "cannot allocate the decision block index";
@@ -936,7 +937,12 @@ bool Engine::buildDecisionIndex() {
         const uint32_t mi = drules_[b.ruleStart + i].matchIdx;
         const MatchRec& m = matches_[mi];
         if ((m.flags & M_PROTO) && protoClass_[m.proto] != c) continue;
-        plistRules_[used++] = mrec_[mi];
+        plistRules_[used] = mrec_[mi];
+        // Classes 0-4 hold one protocol each, so a rule listed there passes its
+        // protocol test for every packet that walks the list: drop the test
+        // from the copy (a data-dependent branch less per rule).
+        if (c < kProtoClasses - 1) plistRules_[used].flags &= uint8_t(~M_PROTO);
+        used++;
       }
       f.listCount[c] = used - f.listStart[c];
     }
@@ -944,6 +950,7 @@ bool Engine::buildDecisionIndex() {
     f.words = b.words;
     if (trees_ && trees_[k].nodes) f.flags |= kFastTree;
     if (bitmapOk_ && bitmapOk_[k]) f.flags |= kFastBitmaps;
+    f.listOnly = listOnlyClasses(f);
   }
   bitmapOk_.reset();  // folded into dfast_ flags
   return true;

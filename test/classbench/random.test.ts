@@ -137,6 +137,25 @@ for (const [seed, n, perPolicy] of [
         t.equal(r.mismatches, 0, `${name}, ${s}: native == linear first-match scan on ${r.checked} headers`, { mismatches: r.firstMismatches });
       }
     }
+    // Events off, such an image takes evaluate()'s direct transit path
+    // (Engine::buildTransitPath); events on, the generic path: every output equal.
+    {
+      const engine = NativeEngine.fromImage(image);
+      const K = Math.min(engine.info().traceBound, 254);
+      const n = trace.length;
+      const outs = () => ({ verdict: new Uint8Array(n), reason: new Uint8Array(n), egressRule: new Uint32Array(n), ingressRule: new Uint32Array(n), decidingRule: new Uint32Array(n), evalReasons: new Uint32Array(n), natBackend: new Uint32Array(n), rulesVisited: new Uint32Array(n) });
+      for (const s of STRATEGIES) {
+        const direct = outs();
+        const generic = { ...outs(), events: new Uint32Array(n * K), eventCount: new Uint8Array(n), eventStride: K };
+        engine.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, direct, s);
+        engine.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, generic, s);
+        let differ = 0;
+        for (const k of Object.keys(direct) as (keyof typeof direct)[]) {
+          for (let i = 0; i < n; i++) if (direct[k][i] !== generic[k][i]) differ++;
+        }
+        t.equal(differ, 0, `${s}: events off (direct transit path) == events on (generic path), every output`);
+      }
+    }
     const ref = checkReference(cluster, conv, filters, trace, 1500);
     t.equal(ref.mismatches, 0, 'reference evaluator == linear first-match scan (sample)', { mismatches: ref.firstMismatches });
     t.ok(ref.checked >= 1000);
