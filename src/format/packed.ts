@@ -25,6 +25,14 @@ export class U32Buf {
     if (this.length + n > this.buf.length) this.grow(this.length + n);
   }
 
+  /** Appends every value of `values`. */
+  append(values: ArrayLike<number>): void {
+    this.reserve(values.length);
+    const buf = this.buf;
+    for (let i = 0; i < values.length; i++) buf[this.length + i] = values[i]!;
+    this.length += values.length;
+  }
+
   at(i: number): number {
     return this.buf[i]!;
   }
