@@ -720,30 +720,44 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   /** Class of an address without exact properties, by identity. */
   const plainClassIds = new Map<number, number>();
   const classRecs: Rec[] = [];
-  const portMembers: Rec[] = [];
+  const portMembers = new RecordPacker(S.PORT_MEMBER, ['setId', 'proto', 'port']);
+  /** Scratch: an address's memberships packed as setId * 2^24 + proto << 16 | port (sorted, they sort by (setId, proto, port)). */
+  let packedPorts = new Float64Array(64);
+  if (c.portSets.length >= 2 ** 29) throw new Error('too many port sets');
   const classOf = (identity: number, p: ExactProps | undefined): number => {
     if (!p) {
       const have = plainClassIds.get(identity);
       if (have !== undefined) return have;
     }
-    let ports: [number, number, number][] = [];
+    let key = p ? `${identity}|${p.epKind},${p.epNode},${p.hostNode},${p.policed ? 1 : 0},${p.egressProg},${p.ingressProg}|` : `${identity}|-|`;
+    let nPorts = 0;
     if (p && p.ports.length) {
-      ports = [...p.ports].sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-      ports = ports.filter((m, i) => i === 0 || m[0] !== ports[i - 1]![0] || m[1] !== ports[i - 1]![1] || m[2] !== ports[i - 1]![2]);
+      if (packedPorts.length < p.ports.length) packedPorts = new Float64Array(Math.max(p.ports.length, packedPorts.length * 2));
+      for (const [setId, proto, port] of p.ports) packedPorts[nPorts++] = setId * 2 ** 24 + proto * 2 ** 16 + port;
+      packedPorts.subarray(0, nPorts).sort();
+      // Each membership once.
+      let u = 0;
+      for (let i = 0; i < nPorts; i++) if (i === 0 || packedPorts[i] !== packedPorts[u - 1]) packedPorts[u++] = packedPorts[i]!;
+      nPorts = u;
+      for (let i = 0; i < nPorts; i++) key += `${packedPorts[i]};`;
     }
-    const key = `${identity}|${p ? `${p.epKind},${p.epNode},${p.hostNode},${p.policed ? 1 : 0},${p.egressProg},${p.ingressProg}` : '-'}|${ports.join(';')}`;
     let id = classIds.get(key);
     if (id !== undefined) {
       if (!p) plainClassIds.set(identity, id);
       return id;
     }
     id = classRecs.length;
-    const portStart = portMembers.length;
-    for (const [setId, proto, port] of ports) portMembers.push({ setId, proto, port });
+    const portStart = portMembers.count;
+    for (let i = 0; i < nPorts; i++) {
+      const v = packedPorts[i]!;
+      const setId = Math.floor(v / 2 ** 24);
+      const low = v - setId * 2 ** 24;
+      portMembers.push(setId, low >>> 16, low & 0xffff);
+    }
     classRecs.push({
       identity,
       portStart,
-      portCount: ports.length,
+      portCount: nPorts,
       epNode: p?.epNode ?? NONE,
       hostNode: p?.hostNode ?? NONE,
       egressProg: p?.egressProg ?? NONE,
@@ -970,7 +984,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     V6_CLASS: v6.classes,
     CLASSES: classRecs,
     IDENTITY_ROWS: identityRowRecs,
-    PORT_MEMBERS: portMembers,
+    PORT_MEMBERS: portMembers.records(),
     NODES: nodeRecs,
     PROGRAMS: c.programs,
     OPS: c.ops,
@@ -1122,9 +1136,6 @@ function portIntervals(ranges: [number, number][], protos: readonly number[] = P
  */
 function buildDecision(c: Compiler): DecisionTables {
   const blocks: Rec[] = [];
-  const rules = new RecordPacker(S.DRULE, ['ruleId', 'matchIdx', 'action', 'verify']);
-  const sets = new RecordPacker(S.DSET, ['setId', 'listStart', 'posCount', 'negCount']);
-  const lists = new U32Buf();
   const ports = new RecordPacker(S.DPORT, ['key', 'row']);
   const rows = new RowTable();
   const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
@@ -1198,6 +1209,27 @@ function buildDecision(c: Compiler): DecisionTables {
     infos[m] = info;
     return info;
   };
+
+  // Output sized at once: rules (without Log rules) and single-test entries counted first.
+  let ruleTotal = 0;
+  let singleTotal = 0;
+  for (const tb of c.tierBlocks) {
+    for (const f of [4, 6] as const) {
+      const refStart = tb[`v${f}Start`] as number;
+      const refEnd = refStart + (tb[`v${f}Count`] as number);
+      for (let i = refStart; i < refEnd; i++) {
+        const m = c.ruleRefs.at(i);
+        if (c.matches[m]!.action === S.ACTION_LOG) continue;
+        ruleTotal++;
+        const single = infoOf(m).single;
+        if (single[0]) singleTotal++;
+        if (single[1]) singleTotal++;
+      }
+    }
+  }
+  const rules = new RecordPacker(S.DRULE, ['ruleId', 'matchIdx', 'action', 'verify'], ruleTotal);
+  const sets = new RecordPacker(S.DSET, ['setId', 'listStart', 'posCount', 'negCount'], singleTotal);
+  const lists = new U32Buf(singleTotal);
 
   // Scratch buffers shared by every block (grown on demand): no typed array per block.
   let ms = new Int32Array(256);

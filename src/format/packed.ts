@@ -62,14 +62,16 @@ export class U32Buf {
  * constructor; other fields and padding are 0.
  */
 export class RecordPacker {
-  private readonly words = new U32Buf();
+  private readonly words: U32Buf;
   private readonly perRecord: number;
   private readonly slots: { word: number; shift: number; mask: number }[];
   count = 0;
 
-  constructor(spec: StructSpec, fields: readonly string[]) {
+  /** `capacity`: records to make room for at once (a known count saves regrowing). */
+  constructor(spec: StructSpec, fields: readonly string[], capacity = 0) {
     if (spec.size % 4 !== 0 || fields.length > 4) throw new Error(`${spec.name}: cannot pack`);
     this.perRecord = spec.size / 4;
+    this.words = new U32Buf(capacity * this.perRecord);
     this.slots = fields.map((name) => {
       const f = spec.fields.find((x) => x.name === name);
       const bits = f?.type === 'u8' ? 8 : f?.type === 'u16' ? 16 : f?.type === 'u32' ? 32 : 0;
