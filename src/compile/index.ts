@@ -538,6 +538,9 @@ function radixSortPairs(keys: Uint32Array, vals: Uint32Array): [Uint32Array, Uin
   return [k1, v1];
 }
 
+/** Sweep event flag: the event stands for every set of an entity (its id in bits 1..30). */
+const GROUP_EVENT = 0x80000000;
+
 /** Events per position as CSR: `at[k]` is event k's position index, `code(k)` its payload. */
 function csr(positions: number, at: Uint32Array, code: (k: number) => number): { evStart: Uint32Array; evSet: Uint32Array } {
   const evStart = new Uint32Array(positions + 1);
@@ -775,10 +778,17 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
    * Interval sweep over the sorted distinct positions (every member range's
    * start and end, every exact address and the one after it, and 0): the
    * set events of each position (CSR: `evStart`, `evSet` = set << 1 | start)
-   * update the active-set counts, whose identity (sorted set ids) gives the
+   * update the active-set counts (a group event stands for one event per set
+   * of its entity), whose identity (sorted set ids) gives the
    * interval's identity; consecutive positions of the same class merge.
    */
-  const sweep = <P>(positions: P[], evStart: Uint32Array, evSet: Uint32Array, ex: Map<P, ExactProps>): { starts: P[]; classes: number[] } => {
+  const sweep = <P>(
+    positions: P[],
+    evStart: Uint32Array,
+    evSet: Uint32Array,
+    ex: Map<P, ExactProps>,
+    groups?: { start: Uint32Array; sets: Uint32Array },
+  ): { starts: P[]; classes: number[] } => {
     const state = identities.newSweep();
     const starts: P[] = [];
     const classes: number[] = [];
@@ -788,7 +798,12 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       let toggled = false;
       for (let k = evStart[i]!; k < evStart[i + 1]!; k++) {
         const ev = evSet[k]!;
-        if (state.apply(ev >>> 1, ev & 1 ? 1 : -1)) toggled = true;
+        const d = ev & 1 ? 1 : -1;
+        if (ev & GROUP_EVENT) {
+          // An entity range: an event for every set the entity is in.
+          const g = (ev >>> 1) & 0x3fffffff;
+          for (let j = groups!.start[g]!; j < groups!.start[g + 1]!; j++) if (state.apply(groups!.sets[j]!, d)) toggled = true;
+        } else if (state.apply(ev >>> 1, d)) toggled = true;
       }
       // The active sets only change at set events: keep the identity otherwise.
       if (toggled || identity < 0) identity = identities.intern(state);
@@ -800,38 +815,52 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     return { starts, classes };
   };
 
-  // IPv4: u32 positions, events radix-sorted by position.
+
+  // IPv4: u32 positions, events radix-sorted by position. An entity's range
+  // is one group event for all the sets it is in (not one event per set).
   const exact4 = (exact[4] ?? new Map()) as Map<number, ExactProps>;
   const v4 = (() => {
     const NO_SET = 0xffffffff; // a position without a set event
     // Each entity's IPv4 ranges as (start, end) numbers, converted once.
     const entityRanges: (number[] | undefined)[] = [];
     const rangesOf = (id: number): number[] => (entityRanges[id] ??= v4Ranges(model.entities[id]!.cidrs));
+    // Sets of each entity with IPv4 ranges (CSR by entity id).
+    const entityCount = model.entities.length;
+    if (entityCount >= 2 ** 30 - 1 || c.addrSets.length >= 2 ** 30) throw new Error('too many entities or address sets');
+    const groupStart = new Uint32Array(entityCount + 1);
     let bound = 1 + 2 * exact4.size;
     for (const s of c.addrSets) {
       bound += 2 * s.cidrs.length;
-      for (const id of s.entities) bound += rangesOf(id).length;
+      for (const e of s.entities) if (rangesOf(e).length) groupStart[e + 1]!++;
     }
+    for (let e = 0; e < entityCount; e++) {
+      if (groupStart[e + 1] !== 0) bound += rangesOf(e).length;
+      groupStart[e + 1]! += groupStart[e]!;
+    }
+    const groupSets = new Uint32Array(groupStart[entityCount]!);
+    const fill = groupStart.slice(0, entityCount);
+    c.addrSets.forEach((s, id) => {
+      for (const e of s.entities) if (rangesOf(e).length) groupSets[fill[e]!++] = id;
+    });
     const keys = new Uint32Array(bound);
     const codes = new Uint32Array(bound);
     let n = 0;
     keys[n] = 0;
     codes[n++] = NO_SET;
-    const add = (ranges: number[], id: number): void => {
+    /** Events of `ranges`: code << 1 | 1 at starts, code << 1 at ends (none at 2^32). */
+    const add = (ranges: number[], code: number): void => {
       for (let k = 0; k < ranges.length; k += 2) {
         keys[n] = ranges[k]!;
-        codes[n++] = (id << 1) | 1;
+        codes[n++] = ((code << 1) | 1) >>> 0;
         const end = ranges[k + 1]!;
         if (end < 2 ** 32) {
           keys[n] = end;
-          codes[n++] = id << 1;
+          codes[n++] = (code << 1) >>> 0;
         }
       }
     };
-    c.addrSets.forEach((s, id) => {
-      add(v4Ranges(s.cidrs), id);
-      for (const e of s.entities) add(rangesOf(e), id);
-    });
+    c.addrSets.forEach((s, id) => add(v4Ranges(s.cidrs), id));
+    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) add(rangesOf(e), (GROUP_EVENT >>> 1) | e);
     for (const v of exact4.keys()) {
       keys[n] = v;
       codes[n++] = NO_SET;
@@ -852,7 +881,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       if (sc[i] !== NO_SET) evSet.push(sc[i]!);
     }
     evStart.push(evSet.length);
-    return sweep(positions, evStart.view(), evSet.view(), exact4);
+    return sweep(positions, evStart.view(), evSet.view(), exact4, { start: groupStart, sets: groupSets });
   })();
 
   // IPv6: BigInt positions, deduplicated by value, then sorted.
