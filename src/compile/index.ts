@@ -25,8 +25,8 @@ import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types
 import type { Direction } from '../model/types.js';
 import type { Entity, Frontend, ResolvedCluster, TierPlan } from '../resolve/index.js';
 import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
-import { StringTable, U32Records, writeImage, type Rec, type SectionData } from '../format/image.js';
-import { RecordPacker, U32Buf } from '../format/packed.js';
+import { StringTable, U32Parts, U32Records, writeImage, type Rec, type SectionData } from '../format/image.js';
+import { RecordPacker, U32Buf, U32Chunks } from '../format/packed.js';
 import * as S from '../format/spec.js';
 import { NONE } from '../format/spec.js';
 
@@ -586,7 +586,7 @@ class SweepState {
  * against the active counts, so equal lists always get the same id.
  */
 class IdentityTable {
-  readonly sets = new U32Buf();
+  readonly sets = new U32Chunks();
   readonly rowStart: number[] = [];
   readonly rowCount: number[] = [];
   private readonly byHash = new Map<number, number>();
@@ -628,7 +628,6 @@ class IdentityTable {
     }
     const id = this.rowStart.length;
     const start = this.sets.length;
-    this.sets.reserve(st.size);
     for (let w = 0; w < st.bits.length; w++) {
       let x = st.bits[w]!;
       while (x !== 0) {
@@ -940,7 +939,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   })();
 
   // Sparse identity rows: each identity's sorted address-set ids.
-  const identitySets = identities.sets.view();
+  const identitySets = identities.sets.parts();
   const identityRowRecs: Rec[] = identities.rowStart.map((start, i) => ({ setStart: start, setCount: identities.rowCount[i]! }));
 
   const decision = buildDecision(c);
@@ -993,7 +992,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   const e2h = model.options.endpointToHostAction;
   const config: Rec = {
-    identitySetCount: identitySets.length,
+    identitySetCount: identitySets.count,
     addrSetCount: c.addrSets.length,
     portSetCount: c.portSets.length,
     transitIngressProg,
@@ -1076,7 +1075,7 @@ interface DecisionTables {
   lists: Uint32Array;
   ports: U32Records;
   /** DBITS: u64 words as (low, high) u32 pairs. */
-  bits: U32Records;
+  bits: U32Parts;
 }
 
 const PORT_PROTOS: number[] = [];
@@ -1090,7 +1089,7 @@ const KEY_END = 1 << 24;
  * by a hash of the words, then compared.
  */
 class RowTable {
-  readonly halves = new U32Buf(1 << 16);
+  readonly halves = new U32Chunks();
   /** Per slot: row start (index into `halves`) + 1, 0 when empty; its hash and length. */
   private slotAt = new Int32Array(1 << 12);
   private slotHash = new Int32Array(1 << 12);
@@ -1102,20 +1101,17 @@ class RowTable {
     let h = 0x811c9dc5 ^ len;
     for (let i = 0; i < len; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
     const mask = this.slotAt.length - 1;
-    const raw = this.halves.raw();
+    const halves = this.halves;
     let i = h & mask;
     for (; this.slotAt[i] !== 0; i = (i + 1) & mask) {
       if (this.slotHash[i] !== h || this.slotLen[i] !== len) continue;
       const start = this.slotAt[i]! - 1;
       let k = 0;
-      while (k < len && raw[start + k] === words[k]) k++;
+      while (k < len && halves.at(start + k) === words[k]) k++;
       if (k === len) return start / 2;
     }
-    const start = this.halves.length;
-    this.halves.reserve(len);
-    const out = this.halves.raw();
-    for (let k = 0; k < len; k++) out[start + k] = words[k]!;
-    this.halves.length = start + len;
+    const start = halves.length;
+    for (let k = 0; k < len; k++) halves.push(words[k]!);
     this.slotAt[i] = start + 1;
     this.slotHash[i] = h;
     this.slotLen[i] = len;
@@ -1485,6 +1481,6 @@ function buildDecision(c: Compiler): DecisionTables {
     sets: sets.records(),
     lists: lists.view(),
     ports: ports.records(),
-    bits: new U32Records(rows.halves.length / 2, rows.halves.view()),
+    bits: rows.halves.parts(2),
   };
 }

@@ -3,7 +3,7 @@
  * a growable u32 buffer, and records of all-integer structs packed into
  * little-endian u32 words (written by `writeImage` as `U32Records`).
  */
-import { U32Records } from './image.js';
+import { U32Parts, U32Records } from './image.js';
 import type { StructSpec } from './spec.js';
 
 /** Growable u32 buffer (amortised doubling); `view()` is the filled prefix. */
@@ -97,5 +97,43 @@ export class RecordPacker {
 
   records(): U32Records {
     return new U32Records(this.count, this.words.view());
+  }
+}
+
+const CHUNK_SHIFT = 20;
+const CHUNK = 1 << CHUNK_SHIFT;
+
+/**
+ * Growable u32 list for large tables: the first 2^20 values grow by doubling,
+ * then fixed chunks of 2^20 are added (no copy of what is filled);
+ * `parts()` hands the chunks to `writeImage` as they are.
+ */
+export class U32Chunks {
+  private readonly chunks: Uint32Array[] = [new Uint32Array(1024)];
+  length = 0;
+
+  push(v: number): void {
+    const c = this.length >>> CHUNK_SHIFT;
+    let chunk = this.chunks[c];
+    const at = this.length & (CHUNK - 1);
+    if (!chunk) this.chunks.push((chunk = new Uint32Array(CHUNK)));
+    else if (at === chunk.length) {
+      const next = new Uint32Array(Math.min(CHUNK, chunk.length * 2));
+      next.set(chunk);
+      this.chunks[c] = chunk = next;
+    }
+    chunk[at] = v;
+    this.length++;
+  }
+
+  at(i: number): number {
+    return this.chunks[i >>> CHUNK_SHIFT]![i & (CHUNK - 1)]!;
+  }
+
+  /** The values as `count` records of `wordsPerRecord` u32 words. */
+  parts(wordsPerRecord = 1): U32Parts {
+    const parts: Uint32Array[] = [];
+    for (let c = 0; c * CHUNK < this.length; c++) parts.push(this.chunks[c]!.subarray(0, Math.min(CHUNK, this.length - c * CHUNK)));
+    return new U32Parts(this.length / wordsPerRecord, parts);
   }
 }
