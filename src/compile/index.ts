@@ -1235,25 +1235,35 @@ function buildDecision(c: Compiler): DecisionTables {
     return info;
   };
 
-  // Output sized at once: rules (without Log rules) and single-test entries counted first.
+  // Output sized at once: rules (without Log rules), single-test entries and
+  // distinct (block side, set) pairs counted first.
   let ruleTotal = 0;
   let singleTotal = 0;
+  let setTotal = 0;
+  const seenIn = new Int32Array(c.addrSets.length).fill(-1); // last block side that listed each set
+  let blockSide = 0;
   for (const tb of c.tierBlocks) {
     for (const f of [4, 6] as const) {
       const refStart = tb[`v${f}Start`] as number;
       const refEnd = refStart + (tb[`v${f}Count`] as number);
-      for (let i = refStart; i < refEnd; i++) {
-        const m = c.ruleRefs.at(i);
-        if (c.matches[m]!.action === S.ACTION_LOG) continue;
-        ruleTotal++;
-        const single = infoOf(m).single;
-        if (single[0]) singleTotal++;
-        if (single[1]) singleTotal++;
+      for (let side = 0; side < 2; side++, blockSide++) {
+        for (let i = refStart; i < refEnd; i++) {
+          const m = c.ruleRefs.at(i);
+          if (c.matches[m]!.action === S.ACTION_LOG) continue;
+          if (side === 0) ruleTotal++;
+          const t = infoOf(m).single[side];
+          if (!t) continue;
+          singleTotal++;
+          if (seenIn[t.setId] !== blockSide) {
+            seenIn[t.setId] = blockSide;
+            setTotal++;
+          }
+        }
       }
     }
   }
   const rules = new RecordPacker(S.DRULE, ['ruleId', 'matchIdx', 'action', 'verify'], ruleTotal);
-  const sets = new RecordPacker(S.DSET, ['setId', 'listStart', 'posCount', 'negCount'], singleTotal);
+  const sets = new RecordPacker(S.DSET, ['setId', 'listStart', 'posCount', 'negCount'], setTotal);
   const lists = new U32Buf(singleTotal);
 
   // Scratch buffers shared by every block (grown on demand): no typed array per block.
