@@ -500,8 +500,8 @@ interface ExactProps {
   policed: boolean;
   egressProg: number;
   ingressProg: number;
-  /** (port set id, proto, port) memberships of this exact address. */
-  ports: [number, number, number][];
+  /** (port set id, proto, port) memberships of this exact address, packed as setId * 2^24 + proto * 2^16 + port. */
+  ports: number[];
 }
 
 /** IPv4 members of `cidrs` as flat (start, end) numbers, end exclusive (up to 2^32). */
@@ -706,13 +706,14 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     if (hostNode !== undefined) p.hostNode = nodeId.get(hostNode)!;
     m.set(k, p);
   }
+  if (c.portSets.length >= 2 ** 29) throw new Error('too many port sets'); // packed memberships stay below 2^53
   c.portSets.forEach((ps, setId) => {
     for (const mem of ps.members) {
       const m = exactFor(mem.family);
       const k = exactKey(mem.family, mem.value);
       let p = m.get(k);
       if (!p) m.set(k, (p = blank()));
-      p.ports.push([setId, mem.proto, mem.port]);
+      p.ports.push(setId * 2 ** 24 + mem.proto * 2 ** 16 + mem.port);
     }
   });
 
@@ -723,9 +724,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const plainClassIds = new Map<number, number>();
   const classRecs: Rec[] = [];
   const portMembers = new RecordPacker(S.PORT_MEMBER, ['setId', 'proto', 'port']);
-  /** Scratch: an address's memberships packed as setId * 2^24 + proto << 16 | port (sorted, they sort by (setId, proto, port)). */
+  /** Scratch: an address's packed memberships (sorted, they sort by (setId, proto, port)). */
   let packedPorts = new Float64Array(64);
-  if (c.portSets.length >= 2 ** 29) throw new Error('too many port sets');
   const classOf = (identity: number, p: ExactProps | undefined): number => {
     if (!p) {
       const have = plainClassIds.get(identity);
@@ -735,7 +735,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     let nPorts = 0;
     if (p && p.ports.length) {
       if (packedPorts.length < p.ports.length) packedPorts = new Float64Array(Math.max(p.ports.length, packedPorts.length * 2));
-      for (const [setId, proto, port] of p.ports) packedPorts[nPorts++] = setId * 2 ** 24 + proto * 2 ** 16 + port;
+      for (const v of p.ports) packedPorts[nPorts++] = v;
       packedPorts.subarray(0, nPorts).sort();
       // Each membership once.
       let u = 0;

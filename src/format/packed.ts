@@ -1,7 +1,8 @@
 /**
  * Section data built straight into typed arrays (no object per record):
  * a growable u32 buffer, and records of all-integer structs packed into
- * little-endian u32 words (written by `writeImage` as `U32Records`).
+ * little-endian u32 words (written by `writeImage` as `U32Records`), and a
+ * chunked u32 list for the largest tables (written as `U32Parts`).
  */
 import { U32Parts, U32Records } from './image.js';
 import type { StructSpec } from './spec.js';

@@ -124,8 +124,8 @@ export class IpSetIndex {
   namedPortMembers(sel: Selector | undefined, name: string, proto: number | undefined): { addr: IpAddr; proto: number; port: number }[] {
     const out: { addr: IpAddr; proto: number; port: number }[] = [];
     // The endpoints declaring `name` (entity order), kept where `sel` matches:
-    // both lists are in entity id order, so the smaller one is walked and the
-    // other searched.
+    // both lists are in entity id order: a merge walk, or a binary search per
+    // matching entity when far fewer entities match than declare the name.
     const declaring = this.namedPortIndex().get(name);
     if (!declaring) return out;
     const emit = (k: number): void => {
