@@ -25,8 +25,8 @@ import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types
 import type { Direction } from '../model/types.js';
 import type { Entity, Frontend, ResolvedCluster, TierPlan } from '../resolve/index.js';
 import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
-import { StringTable, U32Records, writeImage, type Rec, type SectionData } from '../format/image.js';
-import { RecordPacker, U32Buf } from '../format/packed.js';
+import { StringTable, U32Parts, U32Records, writeImage, type Rec, type SectionData } from '../format/image.js';
+import { RecordPacker, U32Buf, U32Chunks } from '../format/packed.js';
 import * as S from '../format/spec.js';
 import { NONE } from '../format/spec.js';
 import { checkImageSize } from './limits.js';
@@ -58,6 +58,13 @@ interface MatchCacheEntry {
   v4: number;
   v6: number;
   others: Map<string, number> | undefined;
+}
+
+/** A policy's rules of one direction as a tier block lists them. */
+interface PolicyRules {
+  ids: number[];
+  v4: number[] | undefined;
+  v6: number[] | undefined;
 }
 
 interface PortSetDef {
@@ -122,7 +129,7 @@ class Compiler {
   readonly portRanges: Rec[] = [];
   readonly namedRefs: number[] = [];
 
-  readonly ruleRefs: number[] = [];
+  readonly ruleRefs = new U32Buf();
   readonly tierBlocks: Rec[] = [];
   private readonly tierBlockIds = new Map<string, number>();
   readonly tierRefs: number[] = [];
@@ -133,6 +140,8 @@ class Compiler {
   readonly ops: Rec[] = [];
   private readonly programIds = new Map<string, number>();
   private readonly policyIds = new Map<Policy, number>();
+  /** Per policy and direction: its rules' ids, then per family its match records (NONE left out), built on first use. */
+  private readonly policyRules = new Map<Policy, { ingress?: PolicyRules; egress?: PolicyRules }>();
 
   constructor(readonly model: ResolvedCluster) {}
 
@@ -354,17 +363,46 @@ class Compiler {
     return id;
   }
 
+  private policyRulesOf(p: Policy, dir: Direction, tier: string): PolicyRules {
+    let byDir = this.policyRules.get(p);
+    if (!byDir) this.policyRules.set(p, (byDir = {}));
+    let l = byDir[dir];
+    if (!l) {
+      const name = policyTraceName(p);
+      l = byDir[dir] = { ids: p[dir].map((rule) => this.ruleId(rule, tier, name, false)), v4: undefined, v6: undefined };
+    }
+    return l;
+  }
+
   private tierBlock(tp: TierPlan, dir: Direction, endMode: 'tier' | 'pass'): number {
     const endAction = endMode === 'pass' || tp.tier.defaultAction === 'Pass' ? 'pass' : 'deny';
     const key = `${dir}|${endAction}|${tp.tier.name}|${tp.policies.map((p) => this.policyId(p)).join(',')}`;
     let id = this.tierBlockIds.get(key);
     if (id !== undefined) return id;
-    const items: { rule: Rule; ns: string | undefined; id: number; inProfile: boolean }[] = [];
-    for (const p of tp.policies) {
-      const name = policyTraceName(p);
-      for (const rule of p[dir]) items.push({ rule, ns: p.namespace, id: this.ruleId(rule, tp.tier.name, name, false), inProfile: false });
+    // Rule ids of every policy first, then per family the match records: the
+    // order in which rule ids and match records are first numbered.
+    const lists = tp.policies.map((p) => this.policyRulesOf(p, dir, tp.tier.name));
+    const rec: Rec = {};
+    for (const f of [4, 6] as const) {
+      const start = this.ruleRefs.length;
+      tp.policies.forEach((p, i) => {
+        const l = lists[i]!;
+        let ms = f === 4 ? l.v4 : l.v6;
+        if (!ms) {
+          ms = [];
+          const rules = p[dir];
+          for (let k = 0; k < rules.length; k++) {
+            const m = this.match(rules[k]!, f, p.namespace, l.ids[k]!, false);
+            if (m !== NONE) ms.push(m);
+          }
+          if (f === 4) l.v4 = ms;
+          else l.v6 = ms;
+        }
+        this.ruleRefs.append(ms);
+      });
+      rec[`v${f}Start`] = start;
+      rec[`v${f}Count`] = this.ruleRefs.length - start;
     }
-    const rec = this.pushRuleLists(items);
     const last = tp.policies[tp.policies.length - 1]!;
     rec.endRule = this.pseudoRule(tp.tier.name, policyTraceName(last), endAction, S.RULE_KIND_END_OF_TIER, last.origin);
     rec.endAction = endAction === 'pass' ? S.ACTION_PASS : S.ACTION_DENY;
@@ -463,8 +501,8 @@ interface ExactProps {
   policed: boolean;
   egressProg: number;
   ingressProg: number;
-  /** (port set id, proto, port) memberships of this exact address. */
-  ports: [number, number, number][];
+  /** (port set id, proto, port) memberships of this exact address, packed as setId * 2^24 + proto * 2^16 + port. */
+  ports: number[];
 }
 
 /** IPv4 members of `cidrs` as flat (start, end) numbers, end exclusive (up to 2^32). */
@@ -500,6 +538,9 @@ function radixSortPairs(keys: Uint32Array, vals: Uint32Array): [Uint32Array, Uin
   }
   return [k1, v1];
 }
+
+/** Sweep event flag: the event stands for every set of an entity (its id in bits 1..30). */
+const GROUP_EVENT = 0x80000000;
 
 /** Events per position as CSR: `at[k]` is event k's position index, `code(k)` its payload. */
 function csr(positions: number, at: Uint32Array, code: (k: number) => number): { evStart: Uint32Array; evSet: Uint32Array } {
@@ -546,7 +587,7 @@ class SweepState {
  * against the active counts, so equal lists always get the same id.
  */
 class IdentityTable {
-  readonly sets = new U32Buf();
+  readonly sets = new U32Chunks();
   readonly rowStart: number[] = [];
   readonly rowCount: number[] = [];
   private readonly byHash = new Map<number, number>();
@@ -588,7 +629,6 @@ class IdentityTable {
     }
     const id = this.rowStart.length;
     const start = this.sets.length;
-    this.sets.reserve(st.size);
     for (let w = 0; w < st.bits.length; w++) {
       let x = st.bits[w]!;
       while (x !== 0) {
@@ -668,13 +708,14 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     if (hostNode !== undefined) p.hostNode = nodeId.get(hostNode)!;
     m.set(k, p);
   }
+  if (c.portSets.length >= 2 ** 29) throw new Error('too many port sets'); // packed memberships stay below 2^53
   c.portSets.forEach((ps, setId) => {
     for (const mem of ps.members) {
       const m = exactFor(mem.family);
       const k = exactKey(mem.family, mem.value);
       let p = m.get(k);
       if (!p) m.set(k, (p = blank()));
-      p.ports.push([setId, mem.proto, mem.port]);
+      p.ports.push(setId * 2 ** 24 + mem.proto * 2 ** 16 + mem.port);
     }
   });
 
@@ -684,30 +725,43 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   /** Class of an address without exact properties, by identity. */
   const plainClassIds = new Map<number, number>();
   const classRecs: Rec[] = [];
-  const portMembers: Rec[] = [];
+  const portMembers = new RecordPacker(S.PORT_MEMBER, ['setId', 'proto', 'port']);
+  /** Scratch: an address's packed memberships (sorted, they sort by (setId, proto, port)). */
+  let packedPorts = new Float64Array(64);
   const classOf = (identity: number, p: ExactProps | undefined): number => {
     if (!p) {
       const have = plainClassIds.get(identity);
       if (have !== undefined) return have;
     }
-    let ports: [number, number, number][] = [];
+    let key = p ? `${identity}|${p.epKind},${p.epNode},${p.hostNode},${p.policed ? 1 : 0},${p.egressProg},${p.ingressProg}|` : `${identity}|-|`;
+    let nPorts = 0;
     if (p && p.ports.length) {
-      ports = [...p.ports].sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]);
-      ports = ports.filter((m, i) => i === 0 || m[0] !== ports[i - 1]![0] || m[1] !== ports[i - 1]![1] || m[2] !== ports[i - 1]![2]);
+      if (packedPorts.length < p.ports.length) packedPorts = new Float64Array(Math.max(p.ports.length, packedPorts.length * 2));
+      for (const v of p.ports) packedPorts[nPorts++] = v;
+      packedPorts.subarray(0, nPorts).sort();
+      // Each membership once.
+      let u = 0;
+      for (let i = 0; i < nPorts; i++) if (i === 0 || packedPorts[i] !== packedPorts[u - 1]) packedPorts[u++] = packedPorts[i]!;
+      nPorts = u;
+      for (let i = 0; i < nPorts; i++) key += `${packedPorts[i]};`;
     }
-    const key = `${identity}|${p ? `${p.epKind},${p.epNode},${p.hostNode},${p.policed ? 1 : 0},${p.egressProg},${p.ingressProg}` : '-'}|${ports.join(';')}`;
     let id = classIds.get(key);
     if (id !== undefined) {
       if (!p) plainClassIds.set(identity, id);
       return id;
     }
     id = classRecs.length;
-    const portStart = portMembers.length;
-    for (const [setId, proto, port] of ports) portMembers.push({ setId, proto, port });
+    const portStart = portMembers.count;
+    for (let i = 0; i < nPorts; i++) {
+      const v = packedPorts[i]!;
+      const setId = Math.floor(v / 2 ** 24);
+      const low = v - setId * 2 ** 24;
+      portMembers.push(setId, low >>> 16, low & 0xffff);
+    }
     classRecs.push({
       identity,
       portStart,
-      portCount: ports.length,
+      portCount: nPorts,
       epNode: p?.epNode ?? NONE,
       hostNode: p?.hostNode ?? NONE,
       egressProg: p?.egressProg ?? NONE,
@@ -725,10 +779,17 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
    * Interval sweep over the sorted distinct positions (every member range's
    * start and end, every exact address and the one after it, and 0): the
    * set events of each position (CSR: `evStart`, `evSet` = set << 1 | start)
-   * update the active-set counts, whose identity (sorted set ids) gives the
+   * update the active-set counts (a group event stands for one event per set
+   * of its entity), whose identity (sorted set ids) gives the
    * interval's identity; consecutive positions of the same class merge.
    */
-  const sweep = <P>(positions: P[], evStart: Uint32Array, evSet: Uint32Array, ex: Map<P, ExactProps>): { starts: P[]; classes: number[] } => {
+  const sweep = <P>(
+    positions: P[],
+    evStart: Uint32Array,
+    evSet: Uint32Array,
+    ex: Map<P, ExactProps>,
+    groups?: { start: Uint32Array; sets: Uint32Array },
+  ): { starts: P[]; classes: number[] } => {
     const state = identities.newSweep();
     const starts: P[] = [];
     const classes: number[] = [];
@@ -738,7 +799,12 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       let toggled = false;
       for (let k = evStart[i]!; k < evStart[i + 1]!; k++) {
         const ev = evSet[k]!;
-        if (state.apply(ev >>> 1, ev & 1 ? 1 : -1)) toggled = true;
+        const d = ev & 1 ? 1 : -1;
+        if (ev & GROUP_EVENT) {
+          // An entity range: an event for every set the entity is in.
+          const g = (ev >>> 1) & 0x3fffffff;
+          for (let j = groups!.start[g]!; j < groups!.start[g + 1]!; j++) if (state.apply(groups!.sets[j]!, d)) toggled = true;
+        } else if (state.apply(ev >>> 1, d)) toggled = true;
       }
       // The active sets only change at set events: keep the identity otherwise.
       if (toggled || identity < 0) identity = identities.intern(state);
@@ -750,38 +816,52 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     return { starts, classes };
   };
 
-  // IPv4: u32 positions, events radix-sorted by position.
+
+  // IPv4: u32 positions, events radix-sorted by position. An entity's range
+  // is one group event for all the sets it is in (not one event per set).
   const exact4 = (exact[4] ?? new Map()) as Map<number, ExactProps>;
   const v4 = (() => {
     const NO_SET = 0xffffffff; // a position without a set event
     // Each entity's IPv4 ranges as (start, end) numbers, converted once.
     const entityRanges: (number[] | undefined)[] = [];
     const rangesOf = (id: number): number[] => (entityRanges[id] ??= v4Ranges(model.entities[id]!.cidrs));
+    // Sets of each entity with IPv4 ranges (CSR by entity id).
+    const entityCount = model.entities.length;
+    if (entityCount >= 2 ** 30 - 1 || c.addrSets.length >= 2 ** 30) throw new Error('too many entities or address sets');
+    const groupStart = new Uint32Array(entityCount + 1);
     let bound = 1 + 2 * exact4.size;
     for (const s of c.addrSets) {
       bound += 2 * s.cidrs.length;
-      for (const id of s.entities) bound += rangesOf(id).length;
+      for (const e of s.entities) if (rangesOf(e).length) groupStart[e + 1]!++;
     }
+    for (let e = 0; e < entityCount; e++) {
+      if (groupStart[e + 1] !== 0) bound += rangesOf(e).length;
+      groupStart[e + 1]! += groupStart[e]!;
+    }
+    const groupSets = new Uint32Array(groupStart[entityCount]!);
+    const fill = groupStart.slice(0, entityCount);
+    c.addrSets.forEach((s, id) => {
+      for (const e of s.entities) if (rangesOf(e).length) groupSets[fill[e]!++] = id;
+    });
     const keys = new Uint32Array(bound);
     const codes = new Uint32Array(bound);
     let n = 0;
     keys[n] = 0;
     codes[n++] = NO_SET;
-    const add = (ranges: number[], id: number): void => {
+    /** Events of `ranges`: code << 1 | 1 at starts, code << 1 at ends (none at 2^32). */
+    const add = (ranges: number[], code: number): void => {
       for (let k = 0; k < ranges.length; k += 2) {
         keys[n] = ranges[k]!;
-        codes[n++] = (id << 1) | 1;
+        codes[n++] = ((code << 1) | 1) >>> 0;
         const end = ranges[k + 1]!;
         if (end < 2 ** 32) {
           keys[n] = end;
-          codes[n++] = id << 1;
+          codes[n++] = (code << 1) >>> 0;
         }
       }
     };
-    c.addrSets.forEach((s, id) => {
-      add(v4Ranges(s.cidrs), id);
-      for (const e of s.entities) add(rangesOf(e), id);
-    });
+    c.addrSets.forEach((s, id) => add(v4Ranges(s.cidrs), id));
+    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) add(rangesOf(e), (GROUP_EVENT >>> 1) | e);
     for (const v of exact4.keys()) {
       keys[n] = v;
       codes[n++] = NO_SET;
@@ -802,7 +882,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       if (sc[i] !== NO_SET) evSet.push(sc[i]!);
     }
     evStart.push(evSet.length);
-    return sweep(positions, evStart.view(), evSet.view(), exact4);
+    return sweep(positions, evStart.view(), evSet.view(), exact4, { start: groupStart, sets: groupSets });
   })();
 
   // IPv6: BigInt positions, deduplicated by value, then sorted.
@@ -861,7 +941,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   })();
 
   // Sparse identity rows: each identity's sorted address-set ids.
-  const identitySets = identities.sets.view();
+  const identitySets = identities.sets.parts();
   const identityRowRecs: Rec[] = identities.rowStart.map((start, i) => ({ setStart: start, setCount: identities.rowCount[i]! }));
 
   const decision = buildDecision(c);
@@ -914,7 +994,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   const e2h = model.options.endpointToHostAction;
   const config: Rec = {
-    identitySetCount: identitySets.length,
+    identitySetCount: identitySets.count,
     addrSetCount: c.addrSets.length,
     portSetCount: c.portSets.length,
     transitIngressProg,
@@ -934,7 +1014,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     V6_CLASS: v6.classes,
     CLASSES: classRecs,
     IDENTITY_ROWS: identityRowRecs,
-    PORT_MEMBERS: portMembers,
+    PORT_MEMBERS: portMembers.records(),
     NODES: nodeRecs,
     PROGRAMS: c.programs,
     OPS: c.ops,
@@ -942,7 +1022,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     PROFILE_BLOCKS: c.profileBlocks,
     TIER_REFS: c.tierRefs,
     PROFILE_REFS: c.profileRefs,
-    RULE_REFS: c.ruleRefs,
+    RULE_REFS: c.ruleRefs.view(),
     MATCHES: c.matches,
     ADDR_TESTS: c.addrTests,
     PORT_LISTS: c.portLists,
@@ -997,7 +1077,7 @@ interface DecisionTables {
   lists: Uint32Array;
   ports: U32Records;
   /** DBITS: u64 words as (low, high) u32 pairs. */
-  bits: U32Records;
+  bits: U32Parts;
 }
 
 const PORT_PROTOS: number[] = [];
@@ -1007,48 +1087,55 @@ const KEY_END = 1 << 24;
 
 /**
  * DBITS rows, deduplicated by content (a row is appended on first use; equal
- * rows share its word offset). Found by a hash of the words, then compared.
+ * rows share its word offset). Found through an open-addressing table keyed
+ * by a hash of the words, then compared.
  */
 class RowTable {
-  readonly halves = new U32Buf(1 << 16);
-  private readonly byHash = new Map<number, number>();
-  private readonly rowAt: number[] = [];
-  private readonly rowLen: number[] = [];
-  private readonly next: number[] = [];
+  readonly halves = new U32Chunks();
+  /** Per slot: row start (index into `halves`) + 1, 0 when empty; its hash and length. */
+  private slotAt = new Int32Array(1 << 12);
+  private slotHash = new Int32Array(1 << 12);
+  private slotLen = new Int32Array(1 << 12);
+  private rows = 0;
 
-  /** Word offset (u64 words) of the row whose u32 halves are `words`. */
-  intern(words: Uint32Array): number {
-    let h = 0x811c9dc5 ^ words.length;
-    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
-    const first = this.byHash.get(h);
-    for (let r = first ?? -1; r >= 0; r = this.next[r]!) {
-      if (this.rowLen[r] !== words.length) continue;
-      const at = this.rowAt[r]!;
-      const raw = this.halves.raw();
-      let same = true;
-      for (let i = 0; i < words.length; i++) {
-        if (raw[at + i] !== words[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return at / 2;
+  /** Word offset (u64 words) of the row whose u32 halves are `words[0, len)`. */
+  intern(words: Uint32Array, len: number): number {
+    let h = 0x811c9dc5 ^ len;
+    for (let i = 0; i < len; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+    const mask = this.slotAt.length - 1;
+    const halves = this.halves;
+    let i = h & mask;
+    for (; this.slotAt[i] !== 0; i = (i + 1) & mask) {
+      if (this.slotHash[i] !== h || this.slotLen[i] !== len) continue;
+      const start = this.slotAt[i]! - 1;
+      let k = 0;
+      while (k < len && halves.at(start + k) === words[k]) k++;
+      if (k === len) return start / 2;
     }
-    const at = this.halves.length;
-    this.halves.reserve(words.length);
-    for (let i = 0; i < words.length; i++) this.halves.push(words[i]!);
-    this.rowAt.push(at);
-    this.rowLen.push(words.length);
-    this.next.push(first ?? -1);
-    this.byHash.set(h, this.rowAt.length - 1);
-    return at / 2;
+    const start = halves.length;
+    for (let k = 0; k < len; k++) halves.push(words[k]!);
+    this.slotAt[i] = start + 1;
+    this.slotHash[i] = h;
+    this.slotLen[i] = len;
+    if (++this.rows * 2 > this.slotAt.length) this.grow();
+    return start / 2;
   }
-}
 
-function sameWords(a: Uint32Array, b: Uint32Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
+  private grow(): void {
+    const [at, hash, len] = [this.slotAt, this.slotHash, this.slotLen];
+    const size = at.length * 2;
+    this.slotAt = new Int32Array(size);
+    this.slotHash = new Int32Array(size);
+    this.slotLen = new Int32Array(size);
+    for (let j = 0; j < at.length; j++) {
+      if (at[j] === 0) continue;
+      let i = hash[j]! & (size - 1);
+      while (this.slotAt[i] !== 0) i = (i + 1) & (size - 1);
+      this.slotAt[i] = at[j]!;
+      this.slotHash[i] = hash[j]!;
+      this.slotLen[i] = len[j]!;
+    }
+  }
 }
 
 /** Key intervals of port ranges on each of `protos` (protocols with ports). */
@@ -1076,9 +1163,6 @@ function portIntervals(ranges: [number, number][], protos: readonly number[] = P
  */
 function buildDecision(c: Compiler): DecisionTables {
   const blocks: Rec[] = [];
-  const rules = new RecordPacker(S.DRULE, ['ruleId', 'matchIdx', 'action', 'verify']);
-  const sets = new RecordPacker(S.DSET, ['setId', 'listStart', 'posCount', 'negCount']);
-  const lists = new U32Buf();
   const ports = new RecordPacker(S.DPORT, ['key', 'row']);
   const rows = new RowTable();
   const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
@@ -1099,7 +1183,7 @@ function buildDecision(c: Compiler): DecisionTables {
     sport: { negate: boolean; intervals: number[] }[];
     dport: { negate: boolean; intervals: number[] }[];
   }
-  const infos: (MatchInfo | undefined)[] = [];
+  const infos: (MatchInfo | undefined)[] = new Array<MatchInfo | undefined>(c.matches.length).fill(undefined);
   const infoOf = (m: number): MatchInfo => {
     const have = infos[m];
     if (have) return have;
@@ -1153,30 +1237,99 @@ function buildDecision(c: Compiler): DecisionTables {
     return info;
   };
 
-  // Scratch buffers shared by every block (grown on demand).
-  let events: Float64Array = new Float64Array(1024);
+  // Output sized at once: rules (without Log rules), single-test entries and
+  // distinct (block side, set) pairs counted first.
+  let ruleTotal = 0;
+  let singleTotal = 0;
+  let setTotal = 0;
+  const seenIn = new Int32Array(c.addrSets.length).fill(-1); // last block side that listed each set
+  let blockSide = 0;
+  for (const tb of c.tierBlocks) {
+    for (const f of [4, 6] as const) {
+      const refStart = tb[`v${f}Start`] as number;
+      const refEnd = refStart + (tb[`v${f}Count`] as number);
+      for (let side = 0; side < 2; side++, blockSide++) {
+        for (let i = refStart; i < refEnd; i++) {
+          const m = c.ruleRefs.at(i);
+          if (c.matches[m]!.action === S.ACTION_LOG) continue;
+          if (side === 0) ruleTotal++;
+          const t = infoOf(m).single[side];
+          if (!t) continue;
+          singleTotal++;
+          if (seenIn[t.setId] !== blockSide) {
+            seenIn[t.setId] = blockSide;
+            setTotal++;
+          }
+        }
+      }
+    }
+  }
+  const rules = new RecordPacker(S.DRULE, ['ruleId', 'matchIdx', 'action', 'verify'], ruleTotal);
+  const sets = new RecordPacker(S.DSET, ['setId', 'listStart', 'posCount', 'negCount'], setTotal);
+  const lists = new U32Buf(singleTotal);
+
+  // Scratch buffers shared by every block (grown on demand): no typed array per block.
+  let ms = new Int32Array(256);
+  let evKey: Uint32Array = new Uint32Array(1024);
+  let evCode: Uint32Array = new Uint32Array(1024);
+  let tmpKey: Uint32Array = new Uint32Array(1024);
+  let tmpCode: Uint32Array = new Uint32Array(1024);
+  let packed = new Float64Array(2048);
+  const digits = new Uint32Array(4097);
   let crRule = new Int32Array(256);
   let crNegate = new Uint8Array(256);
   let inside = new Int32Array(256);
   let failing = new Int32Array(256);
-  let setEntries: Float64Array = new Float64Array(256);
-  const grownF64 = (a: Float64Array, need: number): Float64Array => {
+  let cur = new Uint32Array(64);
+  let last = new Uint32Array(64);
+  const base = [new Uint32Array(64), new Uint32Array(64)];
+  const setEntries = [new Float64Array(256), new Float64Array(256)];
+  const roomU32 = (a: Uint32Array, need: number): Uint32Array => {
     if (need <= a.length) return a;
-    const b = new Float64Array(Math.max(need, a.length * 2));
+    const b = new Uint32Array(Math.max(need, a.length * 2));
     b.set(a);
     return b;
+  };
+
+  /** Sorts events [0, e) by key: native sort of key * 2^28 + code when few, else LSD radix (two 12-bit digits). */
+  const sortEvents = (e: number): void => {
+    if (e <= packed.length) {
+      for (let k = 0; k < e; k++) packed[k] = evKey[k]! * 2 ** 28 + evCode[k]!;
+      packed.subarray(0, e).sort();
+      for (let k = 0; k < e; k++) {
+        const key = Math.floor(packed[k]! / 2 ** 28);
+        evKey[k] = key;
+        evCode[k] = packed[k]! - key * 2 ** 28;
+      }
+      return;
+    }
+    tmpKey = roomU32(tmpKey, e);
+    tmpCode = roomU32(tmpCode, e);
+    for (const [shift, kIn, cIn, kOut, cOut] of [
+      [0, evKey, evCode, tmpKey, tmpCode],
+      [12, tmpKey, tmpCode, evKey, evCode],
+    ] as const) {
+      digits.fill(0);
+      for (let k = 0; k < e; k++) digits[((kIn[k]! >>> shift) & 0xfff) + 1]!++;
+      for (let d = 0; d < 4096; d++) digits[d + 1]! += digits[d]!;
+      for (let k = 0; k < e; k++) {
+        const at = digits[(kIn[k]! >>> shift) & 0xfff]!++;
+        kOut[at] = kIn[k]!;
+        cOut[at] = cIn[k]!;
+      }
+    }
   };
 
   /**
    * Port field table over keys proto << 16 | port: a row per key interval,
    * bit i set when none of rule i's criteria fails there. A sweep over the
-   * criteria's interval ends (sorted), counting per criterion the intervals
+   * criteria's interval ends (sorted by key; the state after a key does not
+   * depend on the order of its events), counting per criterion the intervals
    * holding the key and per rule its failing criteria; an entry is emitted at
-   * key 0 and wherever the row differs from the previous entry's.
+   * key 0 and wherever the row differs from the previous entry's (`diff`
+   * counts the rules whose bit differs).
    */
-  const table = (ms: number[], halves: number, field: 'sport' | 'dport'): { start: number; count: number } => {
-    const n = ms.length;
-    const EV = 2 ** 28; // event = key * 2^28 + criterion << 1 | start (exact below 2^52)
+  const table = (n: number, halves: number, field: 'sport' | 'dport'): { start: number; count: number } => {
     let crCount = 0;
     let e = 0;
     for (let i = 0; i < n; i++) {
@@ -1189,37 +1342,44 @@ function buildDecision(c: Compiler): DecisionTables {
           neg2.set(crNegate);
           crNegate = neg2;
         }
-        if (crCount * 2 >= EV) throw new Error(`decision block too large (${crCount} port criteria)`);
+        if (crCount >= 2 ** 27) throw new Error(`decision block too large (${crCount} port criteria)`);
         crRule[crCount] = i;
         crNegate[crCount] = cr.negate ? 1 : 0;
-        events = grownF64(events, e + cr.intervals.length);
+        if (e + cr.intervals.length > evKey.length) {
+          evKey = roomU32(evKey, e + cr.intervals.length);
+          evCode = roomU32(evCode, e + cr.intervals.length);
+        }
         for (let k = 0; k < cr.intervals.length; k += 2) {
           const lo = cr.intervals[k]!;
           const hi = cr.intervals[k + 1]!;
           if (hi <= lo) continue; // empty: never holds
-          events[e++] = lo * EV + crCount * 2 + 1;
-          if (hi < KEY_END) events[e++] = hi * EV + crCount * 2;
+          evKey[e] = lo;
+          evCode[e++] = crCount * 2 + 1;
+          if (hi < KEY_END) {
+            evKey[e] = hi;
+            evCode[e++] = crCount * 2;
+          }
         }
         crCount++;
       }
     }
-    const sorted = events.subarray(0, e).sort();
+    sortEvents(e);
     if (inside.length < crCount) inside = new Int32Array(Math.max(crCount, inside.length * 2));
     inside.fill(0, 0, crCount);
     if (failing.length < n) failing = new Int32Array(Math.max(n, failing.length * 2));
     failing.fill(0, 0, n);
     for (let ci = 0; ci < crCount; ci++) if (!crNegate[ci]) failing[crRule[ci]!]!++;
-    const cur = new Uint32Array(halves);
+    cur.fill(0, 0, halves);
+    last.fill(0, 0, halves);
     for (let i = 0; i < n; i++) if (failing[i] === 0) cur[i >> 5]! |= 1 << (i & 31);
-    const last = new Uint32Array(halves);
     const start = ports.count;
     let k = 0;
     let first = true;
-    while (k < sorted.length || first) {
-      const at = first ? 0 : Math.floor(sorted[k]! / EV);
-      let dirty = false;
-      for (; k < sorted.length && Math.floor(sorted[k]! / EV) === at; k++) {
-        const code = sorted[k]! - at * EV;
+    let diff = 0;
+    while (k < e || first) {
+      const at = first ? 0 : evKey[k]!;
+      for (; k < e && evKey[k] === at; k++) {
+        const code = evCode[k]!;
         const ci = code >>> 1;
         const before = inside[ci]!;
         const after = before + (code & 1 ? 1 : -1);
@@ -1230,13 +1390,16 @@ function buildDecision(c: Compiler): DecisionTables {
         const rule = crRule[ci]!;
         const f = (failing[rule]! += failsNow ? 1 : -1);
         if ((failsNow && f === 1) || (!failsNow && f === 0)) {
-          cur[rule >> 5]! ^= 1 << (rule & 31);
-          dirty = true;
+          const w = rule >> 5;
+          const bit = 1 << (rule & 31);
+          cur[w]! ^= bit;
+          diff += (cur[w]! ^ last[w]!) & bit ? 1 : -1;
         }
       }
-      if (first || (dirty && !sameWords(cur, last))) {
-        ports.push(at, rows.intern(cur));
-        last.set(cur);
+      if (first || diff !== 0) {
+        ports.push(at, rows.intern(cur, halves));
+        for (let w = 0; w < halves; w++) last[w] = cur[w]!;
+        diff = 0;
       }
       first = false;
     }
@@ -1247,30 +1410,39 @@ function buildDecision(c: Compiler): DecisionTables {
     for (const f of [4, 6] as const) {
       const refStart = tb[`v${f}Start`] as number;
       const refCount = tb[`v${f}Count`] as number;
-      const ms: number[] = [];
+      if (ms.length < refCount) ms = new Int32Array(Math.max(refCount, ms.length * 2));
+      let n = 0;
       for (let i = 0; i < refCount; i++) {
-        const m = c.ruleRefs[refStart + i]!;
-        if (c.matches[m]!.action !== S.ACTION_LOG) ms.push(m);
+        const m = c.ruleRefs.at(refStart + i);
+        if (c.matches[m]!.action !== S.ACTION_LOG) ms[n++] = m;
       }
-      const n = ms.length;
       const words = Math.ceil(n / 64);
       const halves = words * 2;
+      if (cur.length < halves) {
+        const size = Math.max(halves, cur.length * 2);
+        cur = new Uint32Array(size);
+        last = new Uint32Array(size);
+        base[0] = new Uint32Array(size);
+        base[1] = new Uint32Array(size);
+      }
       const ruleStart = rules.count;
-      const base = [new Uint32Array(halves), new Uint32Array(halves)];
       // Per side, (setId, negative, rule) of single-test rules as setId * 2^32 + negative * 2^31 + rule.
       const entries: Float64Array[] = [];
+      if (c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
       for (let side = 0; side < 2; side++) {
+        const b = base[side]!;
+        b.fill(0, 0, halves);
+        if (setEntries[side]!.length < n) setEntries[side] = new Float64Array(Math.max(n, setEntries[side]!.length * 2));
+        const se = setEntries[side]!;
         let count = 0;
-        if (c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
         for (let i = 0; i < n; i++) {
           const t = infoOf(ms[i]!).single[side];
           if (t) {
-            setEntries = grownF64(setEntries, count + 1);
-            setEntries[count++] = t.setId * 2 ** 32 + (t.negate ? 2 ** 31 : 0) + i;
-            if (t.negate) base[side]![i >> 5]! |= 1 << (i & 31);
-          } else base[side]![i >> 5]! |= 1 << (i & 31);
+            se[count++] = t.setId * 2 ** 32 + (t.negate ? 2 ** 31 : 0) + i;
+            if (t.negate) b[i >> 5]! |= 1 << (i & 31);
+          } else b[i >> 5]! |= 1 << (i & 31);
         }
-        entries[side] = setEntries.slice(0, count).sort();
+        entries[side] = se.subarray(0, count).sort();
       }
       for (let i = 0; i < n; i++) {
         const m = ms[i]!;
@@ -1296,14 +1468,14 @@ function buildDecision(c: Compiler): DecisionTables {
         }
         return { start, count: sets.count - start };
       });
-      const sport = table(ms, halves, 'sport');
-      const dport = table(ms, halves, 'dport');
+      const sport = table(n, halves, 'sport');
+      const dport = table(n, halves, 'dport');
       blocks.push({
         ruleStart,
         ruleCount: n,
         words,
-        srcBase: rows.intern(base[0]!),
-        dstBase: rows.intern(base[1]!),
+        srcBase: rows.intern(base[0]!, halves),
+        dstBase: rows.intern(base[1]!, halves),
         srcSetStart: sideSets[0]!.start,
         srcSetCount: sideSets[0]!.count,
         dstSetStart: sideSets[1]!.start,
@@ -1321,6 +1493,6 @@ function buildDecision(c: Compiler): DecisionTables {
     sets: sets.records(),
     lists: lists.view(),
     ports: ports.records(),
-    bits: new U32Records(rows.halves.length / 2, rows.halves.view()),
+    bits: rows.halves.parts(2),
   };
 }

@@ -11,11 +11,32 @@ const TABLES = (() => {
   return t;
 })();
 
+/** Typed-array word reads give the image's (little-endian) byte order only on little-endian hosts. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export function crc32c(bytes: Uint8Array, crc = 0): number {
   const t = TABLES;
   let c = ~crc >>> 0;
   let i = 0;
   const n8 = bytes.length - (bytes.length % 8);
+  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
+    // Eight bytes as two u32 words (same arithmetic as the byte loop below).
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, n8 >>> 2);
+    for (let w = 0; w < words.length; w += 2) {
+      const lo = c ^ words[w]!;
+      const hi = words[w + 1]!;
+      c =
+        t[7 * 256 + (lo & 0xff)]! ^
+        t[6 * 256 + ((lo >>> 8) & 0xff)]! ^
+        t[5 * 256 + ((lo >>> 16) & 0xff)]! ^
+        t[4 * 256 + (lo >>> 24)]! ^
+        t[3 * 256 + (hi & 0xff)]! ^
+        t[2 * 256 + ((hi >>> 8) & 0xff)]! ^
+        t[256 + ((hi >>> 16) & 0xff)]! ^
+        t[hi >>> 24]!;
+    }
+    i = n8;
+  }
   for (; i < n8; i += 8) {
     const lo = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
     c =

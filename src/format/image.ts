@@ -34,12 +34,20 @@ export class U32Records {
   ) {}
 }
 
+/** Like U32Records, the words split into consecutive parts (written one after the other). */
+export class U32Parts {
+  constructor(
+    readonly count: number,
+    readonly parts: readonly Uint32Array[],
+  ) {}
+}
+
 /**
  * Records per section; U8/U32/U64 sections take plain number arrays or typed
  * arrays (Uint8Array, Uint32Array, BigUint64Array); record sections take
  * `Rec`s or `U32Records`.
  */
-export type SectionData = Partial<Record<SectionName, Rec[] | number[] | Uint8Array | Uint32Array | bigint[] | BigUint64Array | U32Records>>;
+export type SectionData = Partial<Record<SectionName, Rec[] | number[] | Uint8Array | Uint32Array | bigint[] | BigUint64Array | U32Records | U32Parts>>;
 
 type SectionItems = NonNullable<SectionData[SectionName]>;
 
@@ -117,8 +125,11 @@ export function readRecord(view: DataView, base: number, spec: StructSpec): Rec 
 }
 
 function recordCount(data: SectionItems): number {
-  return data instanceof U32Records ? data.count : data.length;
+  return data instanceof U32Records || data instanceof U32Parts ? data.count : data.length;
 }
+
+/** Any u32 words, for writing U32Parts piece by piece. */
+const SCALAR_U32: StructSpec = { name: 'u32', size: 4, fields: [{ name: 'v', type: 'u32', offset: 0 }] } as StructSpec;
 
 const FIELD_CODES: Record<string, number> = { u8: 1, u16: 2, u32: 3, i32: 4, u64: 5 };
 
@@ -128,6 +139,15 @@ const FIELD_CODES: Record<string, number> = { u8: 1, u16: 2, u32: 3, i32: 4, u64
  * through a Uint32Array view on little-endian hosts (same ToUint32 conversion).
  */
 function writeSection(bytes: Uint8Array, view: DataView, offset: number, spec: StructSpec, items: SectionItems): void {
+  if (items instanceof U32Parts) {
+    let words = 0;
+    for (const part of items.parts) {
+      writeSection(bytes, view, offset + 4 * words, SCALAR_U32, part);
+      words += part.length;
+    }
+    if (words * 4 !== items.count * spec.size) throw new Error(`${spec.name}: ${words} words for ${items.count} records`);
+    return;
+  }
   if (items instanceof U32Records) {
     if (items.words.length * 4 !== items.count * spec.size) throw new Error(`${spec.name}: ${items.words.length} words for ${items.count} records`);
     items = items.words;

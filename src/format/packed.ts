@@ -1,9 +1,10 @@
 /**
  * Section data built straight into typed arrays (no object per record):
  * a growable u32 buffer, and records of all-integer structs packed into
- * little-endian u32 words (written by `writeImage` as `U32Records`).
+ * little-endian u32 words (written by `writeImage` as `U32Records`), and a
+ * chunked u32 list for the largest tables (written as `U32Parts`).
  */
-import { U32Records } from './image.js';
+import { U32Parts, U32Records } from './image.js';
 import type { StructSpec } from './spec.js';
 
 /** Growable u32 buffer (amortised doubling); `view()` is the filled prefix. */
@@ -23,6 +24,14 @@ export class U32Buf {
   /** Room for `n` more values. */
   reserve(n: number): void {
     if (this.length + n > this.buf.length) this.grow(this.length + n);
+  }
+
+  /** Appends every value of `values`. */
+  append(values: ArrayLike<number>): void {
+    this.reserve(values.length);
+    const buf = this.buf;
+    for (let i = 0; i < values.length; i++) buf[this.length + i] = values[i]!;
+    this.length += values.length;
   }
 
   at(i: number): number {
@@ -54,14 +63,16 @@ export class U32Buf {
  * constructor; other fields and padding are 0.
  */
 export class RecordPacker {
-  private readonly words = new U32Buf();
+  private readonly words: U32Buf;
   private readonly perRecord: number;
   private readonly slots: { word: number; shift: number; mask: number }[];
   count = 0;
 
-  constructor(spec: StructSpec, fields: readonly string[]) {
+  /** `capacity`: records to make room for at once (a known count saves regrowing). */
+  constructor(spec: StructSpec, fields: readonly string[], capacity = 0) {
     if (spec.size % 4 !== 0 || fields.length > 4) throw new Error(`${spec.name}: cannot pack`);
     this.perRecord = spec.size / 4;
+    this.words = new U32Buf(capacity * this.perRecord);
     this.slots = fields.map((name) => {
       const f = spec.fields.find((x) => x.name === name);
       const bits = f?.type === 'u8' ? 8 : f?.type === 'u16' ? 16 : f?.type === 'u32' ? 32 : 0;
@@ -87,5 +98,43 @@ export class RecordPacker {
 
   records(): U32Records {
     return new U32Records(this.count, this.words.view());
+  }
+}
+
+const CHUNK_SHIFT = 20;
+const CHUNK = 1 << CHUNK_SHIFT;
+
+/**
+ * Growable u32 list for large tables: the first 2^20 values grow by doubling,
+ * then fixed chunks of 2^20 are added (no copy of what is filled);
+ * `parts()` hands the chunks to `writeImage` as they are.
+ */
+export class U32Chunks {
+  private readonly chunks: Uint32Array[] = [new Uint32Array(1024)];
+  length = 0;
+
+  push(v: number): void {
+    const c = this.length >>> CHUNK_SHIFT;
+    let chunk = this.chunks[c];
+    const at = this.length & (CHUNK - 1);
+    if (!chunk) this.chunks.push((chunk = new Uint32Array(CHUNK)));
+    else if (at === chunk.length) {
+      const next = new Uint32Array(Math.min(CHUNK, chunk.length * 2));
+      next.set(chunk);
+      this.chunks[c] = chunk = next;
+    }
+    chunk[at] = v;
+    this.length++;
+  }
+
+  at(i: number): number {
+    return this.chunks[i >>> CHUNK_SHIFT]![i & (CHUNK - 1)]!;
+  }
+
+  /** The values as `count` records of `wordsPerRecord` u32 words. */
+  parts(wordsPerRecord = 1): U32Parts {
+    const parts: Uint32Array[] = [];
+    for (let c = 0; c * CHUNK < this.length; c++) parts.push(this.chunks[c]!.subarray(0, Math.min(CHUNK, this.length - c * CHUNK)));
+    return new U32Parts(this.length / wordsPerRecord, parts);
   }
 }

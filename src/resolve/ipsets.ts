@@ -124,35 +124,61 @@ export class IpSetIndex {
   namedPortMembers(sel: Selector | undefined, name: string, proto: number | undefined): { addr: IpAddr; proto: number; port: number }[] {
     const out: { addr: IpAddr; proto: number; port: number }[] = [];
     // The endpoints declaring `name` (entity order), kept where `sel` matches:
-    // entities are listed in id order, so a merge walk.
-    const declaring = this.namedPortIndex().get(name) ?? [];
-    const matching = sel ? this.matchingEntityIds(sel) : undefined;
-    let j = 0;
-    for (const { entity: e, port: np } of declaring) {
-      if (matching) {
-        while (j < matching.length && matching[j]! < e.id) j++;
-        if (j === matching.length || matching[j] !== e.id) continue;
-      }
-      if (proto !== undefined && np.protocol !== proto) continue;
+    // both lists are in entity id order: a merge walk, or a binary search per
+    // matching entity when far fewer entities match than declare the name.
+    const declaring = this.namedPortIndex().get(name);
+    if (!declaring) return out;
+    const emit = (k: number): void => {
+      const { entity: e, port: np } = declaring.list[k]!;
+      if (proto !== undefined && np.protocol !== proto) return;
       for (const c of e.cidrs) out.push({ addr: { family: c.family, value: c.base }, proto: np.protocol, port: np.port });
+    };
+    const ids = declaring.ids;
+    if (!sel) {
+      for (let k = 0; k < ids.length; k++) emit(k);
+      return out;
+    }
+    const matching = this.matchingEntityIds(sel);
+    if (matching.length * 8 < ids.length) {
+      let lo = 0;
+      for (let j = 0; j < matching.length; j++) {
+        const id = matching[j]!;
+        let hi = ids.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (ids[mid]! < id) lo = mid + 1;
+          else hi = mid;
+        }
+        for (; lo < ids.length && ids[lo] === id; lo++) emit(lo);
+      }
+      return out;
+    }
+    let j = 0;
+    for (let k = 0; k < ids.length; k++) {
+      const id = ids[k]!;
+      while (j < matching.length && matching[j]! < id) j++;
+      if (j === matching.length) break;
+      if (matching[j] === id) emit(k);
     }
     return out;
   }
 
-  /** Named ports of workload and host endpoints by name, in entity order (then declaration order). */
-  private namedPorts?: Map<string, { entity: Entity; port: NamedPort }[]>;
+  /** Named ports of workload and host endpoints by name, in entity order (then declaration order), with their entity ids. */
+  private namedPorts?: Map<string, { list: { entity: Entity; port: NamedPort }[]; ids: Int32Array }>;
 
-  private namedPortIndex(): Map<string, { entity: Entity; port: NamedPort }[]> {
+  private namedPortIndex(): Map<string, { list: { entity: Entity; port: NamedPort }[]; ids: Int32Array }> {
     if (!this.namedPorts) {
-      this.namedPorts = new Map();
+      const lists = new Map<string, { entity: Entity; port: NamedPort }[]>();
       for (const e of this.entities) {
         if (e.kind !== 'wep' && e.kind !== 'hep') continue;
         for (const np of e.namedPorts) {
-          let list = this.namedPorts.get(np.name);
-          if (!list) this.namedPorts.set(np.name, (list = []));
+          let list = lists.get(np.name);
+          if (!list) lists.set(np.name, (list = []));
           list.push({ entity: e, port: np });
         }
       }
+      this.namedPorts = new Map();
+      for (const [name, list] of lists) this.namedPorts.set(name, { list, ids: Int32Array.from(list, (x) => x.entity.id) });
     }
     return this.namedPorts;
   }
