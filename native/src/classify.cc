@@ -635,7 +635,10 @@ __attribute__((always_inline)) inline void Engine::evaluate(int family, Prep& pp
     // the two forward programs, each one FORWARD_TIERS op; a deny ends it.
     EvalOut ev{0, EVAL_NONE, kNone, sink};
     forwardTiers<kEv>(transitOps_[0], p, &ev);
-    if (ev.allow) forwardTiers<kEv>(transitOps_[1], p, &ev);
+    if (ev.allow) {
+      ev.last = kNone;  // the deciding rule is the last evaluation's own (as runProgram starts each)
+      forwardTiers<kEv>(transitOps_[1], p, &ev);
+    }
     out->verdict = ev.allow;
     out->decidingRule = ev.last;
     out->evalReasons = uint32_t(ev.reason) << 16;
