@@ -831,9 +831,10 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
   const TreeNode** outOf[kLanes];  // the lane's Prep::hintLeaf slot
   uint32_t idx[kLanes], key[kGroup][6];
   size_t nl = 0;
+  bool uniform = true;
   for (size_t k = 0; k < m && k < kGroup; k++) {
     Prep& pp = pps[k];
-    pp.p.hintBlock = predictTreeBlock(pp);
+    pp.p.hintBlock = transitOnly_ ? (pp.noBackend ? kNone : transitHint_) : predictTreeBlock(pp);
     if (pp.p.hintBlock == kNone) continue;
     const Tree& t = trees_[2 * uint64_t(pp.p.hintBlock)];
     key[k][0] = pp.p.srcA;
@@ -849,6 +850,7 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
         continue;
       }
       base[nl] = t.nodes.get();
+      uniform &= base[nl] == base[0];
       idx[nl] = r;
       keyOf[nl] = key[k];
       outOf[nl] = &pp.hintLeaf[g];
@@ -860,8 +862,8 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
   // depth only (leaves themselves are not loaded here). Uniform: every lane
   // descends the same tree (always so on transit-only images), whose node
   // array stays in a register.
-  auto rounds = [&](auto uniform) {
-    constexpr bool kUniform = decltype(uniform)::value;
+  auto rounds = [&](auto uniformTag) {
+    constexpr bool kUniform = decltype(uniformTag)::value;
     const TreeNode* const b0 = base[0];
     for (size_t live = nl; live > 0;) {
       for (size_t k = 0; k < live;) {
@@ -883,8 +885,6 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
     }
   };
   if (nl == 0) return;
-  bool uniform = true;
-  for (size_t k = 1; k < nl; k++) uniform &= base[k] == base[0];
   if (uniform) rounds(std::true_type{});
   else rounds(std::false_type{});
 }
