@@ -175,6 +175,9 @@ class Engine {
     uint32_t a, b;  // children, or (leaf) start in the tree's leaves, count
   };
   static constexpr uint32_t kTreeLeaf = 5;
+  // A child index (TreeNode::a/b, Tree::cut) with this bit set
+  // names a leaf node: a descent stops at the index without loading the leaf.
+  static constexpr uint32_t kTreeLeafBit = 0x80000000u;
   // A rule's box, per block rule (Tree::boxes). kBoxExact: the box *is* the
   // rule (one positive contiguous address range per side, protocol, single
   // port ranges, nothing else), so the leaf check is five range compares
@@ -390,8 +393,18 @@ class Engine {
     // With NV_DTREE_GROUPS=1 the rules are split into up to 4 groups by address
     // width (wide src / wide dst), one root per group; the block's first match
     // is the smallest first match over the groups. Otherwise one root.
-    uint32_t roots[4] = {0, 0, 0, 0};
     uint32_t nRoots = 0;
+    // Root cut tables, one per root: the top bits of the source address and
+    // of the destination address select one of the root's 2^(bitsS + bitsD)
+    // cells, each the root of a subtree built over the rules whose boxes meet
+    // the cell, so descents start that many levels down (0 + 0 bits: one
+    // cell, the plain root). Cell entries are child indices (kTreeLeafBit).
+    std::unique_ptr<uint32_t[]> cut;  // the roots' tables, concatenated
+    uint32_t cutBase[4] = {0, 0, 0, 0};
+    uint8_t cutShS[4] = {32, 32, 32, 32}, cutShD[4] = {32, 32, 32, 32}, cutD[4] = {0, 0, 0, 0};  // 32 - bits; dst bits
+    uint32_t rootOf(uint32_t g, uint32_t srcA, uint32_t dstA) const {
+      return cut[cutBase[g] + (((uint64_t(srcA) >> cutShS[g]) << cutD[g]) | (uint64_t(dstA) >> cutShD[g]))];
+    }
   };
   std::unique_ptr<Tree[]> trees_;  // nDBlocks_ entries (only v4 ones used), or nullptr
   uint32_t treeMinRules_ = 64;

@@ -2,6 +2,7 @@
 // (src/reference/evaluate.ts) expressed over the image's tables. Nothing here
 // knows about selectors, names or policy kinds: every decision is table data.
 #include <cstring>
+#include <type_traits>
 
 #include "engine.h"
 
@@ -223,8 +224,12 @@ __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint3
         // Branch-free child choice (the descent's branches were its cost). The
         // key is built here only: hinted tuples (most, in batches) never need it.
         const uint32_t key[5] = {p.srcA, p.dstA, p.proto, p.sport, p.dport};
-        nd = &t.nodes[t.roots[g]];
-        while (nd->dim != kTreeLeaf) nd = &t.nodes[(&nd->a)[key[nd->dim] >= nd->thr]];
+        uint32_t c = t.rootOf(g, p.srcA, p.dstA);
+        while (!(c & kTreeLeafBit)) {
+          const TreeNode& in = t.nodes[c];
+          c = (&in.a)[key[in.dim] >= in.thr];
+        }
+        nd = &t.nodes[c & ~kTreeLeafBit];
       }
       const uint32_t* l = t.leaves.get() + nd->a;
       for (uint32_t k = 0; k < nd->b && l[k] < best; k++) {
@@ -826,12 +831,13 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
   constexpr size_t kGroup = 16, kLanes = kGroup * 4;
   const TreeNode* base[kLanes];
   const uint32_t* keyOf[kLanes];
+  const TreeNode** outOf[kLanes];  // the lane's Prep::hintLeaf slot
   uint32_t idx[kLanes], key[kGroup][6];
-  uint8_t tupleOf[kLanes], rootOf[kLanes];
   size_t nl = 0;
+  bool uniform = true;
   for (size_t k = 0; k < m && k < kGroup; k++) {
     Prep& pp = pps[k];
-    pp.p.hintBlock = predictTreeBlock(pp);
+    pp.p.hintBlock = transitOnly_ ? (pp.noBackend ? kNone : transitHint_) : predictTreeBlock(pp);
     if (pp.p.hintBlock == kNone) continue;
     const Tree& t = trees_[2 * uint64_t(pp.p.hintBlock)];
     key[k][0] = pp.p.srcA;
@@ -841,33 +847,49 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
     key[k][4] = pp.p.dport;
     key[k][5] = 0;
     for (uint32_t g = 0; g < t.nRoots && g < 4; g++) {
+      const uint32_t r = t.rootOf(g, pp.p.srcA, pp.p.dstA);
+      if (r & kTreeLeafBit) {  // a root (or cut cell) that is a leaf: no lane
+        pp.hintLeaf[g] = &t.nodes[r & ~kTreeLeafBit];
+        continue;
+      }
       base[nl] = t.nodes.get();
-      idx[nl] = t.roots[g];
+      uniform &= base[nl] == base[0];
+      idx[nl] = r;
       keyOf[nl] = key[k];
-      tupleOf[nl] = uint8_t(k);
-      rootOf[nl] = uint8_t(g);
+      outOf[nl] = &pp.hintLeaf[g];
       nl++;
     }
   }
-  // Rounds over the live lanes; a lane that reaches its leaf hands it over and
-  // is replaced by the last live lane, so each lane costs its own depth only.
-  for (size_t live = nl; live > 0;) {
-    for (size_t k = 0; k < live;) {
-      const TreeNode& nd = base[k][idx[k]];
-      if (nd.dim == kTreeLeaf) {
-        pps[tupleOf[k]].hintLeaf[rootOf[k]] = &nd;
-        live--;
-        base[k] = base[live];
-        idx[k] = idx[live];
-        keyOf[k] = keyOf[live];
-        tupleOf[k] = tupleOf[live];
-        rootOf[k] = rootOf[live];
-        continue;
+  // Rounds over the live lanes; a lane whose next index is a leaf hands it
+  // over and is replaced by the last live lane, so each lane costs its own
+  // depth only (leaves themselves are not loaded here). Uniform: every lane
+  // descends the same tree (always so on transit-only images), whose node
+  // array stays in a register.
+  auto rounds = [&](auto uniformTag) {
+    constexpr bool kUniform = decltype(uniformTag)::value;
+    const TreeNode* const b0 = base[0];
+    for (size_t live = nl; live > 0;) {
+      for (size_t k = 0; k < live;) {
+        const TreeNode* const b = kUniform ? b0 : base[k];
+        const TreeNode& nd = b[idx[k]];
+        const uint32_t c = (&nd.a)[keyOf[k][nd.dim] >= nd.thr];
+        if (c & kTreeLeafBit) {
+          *outOf[k] = &b[c & ~kTreeLeafBit];
+          live--;
+          if (!kUniform) base[k] = base[live];
+          idx[k] = idx[live];
+          keyOf[k] = keyOf[live];
+          outOf[k] = outOf[live];
+          continue;
+        }
+        idx[k] = c;
+        k++;
       }
-      idx[k] = (&nd.a)[keyOf[k][nd.dim] >= nd.thr];
-      k++;
     }
-  }
+  };
+  if (nl == 0) return;
+  if (uniform) rounds(std::true_type{});
+  else rounds(std::false_type{});
 }
 
 void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {

@@ -760,7 +760,7 @@ struct TreeBuilder {
     if (n > 0) std::memcpy(leaves.get() + nLeaves, rules, sizeof(uint32_t) * n);
     nodes[id] = Engine::TreeNode{Engine::kTreeLeaf, 0, nLeaves, n};
     nLeaves += n;
-    return id;
+    return id | Engine::kTreeLeafBit;
   }
   // Rules (block-relative, increasing) whose boxes meet the region lo..hi.
   uint32_t build(const uint32_t* rules, uint32_t n, const uint32_t* lo, const uint32_t* hi, int depth) {
@@ -832,6 +832,59 @@ struct TreeBuilder {
     return id;
   }
 };
+
+struct CutChoice {
+  uint32_t bitsS = 0, bitsD = 0;
+};
+constexpr uint32_t kCutMaxBits = 16;  // 65,536 cells, 256 KB of roots
+// A root's cut (Tree::cut) for the rules `rules[0..n)`: the most address bits
+// (source + destination, at most kCutMaxBits, at most 4n cells) whose cells
+// hold, summed, at most kCutFactor x n rules (a rule is copied into every cell
+// its box meets; a wildcard into all), ties to the fewest copies. Env
+// NV_DTREE_CUT=F sets the factor, 0 turns cuts off.
+CutChoice chooseCut(const TSpan* spans, const uint32_t* rules, uint32_t n, uint64_t* work) {
+  CutChoice best;
+  uint64_t factor = 16;
+  if (const char* env = std::getenv("NV_DTREE_CUT")) {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(env, &end, 10);
+    if (end != env && v <= 1024) factor = v;
+  }
+  if (factor == 0 || n == 0) return best;
+  constexpr uint32_t B = kCutMaxBits + 1;
+  // cells[i][d][b]: cells of b bits the rule's side-d ranges meet (an upper bound when ranges share a cell).
+  std::unique_ptr<uint32_t[]> cells(new (std::nothrow) uint32_t[size_t(n) * 2 * B]);
+  if (!cells) return best;
+  for (uint32_t i = 0; i < n; i++)
+    for (uint32_t d = 0; d < 2; d++) {
+      const TSpan& s = spans[uint64_t(rules[i]) * kTreeDims + d];
+      *work += uint64_t(s.n) * B;
+      for (uint32_t b = 0; b < B; b++) {
+        uint64_t c = 0;
+        for (uint32_t k = 0; k < s.n; k++) c += (uint64_t(s.r[k].hi) >> (32 - b)) - (uint64_t(s.r[k].lo) >> (32 - b)) + 1;
+        if (c > (uint64_t(1) << b)) c = uint64_t(1) << b;
+        cells[(uint64_t(i) * 2 + d) * B + b] = uint32_t(c);
+      }
+    }
+  uint64_t bestTotal = 0;
+  for (uint32_t bs = 0; bs <= kCutMaxBits; bs++)
+    for (uint32_t bd = 0; bs + bd <= kCutMaxBits; bd++) {
+      if ((uint64_t(1) << (bs + bd)) > 4 * uint64_t(n)) continue;
+      uint64_t total = 0;
+      for (uint32_t i = 0; i < n; i++) total += uint64_t(cells[(uint64_t(i) * 2) * B + bs]) * cells[(uint64_t(i) * 2 + 1) * B + bd];
+      *work += n;
+      if (total > factor * n) continue;
+      const uint32_t bits = bs + bd, bestBits = best.bitsS + best.bitsD;
+      if (bits > bestBits || (bits == bestBits && total < bestTotal)) {
+        best.bitsS = bs;
+        best.bitsD = bd;
+        bestTotal = total;
+      }
+    }
+  if (std::getenv("NV_DTREE_DEBUG"))
+    std::fprintf(stderr, "cut: %u rules, %u src + %u dst bits, %llu copies\n", n, best.bitsS, best.bitsD, (unsigned long long)bestTotal);
+  return best;
+}
 
 }  // namespace
 
@@ -1144,8 +1197,68 @@ void Engine::buildTrees() {
       uint32_t lo[kTreeDims], hi[kTreeDims];
       for (uint32_t d = 0; d < kTreeDims; d++) { lo[d] = kWild[d].lo; hi[d] = kWild[d].hi; }
       Tree tr;
+      // Per root: its cut table (cells built as subtrees), appended to cutAll.
+      std::unique_ptr<uint32_t[]> cutAll;
+      uint32_t nCut = 0, capCut = 0;
+      std::unique_ptr<uint32_t[]> sub(new (std::nothrow) uint32_t[n]);
+      if (!sub) break;
+      auto addRoot = [&](const uint32_t* rules, uint32_t k) {
+        const uint32_t g = tr.nRoots++;
+        const CutChoice cc = chooseCut(spans.get(), rules, k, &work);
+        const uint32_t cells = 1u << (cc.bitsS + cc.bitsD);
+        if (!growArray(cutAll, capCut, uint64_t(nCut) + cells, uint64_t(1) << 20)) { tb.fail = true; return; }
+        tr.cutBase[g] = nCut;
+        tr.cutShS[g] = uint8_t(32 - cc.bitsS);
+        tr.cutShD[g] = uint8_t(32 - cc.bitsD);
+        tr.cutD[g] = uint8_t(cc.bitsD);
+        // The rules of every cell, bucketed in one pass over the rules (in
+        // order, so each bucket stays in rule order): counts, then fill.
+        std::unique_ptr<uint32_t[]> off(new (std::nothrow) uint32_t[size_t(cells) + 1]);
+        std::unique_ptr<uint32_t[]> last(new (std::nothrow) uint32_t[cells]);
+        if (!off || !last) { tb.fail = true; return; }
+        auto forCells = [&](uint32_t rule, auto&& visit) {
+          const TSpan& ss = spans[uint64_t(rule) * kTreeDims + 0];
+          const TSpan& sd = spans[uint64_t(rule) * kTreeDims + 1];
+          for (uint32_t a = 0; a < ss.n; a++)
+            for (uint64_t cs = uint64_t(ss.r[a].lo) >> tr.cutShS[g]; cs <= (uint64_t(ss.r[a].hi) >> tr.cutShS[g]); cs++)
+              for (uint32_t b = 0; b < sd.n; b++)
+                for (uint64_t cd = uint64_t(sd.r[b].lo) >> tr.cutShD[g]; cd <= (uint64_t(sd.r[b].hi) >> tr.cutShD[g]); cd++)
+                  visit(uint32_t((cs << cc.bitsD) | cd));
+        };
+        std::memset(off.get(), 0, sizeof(uint32_t) * (size_t(cells) + 1));
+        for (uint32_t c = 0; c < cells; c++) last[c] = kNone;
+        uint64_t visits = 0;
+        for (uint32_t i = 0; i < k; i++)
+          forCells(rules[i], [&](uint32_t c) {
+            visits++;
+            if (last[c] != i) { last[c] = i; off[c + 1]++; }
+          });
+        work += visits + k + cells;
+        if (work > workCap) { tb.fail = true; return; }
+        for (uint32_t c = 0; c < cells; c++) off[c + 1] += off[c];
+        std::unique_ptr<uint32_t[]> cellRules(new (std::nothrow) uint32_t[size_t(off[cells]) + 1]);
+        if (!cellRules) { tb.fail = true; return; }
+        for (uint32_t c = 0; c < cells; c++) last[c] = kNone;
+        for (uint32_t i = 0; i < k; i++)
+          forCells(rules[i], [&](uint32_t c) {
+            if (last[c] != i) { last[c] = i; cellRules[off[c]++] = rules[i]; }
+          });
+        // off[c] is now the end of cell c's bucket (its start: off[c - 1], or 0).
+        for (uint32_t c = 0; c < cells && !tb.fail; c++) {
+          const uint64_t cs = c >> cc.bitsD, cd = c & ((1u << cc.bitsD) - 1);
+          uint32_t clo[kTreeDims], chi[kTreeDims];
+          std::memcpy(clo, lo, sizeof clo);
+          std::memcpy(chi, hi, sizeof chi);
+          clo[0] = uint32_t(cs << tr.cutShS[g]);
+          chi[0] = uint32_t(((cs + 1) << tr.cutShS[g]) - 1);
+          clo[1] = uint32_t(cd << tr.cutShD[g]);
+          chi[1] = uint32_t(((cd + 1) << tr.cutShD[g]) - 1);
+          const uint32_t start = c ? off[c - 1] : 0;
+          cutAll[nCut++] = tb.build(cellRules.get() + start, off[c] - start, clo, chi, 0);
+        }
+      };
       if (attempt == 0) {
-        tr.roots[tr.nRoots++] = tb.build(all.get(), n, lo, hi, 0);
+        addRoot(all.get(), n);
       } else {
         // Group 0..3: bit 0 = the src side covers >= 2^24 addresses, bit 1 = the dst side.
         auto wide = [&](uint32_t i, uint32_t d) {
@@ -1155,27 +1268,27 @@ void Engine::buildTrees() {
           return w >= (uint64_t(1) << 24);
         };
         std::unique_ptr<uint8_t[]> grp(new (std::nothrow) uint8_t[n]);
-        std::unique_ptr<uint32_t[]> sub(new (std::nothrow) uint32_t[n]);
-        if (!grp || !sub) break;
+        if (!grp) break;
         for (uint32_t i = 0; i < n; i++) grp[i] = uint8_t((wide(i, 0) ? 1 : 0) | (wide(i, 1) ? 2 : 0));
         for (uint8_t g = 0; g < 4 && !tb.fail; g++) {
           uint32_t k = 0;
           for (uint32_t i = 0; i < n; i++)
             if (grp[i] == g) sub[k++] = i;
-          if (k > 0) tr.roots[tr.nRoots++] = tb.build(sub.get(), k, lo, hi, 0);
+          if (k > 0) addRoot(sub.get(), k);
         }
       }
+      tr.cut = std::move(cutAll);
       if (std::getenv("NV_DTREE_DEBUG")) {
         // Depth statistics: deepest leaf and the mean leaf depth (unweighted).
         uint64_t leaves = 0, depthSum = 0, maxDepth = 0;
         if (!tb.fail) {
           std::vector<std::pair<uint32_t, uint32_t>> stack;
-          for (uint32_t g = 0; g < tr.nRoots; g++) stack.push_back({tr.roots[g], 0});
+          for (uint32_t c = 0; c < nCut; c++) stack.push_back({tr.cut[c], 0});
           while (!stack.empty()) {
             const auto [id, d] = stack.back();
             stack.pop_back();
-            const TreeNode& nd = tb.nodes[id];
-            if (nd.dim == kTreeLeaf) {
+            const TreeNode& nd = tb.nodes[id & ~kTreeLeafBit];
+            if (id & kTreeLeafBit) {
               leaves++;
               depthSum += d;
               if (d > maxDepth) maxDepth = d;
@@ -1185,8 +1298,8 @@ void Engine::buildTrees() {
             }
           }
         }
-        std::fprintf(stderr, "tree block %u attempt %d: %u rules, %s %u nodes, %u leaf entries, %u roots, depth max %llu mean %.1f\n", t,
-                     attempt, n, tb.fail ? "gave up at" : "built", tb.nNodes, tb.nLeaves, tr.nRoots, (unsigned long long)maxDepth,
+        std::fprintf(stderr, "tree block %u attempt %d: %u rules, %s %u nodes, %u leaf entries, %u roots, %u cut cells, depth below the cut max %llu mean %.1f\n", t,
+                     attempt, n, tb.fail ? "gave up at" : "built", tb.nNodes, tb.nLeaves, tr.nRoots, nCut, (unsigned long long)maxDepth,
                      leaves ? double(depthSum) / double(leaves) : 0.0);
       }
       if (tb.fail) continue;
@@ -1201,6 +1314,7 @@ void Engine::buildTrees() {
       budgetLeaves -= tb.nLeaves;
       treeCount_++;
       treeBytes_ += uint64_t(tb.capNodes) * sizeof(TreeNode) + uint64_t(tb.capLeaves) * 4 + uint64_t(n) * sizeof(Box);
+      treeBytes_ += uint64_t(capCut) * 4;
       break;
     }
   }

@@ -7,8 +7,9 @@
  * strategy's derived trees, so exact leaf boxes, the batch loop's lockstep
  * descent and the tree leaves are all compared here — also with one tree per
  * block however small (NV_DTREE_MIN_RULES=1), with grouped multi-root trees
- * (NV_DTREE_GROUPS=1) and with the trie off
- * (NV_LPM=search).
+ * (NV_DTREE_GROUPS=1), with the trie off (NV_LPM=search), and with the
+ * trees' root cut tables off (NV_DTREE_CUT=0: one cell per root) or cut more
+ * finely (NV_DTREE_CUT=64: up to 64 rule copies per rule).
  */
 import t from 'tap';
 import { parseFilters, parseTrace, type Trace } from '../../src/classbench/parse.js';
@@ -112,6 +113,8 @@ const ENVS: { name: string; env: Record<string, string> }[] = [
   { name: 'NV_DTREE_MIN_RULES=1', env: { NV_DTREE_MIN_RULES: '1' } },
   { name: 'NV_DTREE_GROUPS=1', env: { NV_DTREE_GROUPS: '1' } },
   { name: 'NV_LPM=search', env: { NV_LPM: 'search' } },
+  { name: 'NV_DTREE_CUT=0', env: { NV_DTREE_CUT: '0' } },
+  { name: 'NV_DTREE_CUT=64', env: { NV_DTREE_CUT: '64' } },
 ];
 
 for (const [seed, n, perPolicy] of [
