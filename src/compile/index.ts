@@ -516,27 +516,26 @@ function v4Ranges(cidrs: readonly Cidr[]): number[] {
   return out;
 }
 
-/** Sorts (key, value) pairs by key, stably (LSD radix, two 16-bit digits). */
-function radixSortPairs(keys: Uint32Array, vals: Uint32Array): [Uint32Array, Uint32Array] {
-  const n = keys.length;
-  let k1: Uint32Array = keys;
-  let v1: Uint32Array = vals;
-  let k2: Uint32Array = new Uint32Array(n);
-  let v2: Uint32Array = new Uint32Array(n);
-  const count = new Uint32Array(65537);
-  for (const shift of [0, 16]) {
-    count.fill(0);
-    for (let i = 0; i < n; i++) count[((k1[i]! >>> shift) & 0xffff) + 1]!++;
-    for (let d = 0; d < 65536; d++) count[d + 1]! += count[d]!;
+/**
+ * Sorts the (key, value) pairs [0, n) of `keys`/`vals` by key, stably and in
+ * place: LSD radix, two passes of `bits`-bit digits (keys < 2^(2·bits)),
+ * through `tmpKeys`/`tmpVals` (length ≥ n) and `count` (length ≥ 2^bits + 1).
+ */
+function radixSortPairs(keys: Uint32Array, vals: Uint32Array, n: number, bits: number, tmpKeys: Uint32Array, tmpVals: Uint32Array, count: Uint32Array): void {
+  const mask = (1 << bits) - 1;
+  for (const [shift, kIn, vIn, kOut, vOut] of [
+    [0, keys, vals, tmpKeys, tmpVals],
+    [bits, tmpKeys, tmpVals, keys, vals],
+  ] as const) {
+    count.fill(0, 0, mask + 2);
+    for (let i = 0; i < n; i++) count[((kIn[i]! >>> shift) & mask) + 1]!++;
+    for (let d = 0; d <= mask; d++) count[d + 1]! += count[d]!;
     for (let i = 0; i < n; i++) {
-      const at = count[(k1[i]! >>> shift) & 0xffff]!++;
-      k2[at] = k1[i]!;
-      v2[at] = v1[i]!;
+      const at = count[(kIn[i]! >>> shift) & mask]!++;
+      kOut[at] = kIn[i]!;
+      vOut[at] = vIn[i]!;
     }
-    [k1, k2] = [k2, k1];
-    [v1, v2] = [v2, v1];
   }
-  return [k1, v1];
 }
 
 /** Sweep event flag: the event stands for every set of an entity (its id in bits 1..30). */
@@ -870,7 +869,9 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
         codes[n++] = NO_SET;
       }
     }
-    const [sk, sc] = radixSortPairs(keys.subarray(0, n), codes.subarray(0, n));
+    radixSortPairs(keys, codes, n, 16, new Uint32Array(n), new Uint32Array(n), new Uint32Array(65537));
+    const sk = keys;
+    const sc = codes;
     const positions: number[] = [];
     const evStart = new U32Buf();
     const evSet = new U32Buf(n);
@@ -1305,19 +1306,7 @@ function buildDecision(c: Compiler): DecisionTables {
     }
     tmpKey = roomU32(tmpKey, e);
     tmpCode = roomU32(tmpCode, e);
-    for (const [shift, kIn, cIn, kOut, cOut] of [
-      [0, evKey, evCode, tmpKey, tmpCode],
-      [12, tmpKey, tmpCode, evKey, evCode],
-    ] as const) {
-      digits.fill(0);
-      for (let k = 0; k < e; k++) digits[((kIn[k]! >>> shift) & 0xfff) + 1]!++;
-      for (let d = 0; d < 4096; d++) digits[d + 1]! += digits[d]!;
-      for (let k = 0; k < e; k++) {
-        const at = digits[(kIn[k]! >>> shift) & 0xfff]!++;
-        kOut[at] = kIn[k]!;
-        cOut[at] = cIn[k]!;
-      }
-    }
+    radixSortPairs(evKey, evCode, e, 12, tmpKey, tmpCode, digits);
   };
 
   /**

@@ -12,6 +12,7 @@ import { compileImage } from '../../src/compile/index.js';
 import { EVENT_OVERFLOW, NativeEngine, type Strategy } from '../../src/native/index.js';
 import { tupleArrays } from '../../src/output/native.js';
 import { generateTuples } from '../oracle/tuples.js';
+import { allOutputs } from '../oracle/compare.js';
 
 const STRATEGIES: Strategy[] = ['linear', 'decision', 'decision-bitmaps'];
 
@@ -33,11 +34,11 @@ for (const seed of [4, 6]) {
       let first: { events: Uint32Array; eventCount: Uint8Array } | undefined;
       for (const strategy of STRATEGIES) {
         const engine = NativeEngine.fromImage(image, { strategy });
-        const plain = { verdict: new Uint8Array(n), decidingRule: new Uint32Array(n), evalReasons: new Uint32Array(n), rulesVisited: new Uint32Array(n) };
+        const plain = allOutputs(n);
         engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, plain);
-        const o = { ...plain, verdict: new Uint8Array(n), decidingRule: new Uint32Array(n), evalReasons: new Uint32Array(n), rulesVisited: new Uint32Array(n), events: new Uint32Array(n * K), eventCount: new Uint8Array(n), eventStride: K };
+        const o = { ...allOutputs(n), events: new Uint32Array(n * K), eventCount: new Uint8Array(n), eventStride: K };
         engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, o);
-        for (const k of ['verdict', 'decidingRule', 'evalReasons', 'rulesVisited'] as const) {
+        for (const k of Object.keys(plain) as (keyof typeof plain)[]) {
           if (!plain[k].every((v, i) => v === o[k][i])) differ++;
         }
         const words = (ev: Uint32Array, count: Uint8Array, stride: number, i: number): string => [...ev.subarray(i * stride, i * stride + count[i]!)].join(',');
