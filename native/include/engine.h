@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bigarray.h"
 #include "format.h"
 
 namespace nv {
@@ -267,8 +268,8 @@ class Engine {
   };
   uint32_t listOnlyClasses(const DFast& f) const;
   uint8_t protoClass_[256] = {};
-  std::unique_ptr<DFast[]> dfast_;
-  std::unique_ptr<fmt::MatchRec[]> plistRules_;
+  BigArray<DFast> dfast_;
+  BigArray<fmt::MatchRec> plistRules_;
   bool buildDecisionIndex();
   static constexpr uint32_t kTryNext = 0xfffffffeu;
   std::unique_ptr<uint32_t[]> firstTree_;  // see buildFirstTrees
@@ -317,7 +318,7 @@ class Engine {
   template <bool kEv>
   void runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const;
 
-  std::unique_ptr<uint64_t[]> mem_;  // nothrow-allocated image copy
+  BigArray<uint64_t> mem_;  // nothrow-allocated image copy
   uint64_t maxWork_ = 0, workCap_ = 0;
   size_t size_ = 0;
   const uint8_t* base_ = nullptr;
@@ -337,7 +338,7 @@ class Engine {
   const uint64_t* dbits_ = nullptr; uint32_t nDBits_ = 0;
   // Derived at load: open-addressing hash of NAT_FRONTENDS (entry = tag << 32 | index, index
   // kNone = empty; load factor <= 1/2), replacing a binary search over ~10^5-10^6 frontends.
-  std::unique_ptr<uint64_t[]> natHash_;
+  BigArray<uint64_t> natHash_;
   uint32_t natMask_ = 0;
   // h: natKeyHash of the key (natHashOf), computed once per tuple by the caller.
   const fmt::NatFrontend* natLookup(uint64_t h, int family, const uint32_t* key4, uint8_t proto, uint16_t port) const;
@@ -350,7 +351,7 @@ class Engine {
   // Derived at load when it costs at most the sparse rows' bytes (and <= 1 GiB): one
   // ceil(addrSetCount / 64)-word bitmap per identity, so a set test is one load
   // instead of a binary search over a ~400-entry row. nullptr: use the rows.
-  std::unique_ptr<uint64_t[]> identDense_;
+  BigArray<uint64_t> identDense_;
   uint64_t identDenseWords_ = 0;
   std::unique_ptr<uint32_t[]> v4Index_;  // derived at load: /16 -> first candidate interval
   // Derived at load: IPv4 multibit trie (16-8-8). dir[a >> 16] is a class index,
@@ -359,19 +360,19 @@ class Engine {
   // most three dependent loads per lookup instead of a binary search. nullptr:
   // over budget (64 MiB) or disabled with NV_LPM=search.
   static constexpr uint32_t kDirChild = 0x80000000u;
-  std::unique_ptr<uint32_t[]> v4Dir_;
+  BigArray<uint32_t> v4Dir_;
   uint64_t v4DirBytes_ = 0;
   void buildV4Dir();
   // Derived at load: RULE_REFS resolved, MATCHES copied in reference order, so a
   // tier or profile walk reads its rules sequentially without an indirection.
-  std::unique_ptr<fmt::MatchRec[]> refRules_;
+  BigArray<fmt::MatchRec> refRules_;
   // Derived at load: MATCHES with the reserved words reused to hold the first
   // address test inline (reserved[0] = set id, reserved[1] = kInlineTest | side |
   // negate << 8, plus kNeedTail when more criteria follow), saving a dependent load per rule. All matching reads these
   // copies (and refRules_, copied from them), never MATCHES' reserved words.
   static constexpr uint32_t kInlineTest = 0x10000u;
   static constexpr uint32_t kNeedTail = 0x20000u;  // reserved[1]: criteria beyond protocol + first address test
-  std::unique_ptr<fmt::MatchRec[]> mrec_;
+  BigArray<fmt::MatchRec> mrec_;
   // Derived at load (not in the image): a HyperSplit-style decision tree per IPv4
   // decision block of at least treeMinRules_ rules (env NV_DTREE_MIN_RULES,
   // default 64) of which at least half are exact boxes (ACL-like; selector
@@ -386,9 +387,9 @@ class Engine {
   // trees; over theirs, or over the engine-wide build budget, none (protocol
   // lists or bitmaps, see dfast_).
   struct Tree {
-    std::unique_ptr<Box[]> boxes;  // block rule count entries
-    std::unique_ptr<TreeNode[]> nodes;
-    std::unique_ptr<uint32_t[]> leaves;  // block-relative rule indices
+    BigArray<Box> boxes;  // block rule count entries
+    BigArray<TreeNode> nodes;
+    BigArray<uint32_t> leaves;  // block-relative rule indices
     uint32_t nNodes = 0, nLeaves = 0;
     // With NV_DTREE_GROUPS=1 the rules are split into up to 4 groups by address
     // width (wide src / wide dst), one root per group; the block's first match
@@ -399,7 +400,7 @@ class Engine {
     // cells, each the root of a subtree built over the rules whose boxes meet
     // the cell, so descents start that many levels down (0 + 0 bits: one
     // cell, the plain root). Cell entries are child indices (kTreeLeafBit).
-    std::unique_ptr<uint32_t[]> cut;  // the roots' tables, concatenated
+    BigArray<uint32_t> cut;  // the roots' tables, concatenated
     uint32_t cutBase[4] = {0, 0, 0, 0};
     uint8_t cutShS[4] = {32, 32, 32, 32}, cutShD[4] = {32, 32, 32, 32}, cutD[4] = {0, 0, 0, 0};  // 32 - bits; dst bits
     uint32_t rootOf(uint32_t g, uint32_t srcA, uint32_t dstA) const {

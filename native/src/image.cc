@@ -52,7 +52,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   // Engine-owned, 8-byte aligned copy (sections are 64-aligned relative to it).
   // Allocation failures are load errors, never an abort (no exceptions).
   const size_t words = len / 8 + 1;
-  e->mem_.reset(new (std::nothrow) uint64_t[words]);
+  e->mem_ = bigArray<uint64_t>(words);
   if (!e->mem_) {
     *err = LoadError::OutOfMemory;
     if (detail) *detail = "cannot allocate " + std::to_string(len) + " bytes for the image";
@@ -78,8 +78,8 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     e->v4Index_[hi] = i;
   }
   e->buildV4Dir();
-  e->mrec_.reset(new (std::nothrow) MatchRec[size_t(e->nMatches_) + 1]);
-  e->refRules_.reset(new (std::nothrow) MatchRec[size_t(e->nRuleRefs_) + 1]);
+  e->mrec_ = bigArray<MatchRec>(size_t(e->nMatches_) + 1);
+  e->refRules_ = bigArray<MatchRec>(size_t(e->nRuleRefs_) + 1);
   if (!e->mrec_ || !e->refRules_) {
     *err = LoadError::OutOfMemory;
     if (detail) *detail = "cannot allocate the rule copies";
@@ -104,7 +104,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     const uint64_t W = (uint64_t(e->config_->addrSetCount) + 63) / 64;
     const uint64_t bytes = W * 8 * e->nIdentRows_;
     if (W > 0 && bytes <= 4 * uint64_t(e->nIdentSets_) && bytes <= (uint64_t(1) << 30)) {
-      e->identDense_.reset(new (std::nothrow) uint64_t[W * e->nIdentRows_]);
+      e->identDense_ = bigArray<uint64_t>(W * e->nIdentRows_);
       if (e->identDense_) {
         e->identDenseWords_ = W;
         std::memset(e->identDense_.get(), 0, bytes);
@@ -142,7 +142,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     }
     uint64_t size = 2;
     while (size < 2 * uint64_t(e->nFrontends_)) size *= 2;
-    e->natHash_.reset(new (std::nothrow) uint64_t[size]);
+    e->natHash_ = bigArray<uint64_t>(size);
     if (!e->natHash_) {
       *err = LoadError::OutOfMemory;
       if (detail) *detail = "cannot allocate the NAT frontend index";
@@ -713,13 +713,13 @@ constexpr uint32_t kMaxSetRanges = 256;  // a set scattered over more intervals 
 const TRange kWild[kTreeDims] = {{0, 0xffffffffu}, {0, 0xffffffffu}, {0, 255}, {0, 65535}, {0, 65535}};
 
 template <typename T>
-bool growArray(std::unique_ptr<T[]>& a, uint32_t& cap, uint64_t need, uint64_t limit) {
+bool growArray(BigArray<T>& a, uint32_t& cap, uint64_t need, uint64_t limit) {
   if (need <= cap) return true;
   if (need > limit) return false;
   uint64_t c = cap ? uint64_t(cap) : 1024;
   while (c < need) c *= 2;
   if (c > limit) c = limit;
-  std::unique_ptr<T[]> b(new (std::nothrow) T[size_t(c)]);
+  BigArray<T> b = bigArray<T>(size_t(c));
   if (!b) return false;
   if (cap) std::memcpy(b.get(), a.get(), sizeof(T) * cap);
   a = std::move(b);
@@ -729,12 +729,12 @@ bool growArray(std::unique_ptr<T[]>& a, uint32_t& cap, uint64_t need, uint64_t l
 
 struct TreeBuilder {
   const TSpan* spans;  // ruleCount * kTreeDims
-  std::unique_ptr<Engine::TreeNode[]> nodes;
+  BigArray<Engine::TreeNode> nodes;
   uint32_t nNodes = 0, capNodes = 0;
-  std::unique_ptr<uint32_t[]> leaves;
+  BigArray<uint32_t> leaves;
   uint32_t nLeaves = 0, capLeaves = 0;
   uint64_t maxNodes = 0, maxLeaves = 0;
-  std::unique_ptr<uint32_t[]> pts;
+  BigArray<uint32_t> pts;
   uint32_t capPts = 0;
   bool fail = false;
   // Engine-wide work budget shared by every tree (range visits, roughly); a
@@ -922,7 +922,7 @@ void Engine::buildV4Dir() {
     if (65536 + chunks * 256 > kMaxEntries) return;
   }
   const uint64_t entries = 65536 + chunks * 256;
-  std::unique_ptr<uint32_t[]> dir(new (std::nothrow) uint32_t[entries]);
+  BigArray<uint32_t> dir = bigArray<uint32_t>(entries);
   if (!dir) return;
   uint32_t next = 0;
   auto fillLeaf = [&](uint32_t* out, uint32_t base) {
@@ -976,8 +976,8 @@ bool Engine::buildDecisionIndex() {
     }
   }
   if (total > 0xffffffffull) return false;
-  dfast_.reset(new (std::nothrow) DFast[size_t(nDBlocks_) + 1]);
-  plistRules_.reset(new (std::nothrow) MatchRec[size_t(total) + 1]);
+  dfast_ = bigArray<DFast>(size_t(nDBlocks_) + 1);
+  plistRules_ = bigArray<MatchRec>(size_t(total) + 1);
   if (!dfast_ || !plistRules_) return false;
   uint32_t used = 0;
   for (uint32_t k = 0; k < nDBlocks_; k++) {
@@ -1108,7 +1108,7 @@ void Engine::buildTrees() {
     std::unique_ptr<TSpan[]> spans(new (std::nothrow) TSpan[size_t(n) * kTreeDims]);
     std::unique_ptr<uint32_t[]> all(new (std::nothrow) uint32_t[n]);
     if (!pool || !spans || !all) continue;
-    std::unique_ptr<Box[]> boxes(new (std::nothrow) Box[n]);
+    BigArray<Box> boxes = bigArray<Box>(n);
     if (!boxes) continue;
     uint64_t used = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -1198,7 +1198,7 @@ void Engine::buildTrees() {
       for (uint32_t d = 0; d < kTreeDims; d++) { lo[d] = kWild[d].lo; hi[d] = kWild[d].hi; }
       Tree tr;
       // Per root: its cut table (cells built as subtrees), appended to cutAll.
-      std::unique_ptr<uint32_t[]> cutAll;
+      BigArray<uint32_t> cutAll;
       uint32_t nCut = 0, capCut = 0;
       std::unique_ptr<uint32_t[]> sub(new (std::nothrow) uint32_t[n]);
       if (!sub) break;
