@@ -14,15 +14,18 @@
  * scenario one side is the node's workload), IPv4 only, one batch of 4,096 repeated — or, for ClassBench, the whole trace in batches;
  * batch 4096: 5 timed rounds (each ≥ 0.3 s) after warm-up, median and
  * min/max reported; batch 1: `classifyV4One` on plain numbers over the same
- * tuples, mean per call over 5 rounds of 200k calls (median round).
+ * tuples, in a fresh process per strategy (bench/single.ts: mean per call over
+ * 5 rounds of 200k calls, median round; p50/p99 from blocks of 16 calls).
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { compileImage } from '../src/compile/index.js';
 import { NativeEngine, type Strategy } from '../src/native/index.js';
 import { ResolvedCluster } from '../src/resolve/index.js';
 import { loadScenario, root, scenarioTuples, type V4Columns } from './scenarios.js';
+import type { SingleResult } from './single.js';
 
 const scenario = process.argv[2] ?? 'founding';
 
@@ -89,33 +92,15 @@ function batchRun(strategy: Strategy): { nsPerTuple: number; min: number; max: n
   return { nsPerTuple: rounds[2]!, min: rounds[0]!, max: rounds[4]!, rulesVisited: pass(strategy) / n };
 }
 
-function singleRun(strategy: Strategy): { mean: number; p50: number; p99: number } {
-  const e = NativeEngine.fromImage(compiled.image, { strategy });
-  const CALLS = 200_000;
-  const rounds: number[] = [];
-  for (let k = 0; k < 6; k++) {
-    const s = now();
-    for (let i = 0; i < CALLS; i++) {
-      const j = i % n;
-      e.classifyV4One(a.src[j]!, a.dst[j]!, a.proto[j]!, a.sport[j]!, a.dport[j]!);
-    }
-    if (k > 0) rounds.push(((now() - s) * 1e6) / CALLS);
-  }
-  rounds.sort((x, y) => x - y);
-  // Latency distribution: blocks of 16 calls timed with hrtime (a clock read
-  // costs ~20-40 ns, too much per call); per-call time = block / 16, p50/p99
-  // over 20,000 blocks. Calls in a block are independent, so this is the
-  // per-call cost as an application sees it in a loop, not an isolated call.
-  const B = 16, BLOCKS = 20_000;
-  const per = new Float64Array(BLOCKS);
-  let j = 0;
-  for (let b = 0; b < BLOCKS; b++) {
-    const s = process.hrtime.bigint();
-    for (let k = 0; k < B; k++, j = j + 1 === n ? 0 : j + 1) e.classifyV4One(a.src[j]!, a.dst[j]!, a.proto[j]!, a.sport[j]!, a.dport[j]!);
-    per[b] = Number(process.hrtime.bigint() - s) / B;
-  }
-  per.sort();
-  return { mean: rounds[2]!, p50: per[BLOCKS >> 1]!, p99: per[Math.floor(BLOCKS * 0.99)]! };
+// Single-tuple latency in a fresh process per strategy (bench/single.ts says why).
+const singleDir = mkdtempSync(join(tmpdir(), 'nv-single-'));
+process.on('exit', () => rmSync(singleDir, { recursive: true, force: true }));
+writeFileSync(join(singleDir, 'image.nvt'), compiled.image);
+writeFileSync(join(singleDir, 'tuples'), Buffer.concat([a.src, a.dst, a.sport, a.dport, a.proto].map((x) => Buffer.from(x.buffer, x.byteOffset, x.byteLength))));
+function singleRun(strategy: Strategy): SingleResult {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/single.ts'), join(singleDir, 'image.nvt'), join(singleDir, 'tuples'), strategy], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bench/single.ts failed (${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as SingleResult;
 }
 
 const result: Record<string, unknown> = {

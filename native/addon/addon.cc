@@ -1,17 +1,19 @@
 // N-API glue only. The engine itself (native/src) knows nothing of Node.
 // Arguments are validated in TypeScript (src/native) and re-checked here
 // cheaply (types and lengths) so a bad call throws instead of reading out of
-// bounds. No global mutable state: each Engine object owns its tables.
+// bounds. No global mutable state: each Engine object owns its tables, and
+// the single-tuple registry below is per addon instance (per thread/worker).
 #include <napi.h>
 
 #include <memory>
+#include <vector>
 
 #include "engine.h"
 #include "format.h"
 
 namespace {
 
-constexpr uint32_t kAbiVersion = 5;
+constexpr uint32_t kAbiVersion = 6;
 
 Napi::Value ThrowCode(Napi::Env env, const char* code, const std::string& msg) {
   Napi::Error err = Napi::Error::New(env, msg);
@@ -36,6 +38,78 @@ void WriteResult(uint32_t* o, const nv::Result& r) {
   o[7] = r.rulesVisited;
 }
 
+// The low-latency single-tuple path, per addon instance (napi instance data):
+// ONE native function for every engine of the thread, so the JS call site that
+// calls it never sees a second function (with a function per engine, every
+// engine after the first measured 20-50 ns more per call: the call site turned
+// polymorphic). JS writes src, dst, proto, sport, dport and the engine's slot
+// into the shared io[0..5] and calls it with no arguments; it classifies with
+// that slot's engine and strategy and writes the result layout (WriteResult)
+// into the slot's own out array. A slot holds a share of its engine and a
+// reference to its out array; the engine's wrapper frees its slots when it is
+// collected.
+struct FastSlot {
+  std::shared_ptr<const nv::Engine> engine;  // null: free slot
+  napi_ref outRef = nullptr;
+  uint32_t* out = nullptr;
+  int strategy = 0;
+};
+struct FastRegistry {
+  napi_ref ioRef = nullptr;
+  uint32_t* io = nullptr;  // 16 words: [src, dst, proto, sport, dport, slot, ...]
+  std::vector<FastSlot> slots;
+  std::vector<uint32_t> freeSlots;
+};
+
+FastRegistry* Registry(Napi::Env env) {
+  FastRegistry* r = env.GetInstanceData<FastRegistry>();
+  if (!r) {
+    r = new FastRegistry();
+    env.SetInstanceData<FastRegistry>(r);  // deleted with the instance
+  }
+  return r;
+}
+
+napi_value FastCall(napi_env env, napi_callback_info cbi) {
+  void* d = nullptr;
+  size_t argc = 0;
+  napi_get_cb_info(env, cbi, &argc, nullptr, nullptr, &d);
+  const FastRegistry* reg = static_cast<const FastRegistry*>(d);
+  const uint32_t* io = reg->io;
+  napi_value ret;
+  const uint32_t slot = io[5];
+  if (slot >= reg->slots.size() || !reg->slots[slot].engine) {
+    napi_get_undefined(env, &ret);
+    return ret;
+  }
+  const FastSlot& s = reg->slots[slot];
+  nv::Result r;
+  s.engine->classify(4, &io[0], &io[1], uint8_t(io[2]), uint16_t(io[3]), uint16_t(io[4]), &r, s.strategy);
+  WriteResult(s.out, r);
+  napi_get_boolean(env, r.verdict != 0, &ret);
+  return ret;
+}
+
+// fastShared(io: Uint32Array(16) over its own ArrayBuffer) -> function() -> verdict | undefined (bad slot).
+// Once per addon instance (a second call replaces io and returns a new function).
+Napi::Value FastShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !IsType(info[0], napi_uint32_array) || info[0].As<Napi::Uint32Array>().ElementLength() < 16)
+    return ThrowCode(env, "ERR_INVALID_ARG", "fastShared(io: Uint32Array(16))");
+  FastRegistry* reg = Registry(env);
+  Napi::Uint32Array io = info[0].As<Napi::Uint32Array>();
+  napi_ref ref;
+  if (napi_create_reference(env, io, 1, &ref) != napi_ok) return ThrowCode(env, "ERR_NAPI", "cannot reference io");
+  if (reg->ioRef) napi_delete_reference(env, reg->ioRef);
+  reg->ioRef = ref;
+  reg->io = io.Data();
+  reg->io[5] = 0xffffffffu;
+  napi_value fn;
+  if (napi_create_function(env, "classifyV4One", NAPI_AUTO_LENGTH, FastCall, reg, &fn) != napi_ok)
+    return ThrowCode(env, "ERR_NAPI", "cannot create the function");
+  return Napi::Value(env, fn);
+}
+
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
@@ -43,7 +117,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
                        {InstanceMethod("classifyV4", &EngineWrap::ClassifyV4),
                         InstanceMethod("classifyV6", &EngineWrap::ClassifyV6),
                         InstanceMethod("classifyOne", &EngineWrap::ClassifyOne),
-                        InstanceMethod("fastV4", &EngineWrap::FastV4),
+                        InstanceMethod("fastSlot", &EngineWrap::FastSlotOf),
                         InstanceMethod("info", &EngineWrap::Info)});
   }
 
@@ -171,62 +245,48 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     return Napi::Number::New(env, r.verdict);
   }
 
-  // fastV4(io: Uint32Array(16) over its own ArrayBuffer, strategy) -> function() -> verdict.
-  // The low-latency single-tuple path: JS writes src, dst, proto, sport, dport
-  // into io[0..4] and calls the returned function with no arguments; it
-  // classifies and writes the result layout (WriteResult) to io[8..15]. A plain
-  // N-API function (no ObjectWrap unwrap, no argument conversion) that owns a
-  // share of the engine and a reference to io, so either stays valid for as
-  // long as the function lives.
-  struct Fast {
-    std::shared_ptr<const nv::Engine> engine;
-    napi_ref io = nullptr;
-    uint32_t* data = nullptr;
-    int strategy = 0;
-  };
-  static napi_value FastCall(napi_env env, napi_callback_info cbi) {
-    void* d = nullptr;
-    size_t argc = 0;
-    napi_get_cb_info(env, cbi, &argc, nullptr, nullptr, &d);
-    const Fast* f = static_cast<const Fast*>(d);
-    uint32_t* io = f->data;
-    nv::Result r;
-    f->engine->classify(4, &io[0], &io[1], uint8_t(io[2]), uint16_t(io[3]), uint16_t(io[4]), &r, f->strategy);
-    WriteResult(io + 8, r);
-    napi_value ret;
-    napi_get_boolean(env, r.verdict != 0, &ret);
-    return ret;
-  }
-  Napi::Value FastV4(const Napi::CallbackInfo& info) {
+  // fastSlot(out: Uint32Array(>= 8), strategy?) -> slot for the shared fast
+  // function (FastRegistry): its results go to out[0..7].
+  Napi::Value FastSlotOf(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (!engine_) return ThrowCode(env, "ERR_NO_ENGINE", "engine not loaded");
-    if (info.Length() < 1 || !IsType(info[0], napi_uint32_array) || info[0].As<Napi::Uint32Array>().ElementLength() < 16)
-      return ThrowCode(env, "ERR_INVALID_ARG", "fastV4(io: Uint32Array(16), strategy?)");
-    Napi::Uint32Array io = info[0].As<Napi::Uint32Array>();
-    std::unique_ptr<Fast> f(new Fast);
-    f->engine = engine_;
-    f->data = io.Data();
-    f->strategy = StrategyArg(info, 1);
-    if (napi_create_reference(env, io, 1, &f->io) != napi_ok) return ThrowCode(env, "ERR_NAPI", "cannot reference io");
-    napi_value fn;
-    if (napi_create_function(env, "classifyV4One", NAPI_AUTO_LENGTH, FastCall, f.get(), &fn) != napi_ok) {
-      napi_delete_reference(env, f->io);
-      return ThrowCode(env, "ERR_NAPI", "cannot create the function");
+    if (info.Length() < 1 || !IsType(info[0], napi_uint32_array) || info[0].As<Napi::Uint32Array>().ElementLength() < 8)
+      return ThrowCode(env, "ERR_INVALID_ARG", "fastSlot(out: Uint32Array(8), strategy?)");
+    FastRegistry* reg = Registry(env);
+    Napi::Uint32Array out = info[0].As<Napi::Uint32Array>();
+    FastSlot s;
+    s.engine = engine_;
+    s.out = out.Data();
+    s.strategy = StrategyArg(info, 1);
+    if (napi_create_reference(env, out, 1, &s.outRef) != napi_ok) return ThrowCode(env, "ERR_NAPI", "cannot reference out");
+    uint32_t slot;
+    if (!reg->freeSlots.empty()) {
+      slot = reg->freeSlots.back();
+      reg->freeSlots.pop_back();
+      reg->slots[slot] = std::move(s);
+    } else {
+      slot = uint32_t(reg->slots.size());
+      reg->slots.push_back(std::move(s));
     }
-    if (napi_add_finalizer(env, fn, f.get(),
-                           [](napi_env e, void* data, void*) {
-                             Fast* p = static_cast<Fast*>(data);
-                             napi_delete_reference(e, p->io);
-                             delete p;
-                           },
-                           nullptr, nullptr) != napi_ok) {
-      napi_delete_reference(env, f->io);
-      return ThrowCode(env, "ERR_NAPI", "cannot attach the finalizer");
-    }
-    f.release();
-    return Napi::Value(env, fn);
+    slots_.push_back(slot);
+    return Napi::Number::New(env, slot);
   }
 
+ public:
+  ~EngineWrap() override {
+    if (slots_.empty()) return;
+    Napi::Env env = Env();
+    FastRegistry* reg = env.GetInstanceData<FastRegistry>();
+    if (!reg) return;
+    for (uint32_t slot : slots_) {
+      FastSlot& s = reg->slots[slot];
+      if (s.outRef) napi_delete_reference(env, s.outRef);
+      s = FastSlot();
+      reg->freeSlots.push_back(slot);
+    }
+  }
+
+ private:
   Napi::Value Info(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
@@ -252,6 +312,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   std::shared_ptr<const nv::Engine> engine_;
   int strategy_ = 0;
+  std::vector<uint32_t> slots_;  // FastRegistry slots of this engine
 };
 
 Napi::Value AbiVersion(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), kAbiVersion); }
@@ -299,6 +360,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("formatVersion", Napi::Function::New(env, FormatVersion, "formatVersion"));
   exports.Set("layout", Napi::Function::New(env, Layout, "layout"));
   exports.Set("tupleHash", Napi::Function::New(env, TupleHash, "tupleHash"));
+  exports.Set("fastShared", Napi::Function::New(env, FastShared, "fastShared"));
   exports.Set("Engine", EngineWrap::Define(env));
   return exports;
 }

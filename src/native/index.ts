@@ -12,7 +12,7 @@ import { readImage, type ImageView } from '../format/image.js';
 import { EVAL_REASONS, FLOW_REASONS, FORMAT_MAJOR, NONE, SECTIONS } from '../format/spec.js';
 
 /** The addon ABI this wrapper speaks (native/addon/addon.cc kAbiVersion). */
-export const ADDON_ABI = 5;
+export const ADDON_ABI = 6;
 
 export interface BatchOutputs {
   verdict: Uint8Array;
@@ -70,8 +70,8 @@ interface RawEngine {
     family: number, s0: number, s1: number, s2: number, s3: number, d0: number, d1: number, d2: number, d3: number,
     proto: number, sport: number, dport: number, out: Uint32Array, strategy?: number, events?: Uint32Array, eventCount?: Uint8Array,
   ): number;
-  /** A no-argument classifier reading io[0..4] (src, dst, proto, sport, dport) and writing io[8..15]. */
-  fastV4(io: Uint32Array, strategy?: number): () => boolean;
+  /** A slot of the shared single-tuple function (RawAddon.fastShared) whose results go to out[0..7]. */
+  fastSlot(out: Uint32Array, strategy?: number): number;
   /** maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6). */
   info(): EngineInfo;
 }
@@ -91,6 +91,12 @@ export interface RawAddon {
   formatVersion(): { major: number; minor: number };
   layout(): { struct: string; field: string | null; value: number }[];
   tupleHash(family: number, src: Uint32Array, dst: Uint32Array, proto: number, sport: number, dport: number): number;
+  /**
+   * The thread's one single-tuple function: reads io[0..5] (src, dst, proto,
+   * sport, dport, engine slot), classifies with that slot's engine and writes
+   * the slot's out array; undefined for a slot that is not registered.
+   */
+  fastShared(io: Uint32Array): () => boolean | undefined;
   Engine: new (image: Uint8Array, strategy?: number) => RawEngine;
 }
 
@@ -108,6 +114,13 @@ export class ImageLoadError extends Error {
 }
 
 let cached: RawAddon | undefined;
+
+// The single-tuple path shared by every engine of this thread (one function,
+// so the call in classifyV4One stays monomorphic however many engines exist:
+// a function per engine cost every engine after the first 20-50 ns per call).
+// io: [src, dst, proto, sport, dport, slot, ...] over its own ArrayBuffer.
+let fastIo: Uint32Array | undefined;
+let fastFn: (() => boolean | undefined) | undefined;
 
 /**
  * Loads build/Release/netverdict.node (once) and checks the version handshake.
@@ -166,11 +179,10 @@ export interface NativeFlowRecord {
 export class NativeEngine {
   readonly rules: RuleInfo[];
   readonly backends: BackendInfo[];
-  // Single-tuple I/O: [src, dst, proto, sport, dport, -, -, -, result x 8] over
-  // its own ArrayBuffer (never moved by the GC); `scratch` views the result.
-  private readonly io = new Uint32Array(new ArrayBuffer(64));
-  private readonly scratch = new Uint32Array(this.io.buffer, 32, 8);
-  private readonly fastV4: () => boolean;
+  // Results of the single-tuple calls (classifyV4One via this engine's slot of
+  // the shared function, classifyOne), over its own ArrayBuffer (never moved by the GC).
+  private readonly scratch = new Uint32Array(new ArrayBuffer(32));
+  private readonly slot: number;
 
   private constructor(
     private readonly raw: RawEngine,
@@ -189,7 +201,11 @@ export class NativeEngine {
       line: Number(r.line),
       column: Number(r.column),
     }));
-    this.fastV4 = raw.fastV4(this.io, STRATEGY_CODE[strategy]);
+    if (!fastFn) {
+      fastIo = new Uint32Array(new ArrayBuffer(64));
+      fastFn = loadAddon().fastShared(fastIo);
+    }
+    this.slot = raw.fastSlot(this.scratch, STRATEGY_CODE[strategy]);
     this.backends = image.records('NAT_BACKENDS').map((b) => ({ addr: wordsToAddr(Number(b.family) as Family, b.addr as number[]), port: Number(b.port) }));
   }
 
@@ -234,13 +250,14 @@ export class NativeEngine {
    * egressRule, ingressRule, decidingRule, evalReasons, natBackend, rulesVisited].
    */
   classifyV4One(src: number, dst: number, proto: number, sport: number, dport: number): boolean {
-    const io = this.io;
+    const io = fastIo!;
     io[0] = src;
     io[1] = dst;
     io[2] = proto;
     io[3] = sport;
     io[4] = dport;
-    return this.fastV4();
+    io[5] = this.slot;
+    return fastFn!() === true;
   }
 
   /** Output array of classifyV4One / classifyOne. */
