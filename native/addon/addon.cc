@@ -297,6 +297,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       o.Set("maxProgramWork", Napi::Number::New(env, double(engine_->maxProgramWork())));
       o.Set("workCap", Napi::Number::New(env, double(engine_->workCap())));
       o.Set("traceBound", Napi::Number::New(env, double(engine_->traceBound())));
+      o.Set("fastTransit", Napi::Boolean::New(env, engine_->fastTransit()));
     }
     return o;
   }

@@ -574,18 +574,15 @@ __attribute__((always_inline)) inline void Engine::prepare(int family, const uin
   p.dstA = family == 4 ? pp->dst[0] : 0;
 }
 
-// What evaluation reads first: the classes' identity rows (every set test) and
-// the endpoints' programs.
+// What evaluation reads first: the start of the classes' identity rows and
+// the endpoints' programs. (Prefetching whole rows — up to 16 lines each —
+// cost ~60 instructions per tuple and measured no faster at 1k-100k rules:
+// the set tests are independent loads that overlap anyway.)
 void Engine::prefetchFor(const Prep& pp) const {
   if (pp.noBackend) return;
   if (identDense_) {
-    const uint64_t lines = (identDenseWords_ + 7) / 8, n = lines < 16 ? lines : 16;
-    const uint64_t* rs = identDense_.get() + identDenseWords_ * pp.p.src->identity;
-    const uint64_t* rd = identDense_.get() + identDenseWords_ * pp.p.dst->identity;
-    for (uint64_t k = 0; k < n; k++) {
-      __builtin_prefetch(rs + 8 * k);
-      __builtin_prefetch(rd + 8 * k);
-    }
+    __builtin_prefetch(identDense_.get() + identDenseWords_ * pp.p.src->identity);
+    __builtin_prefetch(identDense_.get() + identDenseWords_ * pp.p.dst->identity);
   }
   if (pp.p.src->egressProg != kNone) __builtin_prefetch(&programs_[pp.p.src->egressProg]);
   if (pp.p.dst->ingressProg != kNone) __builtin_prefetch(&programs_[pp.p.dst->ingressProg]);
@@ -823,6 +820,184 @@ void Engine::buildTransitPath() {
   transitOnly_ = true;
 }
 
+// See FastStage (engine.h). Conditions checked once here; anything else
+// keeps the general path.
+void Engine::buildFastTransit() {
+  fastTransit_ = false;
+  if (!transitOnly_ || !trees_ || nFrontends_ > 0 || nNodePorts_ > 0) return;
+  if (const char* env = std::getenv("NV_FAST_TRANSIT")) {
+    if (env[0] == '0' && env[1] == 0) return;
+  }
+  for (int i = 0; i < 2; i++) {
+    const Op& o = transitOps_[i];
+    FastStage st;
+    if (o.count > 1) return;
+    if (o.count == 1) {
+      const uint32_t tbi = tierRefs_[o.start];
+      const uint64_t bi = 2 * uint64_t(tbi);
+      const Tree& t = trees_[bi];
+      if (!t.nodes || t.nRoots == 0 || t.nRoots > 4) return;
+      st.tree = &t;
+      st.ruleStart = dblocks_[bi].ruleStart;
+      st.endRule = tierBlocks_[tbi].endRule;
+      st.endAction = tierBlocks_[tbi].endAction;
+    }
+    fastStage_[i] = st;
+  }
+  fastTransit_ = true;
+}
+
+// The transit evaluations of evaluate()'s transitOnly_ branch, for chunks of
+// kLanes tuples: per stage (forward tiers of the transit ingress, then egress
+// program, the second only for tuples the first allowed) a lockstep descent of
+// every live lane (one tree level per round, so the lanes' node loads overlap),
+// then each lane's leaf scanned in rule order to its first box hit — what
+// firstDecided and walkTiers decide for a one-block tier walk.
+void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
+  constexpr size_t kLanes = 32;
+  for (size_t from = 0; from < in.n; from += kLanes) {
+    const size_t m = in.n - from < kLanes ? in.n - from : kLanes;
+    const uint32_t* src = in.src + from;
+    const uint32_t* dst = in.dst + from;
+    const uint16_t* sport = in.sport + from;
+    const uint16_t* dport = in.dport + from;
+    const uint8_t* proto = in.proto + from;
+    uint8_t allow[kLanes], reason[kLanes];
+    uint32_t last[kLanes], visited[kLanes];
+    for (size_t k = 0; k < m; k++) {
+      allow[k] = 1;  // "still evaluating": stage 0 runs for every tuple
+      reason[k] = EVAL_NONE;
+      last[k] = kNone;
+      visited[k] = 0;
+    }
+    for (int s = 0; s < 2; s++) {
+      const FastStage& st = fastStage_[s];
+      if (!st.tree) {
+        for (size_t k = 0; k < m; k++) {
+          if (!allow[k]) continue;
+          last[k] = kNone;
+          reason[k] = EVAL_NO_FORWARD_POLICY;
+        }
+        continue;
+      }
+      const Tree& t = *st.tree;
+      const TreeNode* nodes = t.nodes.get();
+      // Descents of the live lanes (allowed so far), one unit per lane and
+      // root; keys as rows so the node's dimension indexes them (no branch).
+      const uint32_t roots = t.nRoots;
+      uint32_t unit[kLanes * 4], idx[kLanes * 4], leaf[kLanes][4], key[kLanes][8];
+      size_t nu = 0;
+      for (size_t k = 0; k < m; k++) {
+        if (!allow[k]) continue;
+        key[k][0] = src[k];
+        key[k][1] = dst[k];
+        key[k][2] = proto[k];
+        key[k][3] = sport[k];
+        key[k][4] = dport[k];
+        for (uint32_t g = 0; g < roots; g++) {
+          const uint32_t r = t.rootOf(g, src[k], dst[k]);
+          if (r & kTreeLeafBit) {
+            leaf[k][g] = r & ~kTreeLeafBit;
+            continue;
+          }
+          unit[nu] = uint32_t(k) << 2 | g;
+          idx[nu] = r;
+          nu++;
+        }
+      }
+      for (size_t live = nu; live > 0;) {
+        for (size_t j = 0; j < live;) {
+          const uint32_t u = unit[j];
+          const TreeNode& nd = nodes[idx[j]];
+          const uint32_t c = (&nd.a)[key[u >> 2][nd.dim] >= nd.thr];
+          if (c & kTreeLeafBit) {
+            leaf[u >> 2][u & 3] = c & ~kTreeLeafBit;
+            live--;
+            unit[j] = unit[live];
+            idx[j] = idx[live];
+            continue;
+          }
+          idx[j] = c;
+          j++;
+        }
+      }
+      const uint32_t* leaves = t.leaves.get();
+      const Box* boxes = t.boxes.get();
+      for (size_t k = 0; k < m; k++) {
+        if (!allow[k]) continue;
+        const uint8_t pf = protoFlags_[proto[k]];
+        // The first match over the roots (groups): each leaf in rule order,
+        // stopping at its first hit or at the best so far. A rule that is not
+        // an exact box gets matchRule, on the address classes looked up then.
+        uint32_t best = kNone;
+        Pkt pk;
+        bool classes = false;
+        for (uint32_t g = 0; g < roots; g++) {
+          const TreeNode& nd = nodes[leaf[k][g]];
+          const uint32_t* l = leaves + nd.a;
+          for (uint32_t q = 0; q < nd.b && l[q] < best; q++) {
+            const Box& x = boxes[l[q]];
+            bool hit;
+            if (x.flags & kBoxExact) {
+              visited[k]++;
+              hit = boxHit(x, src[k], dst[k], proto[k], sport[k], dport[k], pf);
+            } else {
+              if (!classes) {
+                pk.src = lookup(4, &src[k]);
+                pk.dst = lookup(4, &dst[k]);
+                pk.family = 4;
+                pk.proto = proto[k];
+                pk.protoFlags = pf;
+                pk.sport = sport[k];
+                pk.dport = dport[k];
+                pk.strategy = STRATEGY_DECISION;
+                pk.srcA = src[k];
+                pk.dstA = dst[k];
+                pk.hintBlock = kNone;
+                pk.hintLeaf = nullptr;
+                classes = true;
+              }
+              pk.rulesVisited = 0;
+              hit = matchRule(mrec_[drules_[st.ruleStart + l[q]].matchIdx], pk);
+              visited[k] += pk.rulesVisited;
+            }
+            if (hit) {
+              best = l[q];
+              break;
+            }
+          }
+        }
+        if (best != kNone) {
+          const DRule& r = drules_[st.ruleStart + best];
+          last[k] = r.ruleId;
+          if (r.action == ACTION_PASS) {
+            reason[k] = EVAL_ALL_TIERS_PASSED;
+          } else {
+            allow[k] = r.action == ACTION_ALLOW;
+            reason[k] = EVAL_RULE;
+          }
+        } else {
+          last[k] = st.endRule;
+          if (st.endAction == ACTION_DENY) {
+            allow[k] = 0;
+            reason[k] = EVAL_END_OF_TIER;
+          } else {
+            reason[k] = EVAL_ALL_TIERS_PASSED;
+          }
+        }
+      }
+    }
+    for (size_t k = 0; k < m; k++) out.verdict[from + k] = allow[k];
+    if (out.reason) for (size_t k = 0; k < m; k++) out.reason[from + k] = FLOW_POLICY;
+    if (out.egressRule) for (size_t k = 0; k < m; k++) out.egressRule[from + k] = kNone;
+    if (out.ingressRule) for (size_t k = 0; k < m; k++) out.ingressRule[from + k] = kNone;
+    if (out.decidingRule) for (size_t k = 0; k < m; k++) out.decidingRule[from + k] = last[k];
+    if (out.evalReasons) for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = uint32_t(reason[k]) << 16;
+    if (out.natBackend) for (size_t k = 0; k < m; k++) out.natBackend[from + k] = kNone;
+    if (out.rulesVisited) for (size_t k = 0; k < m; k++) out.rulesVisited[from + k] = visited[k];
+  }
+}
+
 // Tree descent for up to kGroup tuples at once (every root of a grouped tree
 // is a lane of its own), one level per round: the lanes' node loads are
 // independent, so their cache misses overlap instead of forming one dependent
@@ -893,6 +1068,7 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
 }
 
 void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {
+  if (fastTransit_ && family == 4 && strategy == STRATEGY_DECISION && !out.events) return classifyFastTransit(in, out);
   const size_t w = family == 4 ? 1 : 4;
   // Software pipeline over chunks of kChunk tuples: the NAT index slot and the
   // trie's first level are prefetched two chunks ahead; the first stage (NAT,

@@ -123,6 +123,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   e->buildTrees();
   e->buildFirstTrees();
   e->buildTransitPath();
+  e->buildFastTransit();
   if (!e->buildDecisionIndex()) {
     *err = LoadError::OutOfMemory;
     if (detail) *detail = "cannot allocate the decision block index";

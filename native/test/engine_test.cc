@@ -247,6 +247,90 @@ TraceStats checkTraces(const nv::Engine& e, int n) {
 
 }  // namespace
 
+// ---- fast transit path (Engine::classifyFastTransit) -------------------------
+
+// IPv4 interval starts of an image (V4_STARTS), read from its section
+// directory: addresses at, just below and inside them reach the rules' boxes.
+std::vector<uint32_t> v4Starts(const std::vector<uint8_t>& img) {
+  std::vector<uint32_t> out;
+  nv::fmt::ImageHeader h;
+  std::memcpy(&h, img.data(), sizeof h);
+  for (uint32_t i = 0; i < h.sectionCount; i++) {
+    nv::fmt::SectionEntry e;
+    std::memcpy(&e, img.data() + h.directoryOffset + i * sizeof e, sizeof e);
+    if (e.id != nv::fmt::S_V4_STARTS) continue;
+    out.resize(e.count);
+    std::memcpy(out.data(), img.data() + e.offset, e.count * 4);
+  }
+  return out;
+}
+
+// The fast path against its twin (NV_FAST_TRANSIT=0: the general path), every
+// output, with one tree root and with grouped roots, batches of several sizes.
+void checkFastTransit(const std::vector<uint8_t>& img) {
+  nv::LoadError err;
+  std::string detail;
+  const std::vector<uint32_t> starts = v4Starts(img);
+  EXPECT(starts.size() > 8, "transit fixture: no IPv4 intervals");
+  if (starts.size() <= 8) return;
+  const size_t n = 4099;  // not a multiple of the lane count
+  std::vector<uint32_t> src(n), dst(n);
+  std::vector<uint16_t> sp(n), dp(n);
+  std::vector<uint8_t> pr(n);
+  const uint16_t ports[] = {0, 22, 53, 80, 443, 1024, 8080, 65535};
+  const uint8_t protos[] = {6, 6, 17, 17, 1, 47, 0};
+  auto addr = [&]() {
+    const uint32_t a = starts[rnd() % starts.size()];
+    switch (rnd() % 4) {
+      case 0: return a;
+      case 1: return a - 1;
+      case 2: return a + (rnd() & 0xff);
+      default: return rnd();
+    }
+  };
+  for (size_t i = 0; i < n; i++) {
+    src[i] = addr();
+    dst[i] = addr();
+    pr[i] = protos[rnd() % 7];
+    sp[i] = rnd() % 3 ? ports[rnd() % 8] : uint16_t(rnd());
+    dp[i] = rnd() % 3 ? ports[rnd() % 8] : uint16_t(rnd());
+  }
+  for (const char* groups : {"0", "1"}) {
+    setenv("NV_DTREE_GROUPS", groups, 1);
+    unsetenv("NV_DTREE_MIN_RULES");
+    auto fast = nv::Engine::load(img.data(), img.size(), &err, &detail);
+    setenv("NV_FAST_TRANSIT", "0", 1);
+    auto twin = nv::Engine::load(img.data(), img.size(), &err, &detail);
+    unsetenv("NV_FAST_TRANSIT");
+    unsetenv("NV_DTREE_GROUPS");
+    setenv("NV_DTREE_MIN_RULES", "1", 1);
+    EXPECT(fast && twin, "transit fixture rejected: %s %s", nv::loadErrorName(err), detail.c_str());
+    if (!fast || !twin) return;
+    EXPECT(fast->fastTransit() && !twin->fastTransit(), "fast transit path not taken (groups %s), or not off in the twin", groups);
+    for (size_t m : {n, size_t(0), size_t(1), size_t(31), size_t(33)}) {
+      std::vector<uint32_t> o32[2][6];
+      std::vector<uint8_t> o8[2][2];
+      for (int k = 0; k < 2; k++) {
+        for (auto& v : o32[k]) v.assign(m + 1, kCanary);
+        for (auto& v : o8[k]) v.assign(m + 1, 0xee);
+        nv::Batch b{m, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
+        nv::BatchOut o{o8[k][0].data(), o8[k][1].data(), o32[k][0].data(), o32[k][1].data(), o32[k][2].data(),
+                       o32[k][3].data(), o32[k][4].data(), o32[k][5].data(), nullptr, nullptr, 0};
+        (k ? twin : fast)->classifyBatch(4, b, o, nv::STRATEGY_DECISION);
+        EXPECT(o32[k][0][m] == kCanary && o8[k][0][m] == 0xee, "batch of %zu wrote past its end", m);
+      }
+      size_t differ = 0;
+      for (size_t i = 0; i < m; i++) {
+        for (int j = 0; j < 6; j++) differ += o32[0][j][i] != o32[1][j][i];
+        for (int j = 0; j < 2; j++) differ += o8[0][j][i] != o8[1][j][i];
+      }
+      EXPECT(differ == 0, "fast transit path != general path on %zu outputs (batch %zu, groups %s)", differ, m, groups);
+    }
+    classifyRandom(*fast, 2000);
+  }
+  std::printf("fast transit: %zu tuples, fast path == general path, one root and grouped\n", n);
+}
+
 int main(int argc, char** argv) {
   const char* path = argc > 1 ? argv[1] : "native/test/fixtures/egress-allowlist.nvt";
   // Force the derived decision trees (engine.h) onto every IPv4 block, however
@@ -359,6 +443,13 @@ int main(int argc, char** argv) {
       classifyRandom(*te, 2000);
     }
     setenv("NV_DTREE_MIN_RULES", "1", 1);
+  }
+
+  if (argc > 3) {
+    std::ifstream xf(argv[3], std::ios::binary);
+    std::vector<uint8_t> ximg((std::istreambuf_iterator<char>(xf)), std::istreambuf_iterator<char>());
+    EXPECT(ximg.size() > 64, "cannot read %s", argv[3]);
+    if (ximg.size() > 64) checkFastTransit(ximg);
   }
 
   // Truncations.

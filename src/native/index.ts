@@ -76,7 +76,10 @@ interface RawEngine {
   info(): EngineInfo;
 }
 
-/** maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6); traceBound: worst-case trace events per tuple. */
+/**
+ * maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6); traceBound: worst-case trace events per tuple;
+ * fastTransit: IPv4 batches of the decision strategy take the fast transit path (pure 5-tuple ACL images, e.g. ClassBench).
+ */
 export interface EngineInfo {
   imageSize: number;
   ruleCount: number;
@@ -84,6 +87,7 @@ export interface EngineInfo {
   maxProgramWork: number;
   workCap: number;
   traceBound: number;
+  fastTransit: boolean;
 }
 
 export interface RawAddon {

@@ -9,7 +9,10 @@
  * block however small (NV_DTREE_MIN_RULES=1), with grouped multi-root trees
  * (NV_DTREE_GROUPS=1), with the trie off (NV_LPM=search), and with the
  * trees' root cut tables off (NV_DTREE_CUT=0: one cell per root) or cut more
- * finely (NV_DTREE_CUT=64: up to 64 rule copies per rule).
+ * finely (NV_DTREE_CUT=64: up to 64 rule copies per rule), and with the
+ * batch fast transit path (Engine::classifyFastTransit, taken by the decision
+ * strategy on such images) off (NV_FAST_TRANSIT=0): its scalar twin, the
+ * general path, must give every output identically.
  */
 import t from 'tap';
 import { parseFilters, parseTrace, type Trace } from '../../src/classbench/parse.js';
@@ -18,67 +21,7 @@ import { conversionCluster } from '../../src/classbench/model.js';
 import { checkNative, checkReference } from '../../src/classbench/check.js';
 import { compileCluster } from '../../src/compile/index.js';
 import { NativeEngine, type Strategy } from '../../src/native/index.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
-}
-
-const quad = (x: number): string => [x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255].join('.');
-const mask = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
-
-interface Box {
-  s: [number, number];
-  d: [number, number];
-  sp: [number, number];
-  dp: [number, number];
-  proto: number; // -1: any
-}
-
-function randomSet(seed: number, n: number): { lines: string[]; boxes: Box[] } {
-  const r = rng(seed);
-  const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
-  // A small pool of base prefixes so filters overlap and nest.
-  const bases = Array.from({ length: 12 }, () => (Math.floor(r() * 0xffffffff) & 0xffff0000) >>> 0);
-  const prefix = (): [number, number, number] => {
-    const len = pick([0, 8, 16, 16, 20, 24, 24, 28, 32, 32]);
-    const base = (pick(bases) | Math.floor(r() * 0xffff)) >>> 0;
-    const lo = (base & mask(len)) >>> 0;
-    return [lo, (lo | ~mask(len)) >>> 0, len];
-  };
-  const ports = (): [number, number] => {
-    const k = r();
-    if (k < 0.4) return [0, 65535];
-    if (k < 0.7) {
-      const p = pick([22, 53, 80, 443, 1024, 8080, 0, 65535]);
-      return [p, p];
-    }
-    const a = Math.floor(r() * 65536);
-    const b = Math.min(65535, a + Math.floor(r() * 4000));
-    return [a, b];
-  };
-  const lines: string[] = [];
-  const boxes: Box[] = [];
-  for (let i = 0; i < n; i++) {
-    const [sLo, sHi, sLen] = prefix();
-    const [dLo, dHi, dLen] = prefix();
-    const proto = pick([6, 6, 17, 17, 1, -1]);
-    // Ports only with TCP/UDP (ports with any protocol cannot be expressed exactly).
-    const sp: [number, number] = proto === 6 || proto === 17 ? ports() : [0, 65535];
-    const dp: [number, number] = proto === 6 || proto === 17 ? ports() : [0, 65535];
-    const pr = proto < 0 ? '0x00/0x00' : `0x${proto.toString(16).padStart(2, '0')}/0xFF`;
-    lines.push(`@${quad(sLo)}/${sLen}\t${quad(dLo)}/${dLen}\t${sp[0]} : ${sp[1]}\t${dp[0]} : ${dp[1]}\t${pr}`);
-    boxes.push({ s: [sLo, sHi], d: [dLo, dHi], sp, dp, proto });
-  }
-  return { lines, boxes };
-}
+import { rng, quad, randomSet, type Box } from './random-set.js';
 
 // Headers at and around filter corners (inside, just outside), plus noise.
 function randomTrace(seed: number, boxes: Box[], n: number): Trace {
@@ -115,6 +58,8 @@ const ENVS: { name: string; env: Record<string, string> }[] = [
   { name: 'NV_LPM=search', env: { NV_LPM: 'search' } },
   { name: 'NV_DTREE_CUT=0', env: { NV_DTREE_CUT: '0' } },
   { name: 'NV_DTREE_CUT=64', env: { NV_DTREE_CUT: '64' } },
+  { name: 'NV_FAST_TRANSIT=0', env: { NV_FAST_TRANSIT: '0' } },
+  { name: 'NV_DTREE_GROUPS=1 NV_FAST_TRANSIT=0', env: { NV_DTREE_GROUPS: '1', NV_FAST_TRANSIT: '0' } },
 ];
 
 for (const [seed, n, perPolicy] of [
@@ -157,6 +102,25 @@ for (const [seed, n, perPolicy] of [
           for (let i = 0; i < n; i++) if (direct[k][i] !== generic[k][i]) differ++;
         }
         t.equal(differ, 0, `${s}: events off (direct transit path) == events on (generic path), every output`);
+      }
+      // The batch fast transit path (decision, events off) against its twin,
+      // the general path (NV_FAST_TRANSIT=0), single- and multi-root trees.
+      for (const groups of [false, true]) {
+        if (groups) process.env.NV_DTREE_GROUPS = '1';
+        const fast = NativeEngine.fromImage(image);
+        process.env.NV_FAST_TRANSIT = '0';
+        const twin = NativeEngine.fromImage(image);
+        delete process.env.NV_FAST_TRANSIT;
+        delete process.env.NV_DTREE_GROUPS;
+        t.ok(fast.info().fastTransit && !twin.info().fastTransit, 'the fast path is taken, and off in the twin');
+        const a = outs(), b = outs();
+        fast.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, a, 'decision');
+        twin.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, b, 'decision');
+        let differ = 0;
+        for (const k of Object.keys(a) as (keyof typeof a)[]) {
+          for (let i = 0; i < n; i++) if (a[k][i] !== b[k][i]) differ++;
+        }
+        t.equal(differ, 0, `fast transit path == general path (NV_FAST_TRANSIT=0)${groups ? ', grouped trees' : ''}, every output of ${n} headers`);
       }
     }
     const ref = checkReference(cluster, conv, filters, trace, 1500);

@@ -2,7 +2,8 @@
  * Runs the native tests (native/test, no Node) under ASan/UBSan, and pins
  * the golden image: the founding scenario must compile to exactly the bytes
  * of native/test/fixtures/egress-allowlist.nvt (regenerate deliberately with
- * NETVERDICT_UPDATE_GOLDEN=1 when the format or compiler output changes).
+ * NETVERDICT_UPDATE_GOLDEN=1 when the format or compiler output changes),
+ * and the other two fixtures engine_test reads (trace events, fast transit).
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,11 @@ import { compileImage } from '../../src/compile/index.js';
 import { loadClusterFromTexts } from '../../src/model/load.js';
 import { ResolvedCluster } from '../../src/resolve/index.js';
 import { generateCluster, loadGeneratedCluster, TINY } from '../../src/gen/cluster.js';
+import { parseFilters } from '../../src/classbench/parse.js';
+import { convertFilters } from '../../src/classbench/convert.js';
+import { conversionCluster } from '../../src/classbench/model.js';
+import { compileCluster } from '../../src/compile/index.js';
+import { randomSet } from '../classbench/random-set.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '../..');
 const golden = join(root, 'native/test/fixtures/egress-allowlist.nvt');
@@ -39,6 +45,20 @@ t.test('trace fixture: src/gen tiny seed 6 compiles to the pinned bytes', (tt) =
   const image = compileImage(model).image;
   if (process.env.NETVERDICT_UPDATE_GOLDEN === '1') writeFileSync(tracesFixture, image);
   tt.ok(Buffer.from(image).equals(readFileSync(tracesFixture)), 'bytes equal native/test/fixtures/traces.nvt (regenerate with NETVERDICT_UPDATE_GOLDEN=1)');
+  tt.end();
+});
+
+// The transit fixture: a random ClassBench-style set (test/classbench/random-set.ts
+// seed 3, 500 filters, 90 per policy; some rules are not exact boxes), i.e. a
+// transit-only image whose decision batches take the fast transit path.
+// engine_test compares that path with its twin (NV_FAST_TRANSIT=0) under the sanitizers.
+const transitFixture = join(root, 'native/test/fixtures/transit.nvt');
+t.test('transit fixture: a random ClassBench-style set compiles to the pinned bytes', (tt) => {
+  const { filters } = parseFilters(randomSet(3, 500).lines.join('\n'), 'random.rules');
+  const conv = convertFilters(filters, { maxRulesPerPolicy: 90 });
+  const image = compileCluster(conversionCluster(conv, filters, 'random.rules').cluster).image;
+  if (process.env.NETVERDICT_UPDATE_GOLDEN === '1') writeFileSync(transitFixture, image);
+  tt.ok(Buffer.from(image).equals(readFileSync(transitFixture)), 'bytes equal native/test/fixtures/transit.nvt (regenerate with NETVERDICT_UPDATE_GOLDEN=1)');
   tt.end();
 });
 
