@@ -94,6 +94,11 @@ export interface CompiledImage {
   stats: CompileStats;
 }
 
+/** u32 words per MATCHES record (MatchRec, 48 bytes): ruleId; action, flags, proto, notProto; icmpType, icmpCode, notIcmpType, notIcmpCode; addrTestStart; addrTestCount; dstSvcSet; srcPorts; srcNotPorts; dstPorts; dstNotPorts; padding. */
+const MATCH_WORDS = S.MATCH.size / 4;
+/** u32 words per RULE_META record (RuleMeta, 32 bytes): tier, name, file, line, ruleIndex, action | kind << 8, column, padding. */
+const RULE_META_WORDS = S.RULE_META.size / 4;
+
 const ACTION_CODE: Record<string, number> = { allow: S.ACTION_ALLOW, deny: S.ACTION_DENY, pass: S.ACTION_PASS, log: S.ACTION_LOG };
 
 function parsePortMemberKey(k: string): PortMemberKey {
@@ -113,7 +118,8 @@ function cmpBig(a: bigint, b: bigint): number {
 
 class Compiler {
   readonly strings = new StringTable();
-  readonly ruleMeta: Rec[] = [];
+  /** RULE_META records as u32 words (RULE_META_WORDS each). */
+  readonly ruleMeta = new U32Buf();
   private readonly ruleIdByRule = new Map<Rule, number>();
   private readonly ruleIdByKey = new Map<string, number>();
 
@@ -122,11 +128,15 @@ class Compiler {
   readonly portSets: PortSetDef[] = [];
   private readonly portSetIds = new Map<string, number>();
 
-  readonly matches: Rec[] = [];
+  /** MATCHES records as u32 words (MATCH_WORDS each; see matchWords). */
+  readonly matches = new U32Buf();
   private readonly matchCache = new Map<Rule, MatchCacheEntry>();
-  readonly addrTests: Rec[] = [];
-  readonly portLists: Rec[] = [];
-  readonly portRanges: Rec[] = [];
+  /** ADDR_TESTS as u32 words: setId, side | negate << 8. */
+  readonly addrTests = new U32Buf();
+  /** PORT_LISTS as u32 words: rangeStart, rangeCount, namedStart, namedCount. */
+  readonly portLists = new U32Buf();
+  /** PORT_RANGES as u32 words: first | last << 16. */
+  readonly portRanges = new U32Buf();
   readonly namedRefs: number[] = [];
 
   readonly ruleRefs = new U32Buf();
@@ -148,17 +158,17 @@ class Compiler {
   // ---- rule map -------------------------------------------------------------
 
   private newRule(meta: { tier: string; name: string; action: string; ruleIndex: number; kind: number; file?: string; line?: number; column?: number }): number {
-    const id = this.ruleMeta.length;
-    this.ruleMeta.push({
-      tier: this.strings.ref(meta.tier),
-      name: this.strings.ref(meta.name),
-      file: this.strings.ref(meta.file ?? ''),
-      line: meta.line ?? 0,
-      column: meta.column ?? 0,
-      ruleIndex: meta.ruleIndex,
-      action: ACTION_CODE[meta.action]!,
-      kind: meta.kind,
-    });
+    const id = this.ruleMeta.length / RULE_META_WORDS;
+    const w = this.ruleMeta;
+    w.reserve(RULE_META_WORDS);
+    w.push(this.strings.ref(meta.tier));
+    w.push(this.strings.ref(meta.name));
+    w.push(this.strings.ref(meta.file ?? ''));
+    w.push(meta.line ?? 0);
+    w.push(meta.ruleIndex); // i32: -1 is 0xffffffff
+    w.push((ACTION_CODE[meta.action]! & 0xff) | ((meta.kind & 0xff) << 8));
+    w.push(meta.column ?? 0);
+    w.push(0);
     return id;
   }
 
@@ -234,8 +244,9 @@ class Compiler {
 
   private portList(er: EntityRule, list: PortList | undefined, rule: Rule, ns: string | undefined): number {
     if (!list || (list.ranges.length === 0 && list.named.length === 0)) return NONE;
-    const rec: Rec = { rangeStart: this.portRanges.length, rangeCount: list.ranges.length, namedStart: this.namedRefs.length, namedCount: list.named.length };
-    for (const r of list.ranges) this.portRanges.push({ first: r.first, last: r.last });
+    const rangeStart = this.portRanges.length;
+    const namedStart = this.namedRefs.length;
+    for (const r of list.ranges) this.portRanges.push((r.first & 0xffff) | ((r.last & 0xffff) << 16));
     const positive = this.model.ruleSelectors(er, ns).positive;
     for (const name of list.named) {
       const key = `np|${positive?.canonical ?? '<all>'}|${name}|${rule.protocol ?? '*'}`;
@@ -245,8 +256,13 @@ class Compiler {
         ),
       );
     }
-    this.portLists.push(rec);
-    return this.portLists.length - 1;
+    const pl = this.portLists;
+    pl.reserve(4);
+    pl.push(rangeStart);
+    pl.push(list.ranges.length);
+    pl.push(namedStart);
+    pl.push(list.named.length);
+    return pl.length / 4 - 1;
   }
 
   private setMatch(entry: MatchCacheEntry, usual: boolean, f: Family, ctx: string, v: number): void {
@@ -270,38 +286,42 @@ class Compiler {
       return NONE;
     }
     let flags = 0;
-    const rec: Rec = { ruleId };
     let action = ACTION_CODE[rule.action.toLowerCase()]!;
     if (inProfile && action === S.ACTION_PASS) action = S.ACTION_DENY;
-    rec.action = action;
+    let proto = 0;
+    let notProto = 0;
+    let icmpType = 0;
+    let icmpCode = 0;
+    let notIcmpType = 0;
+    let notIcmpCode = 0;
     if (rule.protocol !== undefined) {
       flags |= S.M_PROTO;
-      rec.proto = rule.protocol;
+      proto = rule.protocol;
     }
     if (rule.notProtocol !== undefined) {
       flags |= S.M_NOT_PROTO;
-      rec.notProto = rule.notProtocol;
+      notProto = rule.notProtocol;
     }
     if (rule.icmp) {
       flags |= S.M_ICMP_TYPE;
-      rec.icmpType = rule.icmp.type;
+      icmpType = rule.icmp.type;
       if (rule.icmp.code !== undefined) {
         flags |= S.M_ICMP_CODE;
-        rec.icmpCode = rule.icmp.code;
+        icmpCode = rule.icmp.code;
       }
     }
     if (rule.notICMP) {
       flags |= S.M_NOT_ICMP_TYPE;
-      rec.notIcmpType = rule.notICMP.type;
+      notIcmpType = rule.notICMP.type;
       if (rule.notICMP.code !== undefined) {
         flags |= S.M_NOT_ICMP_CODE;
-        rec.notIcmpCode = rule.notICMP.code;
+        notIcmpCode = rule.notICMP.code;
       }
     }
-    rec.flags = flags;
-    rec.addrTestStart = this.addrTests.length;
+    const addrTestStart = this.addrTests.length / 2;
     const test = (side: number, negate: boolean, setId: number): void => {
-      this.addrTests.push({ setId, side, negate: negate ? 1 : 0 });
+      this.addrTests.push(setId);
+      this.addrTests.push(side | (negate ? 1 << 8 : 0));
     };
     for (const [sideName, side] of [['source', S.SIDE_SRC], ['destination', S.SIDE_DST]] as const) {
       const er = rule[sideName];
@@ -326,17 +346,30 @@ class Compiler {
     if (srcSvc) {
       test(S.SIDE_SRC, false, this.addrSet(`svc|${srcSvc.namespace}/${srcSvc.name}`, () => ({ cidrs: this.model.ipsets.serviceSet(srcSvc.namespace, srcSvc.name).addrs.members })));
     }
-    rec.addrTestCount = this.addrTests.length - (rec.addrTestStart as number);
+    const addrTestCount = this.addrTests.length / 2 - addrTestStart;
     const dstSvc = rule.destination.services;
-    rec.dstSvcSet = dstSvc
+    const dstSvcSet = dstSvc
       ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => [...this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts].map(parsePortMemberKey))
       : NONE;
-    rec.srcPorts = this.portList(rule.source, rule.source.ports, rule, ns);
-    rec.srcNotPorts = this.portList(rule.source, rule.source.notPorts, rule, ns);
-    rec.dstPorts = this.portList(rule.destination, rule.destination.ports, rule, ns);
-    rec.dstNotPorts = this.portList(rule.destination, rule.destination.notPorts, rule, ns);
-    const idx = this.matches.length;
-    this.matches.push(rec);
+    const srcPorts = this.portList(rule.source, rule.source.ports, rule, ns);
+    const srcNotPorts = this.portList(rule.source, rule.source.notPorts, rule, ns);
+    const dstPorts = this.portList(rule.destination, rule.destination.ports, rule, ns);
+    const dstNotPorts = this.portList(rule.destination, rule.destination.notPorts, rule, ns);
+    const w = this.matches;
+    const idx = w.length / MATCH_WORDS;
+    w.reserve(MATCH_WORDS);
+    w.push(ruleId);
+    w.push((action & 0xff) | ((flags & 0xff) << 8) | ((proto & 0xff) << 16) | ((notProto & 0xff) << 24));
+    w.push((icmpType & 0xff) | ((icmpCode & 0xff) << 8) | ((notIcmpType & 0xff) << 16) | ((notIcmpCode & 0xff) << 24));
+    w.push(addrTestStart);
+    w.push(addrTestCount);
+    w.push(dstSvcSet);
+    w.push(srcPorts);
+    w.push(srcNotPorts);
+    w.push(dstPorts);
+    w.push(dstNotPorts);
+    w.push(0);
+    w.push(0);
     this.setMatch(entry, usual, f, ctx, idx);
     return idx;
   }
@@ -1024,16 +1057,16 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     TIER_REFS: c.tierRefs,
     PROFILE_REFS: c.profileRefs,
     RULE_REFS: c.ruleRefs.view(),
-    MATCHES: c.matches,
-    ADDR_TESTS: c.addrTests,
-    PORT_LISTS: c.portLists,
-    PORT_RANGES: c.portRanges,
+    MATCHES: new U32Records(c.matches.length / MATCH_WORDS, c.matches.view()),
+    ADDR_TESTS: new U32Records(c.addrTests.length / 2, c.addrTests.view()),
+    PORT_LISTS: new U32Records(c.portLists.length / 4, c.portLists.view()),
+    PORT_RANGES: new U32Records(c.portRanges.length, c.portRanges.view()),
     NAMED_REFS: c.namedRefs,
     FAILSAFE: failsafe,
     NAT_FRONTENDS: feRecs,
     NAT_BACKENDS: backends,
     NAT_NODEPORTS: nodePortRecs,
-    RULE_META: c.ruleMeta,
+    RULE_META: new U32Records(c.ruleMeta.length / RULE_META_WORDS, c.ruleMeta.view()),
     STRINGS: c.strings.bytes(),
     IDENTITY_SETS: identitySets,
     DBLOCKS: decision.blocks,
@@ -1054,8 +1087,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       v6Intervals: v6.starts.length,
       programs: c.programs.length,
       tierBlocks: c.tierBlocks.length,
-      matches: c.matches.length,
-      rules: c.ruleMeta.length,
+      matches: c.matches.length / MATCH_WORDS,
+      rules: c.ruleMeta.length / RULE_META_WORDS,
       natFrontends: feRecs.length,
       natBackends: backends.length,
       dblocks: decision.blocks.length,
@@ -1233,18 +1266,23 @@ class PortCriteria {
  * passes its check — the same rule the linear walk finds first.
  */
 function buildDecision(c: Compiler): DecisionTables {
-  const M = c.matches.length;
+  const M = c.matches.length / MATCH_WORDS;
+  const mw = c.matches.raw();
+  const plw = c.portLists.raw();
+  const prw = c.portRanges.raw();
+  const atw = c.addrTests.raw();
   const blocks: Rec[] = [];
   const ports = new U32Buf();
   const rows = new RowTable();
   const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
-    const l = c.portLists[listIdx]!;
+    const rangeStart = plw[4 * listIdx]!;
+    const rangeCount = plw[4 * listIdx + 1]!;
     const ranges: [number, number][] = [];
-    for (let i = 0; i < (l.rangeCount as number); i++) {
-      const r = c.portRanges[(l.rangeStart as number) + i]!;
-      ranges.push([r.first as number, r.last as number]);
+    for (let i = 0; i < rangeCount; i++) {
+      const r = prw[rangeStart + i]!;
+      ranges.push([r & 0xffff, r >>> 16]);
     }
-    return { ranges, named: (l.namedCount as number) > 0 };
+    return { ranges, named: plw[4 * listIdx + 3]! > 0 };
   };
 
   // Per match record (shared by every block that lists it), in flat arrays:
@@ -1257,22 +1295,24 @@ function buildDecision(c: Compiler): DecisionTables {
   const sport = new PortCriteria(M);
   const dport = new PortCriteria(M);
   for (let m = 0; m < M; m++) {
-    const rec = c.matches[m]!;
-    mAction[m] = rec.action as number;
-    mRule[m] = rec.ruleId as number;
+    const at = m * MATCH_WORDS;
+    const w1 = mw[at + 1]!;
+    mAction[m] = w1 & 0xff;
+    mRule[m] = mw[at]!;
     let verify = false;
-    const flags = rec.flags as number;
+    const flags = (w1 >>> 8) & 0xff;
+    const rec = { proto: (w1 >>> 16) & 0xff, notProto: w1 >>> 24, dstSvcSet: mw[at + 5]!, srcPorts: mw[at + 6]!, srcNotPorts: mw[at + 7]!, dstPorts: mw[at + 8]!, dstNotPorts: mw[at + 9]! };
     if (flags & (S.M_ICMP_TYPE | S.M_NOT_ICMP_TYPE)) verify = true;
     if (rec.dstSvcSet !== NONE) verify = true;
-    const testStart = rec.addrTestStart as number;
-    const testCount = rec.addrTestCount as number;
+    const testStart = mw[at + 3]!;
+    const testCount = mw[at + 4]!;
     for (let side = 0; side < 2; side++) {
       let count = 0;
       let only = -1;
       for (let k = 0; k < testCount; k++) {
-        const t = c.addrTests[testStart + k]!;
-        if (t.side !== side) continue;
-        if (count++ === 0) only = (t.setId as number) * 2 + (t.negate !== 0 ? 1 : 0);
+        const t1 = atw[2 * (testStart + k) + 1]!;
+        if ((t1 & 0xff) !== side) continue;
+        if (count++ === 0) only = atw[2 * (testStart + k)]! * 2 + ((t1 >>> 8) & 0xff ? 1 : 0);
       }
       if (count === 1) mSingle[side][m] = only;
       else if (count > 1) verify = true;
