@@ -469,7 +469,12 @@ class Compiler {
   }
 
   private program(ops: Rec[]): number {
-    const key = JSON.stringify(ops);
+    // Key: every op's opcode, arg and refs (or their absence).
+    let key = '';
+    for (const op of ops) {
+      const refs = op.refs as number[] | undefined;
+      key += `${op.opcode as number},${op.arg as number}${refs ? `:${refs.join(',')}` : ''};`;
+    }
     let id = this.programIds.get(key);
     if (id !== undefined) return id;
     id = this.programs.length;
