@@ -94,6 +94,11 @@ export interface CompiledImage {
   stats: CompileStats;
 }
 
+/** u32 words per MATCHES record (MatchRec, 48 bytes): ruleId; action, flags, proto, notProto; icmpType, icmpCode, notIcmpType, notIcmpCode; addrTestStart; addrTestCount; dstSvcSet; srcPorts; srcNotPorts; dstPorts; dstNotPorts; padding. */
+const MATCH_WORDS = S.MATCH.size / 4;
+/** u32 words per RULE_META record (RuleMeta, 32 bytes): tier, name, file, line, ruleIndex, action | kind << 8, column, padding. */
+const RULE_META_WORDS = S.RULE_META.size / 4;
+
 const ACTION_CODE: Record<string, number> = { allow: S.ACTION_ALLOW, deny: S.ACTION_DENY, pass: S.ACTION_PASS, log: S.ACTION_LOG };
 
 function parsePortMemberKey(k: string): PortMemberKey {
@@ -113,7 +118,8 @@ function cmpBig(a: bigint, b: bigint): number {
 
 class Compiler {
   readonly strings = new StringTable();
-  readonly ruleMeta: Rec[] = [];
+  /** RULE_META records as u32 words (RULE_META_WORDS each). */
+  readonly ruleMeta = new U32Buf();
   private readonly ruleIdByRule = new Map<Rule, number>();
   private readonly ruleIdByKey = new Map<string, number>();
 
@@ -122,11 +128,15 @@ class Compiler {
   readonly portSets: PortSetDef[] = [];
   private readonly portSetIds = new Map<string, number>();
 
-  readonly matches: Rec[] = [];
+  /** MATCHES records as u32 words (MATCH_WORDS each; see matchWords). */
+  readonly matches = new U32Buf();
   private readonly matchCache = new Map<Rule, MatchCacheEntry>();
-  readonly addrTests: Rec[] = [];
-  readonly portLists: Rec[] = [];
-  readonly portRanges: Rec[] = [];
+  /** ADDR_TESTS as u32 words: setId, side | negate << 8. */
+  readonly addrTests = new U32Buf();
+  /** PORT_LISTS as u32 words: rangeStart, rangeCount, namedStart, namedCount. */
+  readonly portLists = new U32Buf();
+  /** PORT_RANGES as u32 words: first | last << 16. */
+  readonly portRanges = new U32Buf();
   readonly namedRefs: number[] = [];
 
   readonly ruleRefs = new U32Buf();
@@ -148,17 +158,17 @@ class Compiler {
   // ---- rule map -------------------------------------------------------------
 
   private newRule(meta: { tier: string; name: string; action: string; ruleIndex: number; kind: number; file?: string; line?: number; column?: number }): number {
-    const id = this.ruleMeta.length;
-    this.ruleMeta.push({
-      tier: this.strings.ref(meta.tier),
-      name: this.strings.ref(meta.name),
-      file: this.strings.ref(meta.file ?? ''),
-      line: meta.line ?? 0,
-      column: meta.column ?? 0,
-      ruleIndex: meta.ruleIndex,
-      action: ACTION_CODE[meta.action]!,
-      kind: meta.kind,
-    });
+    const id = this.ruleMeta.length / RULE_META_WORDS;
+    const w = this.ruleMeta;
+    w.reserve(RULE_META_WORDS);
+    w.push(this.strings.ref(meta.tier));
+    w.push(this.strings.ref(meta.name));
+    w.push(this.strings.ref(meta.file ?? ''));
+    w.push(meta.line ?? 0);
+    w.push(meta.ruleIndex); // i32: -1 is 0xffffffff
+    w.push((ACTION_CODE[meta.action]! & 0xff) | ((meta.kind & 0xff) << 8));
+    w.push(meta.column ?? 0);
+    w.push(0);
     return id;
   }
 
@@ -234,8 +244,9 @@ class Compiler {
 
   private portList(er: EntityRule, list: PortList | undefined, rule: Rule, ns: string | undefined): number {
     if (!list || (list.ranges.length === 0 && list.named.length === 0)) return NONE;
-    const rec: Rec = { rangeStart: this.portRanges.length, rangeCount: list.ranges.length, namedStart: this.namedRefs.length, namedCount: list.named.length };
-    for (const r of list.ranges) this.portRanges.push({ first: r.first, last: r.last });
+    const rangeStart = this.portRanges.length;
+    const namedStart = this.namedRefs.length;
+    for (const r of list.ranges) this.portRanges.push((r.first & 0xffff) | ((r.last & 0xffff) << 16));
     const positive = this.model.ruleSelectors(er, ns).positive;
     for (const name of list.named) {
       const key = `np|${positive?.canonical ?? '<all>'}|${name}|${rule.protocol ?? '*'}`;
@@ -245,8 +256,13 @@ class Compiler {
         ),
       );
     }
-    this.portLists.push(rec);
-    return this.portLists.length - 1;
+    const pl = this.portLists;
+    pl.reserve(4);
+    pl.push(rangeStart);
+    pl.push(list.ranges.length);
+    pl.push(namedStart);
+    pl.push(list.named.length);
+    return pl.length / 4 - 1;
   }
 
   private setMatch(entry: MatchCacheEntry, usual: boolean, f: Family, ctx: string, v: number): void {
@@ -270,38 +286,42 @@ class Compiler {
       return NONE;
     }
     let flags = 0;
-    const rec: Rec = { ruleId };
     let action = ACTION_CODE[rule.action.toLowerCase()]!;
     if (inProfile && action === S.ACTION_PASS) action = S.ACTION_DENY;
-    rec.action = action;
+    let proto = 0;
+    let notProto = 0;
+    let icmpType = 0;
+    let icmpCode = 0;
+    let notIcmpType = 0;
+    let notIcmpCode = 0;
     if (rule.protocol !== undefined) {
       flags |= S.M_PROTO;
-      rec.proto = rule.protocol;
+      proto = rule.protocol;
     }
     if (rule.notProtocol !== undefined) {
       flags |= S.M_NOT_PROTO;
-      rec.notProto = rule.notProtocol;
+      notProto = rule.notProtocol;
     }
     if (rule.icmp) {
       flags |= S.M_ICMP_TYPE;
-      rec.icmpType = rule.icmp.type;
+      icmpType = rule.icmp.type;
       if (rule.icmp.code !== undefined) {
         flags |= S.M_ICMP_CODE;
-        rec.icmpCode = rule.icmp.code;
+        icmpCode = rule.icmp.code;
       }
     }
     if (rule.notICMP) {
       flags |= S.M_NOT_ICMP_TYPE;
-      rec.notIcmpType = rule.notICMP.type;
+      notIcmpType = rule.notICMP.type;
       if (rule.notICMP.code !== undefined) {
         flags |= S.M_NOT_ICMP_CODE;
-        rec.notIcmpCode = rule.notICMP.code;
+        notIcmpCode = rule.notICMP.code;
       }
     }
-    rec.flags = flags;
-    rec.addrTestStart = this.addrTests.length;
+    const addrTestStart = this.addrTests.length / 2;
     const test = (side: number, negate: boolean, setId: number): void => {
-      this.addrTests.push({ setId, side, negate: negate ? 1 : 0 });
+      this.addrTests.push(setId);
+      this.addrTests.push(side | (negate ? 1 << 8 : 0));
     };
     for (const [sideName, side] of [['source', S.SIDE_SRC], ['destination', S.SIDE_DST]] as const) {
       const er = rule[sideName];
@@ -326,17 +346,30 @@ class Compiler {
     if (srcSvc) {
       test(S.SIDE_SRC, false, this.addrSet(`svc|${srcSvc.namespace}/${srcSvc.name}`, () => ({ cidrs: this.model.ipsets.serviceSet(srcSvc.namespace, srcSvc.name).addrs.members })));
     }
-    rec.addrTestCount = this.addrTests.length - (rec.addrTestStart as number);
+    const addrTestCount = this.addrTests.length / 2 - addrTestStart;
     const dstSvc = rule.destination.services;
-    rec.dstSvcSet = dstSvc
+    const dstSvcSet = dstSvc
       ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => [...this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts].map(parsePortMemberKey))
       : NONE;
-    rec.srcPorts = this.portList(rule.source, rule.source.ports, rule, ns);
-    rec.srcNotPorts = this.portList(rule.source, rule.source.notPorts, rule, ns);
-    rec.dstPorts = this.portList(rule.destination, rule.destination.ports, rule, ns);
-    rec.dstNotPorts = this.portList(rule.destination, rule.destination.notPorts, rule, ns);
-    const idx = this.matches.length;
-    this.matches.push(rec);
+    const srcPorts = this.portList(rule.source, rule.source.ports, rule, ns);
+    const srcNotPorts = this.portList(rule.source, rule.source.notPorts, rule, ns);
+    const dstPorts = this.portList(rule.destination, rule.destination.ports, rule, ns);
+    const dstNotPorts = this.portList(rule.destination, rule.destination.notPorts, rule, ns);
+    const w = this.matches;
+    const idx = w.length / MATCH_WORDS;
+    w.reserve(MATCH_WORDS);
+    w.push(ruleId);
+    w.push((action & 0xff) | ((flags & 0xff) << 8) | ((proto & 0xff) << 16) | ((notProto & 0xff) << 24));
+    w.push((icmpType & 0xff) | ((icmpCode & 0xff) << 8) | ((notIcmpType & 0xff) << 16) | ((notIcmpCode & 0xff) << 24));
+    w.push(addrTestStart);
+    w.push(addrTestCount);
+    w.push(dstSvcSet);
+    w.push(srcPorts);
+    w.push(srcNotPorts);
+    w.push(dstPorts);
+    w.push(dstNotPorts);
+    w.push(0);
+    w.push(0);
     this.setMatch(entry, usual, f, ctx, idx);
     return idx;
   }
@@ -436,7 +469,12 @@ class Compiler {
   }
 
   private program(ops: Rec[]): number {
-    const key = JSON.stringify(ops);
+    // Key: every op's opcode, arg and refs (or their absence).
+    let key = '';
+    for (const op of ops) {
+      const refs = op.refs as number[] | undefined;
+      key += `${op.opcode as number},${op.arg as number}${refs ? `:${refs.join(',')}` : ''};`;
+    }
     let id = this.programIds.get(key);
     if (id !== undefined) return id;
     id = this.programs.length;
@@ -1024,16 +1062,16 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     TIER_REFS: c.tierRefs,
     PROFILE_REFS: c.profileRefs,
     RULE_REFS: c.ruleRefs.view(),
-    MATCHES: c.matches,
-    ADDR_TESTS: c.addrTests,
-    PORT_LISTS: c.portLists,
-    PORT_RANGES: c.portRanges,
+    MATCHES: new U32Records(c.matches.length / MATCH_WORDS, c.matches.view()),
+    ADDR_TESTS: new U32Records(c.addrTests.length / 2, c.addrTests.view()),
+    PORT_LISTS: new U32Records(c.portLists.length / 4, c.portLists.view()),
+    PORT_RANGES: new U32Records(c.portRanges.length, c.portRanges.view()),
     NAMED_REFS: c.namedRefs,
     FAILSAFE: failsafe,
     NAT_FRONTENDS: feRecs,
     NAT_BACKENDS: backends,
     NAT_NODEPORTS: nodePortRecs,
-    RULE_META: c.ruleMeta,
+    RULE_META: new U32Records(c.ruleMeta.length / RULE_META_WORDS, c.ruleMeta.view()),
     STRINGS: c.strings.bytes(),
     IDENTITY_SETS: identitySets,
     DBLOCKS: decision.blocks,
@@ -1054,8 +1092,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       v6Intervals: v6.starts.length,
       programs: c.programs.length,
       tierBlocks: c.tierBlocks.length,
-      matches: c.matches.length,
-      rules: c.ruleMeta.length,
+      matches: c.matches.length / MATCH_WORDS,
+      rules: c.ruleMeta.length / RULE_META_WORDS,
       natFrontends: feRecs.length,
       natBackends: backends.length,
       dblocks: decision.blocks.length,
@@ -1139,11 +1177,81 @@ class RowTable {
   }
 }
 
-/** Key intervals of port ranges on each of `protos` (protocols with ports). */
-function portIntervals(ranges: [number, number][], protos: readonly number[] = PORT_PROTOS): number[] {
-  const out: number[] = [];
-  for (const q of protos) for (const [a, b] of ranges) out.push((q << 16) + a, (q << 16) + b + 1);
-  return out;
+/** Set bits of a u32 (SWAR popcount). */
+function popcount32(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  x = (x + (x >>> 4)) & 0x0f0f0f0f;
+  return Math.imul(x, 0x01010101) >>> 24;
+}
+
+/** Interval end that is past every key (no end event). */
+const NO_END = 0xffffffff;
+
+/**
+ * Port criteria of every match record for one field (source port or
+ * destination (protocol, port)), flat: criteria of match m are
+ * [start[m], start[m + 1]), criterion k has `negate[k]` and the intervals
+ * [ivStart[k], ivStart[k + 1]) of `lo`/`hi` (key ranks after `rank()`; `hi`
+ * NO_END when the interval reaches KEY_END; empty intervals left out).
+ */
+class PortCriteria {
+  readonly start: Uint32Array;
+  readonly negate = new U32Buf();
+  readonly ivStart = new U32Buf();
+  readonly lo = new U32Buf();
+  readonly hi = new U32Buf();
+
+  constructor(matches: number) {
+    this.start = new Uint32Array(matches + 1);
+    this.ivStart.push(0);
+  }
+
+  /** Opens a criterion (of the match being filled). */
+  open(negate: boolean): void {
+    this.negate.push(negate ? 1 : 0);
+  }
+
+  /** Key interval [lo, hi) of the open criterion. */
+  interval(lo: number, hi: number): void {
+    if (hi <= lo) return; // empty: never holds
+    this.lo.push(lo);
+    this.hi.push(hi < KEY_END ? hi : NO_END);
+  }
+
+  /** Port ranges of the open criterion on each of `protos` (as `portIntervals`). */
+  ranges(ranges: [number, number][], protos: readonly number[]): void {
+    for (const q of protos) for (const [a, b] of ranges) this.interval((q << 16) + a, (q << 16) + b + 1);
+  }
+
+  /** Closes the open criterion. */
+  close(): void {
+    this.ivStart.push(this.lo.length);
+  }
+
+  /** Marks every interval end key in `bits` (one bit per key below KEY_END) and its 2^16-key page in `pages`. */
+  markKeys(bits: Uint32Array, pages: Uint8Array): void {
+    const lo = this.lo.raw();
+    const hi = this.hi.raw();
+    for (let k = 0; k < this.lo.length; k++) {
+      bits[lo[k]! >>> 5]! |= 1 << (lo[k]! & 31);
+      pages[lo[k]! >>> 16] = 1;
+      if (hi[k] !== NO_END) {
+        bits[hi[k]! >>> 5]! |= 1 << (hi[k]! & 31);
+        pages[hi[k]! >>> 16] = 1;
+      }
+    }
+  }
+
+  /** Replaces every key by its rank. */
+  rank(rankOf: (key: number) => number): void {
+    const lo = this.lo.raw();
+    const hi = this.hi.raw();
+    for (let k = 0; k < this.lo.length; k++) {
+      lo[k] = rankOf(lo[k]!);
+      if (hi[k] !== NO_END) hi[k] = rankOf(hi[k]!);
+    }
+  }
 }
 
 /**
@@ -1163,80 +1271,133 @@ function portIntervals(ranges: [number, number][], protos: readonly number[] = P
  * passes its check — the same rule the linear walk finds first.
  */
 function buildDecision(c: Compiler): DecisionTables {
+  const M = c.matches.length / MATCH_WORDS;
+  const mw = c.matches.raw();
+  const plw = c.portLists.raw();
+  const prw = c.portRanges.raw();
+  const atw = c.addrTests.raw();
   const blocks: Rec[] = [];
-  const ports = new RecordPacker(S.DPORT, ['key', 'row']);
+  const ports = new U32Buf();
   const rows = new RowTable();
   const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
-    const l = c.portLists[listIdx]!;
+    const rangeStart = plw[4 * listIdx]!;
+    const rangeCount = plw[4 * listIdx + 1]!;
     const ranges: [number, number][] = [];
-    for (let i = 0; i < (l.rangeCount as number); i++) {
-      const r = c.portRanges[(l.rangeStart as number) + i]!;
-      ranges.push([r.first as number, r.last as number]);
+    for (let i = 0; i < rangeCount; i++) {
+      const r = prw[rangeStart + i]!;
+      ranges.push([r & 0xffff, r >>> 16]);
     }
-    return { ranges, named: (l.namedCount as number) > 0 };
+    return { ranges, named: plw[4 * listIdx + 3]! > 0 };
   };
 
-  /** Per match record (shared by every block that lists it): what the decision fields capture. */
-  interface MatchInfo {
-    verify: boolean;
-    /** Per side: the rule's only address test on that side, if exactly one. */
-    single: ({ setId: number; negate: boolean } | undefined)[];
-    sport: { negate: boolean; intervals: number[] }[];
-    dport: { negate: boolean; intervals: number[] }[];
-  }
-  const infos: (MatchInfo | undefined)[] = new Array<MatchInfo | undefined>(c.matches.length).fill(undefined);
-  const infoOf = (m: number): MatchInfo => {
-    const have = infos[m];
-    if (have) return have;
-    const rec = c.matches[m]!;
+  // Per match record (shared by every block that lists it), in flat arrays:
+  // what the decision fields capture, its rule id and action.
+  const mVerify = new Uint8Array(M);
+  /** Per side: the rule's only address test on that side as setId * 2 + negate, -1 when none or several. */
+  const mSingle = [new Int32Array(M).fill(-1), new Int32Array(M).fill(-1)] as const;
+  const mAction = new Uint8Array(M);
+  const mRule = new Uint32Array(M);
+  const sport = new PortCriteria(M);
+  const dport = new PortCriteria(M);
+  for (let m = 0; m < M; m++) {
+    const at = m * MATCH_WORDS;
+    const w1 = mw[at + 1]!;
+    mAction[m] = w1 & 0xff;
+    mRule[m] = mw[at]!;
     let verify = false;
-    const flags = rec.flags as number;
+    const flags = (w1 >>> 8) & 0xff;
+    const rec = { proto: (w1 >>> 16) & 0xff, notProto: w1 >>> 24, dstSvcSet: mw[at + 5]!, srcPorts: mw[at + 6]!, srcNotPorts: mw[at + 7]!, dstPorts: mw[at + 8]!, dstNotPorts: mw[at + 9]! };
     if (flags & (S.M_ICMP_TYPE | S.M_NOT_ICMP_TYPE)) verify = true;
     if (rec.dstSvcSet !== NONE) verify = true;
-    const single: MatchInfo['single'] = [];
-    for (const side of [S.SIDE_SRC, S.SIDE_DST]) {
-      const tests: Rec[] = [];
-      for (let k = 0; k < (rec.addrTestCount as number); k++) {
-        const t = c.addrTests[(rec.addrTestStart as number) + k]!;
-        if (t.side === side) tests.push(t);
+    const testStart = mw[at + 3]!;
+    const testCount = mw[at + 4]!;
+    for (let side = 0; side < 2; side++) {
+      let count = 0;
+      let only = -1;
+      for (let k = 0; k < testCount; k++) {
+        const t1 = atw[2 * (testStart + k) + 1]!;
+        if ((t1 & 0xff) !== side) continue;
+        if (count++ === 0) only = atw[2 * (testStart + k)]! * 2 + ((t1 >>> 8) & 0xff ? 1 : 0);
       }
-      if (tests.length === 1) single[side] = { setId: tests[0]!.setId as number, negate: tests[0]!.negate !== 0 };
-      else if (tests.length > 1) verify = true;
+      if (count === 1) mSingle[side][m] = only;
+      else if (count > 1) verify = true;
     }
-    const sport: MatchInfo['sport'] = [];
+    sport.start[m] = sport.negate.length;
     for (const [field, not] of [['srcPorts', false], ['srcNotPorts', true]] as const) {
       if (rec[field] === NONE) continue;
       const r = rangesOf(rec[field] as number);
       if (r.named) verify = true;
       // A `ports` list with named ports: any port may hit (checked by verify).
-      sport.push({ negate: not, intervals: portIntervals(r.named && !not ? [[0, 65535]] : r.ranges) });
+      sport.open(not);
+      sport.ranges(r.named && !not ? [[0, 65535]] : r.ranges, PORT_PROTOS);
+      sport.close();
     }
-    const dport: MatchInfo['dport'] = [];
+    dport.start[m] = dport.negate.length;
     // With a protocol criterion the rule's destination bit is 0 outside that
     // protocol's keys whatever its ports: its port criteria only matter there.
     const dportProtos = flags & S.M_PROTO ? PORT_PROTOS.filter((q) => q === rec.proto) : PORT_PROTOS;
     if (flags & S.M_PROTO) {
       const p = rec.proto as number;
-      dport.push({ negate: false, intervals: [p << 16, (p + 1) << 16] });
+      dport.open(false);
+      dport.interval(p << 16, (p + 1) << 16);
+      dport.close();
     }
     if (flags & S.M_NOT_PROTO) {
       const p = rec.notProto as number;
-      dport.push({ negate: true, intervals: [p << 16, (p + 1) << 16] });
+      dport.open(true);
+      dport.interval(p << 16, (p + 1) << 16);
+      dport.close();
     }
     if (rec.dstPorts !== NONE) {
       const r = rangesOf(rec.dstPorts as number);
       if (r.named) verify = true;
-      dport.push({ negate: false, intervals: portIntervals(r.named ? [[0, 65535]] : r.ranges, dportProtos) });
+      dport.open(false);
+      dport.ranges(r.named ? [[0, 65535]] : r.ranges, dportProtos);
+      dport.close();
     }
     if (rec.dstNotPorts !== NONE) {
       const r = rangesOf(rec.dstNotPorts as number);
       if (r.named) verify = true;
-      dport.push({ negate: true, intervals: portIntervals(r.ranges, dportProtos) });
+      dport.open(true);
+      dport.ranges(r.ranges, dportProtos);
+      dport.close();
     }
-    const info: MatchInfo = { verify, single, sport, dport };
-    infos[m] = info;
-    return info;
-  };
+    mVerify[m] = verify ? 1 : 0;
+  }
+  sport.start[M] = sport.negate.length;
+  dport.start[M] = dport.negate.length;
+
+  // Keys as ranks among every interval end (and key 0, rank 0): the event
+  // sort of a block then works on small numbers.
+  const keyBits = new Uint32Array(KEY_END >>> 5);
+  const pages = new Uint8Array(KEY_END >>> 16);
+  keyBits[0]! |= 1;
+  pages[0] = 1;
+  sport.markKeys(keyBits, pages);
+  dport.markKeys(keyBits, pages);
+  const wordRank = new Uint32Array(keyBits.length); // read only in pages with keys
+  let keyCount = 0;
+  for (let page = 0; page < pages.length; page++) {
+    if (!pages[page]) continue;
+    for (let w = page << 11; w < (page + 1) << 11; w++) {
+      wordRank[w] = keyCount;
+      keyCount += popcount32(keyBits[w]!);
+    }
+  }
+  const keyOf = new Uint32Array(keyCount);
+  for (let page = 0, r = 0; page < pages.length; page++) {
+    if (!pages[page]) continue;
+    for (let w = page << 11; w < (page + 1) << 11; w++) {
+      for (let x = keyBits[w]!; x !== 0; x &= x - 1) keyOf[r++] = w * 32 + 31 - Math.clz32(x & -x);
+    }
+  }
+  const rankOf = (key: number): number => wordRank[key >>> 5]! + popcount32(keyBits[key >>> 5]! & ((1 << (key & 31)) - 1));
+  sport.rank(rankOf);
+  dport.rank(rankOf);
+  /** Radix digits of the event sort: one pass when the ranks fit in 2^11, else two. */
+  const rankBits = Math.max(1, 32 - Math.clz32(keyCount - 1));
+  const digitBits = rankBits <= 11 ? rankBits : Math.ceil(rankBits / 2);
+  const passes = rankBits <= 11 ? 1 : 2;
 
   // Output sized at once: rules (without Log rules), single-test entries and
   // distinct (block side, set) pairs counted first.
@@ -1245,29 +1406,36 @@ function buildDecision(c: Compiler): DecisionTables {
   let setTotal = 0;
   const seenIn = new Int32Array(c.addrSets.length).fill(-1); // last block side that listed each set
   let blockSide = 0;
+  const ruleRefs = c.ruleRefs.raw();
   for (const tb of c.tierBlocks) {
-    for (const f of [4, 6] as const) {
-      const refStart = tb[`v${f}Start`] as number;
-      const refEnd = refStart + (tb[`v${f}Count`] as number);
+    for (let f = 0; f < 2; f++) {
+      const refStart = (f === 0 ? tb.v4Start : tb.v6Start) as number;
+      const refEnd = refStart + ((f === 0 ? tb.v4Count : tb.v6Count) as number);
       for (let side = 0; side < 2; side++, blockSide++) {
+        const single = mSingle[side as 0 | 1];
         for (let i = refStart; i < refEnd; i++) {
-          const m = c.ruleRefs.at(i);
-          if (c.matches[m]!.action === S.ACTION_LOG) continue;
+          const m = ruleRefs[i]!;
+          if (mAction[m] === S.ACTION_LOG) continue;
           if (side === 0) ruleTotal++;
-          const t = infoOf(m).single[side];
-          if (!t) continue;
+          const t = single[m]!;
+          if (t < 0) continue;
           singleTotal++;
-          if (seenIn[t.setId] !== blockSide) {
-            seenIn[t.setId] = blockSide;
+          if (seenIn[t >>> 1] !== blockSide) {
+            seenIn[t >>> 1] = blockSide;
             setTotal++;
           }
         }
       }
     }
   }
-  const rules = new RecordPacker(S.DRULE, ['ruleId', 'matchIdx', 'action', 'verify'], ruleTotal);
-  const sets = new RecordPacker(S.DSET, ['setId', 'listStart', 'posCount', 'negCount'], setTotal);
-  const lists = new U32Buf(singleTotal);
+  /** DRULES: ruleId, matchIdx, action | verify << 8, 0. */
+  const rules = new Uint32Array(ruleTotal * 4);
+  let ruleCount = 0;
+  /** DSETS: setId, listStart, posCount, negCount. */
+  const sets = new Uint32Array(setTotal * 4);
+  let setCount = 0;
+  const lists = new Uint32Array(singleTotal);
+  let listCount = 0;
 
   // Scratch buffers shared by every block (grown on demand): no typed array per block.
   let ms = new Int32Array(256);
@@ -1275,8 +1443,7 @@ function buildDecision(c: Compiler): DecisionTables {
   let evCode: Uint32Array = new Uint32Array(1024);
   let tmpKey: Uint32Array = new Uint32Array(1024);
   let tmpCode: Uint32Array = new Uint32Array(1024);
-  let packed = new Float64Array(2048);
-  const digits = new Uint32Array(4097);
+  const digits = new Uint32Array((1 << digitBits) + 1);
   let crRule = new Int32Array(256);
   let crNegate = new Uint8Array(256);
   let inside = new Int32Array(256);
@@ -1292,21 +1459,45 @@ function buildDecision(c: Compiler): DecisionTables {
     return b;
   };
 
-  /** Sorts events [0, e) by key: native sort of key * 2^28 + code when few, else LSD radix (two 12-bit digits). */
+  /** Sorts events [0, e) by key rank (the order within a key does not matter): insertion sort when few, else LSD radix. */
   const sortEvents = (e: number): void => {
-    if (e <= packed.length) {
-      for (let k = 0; k < e; k++) packed[k] = evKey[k]! * 2 ** 28 + evCode[k]!;
-      packed.subarray(0, e).sort();
-      for (let k = 0; k < e; k++) {
-        const key = Math.floor(packed[k]! / 2 ** 28);
-        evKey[k] = key;
-        evCode[k] = packed[k]! - key * 2 ** 28;
+    if (e <= 24) {
+      for (let i = 1; i < e; i++) {
+        const key = evKey[i]!;
+        const code = evCode[i]!;
+        let j = i - 1;
+        for (; j >= 0 && evKey[j]! > key; j--) {
+          evKey[j + 1] = evKey[j]!;
+          evCode[j + 1] = evCode[j]!;
+        }
+        evKey[j + 1] = key;
+        evCode[j + 1] = code;
       }
       return;
     }
     tmpKey = roomU32(tmpKey, e);
     tmpCode = roomU32(tmpCode, e);
-    radixSortPairs(evKey, evCode, e, 12, tmpKey, tmpCode, digits);
+    const mask = (1 << digitBits) - 1;
+    let kIn = evKey;
+    let cIn = evCode;
+    let kOut = tmpKey;
+    let cOut = tmpCode;
+    for (let pass = 0, shift = 0; pass < passes; pass++, shift += digitBits) {
+      digits.fill(0);
+      for (let i = 0; i < e; i++) digits[((kIn[i]! >>> shift) & mask) + 1]!++;
+      for (let d = 0; d < mask; d++) digits[d + 1]! += digits[d]!;
+      for (let i = 0; i < e; i++) {
+        const at = digits[(kIn[i]! >>> shift) & mask]!++;
+        kOut[at] = kIn[i]!;
+        cOut[at] = cIn[i]!;
+      }
+      [kIn, cIn, kOut, cOut] = [kOut, cOut, kIn, cIn];
+    }
+    if (kIn !== evKey) {
+      // An odd number of passes: the sorted events are in the scratch pair.
+      [evKey, tmpKey] = [tmpKey, evKey];
+      [evCode, tmpCode] = [tmpCode, evCode];
+    }
   };
 
   /**
@@ -1318,11 +1509,17 @@ function buildDecision(c: Compiler): DecisionTables {
    * key 0 and wherever the row differs from the previous entry's (`diff`
    * counts the rules whose bit differs).
    */
-  const table = (n: number, halves: number, field: 'sport' | 'dport'): { start: number; count: number } => {
+  const table = (n: number, halves: number, pc: PortCriteria): { start: number; count: number } => {
     let crCount = 0;
     let e = 0;
+    const cStart = pc.start;
+    const cNeg = pc.negate.raw();
+    const ivStart = pc.ivStart.raw();
+    const lo = pc.lo.raw();
+    const hi = pc.hi.raw();
     for (let i = 0; i < n; i++) {
-      for (const cr of infoOf(ms[i]!)[field]) {
+      const m = ms[i]!;
+      for (let ci = cStart[m]!; ci < cStart[m + 1]!; ci++) {
         if (crCount === crRule.length) {
           const rule2 = new Int32Array(crCount * 2);
           rule2.set(crRule);
@@ -1333,19 +1530,18 @@ function buildDecision(c: Compiler): DecisionTables {
         }
         if (crCount >= 2 ** 27) throw new Error(`decision block too large (${crCount} port criteria)`);
         crRule[crCount] = i;
-        crNegate[crCount] = cr.negate ? 1 : 0;
-        if (e + cr.intervals.length > evKey.length) {
-          evKey = roomU32(evKey, e + cr.intervals.length);
-          evCode = roomU32(evCode, e + cr.intervals.length);
+        crNegate[crCount] = cNeg[ci]!;
+        const a = ivStart[ci]!;
+        const b = ivStart[ci + 1]!;
+        if (e + 2 * (b - a) > evKey.length) {
+          evKey = roomU32(evKey, e + 2 * (b - a));
+          evCode = roomU32(evCode, e + 2 * (b - a));
         }
-        for (let k = 0; k < cr.intervals.length; k += 2) {
-          const lo = cr.intervals[k]!;
-          const hi = cr.intervals[k + 1]!;
-          if (hi <= lo) continue; // empty: never holds
-          evKey[e] = lo;
+        for (let k = a; k < b; k++) {
+          evKey[e] = lo[k]!;
           evCode[e++] = crCount * 2 + 1;
-          if (hi < KEY_END) {
-            evKey[e] = hi;
+          if (hi[k] !== NO_END) {
+            evKey[e] = hi[k]!;
             evCode[e++] = crCount * 2;
           }
         }
@@ -1361,7 +1557,7 @@ function buildDecision(c: Compiler): DecisionTables {
     cur.fill(0, 0, halves);
     last.fill(0, 0, halves);
     for (let i = 0; i < n; i++) if (failing[i] === 0) cur[i >> 5]! |= 1 << (i & 31);
-    const start = ports.count;
+    const start = ports.length >>> 1;
     let k = 0;
     let first = true;
     let diff = 0;
@@ -1386,24 +1582,26 @@ function buildDecision(c: Compiler): DecisionTables {
         }
       }
       if (first || diff !== 0) {
-        ports.push(at, rows.intern(cur, halves));
+        ports.push(keyOf[at]!);
+        ports.push(rows.intern(cur, halves));
         for (let w = 0; w < halves; w++) last[w] = cur[w]!;
         diff = 0;
       }
       first = false;
     }
-    return { start, count: ports.count - start };
+    return { start, count: (ports.length >>> 1) - start };
   };
 
+  if (c.tierBlocks.length > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
   for (const tb of c.tierBlocks) {
-    for (const f of [4, 6] as const) {
-      const refStart = tb[`v${f}Start`] as number;
-      const refCount = tb[`v${f}Count`] as number;
+    for (let f = 0; f < 2; f++) {
+      const refStart = (f === 0 ? tb.v4Start : tb.v6Start) as number;
+      const refCount = (f === 0 ? tb.v4Count : tb.v6Count) as number;
       if (ms.length < refCount) ms = new Int32Array(Math.max(refCount, ms.length * 2));
       let n = 0;
       for (let i = 0; i < refCount; i++) {
-        const m = c.ruleRefs.at(refStart + i);
-        if (c.matches[m]!.action !== S.ACTION_LOG) ms[n++] = m;
+        const m = ruleRefs[refStart + i]!;
+        if (mAction[m] !== S.ACTION_LOG) ms[n++] = m;
       }
       const words = Math.ceil(n / 64);
       const halves = words * 2;
@@ -1414,74 +1612,83 @@ function buildDecision(c: Compiler): DecisionTables {
         base[0] = new Uint32Array(size);
         base[1] = new Uint32Array(size);
       }
-      const ruleStart = rules.count;
+      const ruleStart = ruleCount;
       // Per side, (setId, negative, rule) of single-test rules as setId * 2^32 + negative * 2^31 + rule.
       const entries: Float64Array[] = [];
-      if (c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
       for (let side = 0; side < 2; side++) {
         const b = base[side]!;
         b.fill(0, 0, halves);
         if (setEntries[side]!.length < n) setEntries[side] = new Float64Array(Math.max(n, setEntries[side]!.length * 2));
         const se = setEntries[side]!;
+        const single = mSingle[side as 0 | 1];
         let count = 0;
         for (let i = 0; i < n; i++) {
-          const t = infoOf(ms[i]!).single[side];
-          if (t) {
-            se[count++] = t.setId * 2 ** 32 + (t.negate ? 2 ** 31 : 0) + i;
-            if (t.negate) b[i >> 5]! |= 1 << (i & 31);
+          const t = single[ms[i]!]!;
+          if (t >= 0) {
+            se[count++] = (t >>> 1) * 2 ** 32 + (t & 1 ? 2 ** 31 : 0) + i;
+            if (t & 1) b[i >> 5]! |= 1 << (i & 31);
           } else b[i >> 5]! |= 1 << (i & 31);
         }
         entries[side] = se.subarray(0, count).sort();
       }
       for (let i = 0; i < n; i++) {
         const m = ms[i]!;
-        const rec = c.matches[m]!;
-        rules.push(rec.ruleId as number, m, rec.action as number, infoOf(m).verify ? 1 : 0);
+        const at = 4 * ruleCount++;
+        rules[at] = mRule[m]!;
+        rules[at + 1] = m;
+        rules[at + 2] = mAction[m]! | (mVerify[m]! << 8);
       }
       // Address fields: per set id (ascending), its positive then negative rules (in rule order).
-      const sideSets = [0, 1].map((side) => {
-        const start = sets.count;
+      const sideStart = [0, 0];
+      const sideCount = [0, 0];
+      for (let side = 0; side < 2; side++) {
+        const start = setCount;
         const sorted = entries[side]!;
         for (let k = 0; k < sorted.length; ) {
           const setId = Math.floor(sorted[k]! / 2 ** 32);
-          const listStart = lists.length;
+          const listStart = listCount;
           let pos = 0;
           let neg = 0;
           for (; k < sorted.length && Math.floor(sorted[k]! / 2 ** 32) === setId; k++) {
             const low = sorted[k]! - setId * 2 ** 32;
             if (low >= 2 ** 31) neg++;
             else pos++;
-            lists.push(low % 2 ** 31);
+            lists[listCount++] = low % 2 ** 31;
           }
-          sets.push(setId, listStart, pos, neg);
+          const at = 4 * setCount++;
+          sets[at] = setId;
+          sets[at + 1] = listStart;
+          sets[at + 2] = pos;
+          sets[at + 3] = neg;
         }
-        return { start, count: sets.count - start };
-      });
-      const sport = table(n, halves, 'sport');
-      const dport = table(n, halves, 'dport');
+        sideStart[side] = start;
+        sideCount[side] = setCount - start;
+      }
+      const sp = table(n, halves, sport);
+      const dp = table(n, halves, dport);
       blocks.push({
         ruleStart,
         ruleCount: n,
         words,
         srcBase: rows.intern(base[0]!, halves),
         dstBase: rows.intern(base[1]!, halves),
-        srcSetStart: sideSets[0]!.start,
-        srcSetCount: sideSets[0]!.count,
-        dstSetStart: sideSets[1]!.start,
-        dstSetCount: sideSets[1]!.count,
-        sportStart: sport.start,
-        sportCount: sport.count,
-        dportStart: dport.start,
-        dportCount: dport.count,
+        srcSetStart: sideStart[0]!,
+        srcSetCount: sideCount[0]!,
+        dstSetStart: sideStart[1]!,
+        dstSetCount: sideCount[1]!,
+        sportStart: sp.start,
+        sportCount: sp.count,
+        dportStart: dp.start,
+        dportCount: dp.count,
       });
     }
   }
   return {
     blocks,
-    rules: rules.records(),
-    sets: sets.records(),
-    lists: lists.view(),
-    ports: ports.records(),
+    rules: new U32Records(ruleCount, rules),
+    sets: new U32Records(setCount, sets),
+    lists,
+    ports: new U32Records(ports.length >>> 1, ports.view()),
     bits: rows.halves.parts(2),
   };
 }

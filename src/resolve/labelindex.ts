@@ -1,8 +1,9 @@
 /**
  * Inverted label index: `key → value → entity positions`, used to find the
  * entities a selector matches without evaluating it on every entity. The
- * index narrows the candidates (a superset, from the selector's positive
- * equality / `in` / `has` terms, intersected under `&&`, united under `||`);
+ * index narrows the candidates (a superset, from the selector's equality /
+ * `in` / `has` terms and the complements of exact ones under `!=`, `not in`
+ * and `!`, intersected under `&&`, united under `||`);
  * candidates are checked with `Selector.matches` unless the selector is made
  * only of such terms (then the candidates are exactly its matches), so results
  * are exactly those of a full scan, in entity order.
@@ -46,6 +47,17 @@ export class LabelIndex<E extends { labels: LabelSource }> {
     return list;
   }
 
+  /** Positions not in `list` (ascending). */
+  private complement(list: readonly number[]): number[] {
+    const out: number[] = [];
+    let j = 0;
+    for (let i = 0; i < this.entities.length; i++) {
+      if (j < list.length && list[j] === i) j++;
+      else out.push(i);
+    }
+    return out;
+  }
+
   private candidates(n: SelectorNode): Candidates {
     switch (n.kind) {
       case 'eq':
@@ -58,6 +70,16 @@ export class LabelIndex<E extends { labels: LabelSource }> {
       case 'startswith':
       case 'endswith':
         return { list: this.carrying(n.key), exact: false };
+      // Negations: the complement of an exact list is exact (an absent label
+      // satisfies `!=` and `not in`, as the evaluator says).
+      case 'ne':
+        return { list: this.complement(this.byKey.get(n.key)?.get(n.value) ?? []), exact: true };
+      case 'notin':
+        return { list: this.complement(union(n.values.map((v) => this.byKey.get(n.key)?.get(v) ?? []))), exact: true };
+      case 'not': {
+        const c = this.candidates(n.expr);
+        return c !== 'all' && c.exact ? { list: this.complement(c.list), exact: true } : 'all';
+      }
       case 'and': {
         // Intersection of the narrowed children; exact when every child is.
         let best: number[] | undefined;
