@@ -219,6 +219,10 @@ class Engine {
     mutable uint32_t rulesVisited;
     int strategy;
     uint32_t srcA, dstA;  // IPv4 addresses (the decision trees' keys); 0 for IPv6
+    // The classes' dense identity rows (identDense_), or nullptr without them:
+    // a set test is then one load from the row (rowOf sets them).
+    const uint64_t* srcRow;
+    const uint64_t* dstRow;
     uint32_t hintBlock;   // Prep::hintLeaf's block (post-NAT packet only), or kNone
     const TreeNode* const* hintLeaf;  // one leaf per root, or nullptr
   };
@@ -275,6 +279,7 @@ class Engine {
   bool buildDecisionIndex();
   static constexpr uint32_t kTryNext = 0xfffffffeu;
   std::unique_ptr<uint32_t[]> firstTree_;  // see buildFirstTrees
+  bool anyFirstTree_ = false;  // some program's first tier walk starts with a tree (the batch loop's lockstep descent pays)
   void buildFirstTrees();
   void descendLockstep(Prep* pps, size_t m) const;
   // See buildTransitPath (classify.cc): every tuple takes the transit path.
@@ -300,6 +305,12 @@ class Engine {
   bool portListHit(uint32_t listIdx, const fmt::AddrClass* c, const Pkt& p, uint16_t port) const;
   bool portMember(const fmt::AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const;
   bool inSet(const fmt::AddrClass* c, uint32_t setId) const;
+  // Set test of the packet's source (SIDE_SRC) or destination class, through
+  // its dense identity row when there are rows.
+  bool inSide(const Pkt& p, uint32_t side, uint32_t setId) const;
+  const uint64_t* rowOf(const fmt::AddrClass* c) const {
+    return identDense_ ? identDense_.get() + identDenseWords_ * c->identity : nullptr;
+  }
   template <bool kEv>
   const fmt::MatchRec* firstMatch(uint32_t start, uint32_t count, const Pkt& p, EvalOut* ev) const;  // inline, classify.cc
   template <bool kEv>

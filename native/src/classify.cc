@@ -124,6 +124,14 @@ inline bool Engine::inSet(const AddrClass* c, uint32_t setId) const {
   return lo < r.setCount && v[lo] == setId;
 }
 
+inline bool Engine::inSide(const Pkt& p, uint32_t side, uint32_t setId) const {
+  if (identDense_) {
+    const uint64_t* row = side == SIDE_SRC ? p.srcRow : p.dstRow;
+    return (row[setId >> 6] >> (setId & 63)) & 1;
+  }
+  return inSet(side == SIDE_SRC ? p.src : p.dst, setId);
+}
+
 // ---- decision strategy ------------------------------------------------------
 
 namespace {
@@ -316,7 +324,7 @@ inline bool Engine::matchRule(const MatchRec& m, const Pkt& p) const {
   if ((f & M_NOT_PROTO) && p.proto == m.notProto) return false;
   const uint32_t x = m.reserved[1];
   if (x & kInlineTest) {  // the first test, copied in at load
-    const bool in = inSet((x & 0xff) == SIDE_SRC ? p.src : p.dst, m.reserved[0]);
+    const bool in = inSide(p, x & 0xff, m.reserved[0]);
     if (in == bool((x >> 8) & 1)) return false;
   }
   return !(x & kNeedTail) || matchTail(m, p);
@@ -326,7 +334,7 @@ bool Engine::matchTail(const MatchRec& m, const Pkt& p) const {
   const uint8_t f = m.flags;
   for (uint32_t i = 1; i < m.addrTestCount; i++) {
     const AddrTest& t = addrTests_[m.addrTestStart + i];
-    const bool in = inSet(t.side == SIDE_SRC ? p.src : p.dst, t.setId);
+    const bool in = inSide(p, t.side, t.setId);
     if (in == bool(t.negate)) return false;
   }
   if (m.dstSvcSet != kNone) {
@@ -572,6 +580,8 @@ __attribute__((always_inline)) inline void Engine::prepare(int family, const uin
   }
   p.srcA = family == 4 ? src[0] : 0;
   p.dstA = family == 4 ? pp->dst[0] : 0;
+  p.srcRow = rowOf(p.src);
+  p.dstRow = rowOf(p.dst);
 }
 
 // What evaluation reads first: the start of the classes' identity rows and
@@ -581,8 +591,8 @@ __attribute__((always_inline)) inline void Engine::prepare(int family, const uin
 void Engine::prefetchFor(const Prep& pp) const {
   if (pp.noBackend) return;
   if (identDense_) {
-    __builtin_prefetch(identDense_.get() + identDenseWords_ * pp.p.src->identity);
-    __builtin_prefetch(identDense_.get() + identDenseWords_ * pp.p.dst->identity);
+    __builtin_prefetch(pp.p.srcRow);
+    __builtin_prefetch(pp.p.dstRow);
   }
   if (pp.p.src->egressProg != kNone) __builtin_prefetch(&programs_[pp.p.src->egressProg]);
   if (pp.p.dst->ingressProg != kNone) __builtin_prefetch(&programs_[pp.p.dst->ingressProg]);
@@ -627,6 +637,7 @@ __attribute__((always_inline)) inline void Engine::evaluate(int family, Prep& pp
     preStore = p;
     preStore.hintLeaf = nullptr;
     preStore.dst = pp.preD;
+    preStore.dstRow = rowOf(pp.preD);
     preStore.dport = pp.dportIn;
     preStore.dstA = family == 4 ? pp.dstIn[0] : 0;
     prePtr = &preStore;
@@ -786,6 +797,7 @@ void Engine::buildFirstTrees() {
       if (o.opcode == OP_TIERS || o.opcode == OP_PROFILES) break;  // pre-DNAT tiers or profiles first: not predicted
     }
     firstTree_[prog] = f;
+    if (f != kNone && f != kTryNext) anyFirstTree_ = true;
   }
 }
 
@@ -945,6 +957,8 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
               if (!classes) {
                 pk.src = lookup(4, &src[k]);
                 pk.dst = lookup(4, &dst[k]);
+                pk.srcRow = rowOf(pk.src);
+                pk.dstRow = rowOf(pk.dst);
                 pk.family = 4;
                 pk.proto = proto[k];
                 pk.protoFlags = pf;
@@ -1079,7 +1093,7 @@ void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int
   Prep bufs[2][kChunk];
   const bool natPrefetch = natHash_ != nullptr;
   const uint32_t* dir = family == 4 ? v4Dir_.get() : nullptr;
-  const bool lockstep = family == 4 && strategy == STRATEGY_DECISION && firstTree_ != nullptr;
+  const bool lockstep = family == 4 && strategy == STRATEGY_DECISION && anyFirstTree_;
   // NAT frontend hashes, computed once per tuple two chunks ahead (for the
   // slot prefetch) and used by prepare one chunk ahead: chunk c's slots are
   // free again when chunk c + 2's are written.
