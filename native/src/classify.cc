@@ -601,6 +601,13 @@ void Engine::prefetchFor(const Prep& pp) const {
 void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
                       uint16_t dportIn, Result* out, int strategy, uint32_t* events, uint32_t eventCap,
                       uint8_t* eventCount) const {
+  if (fastTransit_ && family == 4 && strategy == STRATEGY_DECISION && !events) {
+    // The fast transit path as a batch of one (same outputs as below).
+    const Batch b{1, src, dstIn, &sport, &dportIn, &proto};
+    const BatchOut o{&out->verdict, &out->reason, &out->egressRule, &out->ingressRule, &out->decidingRule,
+                     &out->evalReasons, &out->natBackend, &out->rulesVisited, nullptr, nullptr, 0};
+    return classifyFastTransit(b, o);
+  }
   Prep pp;
   prepare(family, src, dstIn, proto, sport, dportIn, natHash_ ? natHashOf(family, dstIn, proto, dportIn) : 0, &pp);
   if (!events) return evaluate<false>(family, pp, out, strategy, nullptr);

@@ -325,6 +325,15 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
         for (int j = 0; j < 2; j++) differ += o8[0][j][i] != o8[1][j][i];
       }
       EXPECT(differ == 0, "fast transit path != general path on %zu outputs (batch %zu, groups %s)", differ, m, groups);
+      // Single tuples take the fast path too (a batch of one).
+      for (size_t i = 0; i < m && i < 500; i++) {
+        nv::Result r;
+        fast->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &r, nv::STRATEGY_DECISION);
+        EXPECT(r.verdict == o8[1][0][i] && r.reason == o8[1][1][i] && r.egressRule == o32[1][0][i] && r.ingressRule == o32[1][1][i] &&
+                   r.decidingRule == o32[1][2][i] && r.evalReasons == o32[1][3][i] && r.natBackend == o32[1][4][i] &&
+                   r.rulesVisited == o32[1][5][i],
+               "single tuple %zu on the fast path != general path (groups %s)", i, groups);
+      }
     }
     classifyRandom(*fast, 2000);
   }

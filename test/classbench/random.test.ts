@@ -121,6 +121,14 @@ for (const [seed, n, perPolicy] of [
           for (let i = 0; i < n; i++) if (a[k][i] !== b[k][i]) differ++;
         }
         t.equal(differ, 0, `fast transit path == general path (NV_FAST_TRANSIT=0)${groups ? ', grouped trees' : ''}, every output of ${n} headers`);
+        // Single tuples (classifyV4One, classifyOne) take the fast path too: the same outputs.
+        let single = 0;
+        for (let i = 0; i < n; i += 7) {
+          const want = [a.verdict[i], a.reason[i], a.egressRule[i], a.ingressRule[i], a.decidingRule[i], a.evalReasons[i], a.natBackend[i], a.rulesVisited[i]];
+          const v = fast.classifyV4One(trace.src[i]!, trace.dst[i]!, trace.proto[i]!, trace.sport[i]!, trace.dport[i]!);
+          if (v !== (want[0] === 1) || JSON.stringify([...fast.result]) !== JSON.stringify(want)) single++;
+        }
+        t.equal(single, 0, `single tuples on the fast path == batch outputs${groups ? ', grouped trees' : ''}`);
       }
     }
     const ref = checkReference(cluster, conv, filters, trace, 1500);
