@@ -59,8 +59,8 @@ BigArray<T> bigArray(size_t n) {
                 "BigArray holds plain records");
   if (n == 0) n = 1;
   if (n > SIZE_MAX / sizeof(T)) return BigArray<T>(nullptr, BigFree{});
-  const size_t bytes = n * sizeof(T);
 #if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(NV_BIGARRAY_NO_MAP)
+  const size_t bytes = n * sizeof(T);
   const char* env = std::getenv("NV_HUGEPAGES");
   const bool off = env && env[0] == '0' && env[1] == 0;
   if (!off && bytes >= kHugeMin && bytes <= SIZE_MAX - 2 * kHugePage) {
