@@ -168,6 +168,9 @@ class Engine {
   // of its tiers and profiles, the EV_EVAL word), clamped to 2^32 - 1.
   uint32_t traceBound() const { return traceBound_; }
   // Derived decision trees (see trees_): how many blocks got one, their bytes.
+  // Bytes the engine holds: the image copy plus every derived index (trie,
+  // rule copies and protocol lists, dense identity rows, NAT hashes, trees).
+  uint64_t memoryBytes() const;
   uint32_t treeCount() const { return treeCount_; }
   // Whether IPv4 decision batches take the fast transit path (see FastStage).
   bool fastTransit() const { return fastTransit_; }
@@ -276,6 +279,7 @@ class Engine {
   uint8_t protoClass_[256] = {};
   BigArray<DFast> dfast_;
   BigArray<fmt::MatchRec> plistRules_;
+  uint64_t plistCount_ = 0;  // plistRules_ entries
   bool buildDecisionIndex();
   static constexpr uint32_t kTryNext = 0xfffffffeu;
   std::unique_ptr<uint32_t[]> firstTree_;  // see buildFirstTrees

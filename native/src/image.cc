@@ -979,6 +979,7 @@ bool Engine::buildDecisionIndex() {
   if (total > 0xffffffffull) return false;
   dfast_ = bigArray<DFast>(size_t(nDBlocks_) + 1);
   plistRules_ = bigArray<MatchRec>(size_t(total) + 1);
+  plistCount_ = total + 1;
   if (!dfast_ || !plistRules_) return false;
   uint32_t used = 0;
   for (uint32_t k = 0; k < nDBlocks_; k++) {
@@ -1319,6 +1320,21 @@ void Engine::buildTrees() {
       break;
     }
   }
+}
+
+uint64_t Engine::memoryBytes() const {
+  uint64_t b = (size_ / 8 + 1) * 8;  // the image copy
+  if (v4Index_) b += 65537 * 4;
+  b += v4DirBytes_;
+  b += (uint64_t(nMatches_) + 1 + uint64_t(nRuleRefs_) + 1 + plistCount_) * sizeof(MatchRec);
+  if (identDense_) b += identDenseWords_ * nIdentRows_ * 8;
+  if (natHash_) b += (uint64_t(natMask_) + 1) * 8;
+  if (npHash_) b += (uint64_t(npMask_) + 1) * 4;
+  if (dfast_) b += (uint64_t(nDBlocks_) + 1) * sizeof(DFast);
+  if (tierLog_) b += uint64_t(nTierBlocks_) + 1;
+  if (firstTree_) b += (uint64_t(nPrograms_) + 1) * 4;
+  if (trees_) b += uint64_t(nDBlocks_) * sizeof(Tree) + treeBytes_;
+  return b;
 }
 
 }  // namespace nv

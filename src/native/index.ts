@@ -78,7 +78,8 @@ interface RawEngine {
 
 /**
  * maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6); traceBound: worst-case trace events per tuple;
- * fastTransit: IPv4 batches of the decision strategy take the fast transit path (pure 5-tuple ACL images, e.g. ClassBench).
+ * fastTransit: IPv4 batches of the decision strategy take the fast transit path (pure 5-tuple ACL images, e.g. ClassBench);
+ * memoryBytes: what the engine holds (the image copy plus every derived index).
  */
 export interface EngineInfo {
   imageSize: number;
@@ -88,6 +89,7 @@ export interface EngineInfo {
   workCap: number;
   traceBound: number;
   fastTransit: boolean;
+  memoryBytes: number;
 }
 
 export interface RawAddon {

@@ -84,6 +84,9 @@ t.test('compiled images stay far below the work budget (FORMAT.md §6)', async (
   for (const [name, img] of [['egress-allowlist', image], ...(await caseImages())] as const) {
     const info = NativeEngine.fromImage(img).info();
     tt.ok(info.maxProgramWork > 0 && info.maxProgramWork * 2 <= info.workCap, `${name}: worst program work ${info.maxProgramWork} <= cap ${info.workCap} / 2`);
+    // The engine's own count of its bytes: the image copy plus the derived indexes (the /16
+    // index alone is 256 KiB), and not absurdly more for these small images.
+    tt.ok(info.memoryBytes >= img.length + 65537 * 4 && info.memoryBytes < img.length * 64 + (4 << 20), `${name}: engine holds ${info.memoryBytes} bytes for a ${img.length}-byte image`);
   }
 });
 
