@@ -299,6 +299,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       o.Set("traceBound", Napi::Number::New(env, double(engine_->traceBound())));
       o.Set("fastTransit", Napi::Boolean::New(env, engine_->fastTransit()));
       o.Set("memoryBytes", Napi::Number::New(env, double(engine_->memoryBytes())));
+      o.Set("treeCount", Napi::Number::New(env, engine_->treeCount()));
+      o.Set("treeBytes", Napi::Number::New(env, double(engine_->treeBytes())));
     }
     return o;
   }

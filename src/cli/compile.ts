@@ -43,7 +43,7 @@ ${DATA_PATH_HELP}`,
 
   program
     .command('inspect')
-    .description('print an image\'s header, sections, sizes and counts (verifies it first)')
+    .description('print an image\'s header, sections, sizes and counts, and what the engine derives from it at load (verifies it first)')
     .argument('<file>', 'image file (.nvt)')
     .option('--json', 'print as JSON')
     .action((file: string, opts: { json?: boolean }) => {
@@ -55,8 +55,8 @@ ${DATA_PATH_HELP}`,
       }
       let summary;
       try {
-        summary = inspectImage(bytes);
-        NativeEngine.fromImage(bytes); // the engine's own verification must accept it too
+        // The engine's own verification must accept it too; what it derives at load is reported.
+        summary = { ...inspectImage(bytes), engine: NativeEngine.fromImage(bytes).info() };
       } catch (e) {
         if (e instanceof ImageFormatError || e instanceof ImageLoadError) {
           throw new CliExit(EXIT_INPUT, `${file}: invalid image: ${e.code}: ${e.message}`);

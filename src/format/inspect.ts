@@ -61,7 +61,18 @@ export function inspectImage(bytes: Uint8Array): ImageSummary {
   };
 }
 
-export function formatInspect(s: ImageSummary): string {
+/** What the native engine derives from an image at load (NativeEngine#info), for `inspect`. */
+export interface EngineSummary {
+  memoryBytes: number;
+  treeCount: number;
+  treeBytes: number;
+  fastTransit: boolean;
+  maxProgramWork: number;
+  workCap: number;
+  traceBound: number;
+}
+
+export function formatInspect(s: ImageSummary & { engine?: EngineSummary }): string {
   const lines = [
     `netverdict image ${s.magic} format ${s.major}.${s.minor} flags 0x${s.flags.toString(16)} length ${s.totalLength} crc32c 0x${s.crc32c.toString(16).padStart(8, '0')}`,
     '',
@@ -74,5 +85,15 @@ export function formatInspect(s: ImageSummary): string {
   }
   lines.push('');
   for (const [k, v] of Object.entries(s.counts)) lines.push(`${k.padEnd(16)} ${v}`);
+  if (s.engine) {
+    const e = s.engine;
+    const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
+    lines.push('');
+    lines.push(`engine           ${mib(e.memoryBytes)} MiB loaded (image copy and derived indexes)`);
+    lines.push(`decision trees   ${e.treeCount} (${mib(e.treeBytes)} MiB)`);
+    lines.push(`fast transit     ${e.fastTransit ? 'yes (pure 5-tuple ACL: IPv4 decision batches skip the program walk)' : 'no'}`);
+    lines.push(`work per tuple   at most ${e.maxProgramWork} per program (cap ${e.workCap})`);
+    lines.push(`trace events     at most ${e.traceBound} per tuple`);
+  }
   return lines.join('\n');
 }

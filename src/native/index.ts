@@ -79,7 +79,8 @@ interface RawEngine {
 /**
  * maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6); traceBound: worst-case trace events per tuple;
  * fastTransit: IPv4 batches of the decision strategy take the fast transit path (pure 5-tuple ACL images, e.g. ClassBench);
- * memoryBytes: what the engine holds (the image copy plus every derived index).
+ * memoryBytes: what the engine holds (the image copy plus every derived index); treeCount / treeBytes: the
+ * decision trees derived at load for large IPv4 tier blocks.
  */
 export interface EngineInfo {
   imageSize: number;
@@ -90,6 +91,8 @@ export interface EngineInfo {
   traceBound: number;
   fastTransit: boolean;
   memoryBytes: number;
+  treeCount: number;
+  treeBytes: number;
 }
 
 export interface RawAddon {

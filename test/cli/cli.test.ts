@@ -159,8 +159,12 @@ t.test('compile writes an image that inspect verifies; a corrupted image is reje
   t.equal(i.code, 0, i.stderr);
   t.match(i.stdout, /NVTIMAGE format \d+\.\d+/);
   t.match(i.stdout, /RULE_META/);
+  t.match(i.stdout, /engine +[\d.]+ MiB loaded/);
+  t.match(i.stdout, /fast transit +no/, 'the founding example is policed workloads, not a transit-only ACL');
   const j = JSON.parse(run(['inspect', file, '--json']).stdout);
   t.ok(j.counts.rules > 0);
+  t.ok(j.engine.memoryBytes >= j.totalLength, 'the engine holds at least the image');
+  t.equal(j.engine.fastTransit, false);
   const bytes = readFileSync(file);
   bytes[bytes.length - 5] ^= 0xff;
   writeFileSync(file, bytes);
