@@ -14,7 +14,9 @@
 //     copy, and a fixed set of IPv4/IPv6 tuples (edge addresses, protocols
 //     0/1/6/17/58/132/136/255, ports 0/65535, plus addresses, NAT frontends and NodePorts
 //     taken from the image) goes through every public classify entry
-//     (classify with and without trace events, classifyBatch with all outputs
+//     (classify with and without trace events, classifyBatch with all outputs,
+//     the decision strategy's batch against its single tuples, and on images
+//     that take the fast transit path that path against the general one
 //     and trace events at the image's stride and at a short one, classifyBatch
 //     with only the required one). A read past the end of any section - not
 //     only past the end of the image - is then an ASan report
@@ -361,6 +363,20 @@ std::vector<Result> classifyAll(const Engine& e, const Tuples& t) {
                                              nullptr, nullptr, 0});
   for (size_t i = 0; i < n; i++)
     if (verdictOnly[i] != verdict[i]) fail("classifyBatch (verdict only) != classifyBatch", i);
+  // The decision strategy: batch == single tuples (its fast transit path on
+  // transit-only ACL images included). Not compared with the linear strategy:
+  // an accepted but tampered image may hold decision blocks that list other
+  // rules than its tier blocks (the loader checks each table, not that the two
+  // agree), which gives other answers but never an unsafe read.
+  std::vector<uint8_t> dv(n), dr(n);
+  std::vector<uint32_t> de(n), di(n), dd(n), dx(n), dn(n), dw(n);
+  const nv::BatchOut dout{dv.data(), dr.data(), de.data(), di.data(), dd.data(), dx.data(), dn.data(), dw.data(), nullptr, nullptr, 0};
+  e.classifyBatch(t.family, in, dout, nv::STRATEGY_DECISION);
+  for (size_t i = 0; i < n; i++) {
+    Result q;
+    e.classify(t.family, &t.src[i * w], &t.dst[i * w], t.proto[i], t.sport[i], t.dport[i], &q, nv::STRATEGY_DECISION);
+    if (!sameResult(q, Result{dv[i], dr[i], de[i], di[i], dd[i], dx[i], dn[i], dw[i]})) fail("decision batch != decision single", i);
+  }
   // Empty batch with null arrays: nothing may be touched.
   e.classifyBatch(t.family, nv::Batch{0, nullptr, nullptr, nullptr, nullptr, nullptr},
                   nv::BatchOut{nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, 0});
@@ -405,6 +421,33 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
       if (!sameResult(ra[i], rb[i])) fail("the same image laid out differently classifies differently", i);
   }
   for (const uint8_t* p : copies) poison(p, gaps, false);
+  // The fast transit path against its twin, the general path (NV_FAST_TRANSIT=0).
+  if (a.fastTransit()) {
+    setenv("NV_FAST_TRANSIT", "0", 1);
+    LoadError terr;
+    const std::unique_ptr<Engine> twin = Engine::load(img.data(), img.size(), &terr, nullptr);
+    unsetenv("NV_FAST_TRANSIT");
+    if (!twin) fail("the image loads with the fast transit path but not without it", 0);
+    if (twin->fastTransit()) fail("NV_FAST_TRANSIT=0 left the fast transit path on", 0);
+    const Tuples t = makeTuples(4, img.data(), dir);
+    const size_t n = t.proto.size();
+    const nv::Batch in{n, t.src.data(), t.dst.data(), t.sport.data(), t.dport.data(), t.proto.data()};
+    std::vector<uint8_t> v[2], r[2];
+    std::vector<uint32_t> o[2][6];
+    for (int k = 0; k < 2; k++) {
+      v[k].assign(n, 0);
+      r[k].assign(n, 0);
+      for (auto& x : o[k]) x.assign(n, 0);
+      (k ? *twin : a).classifyBatch(4, in, nv::BatchOut{v[k].data(), r[k].data(), o[k][0].data(), o[k][1].data(), o[k][2].data(),
+                                                        o[k][3].data(), o[k][4].data(), o[k][5].data(), nullptr, nullptr, 0},
+                                    nv::STRATEGY_DECISION);
+    }
+    for (size_t i = 0; i < n; i++) {
+      const Result x{v[0][i], r[0][i], o[0][0][i], o[0][1][i], o[0][2][i], o[0][3][i], o[0][4][i], o[0][5][i]};
+      const Result y{v[1][i], r[1][i], o[1][0][i], o[1][1][i], o[1][2][i], o[1][3][i], o[1][4][i], o[1][5][i]};
+      if (!sameResult(x, y)) fail("fast transit path != general path", i);
+    }
+  }
 }
 
 }  // namespace

@@ -2,7 +2,8 @@
  * Seed corpus for native/fuzz/fuzz_image: real images compiled from
  * examples/egress-allowlist and every test/cases/**\/*.yaml (whole cluster,
  * each node an Expectations document names, and the three
- * endpointToHostAction settings for the example), written as
+ * endpointToHostAction settings for the example), plus the pinned transit-only
+ * ACL fixture native/test/fixtures/transit.nvt, written as
  * <OUT_DIR>/<name>.nvt. Generated at test time so no binary is committed.
  *
  *   npx tsx native/fuzz/make-corpus.ts [OUT_DIR]     (default build/fuzz-corpus)
@@ -63,6 +64,13 @@ for (const s of sources) {
       failed.push(`${s.name} ${JSON.stringify(opts)}: ${(e as Error).message}`);
     }
   });
+}
+// The pinned transit-only ACL fixture (a random ClassBench-style set): the fast transit path.
+{
+  const fixture = readFileSync(join(root, 'native/test/fixtures/transit.nvt'));
+  writeFileSync(join(out, 'fixture-transit.nvt'), fixture);
+  written++;
+  bytes += fixture.length;
 }
 console.log(`make-corpus: ${written} images, ${bytes} bytes in ${relative(process.cwd(), out) || '.'}`);
 for (const f of failed) console.log(`make-corpus: skipped ${f}`);
