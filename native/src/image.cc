@@ -502,6 +502,23 @@ LoadError Engine::verify(std::string* detail) {
     if (r.ruleId != m.ruleId || r.action != m.action || r.action == ACTION_LOG || r.verify > 1)
       FAIL(BadValue, "DRULES[" + std::to_string(i) + "] disagrees with its match record");
   }
+  // Each decision block lists its tier block's rules for that family, in
+  // order, without the Log rules: the strategies must read the same policy.
+  for (uint32_t i = 0; i < nDBlocks_; i++) {
+    const DBlock& b = dblocks_[i];
+    const TierBlock& tb = tierBlocks_[i / 2];
+    const uint32_t rs = (i & 1) ? tb.v6Start : tb.v4Start, rc = (i & 1) ? tb.v6Count : tb.v4Count;
+    uint32_t k = 0;
+    for (uint32_t q = 0; q < rc; q++) {
+      const uint32_t mi = ruleRefs_[rs + q];
+      if (!idxOk(mi, nMatches_)) FAIL(BadIndex, "RULE_REFS out of range");
+      if (matches_[mi].action == ACTION_LOG) continue;
+      if (k >= b.ruleCount || drules_[b.ruleStart + k].matchIdx != mi)
+        FAIL(BadValue, "DBLOCKS[" + std::to_string(i) + "] does not list its tier block's rules in order");
+      k++;
+    }
+    if (k != b.ruleCount) FAIL(BadValue, "DBLOCKS[" + std::to_string(i) + "] lists more rules than its tier block");
+  }
 
   // ---- rule map and strings ----
   auto strOk = [this](uint32_t off) {
