@@ -1229,6 +1229,25 @@ class PortCriteria {
     this.ivStart.push(this.lo.length);
   }
 
+  /** Id of match m's criteria (just filled, the last ones) in `ids`: equal criteria, equal ids (0: none). */
+  signature(m: number, ids: Map<string, number>): number {
+    const end = this.negate.length;
+    if (this.start[m] === end) return 0;
+    const neg = this.negate.raw();
+    const ivs = this.ivStart.raw();
+    const lo = this.lo.raw();
+    const hi = this.hi.raw();
+    let key = '';
+    for (let ci = this.start[m]!; ci < end; ci++) {
+      key += neg[ci] ? '!' : '=';
+      for (let k = ivs[ci]!; k < ivs[ci + 1]!; k++) key += `${lo[k]}-${hi[k]},`;
+      key += ';';
+    }
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size + 1));
+    return id;
+  }
+
   /** Marks every interval end key in `bits` (one bit per key below KEY_END) and its 2^16-key page in `pages`. */
   markKeys(bits: Uint32Array, pages: Uint8Array): void {
     const lo = this.lo.raw();
@@ -1298,6 +1317,9 @@ function buildDecision(c: Compiler): DecisionTables {
   const mAction = new Uint8Array(M);
   const mRule = new Uint32Array(M);
   const sport = new PortCriteria(M);
+  /** Per match record, an id of its source-port criteria (equal ids: equal criteria); most blocks' source-port tables repeat. */
+  const mSportSig = new Uint32Array(M);
+  const sportSigs = new Map<string, number>();
   const dport = new PortCriteria(M);
   for (let m = 0; m < M; m++) {
     const at = m * MATCH_WORDS;
@@ -1332,6 +1354,7 @@ function buildDecision(c: Compiler): DecisionTables {
       sport.ranges(r.named && !not ? [[0, 65535]] : r.ranges, PORT_PROTOS);
       sport.close();
     }
+    mSportSig[m] = sport.signature(m, sportSigs);
     dport.start[m] = dport.negate.length;
     // With a protocol criterion the rule's destination bit is 0 outside that
     // protocol's keys whatever its ports: its port criteria only matter there.
@@ -1459,8 +1482,27 @@ function buildDecision(c: Compiler): DecisionTables {
     return b;
   };
 
-  /** Sorts events [0, e) by key rank (the order within a key does not matter): insertion sort when few, else LSD radix. */
+  /** Scratch for the packed sort: key rank * 2^28 + code (ranks < 2^24, codes < 2^28: below 2^52). */
+  let packed = new Float64Array(1024);
+  /**
+   * Sorts events [0, e) by key rank (the order within a key does not matter):
+   * insertion sort when few; packed (key, code) numbers through the typed-array
+   * sort while e is small next to the radix digit range (a radix pass clears
+   * and sums 2^digitBits counters); else LSD radix.
+   */
   const sortEvents = (e: number): void => {
+    if (e > 24 && e < passes << digitBits) {
+      if (packed.length < e) packed = new Float64Array(Math.max(e, packed.length * 2));
+      for (let i = 0; i < e; i++) packed[i] = evKey[i]! * 2 ** 28 + evCode[i]!;
+      const sorted = packed.subarray(0, e).sort();
+      for (let i = 0; i < e; i++) {
+        const v = sorted[i]!;
+        const key = Math.floor(v / 2 ** 28);
+        evKey[i] = key;
+        evCode[i] = v - key * 2 ** 28;
+      }
+      return;
+    }
     if (e <= 24) {
       for (let i = 1; i < e; i++) {
         const key = evKey[i]!;
@@ -1592,6 +1634,8 @@ function buildDecision(c: Compiler): DecisionTables {
     return { start, count: (ports.length >>> 1) - start };
   };
 
+  /** Source-port table entries (key, row pairs) by the sequence of their rules' criteria ids. */
+  const sportTables = new Map<string, Uint32Array>();
   if (c.tierBlocks.length > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
   for (const tb of c.tierBlocks) {
     for (let f = 0; f < 2; f++) {
@@ -1664,7 +1708,20 @@ function buildDecision(c: Compiler): DecisionTables {
         sideStart[side] = start;
         sideCount[side] = setCount - start;
       }
-      const sp = table(n, halves, sport);
+      // A source-port table depends only on its rules' criteria, in order:
+      // blocks with the same criteria sequence repeat the first one's entries
+      // (the same keys and, rows being interned, the same row offsets).
+      let sigKey = '';
+      for (let i = 0; i < n; i++) sigKey += `${mSportSig[ms[i]!]},`;
+      let sp: { start: number; count: number };
+      const seen = sportTables.get(sigKey);
+      if (seen) {
+        sp = { start: ports.length >>> 1, count: seen.length >>> 1 };
+        ports.append(seen);
+      } else {
+        sp = table(n, halves, sport);
+        sportTables.set(sigKey, ports.raw().slice(2 * sp.start, 2 * (sp.start + sp.count)));
+      }
       const dp = table(n, halves, dport);
       blocks.push({
         ruleStart,
