@@ -21,7 +21,7 @@
  */
 import type { Cidr, Family, IpAddr } from '../net/ip.js';
 import { hasPorts, isIcmp } from '../net/ip.js';
-import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types.js';
+import type { EntityRule, Policy, PortList, Profile, Rule, Tier } from '../model/types.js';
 import type { Direction } from '../model/types.js';
 import type { Entity, Frontend, ResolvedCluster, TierPlan } from '../resolve/index.js';
 import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
@@ -67,6 +67,12 @@ interface PolicyRules {
   v6: number[] | undefined;
 }
 
+/** A trie node: the id of the list ending here (-1: none) and its children. */
+interface TrieNode<K> {
+  id: number;
+  next: Map<K, TrieNode<K>> | undefined;
+}
+
 interface PortSetDef {
   key: string;
   members: PortMemberKey[];
@@ -98,6 +104,15 @@ export interface CompiledImage {
 const MATCH_WORDS = S.MATCH.size / 4;
 /** u32 words per RULE_META record (RuleMeta, 32 bytes): tier, name, file, line, ruleIndex, action | kind << 8, column, padding. */
 const RULE_META_WORDS = S.RULE_META.size / 4;
+
+const MATCH_SIDES = [
+  ['source', S.SIDE_SRC],
+  ['destination', S.SIDE_DST],
+] as const;
+const NET_FIELDS = [
+  ['nets', false],
+  ['notNets', true],
+] as const;
 
 const ACTION_CODE: Record<string, number> = { allow: S.ACTION_ALLOW, deny: S.ACTION_DENY, pass: S.ACTION_PASS, log: S.ACTION_LOG };
 
@@ -141,15 +156,22 @@ class Compiler {
 
   readonly ruleRefs = new U32Buf();
   readonly tierBlocks: Rec[] = [];
-  private readonly tierBlockIds = new Map<string, number>();
+  /** Tier block ids: per direction, end action and tier, a trie of the policy list. */
+  private readonly tierBlockIds = new Map<Tier, TrieNode<Policy>[]>();
   readonly tierRefs: number[] = [];
   readonly profileBlocks: Rec[] = [];
   private readonly profileBlockIds = new Map<string, number>();
   readonly profileRefs: number[] = [];
   readonly programs: Rec[] = [];
   readonly ops: Rec[] = [];
-  private readonly programIds = new Map<string, number>();
-  private readonly policyIds = new Map<Policy, number>();
+  /** The program being built (see beginProgram). */
+  private readonly progSeq = new U32Buf(256);
+  /** Every program's op sequence, back to back; program i's is [progStart[i], progStart[i + 1]). */
+  private readonly progStore = new U32Buf();
+  private readonly progStart: number[] = [0];
+  /** First program id by sequence hash, then a chain through progNext. */
+  private readonly programByHash = new Map<number, number>();
+  private readonly progNext: number[] = [];
   /** Per policy and direction: its rules' ids, then per family its match records (NONE left out), built on first use. */
   private readonly policyRules = new Map<Policy, { ingress?: PolicyRules; egress?: PolicyRules }>();
 
@@ -323,9 +345,9 @@ class Compiler {
       this.addrTests.push(setId);
       this.addrTests.push(side | (negate ? 1 << 8 : 0));
     };
-    for (const [sideName, side] of [['source', S.SIDE_SRC], ['destination', S.SIDE_DST]] as const) {
+    for (const [sideName, side] of MATCH_SIDES) {
       const er = rule[sideName];
-      for (const [field, negate] of [['nets', false], ['notNets', true]] as const) {
+      for (const [field, negate] of NET_FIELDS) {
         const list = er[field];
         if (!list || list.length === 0) continue;
         const fam = list.filter((c) => c.family === f);
@@ -390,12 +412,6 @@ class Compiler {
 
   // ---- tiers, profiles, programs ---------------------------------------------
 
-  private policyId(p: Policy): number {
-    let id = this.policyIds.get(p);
-    if (id === undefined) this.policyIds.set(p, (id = this.policyIds.size));
-    return id;
-  }
-
   private policyRulesOf(p: Policy, dir: Direction, tier: string): PolicyRules {
     let byDir = this.policyRules.get(p);
     if (!byDir) this.policyRules.set(p, (byDir = {}));
@@ -407,18 +423,34 @@ class Compiler {
     return l;
   }
 
-  private tierBlock(tp: TierPlan, dir: Direction, endMode: 'tier' | 'pass'): number {
-    const endAction = endMode === 'pass' || tp.tier.defaultAction === 'Pass' ? 'pass' : 'deny';
-    const key = `${dir}|${endAction}|${tp.tier.name}|${tp.policies.map((p) => this.policyId(p)).join(',')}`;
-    let id = this.tierBlockIds.get(key);
-    if (id !== undefined) return id;
+  /** Tier block of `policies[0, count)` (non-empty, in tier order) of `tier`. */
+  private tierBlock(tier: Tier, policies: readonly Policy[], count: number, dir: Direction, endMode: 'tier' | 'pass'): number {
+    const endAction = endMode === 'pass' || tier.defaultAction === 'Pass' ? 'pass' : 'deny';
+    // Found by walking a trie of the policies (no key per endpoint).
+    let roots = this.tierBlockIds.get(tier);
+    if (!roots) this.tierBlockIds.set(tier, (roots = []));
+    const r = (dir === 'ingress' ? 2 : 0) + (endAction === 'pass' ? 1 : 0);
+    let node: TrieNode<Policy> = (roots[r] ??= { id: -1, next: undefined });
+    for (let i = 0; i < count; i++) {
+      const p = policies[i]!;
+      const next: Map<Policy, TrieNode<Policy>> = (node.next ??= new Map());
+      let child = next.get(p);
+      if (!child) next.set(p, (child = { id: -1, next: undefined }));
+      node = child;
+    }
+    let id = node.id;
+    if (id >= 0) return id;
     // Rule ids of every policy first, then per family the match records: the
     // order in which rule ids and match records are first numbered.
-    const lists = tp.policies.map((p) => this.policyRulesOf(p, dir, tp.tier.name));
-    const rec: Rec = {};
-    for (const f of [4, 6] as const) {
+    const lists: PolicyRules[] = [];
+    for (let i = 0; i < count; i++) lists.push(this.policyRulesOf(policies[i]!, dir, tier.name));
+    const starts = [0, 0];
+    const counts = [0, 0];
+    for (let fi = 0; fi < 2; fi++) {
+      const f: Family = fi === 0 ? 4 : 6;
       const start = this.ruleRefs.length;
-      tp.policies.forEach((p, i) => {
+      for (let i = 0; i < count; i++) {
+        const p = policies[i]!;
         const l = lists[i]!;
         let ms = f === 4 ? l.v4 : l.v6;
         if (!ms) {
@@ -432,22 +464,30 @@ class Compiler {
           else l.v6 = ms;
         }
         this.ruleRefs.append(ms);
-      });
-      rec[`v${f}Start`] = start;
-      rec[`v${f}Count`] = this.ruleRefs.length - start;
+      }
+      starts[fi] = start;
+      counts[fi] = this.ruleRefs.length - start;
     }
-    const last = tp.policies[tp.policies.length - 1]!;
-    rec.endRule = this.pseudoRule(tp.tier.name, policyTraceName(last), endAction, S.RULE_KIND_END_OF_TIER, last.origin);
-    rec.endAction = endAction === 'pass' ? S.ACTION_PASS : S.ACTION_DENY;
+    const last = policies[count - 1]!;
+    const rec: Rec = {
+      v4Start: starts[0]!,
+      v4Count: counts[0]!,
+      v6Start: starts[1]!,
+      v6Count: counts[1]!,
+      endRule: this.pseudoRule(tier.name, policyTraceName(last), endAction, S.RULE_KIND_END_OF_TIER, last.origin),
+      endAction: endAction === 'pass' ? S.ACTION_PASS : S.ACTION_DENY,
+    };
     id = this.tierBlocks.length;
     this.tierBlocks.push(rec);
-    this.tierBlockIds.set(key, id);
+    node.id = id;
     return id;
   }
 
-  private tierOp(opcode: number, arg: number, tiers: TierPlan[], dir: Direction, endMode: 'tier' | 'pass'): Rec {
-    const ids = tiers.map((tp) => this.tierBlock(tp, dir, endMode));
-    return { opcode, arg, refs: ids };
+  /** Appends a tier op over `tiers` to the program being built. */
+  private tierOp(opcode: number, arg: number, tiers: readonly TierPlan[], dir: Direction, endMode: 'tier' | 'pass'): void {
+    const op = this.beginOp(opcode, arg);
+    for (const tp of tiers) this.progSeq.push(this.tierBlock(tp.tier, tp.policies, tp.policies.length, dir, endMode));
+    this.endOp(op);
   }
 
   private profileBlock(name: string, dir: Direction): number {
@@ -468,67 +508,120 @@ class Compiler {
     return id;
   }
 
-  private program(ops: Rec[]): number {
-    // Key: every op's opcode, arg and refs (or their absence).
-    let key = '';
-    for (const op of ops) {
-      const refs = op.refs as number[] | undefined;
-      key += `${op.opcode as number},${op.arg as number}${refs ? `:${refs.join(',')}` : ''};`;
+  // A program is built into `progSeq` as ops [opcode, arg, hasRefs, refCount,
+  // refs...] (beginProgram, ops, endProgram), then found by a hash of the
+  // sequence, checked against the sequences of earlier programs.
+
+  private beginProgram(): void {
+    this.progSeq.length = 0;
+  }
+
+  /** Opens an op with refs; returns where its header starts. */
+  private beginOp(opcode: number, arg: number): number {
+    const at = this.progSeq.length;
+    const q = this.progSeq;
+    q.push(opcode);
+    q.push(arg);
+    q.push(1);
+    q.push(0);
+    return at;
+  }
+
+  private endOp(at: number): void {
+    const q = this.progSeq;
+    q.raw()[at + 3] = q.length - at - 4;
+  }
+
+  /** An op without refs. */
+  private plainOp(opcode: number, arg: number): void {
+    const q = this.progSeq;
+    q.push(opcode);
+    q.push(arg);
+    q.push(0);
+    q.push(0);
+  }
+
+  private endProgram(): number {
+    const q = this.progSeq.raw();
+    const len = this.progSeq.length;
+    let h = 0x811c9dc5 ^ len;
+    for (let i = 0; i < len; i++) h = Math.imul(h ^ q[i]!, 0x01000193);
+    const first = this.programByHash.get(h);
+    const store = this.progStore;
+    for (let id = first ?? -1; id >= 0; id = this.progNext[id]!) {
+      const start = this.progStart[id]!;
+      if (this.progStart[id + 1]! - start !== len) continue;
+      const raw = store.raw();
+      let k = 0;
+      while (k < len && raw[start + k] === q[k]) k++;
+      if (k === len) return id;
     }
-    let id = this.programIds.get(key);
-    if (id !== undefined) return id;
-    id = this.programs.length;
-    this.programs.push({ opStart: this.ops.length, opCount: ops.length });
-    for (const op of ops) {
-      const refs = op.refs as number[] | undefined;
+    const id = this.programs.length;
+    let opCount = 0;
+    const opStart = this.ops.length;
+    for (let i = 0; i < len; ) {
+      const opcode = q[i]!;
+      const arg = q[i + 1]!;
+      const refCount = q[i + 3]!;
       let start = 0;
-      let count = 0;
-      if (refs) {
-        const target = op.opcode === S.OP_PROFILES ? this.profileRefs : this.tierRefs;
+      if (q[i + 2]) {
+        const target = opcode === S.OP_PROFILES ? this.profileRefs : this.tierRefs;
         start = target.length;
-        count = refs.length;
-        target.push(...refs);
+        for (let k = 0; k < refCount; k++) target.push(q[i + 4 + k]!);
       }
-      this.ops.push({ opcode: op.opcode, arg: op.arg, start, count });
+      this.ops.push({ opcode, arg, start, count: refCount });
+      opCount++;
+      i += 4 + refCount;
     }
-    this.programIds.set(key, id);
+    this.programs.push({ opStart, opCount });
+    store.append(this.progSeq.view());
+    this.progStart.push(store.length);
+    this.progNext.push(first ?? -1);
+    this.programByHash.set(h, id);
     return id;
   }
 
-  private profilesOp(e: Entity, dir: Direction): Rec {
-    return { opcode: S.OP_PROFILES, arg: 0, refs: e.profiles.map((n) => this.profileBlock(n, dir)) };
+  private profilesOp(e: Entity, dir: Direction): void {
+    const op = this.beginOp(S.OP_PROFILES, 0);
+    for (const n of e.profiles) this.progSeq.push(this.profileBlock(n, dir));
+    this.endOp(op);
   }
 
-  private prePolicyOps(e: Entity, dir: Direction): Rec[] {
+  private prePolicyOps(e: Entity, dir: Direction): void {
     const plan = this.model.planFor(e);
-    const ops: Rec[] = [];
-    if (plan.untracked[dir].length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_UNTRACKED, plan.untracked[dir], dir, 'pass'));
-    if (dir === 'ingress' && plan.preDNAT.ingress.length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_PREDNAT, plan.preDNAT.ingress, dir, 'pass'));
-    return ops;
+    if (plan.untracked[dir].length) this.tierOp(S.OP_TIERS, S.TIERS_UNTRACKED, plan.untracked[dir], dir, 'pass');
+    if (dir === 'ingress' && plan.preDNAT.ingress.length) this.tierOp(S.OP_TIERS, S.TIERS_PREDNAT, plan.preDNAT.ingress, dir, 'pass');
   }
 
   workloadProgram(e: Entity, dir: Direction): number {
-    const plan = this.model.planFor(e);
-    const ops: Rec[] = [];
-    if (plan.normal[dir].length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_NORMAL, plan.normal[dir], dir, 'tier'));
-    ops.push(this.profilesOp(e, dir));
-    return this.program(ops);
+    this.beginProgram();
+    // The normal tiers of the endpoint's plan, walked without building it.
+    let op = -1;
+    this.model.forEachNormalTier(e, dir, (tier, policies, count) => {
+      if (op < 0) op = this.beginOp(S.OP_TIERS, S.TIERS_NORMAL);
+      this.progSeq.push(this.tierBlock(tier, policies, count, dir, 'tier'));
+    });
+    if (op >= 0) this.endOp(op);
+    this.profilesOp(e, dir);
+    return this.endProgram();
   }
 
   hostProgram(e: Entity, dir: Direction): number {
     const plan = this.model.planFor(e);
-    const ops: Rec[] = [{ opcode: S.OP_FAILSAFE, arg: dir === 'ingress' ? S.DIR_INGRESS : S.DIR_EGRESS }];
-    ops.push(...this.prePolicyOps(e, dir));
-    if (plan.normal[dir].length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_NORMAL, plan.normal[dir], dir, 'tier'));
-    ops.push(this.profilesOp(e, dir));
-    return this.program(ops);
+    this.beginProgram();
+    this.plainOp(S.OP_FAILSAFE, dir === 'ingress' ? S.DIR_INGRESS : S.DIR_EGRESS);
+    this.prePolicyOps(e, dir);
+    if (plan.normal[dir].length) this.tierOp(S.OP_TIERS, S.TIERS_NORMAL, plan.normal[dir], dir, 'tier');
+    this.profilesOp(e, dir);
+    return this.endProgram();
   }
 
   forwardProgram(e: Entity, dir: Direction): number {
     const plan = this.model.planFor(e);
-    const ops = this.prePolicyOps(e, dir);
-    ops.push(this.tierOp(S.OP_FORWARD_TIERS, 0, plan.forward[dir], dir, 'tier'));
-    return this.program(ops);
+    this.beginProgram();
+    this.prePolicyOps(e, dir);
+    this.tierOp(S.OP_FORWARD_TIERS, 0, plan.forward[dir], dir, 'tier');
+    return this.endProgram();
   }
 }
 
@@ -630,6 +723,8 @@ class IdentityTable {
   private readonly byHash = new Map<number, number>();
   private readonly next: number[] = [];
   private readonly zobrist: Uint32Array;
+  /** Scratch: the row being added. */
+  private row = new Uint32Array(256);
 
   constructor(private readonly setCount: number) {
     this.zobrist = new Uint32Array(setCount);
@@ -666,16 +761,16 @@ class IdentityTable {
     }
     const id = this.rowStart.length;
     const start = this.sets.length;
-    for (let w = 0; w < st.bits.length; w++) {
-      let x = st.bits[w]!;
-      while (x !== 0) {
-        const low = x & -x;
-        this.sets.push(w * 32 + 31 - Math.clz32(low));
-        x ^= low;
-      }
+    if (this.row.length < st.size) this.row = new Uint32Array(Math.max(st.size, this.row.length * 2));
+    const row = this.row;
+    let n = 0;
+    const bits = st.bits;
+    for (let w = 0; w < bits.length; w++) {
+      for (let x = bits[w]!; x !== 0; x &= x - 1) row[n++] = w * 32 + 31 - Math.clz32(x & -x);
     }
+    this.sets.append(row, n);
     this.rowStart.push(start);
-    this.rowCount.push(this.sets.length - start);
+    this.rowCount.push(n);
     this.next.push(first ?? -1);
     this.byHash.set(key, id);
     return id;
@@ -812,6 +907,25 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   };
   classOf(0, undefined);
 
+  /** Per entity with `has[e]`, the address sets it is in (CSR by entity id, set ids ascending). */
+  const entityGroups = (has: Uint8Array): { start: Uint32Array; sets: Uint32Array } => {
+    const entityCount = has.length;
+    const start = new Uint32Array(entityCount + 1);
+    const sets = c.addrSets;
+    for (let id = 0; id < sets.length; id++) {
+      const ents = sets[id]!.entities;
+      for (let k = 0; k < ents.length; k++) if (has[ents[k]!]) start[ents[k]! + 1]!++;
+    }
+    for (let e = 0; e < entityCount; e++) start[e + 1]! += start[e]!;
+    const out = new Uint32Array(start[entityCount]!);
+    const fill = start.slice(0, entityCount);
+    for (let id = 0; id < sets.length; id++) {
+      const ents = sets[id]!.entities;
+      for (let k = 0; k < ents.length; k++) if (has[ents[k]!]) out[fill[ents[k]!]!++] = id;
+    }
+    return { start, sets: out };
+  };
+
   /**
    * Interval sweep over the sorted distinct positions (every member range's
    * start and end, every exact address and the one after it, and 0): the
@@ -865,21 +979,13 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     // Sets of each entity with IPv4 ranges (CSR by entity id).
     const entityCount = model.entities.length;
     if (entityCount >= 2 ** 30 - 1 || c.addrSets.length >= 2 ** 30) throw new Error('too many entities or address sets');
-    const groupStart = new Uint32Array(entityCount + 1);
+    const has = new Uint8Array(entityCount);
+    for (let e = 0; e < entityCount; e++) if (model.entities[e]!.cidrs.some((x) => x.family === 4)) has[e] = 1;
+    const groups = entityGroups(has);
+    const groupStart = groups.start;
     let bound = 1 + 2 * exact4.size;
-    for (const s of c.addrSets) {
-      bound += 2 * s.cidrs.length;
-      for (const e of s.entities) if (rangesOf(e).length) groupStart[e + 1]!++;
-    }
-    for (let e = 0; e < entityCount; e++) {
-      if (groupStart[e + 1] !== 0) bound += rangesOf(e).length;
-      groupStart[e + 1]! += groupStart[e]!;
-    }
-    const groupSets = new Uint32Array(groupStart[entityCount]!);
-    const fill = groupStart.slice(0, entityCount);
-    c.addrSets.forEach((s, id) => {
-      for (const e of s.entities) if (rangesOf(e).length) groupSets[fill[e]!++] = id;
-    });
+    for (const s of c.addrSets) bound += 2 * s.cidrs.length;
+    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) bound += rangesOf(e).length;
     const keys = new Uint32Array(bound);
     const codes = new Uint32Array(bound);
     let n = 0;
@@ -921,7 +1027,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       if (sc[i] !== NO_SET) evSet.push(sc[i]!);
     }
     evStart.push(evSet.length);
-    return sweep(positions, evStart.view(), evSet.view(), exact4, { start: groupStart, sets: groupSets });
+    return sweep(positions, evStart.view(), evSet.view(), exact4, groups);
   })();
 
   // IPv6: BigInt positions, deduplicated by value, then sorted.
@@ -951,21 +1057,25 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       }
       return out;
     };
-    const entityRanges: (number[] | undefined)[] = [];
     const add = (ranges: number[], id: number): void => {
       for (let k = 0; k < ranges.length; k += 2) {
         evPos.push(ranges[k]!);
-        evCode.push((id << 1) | 1);
+        evCode.push(((id << 1) | 1) >>> 0);
         if (ranges[k + 1]! >= 0) {
           evPos.push(ranges[k + 1]!);
-          evCode.push(id << 1);
+          evCode.push((id << 1) >>> 0);
         }
       }
     };
-    c.addrSets.forEach((s, id) => {
-      add(ranges6(s.cidrs), id);
-      for (const e of s.entities) add((entityRanges[e] ??= ranges6(model.entities[e]!.cidrs)), id);
-    });
+    // As for IPv4, an entity's ranges are group events for all its sets.
+    const entityCount = model.entities.length;
+    const has = new Uint8Array(entityCount);
+    for (let e = 0; e < entityCount; e++) if (model.entities[e]!.cidrs.some((x) => x.family === 6)) has[e] = 1;
+    const groups = entityGroups(has);
+    c.addrSets.forEach((s, id) => add(ranges6(s.cidrs), id));
+    for (let e = 0; e < entityCount; e++) {
+      if (groups.start[e + 1] !== groups.start[e]) add(ranges6(model.entities[e]!.cidrs), (GROUP_EVENT >>> 1) | e);
+    }
     for (const v of exact6.keys()) {
       addPos(v);
       if (v + 1n < TOP6) addPos(v + 1n);
@@ -976,7 +1086,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     const at = new Uint32Array(evPos.length);
     for (let k = 0; k < at.length; k++) at[k] = rank[evPos.at(k)]!;
     const { evStart, evSet } = csr(positions.length, at, (k) => evCode.at(k));
-    return sweep(order.map((i) => positions[i]!), evStart, evSet, exact6);
+    return sweep(order.map((i) => positions[i]!), evStart, evSet, exact6, groups);
   })();
 
   // Sparse identity rows: each identity's sorted address-set ids.
@@ -1634,8 +1744,8 @@ function buildDecision(c: Compiler): DecisionTables {
     return { start, count: (ports.length >>> 1) - start };
   };
 
-  /** Source-port table entries (key, row pairs) by the sequence of their rules' criteria ids. */
-  const sportTables = new Map<string, Uint32Array>();
+  /** Source-port tables (key, row pairs) by a hash of their rules' criteria ids (and those ids, to compare). */
+  const sportTables = new Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>();
   if (c.tierBlocks.length > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
   for (const tb of c.tierBlocks) {
     for (let f = 0; f < 2; f++) {
@@ -1711,16 +1821,26 @@ function buildDecision(c: Compiler): DecisionTables {
       // A source-port table depends only on its rules' criteria, in order:
       // blocks with the same criteria sequence repeat the first one's entries
       // (the same keys and, rows being interned, the same row offsets).
-      let sigKey = '';
-      for (let i = 0; i < n; i++) sigKey += `${mSportSig[ms[i]!]},`;
-      let sp: { start: number; count: number };
-      const seen = sportTables.get(sigKey);
-      if (seen) {
-        sp = { start: ports.length >>> 1, count: seen.length >>> 1 };
-        ports.append(seen);
-      } else {
+      let sigHash = 0x811c9dc5 ^ n;
+      for (let i = 0; i < n; i++) sigHash = Math.imul(sigHash ^ mSportSig[ms[i]!]!, 0x01000193);
+      let sp: { start: number; count: number } | undefined;
+      const candidates = sportTables.get(sigHash);
+      for (const t of candidates ?? []) {
+        if (t.sigs.length !== n) continue;
+        let i = 0;
+        while (i < n && t.sigs[i] === mSportSig[ms[i]!]) i++;
+        if (i < n) continue;
+        sp = { start: ports.length >>> 1, count: t.entries.length >>> 1 };
+        ports.append(t.entries);
+        break;
+      }
+      if (!sp) {
         sp = table(n, halves, sport);
-        sportTables.set(sigKey, ports.raw().slice(2 * sp.start, 2 * (sp.start + sp.count)));
+        const sigs = new Uint32Array(n);
+        for (let i = 0; i < n; i++) sigs[i] = mSportSig[ms[i]!]!;
+        const t = { sigs, entries: ports.raw().slice(2 * sp.start, 2 * (sp.start + sp.count)) };
+        if (candidates) candidates.push(t);
+        else sportTables.set(sigHash, [t]);
       }
       const dp = table(n, halves, dport);
       blocks.push({
