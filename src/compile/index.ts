@@ -35,9 +35,9 @@ import { checkImageSize } from './limits.js';
 export const PROFILE_TIER = '__PROFILE__';
 export const NO_MATCH = '__NO_MATCH__';
 
+/** A port-set member: (address, protocol, port); the shape `IpSetIndex.namedPortMembers` returns. */
 interface PortMemberKey {
-  family: Family;
-  value: bigint;
+  addr: IpAddr;
   proto: number;
   port: number;
 }
@@ -104,6 +104,9 @@ export interface CompiledImage {
 const MATCH_WORDS = S.MATCH.size / 4;
 /** u32 words per RULE_META record (RuleMeta, 32 bytes): tier, name, file, line, ruleIndex, action | kind << 8, column, padding. */
 const RULE_META_WORDS = S.RULE_META.size / 4;
+const TIER_BLOCK_WORDS = S.TIER_BLOCK.size / 4;
+const CLASS_WORDS = S.ADDR_CLASS.size / 4;
+const DBLOCK_WORDS = S.DBLOCK.size / 4;
 
 const MATCH_SIDES = [
   ['source', S.SIDE_SRC],
@@ -118,7 +121,7 @@ const ACTION_CODE: Record<string, number> = { allow: S.ACTION_ALLOW, deny: S.ACT
 
 function parsePortMemberKey(k: string): PortMemberKey {
   const [fam, value, proto, port] = k.split(':');
-  return { family: Number(fam) as Family, value: BigInt(value!), proto: Number(proto), port: Number(port) };
+  return { addr: { family: Number(fam) as Family, value: BigInt(value!) }, proto: Number(proto), port: Number(port) };
 }
 
 /** v4: [addr, 0, 0, 0]; v6: four 32-bit words, most significant first. */
@@ -155,15 +158,18 @@ class Compiler {
   readonly namedRefs: number[] = [];
 
   readonly ruleRefs = new U32Buf();
-  readonly tierBlocks: Rec[] = [];
+  /** TIER_BLOCKS as u32 words (6 each): v4Start, v4Count, v6Start, v6Count, endRule, endAction. */
+  readonly tierBlocks = new U32Buf();
   /** Tier block ids: per direction, end action and tier, a trie of the policy list. */
   private readonly tierBlockIds = new Map<Tier, TrieNode<Policy>[]>();
   readonly tierRefs: number[] = [];
   readonly profileBlocks: Rec[] = [];
   private readonly profileBlockIds = new Map<string, number>();
   readonly profileRefs: number[] = [];
-  readonly programs: Rec[] = [];
-  readonly ops: Rec[] = [];
+  /** PROGRAMS as u32 words: opStart, opCount. */
+  readonly programs = new U32Buf();
+  /** OPS as u32 words: opcode, arg, start, count. */
+  readonly ops = new U32Buf();
   /** The program being built (see beginProgram). */
   private readonly progSeq = new U32Buf(256);
   /** Every program's op sequence, back to back; program i's is [progStart[i], progStart[i + 1]). */
@@ -273,9 +279,7 @@ class Compiler {
     for (const name of list.named) {
       const key = `np|${positive?.canonical ?? '<all>'}|${name}|${rule.protocol ?? '*'}`;
       this.namedRefs.push(
-        this.portSet(key, () =>
-          this.model.ipsets.namedPortMembers(positive, name, rule.protocol).map((m) => ({ family: m.addr.family, value: m.addr.value, proto: m.proto, port: m.port })),
-        ),
+        this.portSet(key, () => this.model.ipsets.namedPortMembers(positive, name, rule.protocol)),
       );
     }
     const pl = this.portLists;
@@ -469,16 +473,16 @@ class Compiler {
       counts[fi] = this.ruleRefs.length - start;
     }
     const last = policies[count - 1]!;
-    const rec: Rec = {
-      v4Start: starts[0]!,
-      v4Count: counts[0]!,
-      v6Start: starts[1]!,
-      v6Count: counts[1]!,
-      endRule: this.pseudoRule(tier.name, policyTraceName(last), endAction, S.RULE_KIND_END_OF_TIER, last.origin),
-      endAction: endAction === 'pass' ? S.ACTION_PASS : S.ACTION_DENY,
-    };
-    id = this.tierBlocks.length;
-    this.tierBlocks.push(rec);
+    const endRule = this.pseudoRule(tier.name, policyTraceName(last), endAction, S.RULE_KIND_END_OF_TIER, last.origin);
+    const tb = this.tierBlocks;
+    id = tb.length / TIER_BLOCK_WORDS;
+    tb.reserve(TIER_BLOCK_WORDS);
+    tb.push(starts[0]!);
+    tb.push(counts[0]!);
+    tb.push(starts[1]!);
+    tb.push(counts[1]!);
+    tb.push(endRule);
+    tb.push(endAction === 'pass' ? S.ACTION_PASS : S.ACTION_DENY);
     node.id = id;
     return id;
   }
@@ -556,9 +560,9 @@ class Compiler {
       while (k < len && raw[start + k] === q[k]) k++;
       if (k === len) return id;
     }
-    const id = this.programs.length;
+    const id = this.programs.length / 2;
     let opCount = 0;
-    const opStart = this.ops.length;
+    const opStart = this.ops.length / 4;
     for (let i = 0; i < len; ) {
       const opcode = q[i]!;
       const arg = q[i + 1]!;
@@ -569,11 +573,17 @@ class Compiler {
         start = target.length;
         for (let k = 0; k < refCount; k++) target.push(q[i + 4 + k]!);
       }
-      this.ops.push({ opcode, arg, start, count: refCount });
+      const ops = this.ops;
+      ops.reserve(4);
+      ops.push(opcode);
+      ops.push(arg);
+      ops.push(start);
+      ops.push(refCount);
       opCount++;
       i += 4 + refCount;
     }
-    this.programs.push({ opStart, opCount });
+    this.programs.push(opStart);
+    this.programs.push(opCount);
     store.append(this.progSeq.view());
     this.progStart.push(store.length);
     this.progNext.push(first ?? -1);
@@ -843,8 +853,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   if (c.portSets.length >= 2 ** 29) throw new Error('too many port sets'); // packed memberships stay below 2^53
   c.portSets.forEach((ps, setId) => {
     for (const mem of ps.members) {
-      const m = exactFor(mem.family);
-      const k = exactKey(mem.family, mem.value);
+      const m = exactFor(mem.addr.family);
+      const k = exactKey(mem.addr.family, mem.addr.value);
       let p = m.get(k);
       if (!p) m.set(k, (p = blank()));
       p.ports.push(setId * 2 ** 24 + mem.proto * 2 ** 16 + mem.port);
@@ -856,7 +866,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const classIds = new Map<string, number>();
   /** Class of an address without exact properties, by identity. */
   const plainClassIds = new Map<number, number>();
-  const classRecs: Rec[] = [];
+  /** CLASSES as u32 words (CLASS_WORDS each). */
+  const classRecs = new U32Buf();
   const portMembers = new RecordPacker(S.PORT_MEMBER, ['setId', 'proto', 'port']);
   /** Scratch: an address's packed memberships (sorted, they sort by (setId, proto, port)). */
   let packedPorts = new Float64Array(64);
@@ -882,7 +893,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       if (!p) plainClassIds.set(identity, id);
       return id;
     }
-    id = classRecs.length;
+    id = classRecs.length / CLASS_WORDS;
     const portStart = portMembers.count;
     for (let i = 0; i < nPorts; i++) {
       const v = packedPorts[i]!;
@@ -890,17 +901,15 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       const low = v - setId * 2 ** 24;
       portMembers.push(setId, low >>> 16, low & 0xffff);
     }
-    classRecs.push({
-      identity,
-      portStart,
-      portCount: nPorts,
-      epNode: p?.epNode ?? NONE,
-      hostNode: p?.hostNode ?? NONE,
-      egressProg: p?.egressProg ?? NONE,
-      ingressProg: p?.ingressProg ?? NONE,
-      epKind: p?.epKind ?? S.EP_NONE,
-      flags: p?.policed ? S.CLASS_POLICED : 0,
-    });
+    classRecs.reserve(CLASS_WORDS);
+    classRecs.push(identity);
+    classRecs.push(portStart);
+    classRecs.push(nPorts);
+    classRecs.push(p?.epNode ?? NONE);
+    classRecs.push(p?.hostNode ?? NONE);
+    classRecs.push(p?.egressProg ?? NONE);
+    classRecs.push(p?.ingressProg ?? NONE);
+    classRecs.push(((p?.epKind ?? S.EP_NONE) & 0xff) | ((p?.policed ? S.CLASS_POLICED : 0) << 8));
     classIds.set(key, id);
     if (!p) plainClassIds.set(identity, id);
     return id;
@@ -1091,7 +1100,11 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   // Sparse identity rows: each identity's sorted address-set ids.
   const identitySets = identities.sets.parts();
-  const identityRowRecs: Rec[] = identities.rowStart.map((start, i) => ({ setStart: start, setCount: identities.rowCount[i]! }));
+  const identityRows = new Uint32Array(2 * identities.rowStart.length);
+  for (let i = 0; i < identities.rowStart.length; i++) {
+    identityRows[2 * i] = identities.rowStart[i]!;
+    identityRows[2 * i + 1] = identities.rowCount[i]!;
+  }
 
   const decision = buildDecision(c);
 
@@ -1161,13 +1174,13 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     V4_CLASS: v4.classes,
     V6_STARTS: v6.starts.map((s) => ({ w: addrWords(6, s) })),
     V6_CLASS: v6.classes,
-    CLASSES: classRecs,
-    IDENTITY_ROWS: identityRowRecs,
+    CLASSES: new U32Records(classRecs.length / CLASS_WORDS, classRecs.view()),
+    IDENTITY_ROWS: new U32Records(identities.rowStart.length, identityRows),
     PORT_MEMBERS: portMembers.records(),
     NODES: nodeRecs,
-    PROGRAMS: c.programs,
-    OPS: c.ops,
-    TIER_BLOCKS: c.tierBlocks,
+    PROGRAMS: new U32Records(c.programs.length / 2, c.programs.view()),
+    OPS: new U32Records(c.ops.length / 4, c.ops.view()),
+    TIER_BLOCKS: new U32Records(c.tierBlocks.length / TIER_BLOCK_WORDS, c.tierBlocks.view()),
     PROFILE_BLOCKS: c.profileBlocks,
     TIER_REFS: c.tierRefs,
     PROFILE_REFS: c.profileRefs,
@@ -1197,16 +1210,16 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       addrSets: c.addrSets.length,
       portSets: c.portSets.length,
       identities: identities.rowStart.length,
-      classes: classRecs.length,
+      classes: classRecs.length / CLASS_WORDS,
       v4Intervals: v4.starts.length,
       v6Intervals: v6.starts.length,
-      programs: c.programs.length,
-      tierBlocks: c.tierBlocks.length,
+      programs: c.programs.length / 2,
+      tierBlocks: c.tierBlocks.length / TIER_BLOCK_WORDS,
       matches: c.matches.length / MATCH_WORDS,
       rules: c.ruleMeta.length / RULE_META_WORDS,
       natFrontends: feRecs.length,
       natBackends: backends.length,
-      dblocks: decision.blocks.length,
+      dblocks: decision.blocks.count,
       dbitsWords: decision.bits.count,
     },
   };
@@ -1220,7 +1233,7 @@ export function compileCluster(cluster: import('../model/types.js').Cluster, opt
 // ---- decision structure (docs/FORMAT.md §4 "Decision blocks") --------------
 
 interface DecisionTables {
-  blocks: Rec[];
+  blocks: U32Records;
   rules: U32Records;
   sets: U32Records;
   lists: Uint32Array;
@@ -1251,6 +1264,11 @@ class RowTable {
   intern(words: Uint32Array, len: number): number {
     let h = 0x811c9dc5 ^ len;
     for (let i = 0; i < len; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+    // Finalizer: the low bits of the product above depend only on the words'
+    // low bits (rows of small blocks would crowd a few slots).
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
     const mask = this.slotAt.length - 1;
     const halves = this.halves;
     let i = h & mask;
@@ -1405,7 +1423,6 @@ function buildDecision(c: Compiler): DecisionTables {
   const plw = c.portLists.raw();
   const prw = c.portRanges.raw();
   const atw = c.addrTests.raw();
-  const blocks: Rec[] = [];
   const ports = new U32Buf();
   const rows = new RowTable();
   const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
@@ -1540,10 +1557,12 @@ function buildDecision(c: Compiler): DecisionTables {
   const seenIn = new Int32Array(c.addrSets.length).fill(-1); // last block side that listed each set
   let blockSide = 0;
   const ruleRefs = c.ruleRefs.raw();
-  for (const tb of c.tierBlocks) {
+  const tbw = c.tierBlocks.raw();
+  const tierBlockCount = c.tierBlocks.length / TIER_BLOCK_WORDS;
+  for (let tb = 0; tb < tierBlockCount; tb++) {
     for (let f = 0; f < 2; f++) {
-      const refStart = (f === 0 ? tb.v4Start : tb.v6Start) as number;
-      const refEnd = refStart + ((f === 0 ? tb.v4Count : tb.v6Count) as number);
+      const refStart = tbw[tb * TIER_BLOCK_WORDS + 2 * f]!;
+      const refEnd = refStart + tbw[tb * TIER_BLOCK_WORDS + 2 * f + 1]!;
       for (let side = 0; side < 2; side++, blockSide++) {
         const single = mSingle[side as 0 | 1];
         for (let i = refStart; i < refEnd; i++) {
@@ -1746,11 +1765,13 @@ function buildDecision(c: Compiler): DecisionTables {
 
   /** Source-port tables (key, row pairs) by a hash of their rules' criteria ids (and those ids, to compare). */
   const sportTables = new Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>();
-  if (c.tierBlocks.length > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
-  for (const tb of c.tierBlocks) {
+  if (tierBlockCount > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
+  const blocks = new Uint32Array(2 * tierBlockCount * DBLOCK_WORDS);
+  let blockCount = 0;
+  for (let tb = 0; tb < tierBlockCount; tb++) {
     for (let f = 0; f < 2; f++) {
-      const refStart = (f === 0 ? tb.v4Start : tb.v6Start) as number;
-      const refCount = (f === 0 ? tb.v4Count : tb.v6Count) as number;
+      const refStart = tbw[tb * TIER_BLOCK_WORDS + 2 * f]!;
+      const refCount = tbw[tb * TIER_BLOCK_WORDS + 2 * f + 1]!;
       if (ms.length < refCount) ms = new Int32Array(Math.max(refCount, ms.length * 2));
       let n = 0;
       for (let i = 0; i < refCount; i++) {
@@ -1843,25 +1864,24 @@ function buildDecision(c: Compiler): DecisionTables {
         else sportTables.set(sigHash, [t]);
       }
       const dp = table(n, halves, dport);
-      blocks.push({
-        ruleStart,
-        ruleCount: n,
-        words,
-        srcBase: rows.intern(base[0]!, halves),
-        dstBase: rows.intern(base[1]!, halves),
-        srcSetStart: sideStart[0]!,
-        srcSetCount: sideCount[0]!,
-        dstSetStart: sideStart[1]!,
-        dstSetCount: sideCount[1]!,
-        sportStart: sp.start,
-        sportCount: sp.count,
-        dportStart: dp.start,
-        dportCount: dp.count,
-      });
+      const at = DBLOCK_WORDS * blockCount++;
+      blocks[at] = ruleStart;
+      blocks[at + 1] = n;
+      blocks[at + 2] = words;
+      blocks[at + 3] = rows.intern(base[0]!, halves);
+      blocks[at + 4] = rows.intern(base[1]!, halves);
+      blocks[at + 5] = sideStart[0]!;
+      blocks[at + 6] = sideCount[0]!;
+      blocks[at + 7] = sideStart[1]!;
+      blocks[at + 8] = sideCount[1]!;
+      blocks[at + 9] = sp.start;
+      blocks[at + 10] = sp.count;
+      blocks[at + 11] = dp.start;
+      blocks[at + 12] = dp.count;
     }
   }
   return {
-    blocks,
+    blocks: new U32Records(blockCount, blocks),
     rules: new U32Records(ruleCount, rules),
     sets: new U32Records(setCount, sets),
     lists,
