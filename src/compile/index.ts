@@ -67,10 +67,49 @@ interface PolicyRules {
   v6: number[] | undefined;
 }
 
-/** A trie node: the id of the list ending here (-1: none) and its children. */
-interface TrieNode<K> {
-  id: number;
-  next: Map<K, TrieNode<K>> | undefined;
+/**
+ * Values by u32 sequence: found by a hash of the sequence, then compared
+ * with the stored sequences of that hash (no key strings).
+ */
+class SeqIndex {
+  private readonly store = new U32Buf();
+  private readonly start: number[] = [0];
+  private readonly values: number[] = [];
+  private readonly next: number[] = [];
+  private readonly byHash = new Map<number, number>();
+
+  private static hash(seq: U32Buf): number {
+    const q = seq.raw();
+    let h = 0x811c9dc5 ^ seq.length;
+    for (let i = 0; i < seq.length; i++) h = Math.imul(h ^ q[i]!, 0x01000193);
+    return h;
+  }
+
+  /** The value stored for `seq`, -1 when none. */
+  get(seq: U32Buf): number {
+    const q = seq.raw();
+    const len = seq.length;
+    for (let e = this.byHash.get(SeqIndex.hash(seq)) ?? -1; e >= 0; e = this.next[e]!) {
+      const start = this.start[e]!;
+      if (this.start[e + 1]! - start !== len) continue;
+      const raw = this.store.raw();
+      let k = 0;
+      while (k < len && raw[start + k] === q[k]) k++;
+      if (k === len) return this.values[e]!;
+    }
+    return -1;
+  }
+
+  /** Stores `value` for `seq` (not present). */
+  add(seq: U32Buf, value: number): void {
+    const h = SeqIndex.hash(seq);
+    const e = this.values.length;
+    this.store.append(seq.view());
+    this.start.push(this.store.length);
+    this.values.push(value);
+    this.next.push(this.byHash.get(h) ?? -1);
+    this.byHash.set(h, e);
+  }
 }
 
 interface PortSetDef {
@@ -160,8 +199,11 @@ class Compiler {
   readonly ruleRefs = new U32Buf();
   /** TIER_BLOCKS as u32 words (6 each): v4Start, v4Count, v6Start, v6Count, endRule, endAction. */
   readonly tierBlocks = new U32Buf();
-  /** Tier block ids: per direction, end action and tier, a trie of the policy list. */
-  private readonly tierBlockIds = new Map<Tier, TrieNode<Policy>[]>();
+  /** Tier block ids by key (see tierBlock). */
+  private readonly tierBlockIds = new SeqIndex();
+  private readonly keySeq = new U32Buf(64);
+  private readonly tierIds = new Map<Tier, number>();
+  private readonly policyIds = new Map<Policy, number>();
   readonly tierRefs: number[] = [];
   readonly profileBlocks: Rec[] = [];
   private readonly profileBlockIds = new Map<string, number>();
@@ -172,12 +214,8 @@ class Compiler {
   readonly ops = new U32Buf();
   /** The program being built (see beginProgram). */
   private readonly progSeq = new U32Buf(256);
-  /** Every program's op sequence, back to back; program i's is [progStart[i], progStart[i + 1]). */
-  private readonly progStore = new U32Buf();
-  private readonly progStart: number[] = [0];
-  /** First program id by sequence hash, then a chain through progNext. */
-  private readonly programByHash = new Map<number, number>();
-  private readonly progNext: number[] = [];
+  /** Program ids by op sequence. */
+  private readonly programIds = new SeqIndex();
   /** Per policy and direction: its rules' ids, then per family its match records (NONE left out), built on first use. */
   private readonly policyRules = new Map<Policy, { ingress?: PolicyRules; egress?: PolicyRules }>();
 
@@ -430,19 +468,20 @@ class Compiler {
   /** Tier block of `policies[0, count)` (non-empty, in tier order) of `tier`. */
   private tierBlock(tier: Tier, policies: readonly Policy[], count: number, dir: Direction, endMode: 'tier' | 'pass'): number {
     const endAction = endMode === 'pass' || tier.defaultAction === 'Pass' ? 'pass' : 'deny';
-    // Found by walking a trie of the policies (no key per endpoint).
-    let roots = this.tierBlockIds.get(tier);
-    if (!roots) this.tierBlockIds.set(tier, (roots = []));
-    const r = (dir === 'ingress' ? 2 : 0) + (endAction === 'pass' ? 1 : 0);
-    let node: TrieNode<Policy> = (roots[r] ??= { id: -1, next: undefined });
+    // Key: direction and end action, tier, policy ids (no key string per endpoint).
+    const key = this.keySeq;
+    key.length = 0;
+    key.push((dir === 'ingress' ? 2 : 0) + (endAction === 'pass' ? 1 : 0));
+    let tierId = this.tierIds.get(tier);
+    if (tierId === undefined) this.tierIds.set(tier, (tierId = this.tierIds.size));
+    key.push(tierId);
     for (let i = 0; i < count; i++) {
       const p = policies[i]!;
-      const next: Map<Policy, TrieNode<Policy>> = (node.next ??= new Map());
-      let child = next.get(p);
-      if (!child) next.set(p, (child = { id: -1, next: undefined }));
-      node = child;
+      let pid = this.policyIds.get(p);
+      if (pid === undefined) this.policyIds.set(p, (pid = this.policyIds.size));
+      key.push(pid);
     }
-    let id = node.id;
+    let id = this.tierBlockIds.get(key);
     if (id >= 0) return id;
     // Rule ids of every policy first, then per family the match records: the
     // order in which rule ids and match records are first numbered.
@@ -483,7 +522,7 @@ class Compiler {
     tb.push(counts[1]!);
     tb.push(endRule);
     tb.push(endAction === 'pass' ? S.ACTION_PASS : S.ACTION_DENY);
-    node.id = id;
+    this.tierBlockIds.add(key, id);
     return id;
   }
 
@@ -513,8 +552,7 @@ class Compiler {
   }
 
   // A program is built into `progSeq` as ops [opcode, arg, hasRefs, refCount,
-  // refs...] (beginProgram, ops, endProgram), then found by a hash of the
-  // sequence, checked against the sequences of earlier programs.
+  // refs...] (beginProgram, ops, endProgram), then found by that sequence.
 
   private beginProgram(): void {
     this.progSeq.length = 0;
@@ -546,20 +584,10 @@ class Compiler {
   }
 
   private endProgram(): number {
+    const have = this.programIds.get(this.progSeq);
+    if (have >= 0) return have;
     const q = this.progSeq.raw();
     const len = this.progSeq.length;
-    let h = 0x811c9dc5 ^ len;
-    for (let i = 0; i < len; i++) h = Math.imul(h ^ q[i]!, 0x01000193);
-    const first = this.programByHash.get(h);
-    const store = this.progStore;
-    for (let id = first ?? -1; id >= 0; id = this.progNext[id]!) {
-      const start = this.progStart[id]!;
-      if (this.progStart[id + 1]! - start !== len) continue;
-      const raw = store.raw();
-      let k = 0;
-      while (k < len && raw[start + k] === q[k]) k++;
-      if (k === len) return id;
-    }
     const id = this.programs.length / 2;
     let opCount = 0;
     const opStart = this.ops.length / 4;
@@ -584,10 +612,7 @@ class Compiler {
     }
     this.programs.push(opStart);
     this.programs.push(opCount);
-    store.append(this.progSeq.view());
-    this.progStart.push(store.length);
-    this.progNext.push(first ?? -1);
-    this.programByHash.set(h, id);
+    this.programIds.add(this.progSeq, id);
     return id;
   }
 
