@@ -888,7 +888,9 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   // 4. Address classes per family: sweep over every set member's range.
   const identities = new IdentityTable(c.addrSets.length);
-  const classIds = new Map<string, number>();
+  /** Class ids by key: [exact?, identity, (exact properties, memberships as (setId, proto << 16 | port))]. */
+  const classIds = new SeqIndex();
+  const classKey = new U32Buf(64);
   /** Class of an address without exact properties, by identity. */
   const plainClassIds = new Map<number, number>();
   /** CLASSES as u32 words (CLASS_WORDS each). */
@@ -901,7 +903,18 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       const have = plainClassIds.get(identity);
       if (have !== undefined) return have;
     }
-    let key = p ? `${identity}|${p.epKind},${p.epNode},${p.hostNode},${p.policed ? 1 : 0},${p.egressProg},${p.ingressProg}|` : `${identity}|-|`;
+    const key = classKey;
+    key.length = 0;
+    key.push(p ? 1 : 0);
+    key.push(identity);
+    if (p) {
+      key.push(p.epKind);
+      key.push(p.epNode);
+      key.push(p.hostNode);
+      key.push(p.policed ? 1 : 0);
+      key.push(p.egressProg);
+      key.push(p.ingressProg);
+    }
     let nPorts = 0;
     if (p && p.ports.length) {
       if (packedPorts.length < p.ports.length) packedPorts = new Float64Array(Math.max(p.ports.length, packedPorts.length * 2));
@@ -911,10 +924,15 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       let u = 0;
       for (let i = 0; i < nPorts; i++) if (i === 0 || packedPorts[i] !== packedPorts[u - 1]) packedPorts[u++] = packedPorts[i]!;
       nPorts = u;
-      for (let i = 0; i < nPorts; i++) key += `${packedPorts[i]};`;
+      for (let i = 0; i < nPorts; i++) {
+        const v = packedPorts[i]!;
+        const setId = Math.floor(v / 2 ** 24);
+        key.push(setId);
+        key.push(v - setId * 2 ** 24);
+      }
     }
     let id = classIds.get(key);
-    if (id !== undefined) {
+    if (id >= 0) {
       if (!p) plainClassIds.set(identity, id);
       return id;
     }
@@ -935,7 +953,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     classRecs.push(p?.egressProg ?? NONE);
     classRecs.push(p?.ingressProg ?? NONE);
     classRecs.push(((p?.epKind ?? S.EP_NONE) & 0xff) | ((p?.policed ? S.CLASS_POLICED : 0) << 8));
-    classIds.set(key, id);
+    classIds.add(key, id);
     if (!p) plainClassIds.set(identity, id);
     return id;
   };
