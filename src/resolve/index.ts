@@ -286,7 +286,12 @@ export class ResolvedCluster {
       const population = this.entities.filter((x) => this.isPoliced(x));
       const slot = new Int32Array(this.entities.length).fill(-1);
       population.forEach((x, i) => (slot[x.id] = i));
-      const index = new LabelIndex(population);
+      // Most entities policed (a whole cluster): the population's index is
+      // taken from the index over every entity (which selector sets use).
+      const index =
+        population.length * 2 > this.entities.length
+          ? new LabelIndex(population, { index: this.ipsets.entityLabelIndex(), basePositions: Int32Array.from(population, (x) => x.id) })
+          : new LabelIndex(population);
       const byTier = new Map<string, { start: Int32Array; policy: Int32Array }>();
       for (const [tierName, policies] of this.policiesByTier) {
         const matched = policies.map((p) => index.matchingPositions(this.appliesTo(p)));

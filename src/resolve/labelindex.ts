@@ -25,7 +25,34 @@ export class LabelIndex<E extends { labels: LabelSource }> {
   /** Scratch marks for unions (one byte per entity). */
   private marks: Uint8Array | undefined;
 
-  constructor(readonly entities: readonly E[]) {
+  /**
+   * `base` given: the index of `entities`, a subset of `base.entities` at
+   * ascending positions `basePositions`, taken from base's lists (no label
+   * is read again).
+   */
+  constructor(
+    readonly entities: readonly E[],
+    base?: { index: LabelIndex<E>; basePositions: Int32Array },
+  ) {
+    if (base && base.index.indexable) {
+      const inv = new Int32Array(base.index.entities.length).fill(-1);
+      base.basePositions.forEach((b, i) => (inv[b] = i));
+      for (const [k, byValue] of base.index.byKey) {
+        const typed = new Map<string, Int32Array>();
+        for (const [v, list] of byValue) {
+          let n = 0;
+          for (let j = 0; j < list.length; j++) if (inv[list[j]!]! >= 0) n++;
+          if (n === 0) continue;
+          const out = new Int32Array(n);
+          n = 0;
+          for (let j = 0; j < list.length; j++) if (inv[list[j]!]! >= 0) out[n++] = inv[list[j]!]!;
+          typed.set(v, out);
+        }
+        if (typed.size > 0) this.byKey.set(k, typed);
+      }
+      this.indexable = true;
+      return;
+    }
     const lists = new Map<string, Map<string, number[]>>();
     entities.forEach((e, i) => {
       const labels = e.labels as LabelSource & { keys?: () => Iterable<string> };
@@ -49,7 +76,7 @@ export class LabelIndex<E extends { labels: LabelSource }> {
     this.indexable = entities.every((e) => typeof (e.labels as { keys?: unknown }).keys === 'function');
   }
 
-  private readonly indexable: boolean;
+  readonly indexable: boolean;
 
   private carrying(key: string): Int32Array {
     let list = this.withKey.get(key);
