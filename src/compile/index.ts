@@ -21,7 +21,7 @@
  */
 import type { Cidr, Family, IpAddr } from '../net/ip.js';
 import { hasPorts, isIcmp } from '../net/ip.js';
-import type { EntityRule, Policy, PortList, Profile, Rule } from '../model/types.js';
+import type { EntityRule, Policy, PortList, Profile, Rule, Tier } from '../model/types.js';
 import type { Direction } from '../model/types.js';
 import type { Entity, Frontend, ResolvedCluster, TierPlan } from '../resolve/index.js';
 import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
@@ -35,9 +35,9 @@ import { checkImageSize } from './limits.js';
 export const PROFILE_TIER = '__PROFILE__';
 export const NO_MATCH = '__NO_MATCH__';
 
+/** A port-set member: (address, protocol, port); the shape `IpSetIndex.namedPortMembers` returns. */
 interface PortMemberKey {
-  family: Family;
-  value: bigint;
+  addr: IpAddr;
   proto: number;
   port: number;
 }
@@ -65,6 +65,51 @@ interface PolicyRules {
   ids: number[];
   v4: number[] | undefined;
   v6: number[] | undefined;
+}
+
+/**
+ * Values by u32 sequence: found by a hash of the sequence, then compared
+ * with the stored sequences of that hash (no key strings).
+ */
+class SeqIndex {
+  private readonly store = new U32Buf();
+  private readonly start: number[] = [0];
+  private readonly values: number[] = [];
+  private readonly next: number[] = [];
+  private readonly byHash = new Map<number, number>();
+
+  private static hash(seq: U32Buf): number {
+    const q = seq.raw();
+    let h = 0x811c9dc5 ^ seq.length;
+    for (let i = 0; i < seq.length; i++) h = Math.imul(h ^ q[i]!, 0x01000193);
+    return h;
+  }
+
+  /** The value stored for `seq`, -1 when none. */
+  get(seq: U32Buf): number {
+    const q = seq.raw();
+    const len = seq.length;
+    for (let e = this.byHash.get(SeqIndex.hash(seq)) ?? -1; e >= 0; e = this.next[e]!) {
+      const start = this.start[e]!;
+      if (this.start[e + 1]! - start !== len) continue;
+      const raw = this.store.raw();
+      let k = 0;
+      while (k < len && raw[start + k] === q[k]) k++;
+      if (k === len) return this.values[e]!;
+    }
+    return -1;
+  }
+
+  /** Stores `value` for `seq` (not present). */
+  add(seq: U32Buf, value: number): void {
+    const h = SeqIndex.hash(seq);
+    const e = this.values.length;
+    this.store.append(seq.view());
+    this.start.push(this.store.length);
+    this.values.push(value);
+    this.next.push(this.byHash.get(h) ?? -1);
+    this.byHash.set(h, e);
+  }
 }
 
 interface PortSetDef {
@@ -98,12 +143,24 @@ export interface CompiledImage {
 const MATCH_WORDS = S.MATCH.size / 4;
 /** u32 words per RULE_META record (RuleMeta, 32 bytes): tier, name, file, line, ruleIndex, action | kind << 8, column, padding. */
 const RULE_META_WORDS = S.RULE_META.size / 4;
+const TIER_BLOCK_WORDS = S.TIER_BLOCK.size / 4;
+const CLASS_WORDS = S.ADDR_CLASS.size / 4;
+const DBLOCK_WORDS = S.DBLOCK.size / 4;
+
+const MATCH_SIDES = [
+  ['source', S.SIDE_SRC],
+  ['destination', S.SIDE_DST],
+] as const;
+const NET_FIELDS = [
+  ['nets', false],
+  ['notNets', true],
+] as const;
 
 const ACTION_CODE: Record<string, number> = { allow: S.ACTION_ALLOW, deny: S.ACTION_DENY, pass: S.ACTION_PASS, log: S.ACTION_LOG };
 
 function parsePortMemberKey(k: string): PortMemberKey {
   const [fam, value, proto, port] = k.split(':');
-  return { family: Number(fam) as Family, value: BigInt(value!), proto: Number(proto), port: Number(port) };
+  return { addr: { family: Number(fam) as Family, value: BigInt(value!) }, proto: Number(proto), port: Number(port) };
 }
 
 /** v4: [addr, 0, 0, 0]; v6: four 32-bit words, most significant first. */
@@ -140,16 +197,25 @@ class Compiler {
   readonly namedRefs: number[] = [];
 
   readonly ruleRefs = new U32Buf();
-  readonly tierBlocks: Rec[] = [];
-  private readonly tierBlockIds = new Map<string, number>();
+  /** TIER_BLOCKS as u32 words (6 each): v4Start, v4Count, v6Start, v6Count, endRule, endAction. */
+  readonly tierBlocks = new U32Buf();
+  /** Tier block ids by key (see tierBlock). */
+  private readonly tierBlockIds = new SeqIndex();
+  private readonly keySeq = new U32Buf(64);
+  private readonly tierIds = new Map<Tier, number>();
+  private readonly policyIds = new Map<Policy, number>();
   readonly tierRefs: number[] = [];
   readonly profileBlocks: Rec[] = [];
   private readonly profileBlockIds = new Map<string, number>();
   readonly profileRefs: number[] = [];
-  readonly programs: Rec[] = [];
-  readonly ops: Rec[] = [];
-  private readonly programIds = new Map<string, number>();
-  private readonly policyIds = new Map<Policy, number>();
+  /** PROGRAMS as u32 words: opStart, opCount. */
+  readonly programs = new U32Buf();
+  /** OPS as u32 words: opcode, arg, start, count. */
+  readonly ops = new U32Buf();
+  /** The program being built (see beginProgram). */
+  private readonly progSeq = new U32Buf(256);
+  /** Program ids by op sequence. */
+  private readonly programIds = new SeqIndex();
   /** Per policy and direction: its rules' ids, then per family its match records (NONE left out), built on first use. */
   private readonly policyRules = new Map<Policy, { ingress?: PolicyRules; egress?: PolicyRules }>();
 
@@ -251,9 +317,7 @@ class Compiler {
     for (const name of list.named) {
       const key = `np|${positive?.canonical ?? '<all>'}|${name}|${rule.protocol ?? '*'}`;
       this.namedRefs.push(
-        this.portSet(key, () =>
-          this.model.ipsets.namedPortMembers(positive, name, rule.protocol).map((m) => ({ family: m.addr.family, value: m.addr.value, proto: m.proto, port: m.port })),
-        ),
+        this.portSet(key, () => this.model.ipsets.namedPortMembers(positive, name, rule.protocol)),
       );
     }
     const pl = this.portLists;
@@ -323,9 +387,9 @@ class Compiler {
       this.addrTests.push(setId);
       this.addrTests.push(side | (negate ? 1 << 8 : 0));
     };
-    for (const [sideName, side] of [['source', S.SIDE_SRC], ['destination', S.SIDE_DST]] as const) {
+    for (const [sideName, side] of MATCH_SIDES) {
       const er = rule[sideName];
-      for (const [field, negate] of [['nets', false], ['notNets', true]] as const) {
+      for (const [field, negate] of NET_FIELDS) {
         const list = er[field];
         if (!list || list.length === 0) continue;
         const fam = list.filter((c) => c.family === f);
@@ -390,12 +454,6 @@ class Compiler {
 
   // ---- tiers, profiles, programs ---------------------------------------------
 
-  private policyId(p: Policy): number {
-    let id = this.policyIds.get(p);
-    if (id === undefined) this.policyIds.set(p, (id = this.policyIds.size));
-    return id;
-  }
-
   private policyRulesOf(p: Policy, dir: Direction, tier: string): PolicyRules {
     let byDir = this.policyRules.get(p);
     if (!byDir) this.policyRules.set(p, (byDir = {}));
@@ -407,18 +465,35 @@ class Compiler {
     return l;
   }
 
-  private tierBlock(tp: TierPlan, dir: Direction, endMode: 'tier' | 'pass'): number {
-    const endAction = endMode === 'pass' || tp.tier.defaultAction === 'Pass' ? 'pass' : 'deny';
-    const key = `${dir}|${endAction}|${tp.tier.name}|${tp.policies.map((p) => this.policyId(p)).join(',')}`;
+  /** Tier block of `policies[0, count)` (non-empty, in tier order) of `tier`. */
+  private tierBlock(tier: Tier, policies: readonly Policy[], count: number, dir: Direction, endMode: 'tier' | 'pass'): number {
+    const endAction = endMode === 'pass' || tier.defaultAction === 'Pass' ? 'pass' : 'deny';
+    // Key: direction and end action, tier, policy ids (no key string per endpoint).
+    const key = this.keySeq;
+    key.length = 0;
+    key.push((dir === 'ingress' ? 2 : 0) + (endAction === 'pass' ? 1 : 0));
+    let tierId = this.tierIds.get(tier);
+    if (tierId === undefined) this.tierIds.set(tier, (tierId = this.tierIds.size));
+    key.push(tierId);
+    for (let i = 0; i < count; i++) {
+      const p = policies[i]!;
+      let pid = this.policyIds.get(p);
+      if (pid === undefined) this.policyIds.set(p, (pid = this.policyIds.size));
+      key.push(pid);
+    }
     let id = this.tierBlockIds.get(key);
-    if (id !== undefined) return id;
+    if (id >= 0) return id;
     // Rule ids of every policy first, then per family the match records: the
     // order in which rule ids and match records are first numbered.
-    const lists = tp.policies.map((p) => this.policyRulesOf(p, dir, tp.tier.name));
-    const rec: Rec = {};
-    for (const f of [4, 6] as const) {
+    const lists: PolicyRules[] = [];
+    for (let i = 0; i < count; i++) lists.push(this.policyRulesOf(policies[i]!, dir, tier.name));
+    const starts = [0, 0];
+    const counts = [0, 0];
+    for (let fi = 0; fi < 2; fi++) {
+      const f: Family = fi === 0 ? 4 : 6;
       const start = this.ruleRefs.length;
-      tp.policies.forEach((p, i) => {
+      for (let i = 0; i < count; i++) {
+        const p = policies[i]!;
         const l = lists[i]!;
         let ms = f === 4 ? l.v4 : l.v6;
         if (!ms) {
@@ -432,22 +507,30 @@ class Compiler {
           else l.v6 = ms;
         }
         this.ruleRefs.append(ms);
-      });
-      rec[`v${f}Start`] = start;
-      rec[`v${f}Count`] = this.ruleRefs.length - start;
+      }
+      starts[fi] = start;
+      counts[fi] = this.ruleRefs.length - start;
     }
-    const last = tp.policies[tp.policies.length - 1]!;
-    rec.endRule = this.pseudoRule(tp.tier.name, policyTraceName(last), endAction, S.RULE_KIND_END_OF_TIER, last.origin);
-    rec.endAction = endAction === 'pass' ? S.ACTION_PASS : S.ACTION_DENY;
-    id = this.tierBlocks.length;
-    this.tierBlocks.push(rec);
-    this.tierBlockIds.set(key, id);
+    const last = policies[count - 1]!;
+    const endRule = this.pseudoRule(tier.name, policyTraceName(last), endAction, S.RULE_KIND_END_OF_TIER, last.origin);
+    const tb = this.tierBlocks;
+    id = tb.length / TIER_BLOCK_WORDS;
+    tb.reserve(TIER_BLOCK_WORDS);
+    tb.push(starts[0]!);
+    tb.push(counts[0]!);
+    tb.push(starts[1]!);
+    tb.push(counts[1]!);
+    tb.push(endRule);
+    tb.push(endAction === 'pass' ? S.ACTION_PASS : S.ACTION_DENY);
+    this.tierBlockIds.add(key, id);
     return id;
   }
 
-  private tierOp(opcode: number, arg: number, tiers: TierPlan[], dir: Direction, endMode: 'tier' | 'pass'): Rec {
-    const ids = tiers.map((tp) => this.tierBlock(tp, dir, endMode));
-    return { opcode, arg, refs: ids };
+  /** Appends a tier op over `tiers` to the program being built. */
+  private tierOp(opcode: number, arg: number, tiers: readonly TierPlan[], dir: Direction, endMode: 'tier' | 'pass'): void {
+    const op = this.beginOp(opcode, arg);
+    for (const tp of tiers) this.progSeq.push(this.tierBlock(tp.tier, tp.policies, tp.policies.length, dir, endMode));
+    this.endOp(op);
   }
 
   private profileBlock(name: string, dir: Direction): number {
@@ -468,67 +551,112 @@ class Compiler {
     return id;
   }
 
-  private program(ops: Rec[]): number {
-    // Key: every op's opcode, arg and refs (or their absence).
-    let key = '';
-    for (const op of ops) {
-      const refs = op.refs as number[] | undefined;
-      key += `${op.opcode as number},${op.arg as number}${refs ? `:${refs.join(',')}` : ''};`;
-    }
-    let id = this.programIds.get(key);
-    if (id !== undefined) return id;
-    id = this.programs.length;
-    this.programs.push({ opStart: this.ops.length, opCount: ops.length });
-    for (const op of ops) {
-      const refs = op.refs as number[] | undefined;
+  // A program is built into `progSeq` as ops [opcode, arg, hasRefs, refCount,
+  // refs...] (beginProgram, ops, endProgram), then found by that sequence.
+
+  private beginProgram(): void {
+    this.progSeq.length = 0;
+  }
+
+  /** Opens an op with refs; returns where its header starts. */
+  private beginOp(opcode: number, arg: number): number {
+    const at = this.progSeq.length;
+    const q = this.progSeq;
+    q.push(opcode);
+    q.push(arg);
+    q.push(1);
+    q.push(0);
+    return at;
+  }
+
+  private endOp(at: number): void {
+    const q = this.progSeq;
+    q.raw()[at + 3] = q.length - at - 4;
+  }
+
+  /** An op without refs. */
+  private plainOp(opcode: number, arg: number): void {
+    const q = this.progSeq;
+    q.push(opcode);
+    q.push(arg);
+    q.push(0);
+    q.push(0);
+  }
+
+  private endProgram(): number {
+    const have = this.programIds.get(this.progSeq);
+    if (have >= 0) return have;
+    const q = this.progSeq.raw();
+    const len = this.progSeq.length;
+    const id = this.programs.length / 2;
+    let opCount = 0;
+    const opStart = this.ops.length / 4;
+    for (let i = 0; i < len; ) {
+      const opcode = q[i]!;
+      const arg = q[i + 1]!;
+      const refCount = q[i + 3]!;
       let start = 0;
-      let count = 0;
-      if (refs) {
-        const target = op.opcode === S.OP_PROFILES ? this.profileRefs : this.tierRefs;
+      if (q[i + 2]) {
+        const target = opcode === S.OP_PROFILES ? this.profileRefs : this.tierRefs;
         start = target.length;
-        count = refs.length;
-        target.push(...refs);
+        for (let k = 0; k < refCount; k++) target.push(q[i + 4 + k]!);
       }
-      this.ops.push({ opcode: op.opcode, arg: op.arg, start, count });
+      const ops = this.ops;
+      ops.reserve(4);
+      ops.push(opcode);
+      ops.push(arg);
+      ops.push(start);
+      ops.push(refCount);
+      opCount++;
+      i += 4 + refCount;
     }
-    this.programIds.set(key, id);
+    this.programs.push(opStart);
+    this.programs.push(opCount);
+    this.programIds.add(this.progSeq, id);
     return id;
   }
 
-  private profilesOp(e: Entity, dir: Direction): Rec {
-    return { opcode: S.OP_PROFILES, arg: 0, refs: e.profiles.map((n) => this.profileBlock(n, dir)) };
+  private profilesOp(e: Entity, dir: Direction): void {
+    const op = this.beginOp(S.OP_PROFILES, 0);
+    for (const n of e.profiles) this.progSeq.push(this.profileBlock(n, dir));
+    this.endOp(op);
   }
 
-  private prePolicyOps(e: Entity, dir: Direction): Rec[] {
+  private prePolicyOps(e: Entity, dir: Direction): void {
     const plan = this.model.planFor(e);
-    const ops: Rec[] = [];
-    if (plan.untracked[dir].length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_UNTRACKED, plan.untracked[dir], dir, 'pass'));
-    if (dir === 'ingress' && plan.preDNAT.ingress.length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_PREDNAT, plan.preDNAT.ingress, dir, 'pass'));
-    return ops;
+    if (plan.untracked[dir].length) this.tierOp(S.OP_TIERS, S.TIERS_UNTRACKED, plan.untracked[dir], dir, 'pass');
+    if (dir === 'ingress' && plan.preDNAT.ingress.length) this.tierOp(S.OP_TIERS, S.TIERS_PREDNAT, plan.preDNAT.ingress, dir, 'pass');
   }
 
   workloadProgram(e: Entity, dir: Direction): number {
-    const plan = this.model.planFor(e);
-    const ops: Rec[] = [];
-    if (plan.normal[dir].length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_NORMAL, plan.normal[dir], dir, 'tier'));
-    ops.push(this.profilesOp(e, dir));
-    return this.program(ops);
+    this.beginProgram();
+    // The normal tiers of the endpoint's plan, walked without building it.
+    let op = -1;
+    this.model.forEachNormalTier(e, dir, (tier, policies, count) => {
+      if (op < 0) op = this.beginOp(S.OP_TIERS, S.TIERS_NORMAL);
+      this.progSeq.push(this.tierBlock(tier, policies, count, dir, 'tier'));
+    });
+    if (op >= 0) this.endOp(op);
+    this.profilesOp(e, dir);
+    return this.endProgram();
   }
 
   hostProgram(e: Entity, dir: Direction): number {
     const plan = this.model.planFor(e);
-    const ops: Rec[] = [{ opcode: S.OP_FAILSAFE, arg: dir === 'ingress' ? S.DIR_INGRESS : S.DIR_EGRESS }];
-    ops.push(...this.prePolicyOps(e, dir));
-    if (plan.normal[dir].length) ops.push(this.tierOp(S.OP_TIERS, S.TIERS_NORMAL, plan.normal[dir], dir, 'tier'));
-    ops.push(this.profilesOp(e, dir));
-    return this.program(ops);
+    this.beginProgram();
+    this.plainOp(S.OP_FAILSAFE, dir === 'ingress' ? S.DIR_INGRESS : S.DIR_EGRESS);
+    this.prePolicyOps(e, dir);
+    if (plan.normal[dir].length) this.tierOp(S.OP_TIERS, S.TIERS_NORMAL, plan.normal[dir], dir, 'tier');
+    this.profilesOp(e, dir);
+    return this.endProgram();
   }
 
   forwardProgram(e: Entity, dir: Direction): number {
     const plan = this.model.planFor(e);
-    const ops = this.prePolicyOps(e, dir);
-    ops.push(this.tierOp(S.OP_FORWARD_TIERS, 0, plan.forward[dir], dir, 'tier'));
-    return this.program(ops);
+    this.beginProgram();
+    this.prePolicyOps(e, dir);
+    this.tierOp(S.OP_FORWARD_TIERS, 0, plan.forward[dir], dir, 'tier');
+    return this.endProgram();
   }
 }
 
@@ -630,6 +758,8 @@ class IdentityTable {
   private readonly byHash = new Map<number, number>();
   private readonly next: number[] = [];
   private readonly zobrist: Uint32Array;
+  /** Scratch: the row being added. */
+  private row = new Uint32Array(256);
 
   constructor(private readonly setCount: number) {
     this.zobrist = new Uint32Array(setCount);
@@ -666,16 +796,16 @@ class IdentityTable {
     }
     const id = this.rowStart.length;
     const start = this.sets.length;
-    for (let w = 0; w < st.bits.length; w++) {
-      let x = st.bits[w]!;
-      while (x !== 0) {
-        const low = x & -x;
-        this.sets.push(w * 32 + 31 - Math.clz32(low));
-        x ^= low;
-      }
+    if (this.row.length < st.size) this.row = new Uint32Array(Math.max(st.size, this.row.length * 2));
+    const row = this.row;
+    let n = 0;
+    const bits = st.bits;
+    for (let w = 0; w < bits.length; w++) {
+      for (let x = bits[w]!; x !== 0; x &= x - 1) row[n++] = w * 32 + 31 - Math.clz32(x & -x);
     }
+    this.sets.append(row, n);
     this.rowStart.push(start);
-    this.rowCount.push(this.sets.length - start);
+    this.rowCount.push(n);
     this.next.push(first ?? -1);
     this.byHash.set(key, id);
     return id;
@@ -748,8 +878,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   if (c.portSets.length >= 2 ** 29) throw new Error('too many port sets'); // packed memberships stay below 2^53
   c.portSets.forEach((ps, setId) => {
     for (const mem of ps.members) {
-      const m = exactFor(mem.family);
-      const k = exactKey(mem.family, mem.value);
+      const m = exactFor(mem.addr.family);
+      const k = exactKey(mem.addr.family, mem.addr.value);
       let p = m.get(k);
       if (!p) m.set(k, (p = blank()));
       p.ports.push(setId * 2 ** 24 + mem.proto * 2 ** 16 + mem.port);
@@ -758,10 +888,13 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   // 4. Address classes per family: sweep over every set member's range.
   const identities = new IdentityTable(c.addrSets.length);
-  const classIds = new Map<string, number>();
+  /** Class ids by key: [exact?, identity, (exact properties, memberships as (setId, proto << 16 | port))]. */
+  const classIds = new SeqIndex();
+  const classKey = new U32Buf(64);
   /** Class of an address without exact properties, by identity. */
   const plainClassIds = new Map<number, number>();
-  const classRecs: Rec[] = [];
+  /** CLASSES as u32 words (CLASS_WORDS each). */
+  const classRecs = new U32Buf();
   const portMembers = new RecordPacker(S.PORT_MEMBER, ['setId', 'proto', 'port']);
   /** Scratch: an address's packed memberships (sorted, they sort by (setId, proto, port)). */
   let packedPorts = new Float64Array(64);
@@ -770,7 +903,18 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       const have = plainClassIds.get(identity);
       if (have !== undefined) return have;
     }
-    let key = p ? `${identity}|${p.epKind},${p.epNode},${p.hostNode},${p.policed ? 1 : 0},${p.egressProg},${p.ingressProg}|` : `${identity}|-|`;
+    const key = classKey;
+    key.length = 0;
+    key.push(p ? 1 : 0);
+    key.push(identity);
+    if (p) {
+      key.push(p.epKind);
+      key.push(p.epNode);
+      key.push(p.hostNode);
+      key.push(p.policed ? 1 : 0);
+      key.push(p.egressProg);
+      key.push(p.ingressProg);
+    }
     let nPorts = 0;
     if (p && p.ports.length) {
       if (packedPorts.length < p.ports.length) packedPorts = new Float64Array(Math.max(p.ports.length, packedPorts.length * 2));
@@ -780,14 +924,19 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       let u = 0;
       for (let i = 0; i < nPorts; i++) if (i === 0 || packedPorts[i] !== packedPorts[u - 1]) packedPorts[u++] = packedPorts[i]!;
       nPorts = u;
-      for (let i = 0; i < nPorts; i++) key += `${packedPorts[i]};`;
+      for (let i = 0; i < nPorts; i++) {
+        const v = packedPorts[i]!;
+        const setId = Math.floor(v / 2 ** 24);
+        key.push(setId);
+        key.push(v - setId * 2 ** 24);
+      }
     }
     let id = classIds.get(key);
-    if (id !== undefined) {
+    if (id >= 0) {
       if (!p) plainClassIds.set(identity, id);
       return id;
     }
-    id = classRecs.length;
+    id = classRecs.length / CLASS_WORDS;
     const portStart = portMembers.count;
     for (let i = 0; i < nPorts; i++) {
       const v = packedPorts[i]!;
@@ -795,22 +944,39 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       const low = v - setId * 2 ** 24;
       portMembers.push(setId, low >>> 16, low & 0xffff);
     }
-    classRecs.push({
-      identity,
-      portStart,
-      portCount: nPorts,
-      epNode: p?.epNode ?? NONE,
-      hostNode: p?.hostNode ?? NONE,
-      egressProg: p?.egressProg ?? NONE,
-      ingressProg: p?.ingressProg ?? NONE,
-      epKind: p?.epKind ?? S.EP_NONE,
-      flags: p?.policed ? S.CLASS_POLICED : 0,
-    });
-    classIds.set(key, id);
+    classRecs.reserve(CLASS_WORDS);
+    classRecs.push(identity);
+    classRecs.push(portStart);
+    classRecs.push(nPorts);
+    classRecs.push(p?.epNode ?? NONE);
+    classRecs.push(p?.hostNode ?? NONE);
+    classRecs.push(p?.egressProg ?? NONE);
+    classRecs.push(p?.ingressProg ?? NONE);
+    classRecs.push(((p?.epKind ?? S.EP_NONE) & 0xff) | ((p?.policed ? S.CLASS_POLICED : 0) << 8));
+    classIds.add(key, id);
     if (!p) plainClassIds.set(identity, id);
     return id;
   };
   classOf(0, undefined);
+
+  /** Per entity with `has[e]`, the address sets it is in (CSR by entity id, set ids ascending). */
+  const entityGroups = (has: Uint8Array): { start: Uint32Array; sets: Uint32Array } => {
+    const entityCount = has.length;
+    const start = new Uint32Array(entityCount + 1);
+    const sets = c.addrSets;
+    for (let id = 0; id < sets.length; id++) {
+      const ents = sets[id]!.entities;
+      for (let k = 0; k < ents.length; k++) if (has[ents[k]!]) start[ents[k]! + 1]!++;
+    }
+    for (let e = 0; e < entityCount; e++) start[e + 1]! += start[e]!;
+    const out = new Uint32Array(start[entityCount]!);
+    const fill = start.slice(0, entityCount);
+    for (let id = 0; id < sets.length; id++) {
+      const ents = sets[id]!.entities;
+      for (let k = 0; k < ents.length; k++) if (has[ents[k]!]) out[fill[ents[k]!]!++] = id;
+    }
+    return { start, sets: out };
+  };
 
   /**
    * Interval sweep over the sorted distinct positions (every member range's
@@ -865,21 +1031,13 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     // Sets of each entity with IPv4 ranges (CSR by entity id).
     const entityCount = model.entities.length;
     if (entityCount >= 2 ** 30 - 1 || c.addrSets.length >= 2 ** 30) throw new Error('too many entities or address sets');
-    const groupStart = new Uint32Array(entityCount + 1);
+    const has = new Uint8Array(entityCount);
+    for (let e = 0; e < entityCount; e++) if (model.entities[e]!.cidrs.some((x) => x.family === 4)) has[e] = 1;
+    const groups = entityGroups(has);
+    const groupStart = groups.start;
     let bound = 1 + 2 * exact4.size;
-    for (const s of c.addrSets) {
-      bound += 2 * s.cidrs.length;
-      for (const e of s.entities) if (rangesOf(e).length) groupStart[e + 1]!++;
-    }
-    for (let e = 0; e < entityCount; e++) {
-      if (groupStart[e + 1] !== 0) bound += rangesOf(e).length;
-      groupStart[e + 1]! += groupStart[e]!;
-    }
-    const groupSets = new Uint32Array(groupStart[entityCount]!);
-    const fill = groupStart.slice(0, entityCount);
-    c.addrSets.forEach((s, id) => {
-      for (const e of s.entities) if (rangesOf(e).length) groupSets[fill[e]!++] = id;
-    });
+    for (const s of c.addrSets) bound += 2 * s.cidrs.length;
+    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) bound += rangesOf(e).length;
     const keys = new Uint32Array(bound);
     const codes = new Uint32Array(bound);
     let n = 0;
@@ -921,7 +1079,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       if (sc[i] !== NO_SET) evSet.push(sc[i]!);
     }
     evStart.push(evSet.length);
-    return sweep(positions, evStart.view(), evSet.view(), exact4, { start: groupStart, sets: groupSets });
+    return sweep(positions, evStart.view(), evSet.view(), exact4, groups);
   })();
 
   // IPv6: BigInt positions, deduplicated by value, then sorted.
@@ -951,21 +1109,25 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       }
       return out;
     };
-    const entityRanges: (number[] | undefined)[] = [];
     const add = (ranges: number[], id: number): void => {
       for (let k = 0; k < ranges.length; k += 2) {
         evPos.push(ranges[k]!);
-        evCode.push((id << 1) | 1);
+        evCode.push(((id << 1) | 1) >>> 0);
         if (ranges[k + 1]! >= 0) {
           evPos.push(ranges[k + 1]!);
-          evCode.push(id << 1);
+          evCode.push((id << 1) >>> 0);
         }
       }
     };
-    c.addrSets.forEach((s, id) => {
-      add(ranges6(s.cidrs), id);
-      for (const e of s.entities) add((entityRanges[e] ??= ranges6(model.entities[e]!.cidrs)), id);
-    });
+    // As for IPv4, an entity's ranges are group events for all its sets.
+    const entityCount = model.entities.length;
+    const has = new Uint8Array(entityCount);
+    for (let e = 0; e < entityCount; e++) if (model.entities[e]!.cidrs.some((x) => x.family === 6)) has[e] = 1;
+    const groups = entityGroups(has);
+    c.addrSets.forEach((s, id) => add(ranges6(s.cidrs), id));
+    for (let e = 0; e < entityCount; e++) {
+      if (groups.start[e + 1] !== groups.start[e]) add(ranges6(model.entities[e]!.cidrs), (GROUP_EVENT >>> 1) | e);
+    }
     for (const v of exact6.keys()) {
       addPos(v);
       if (v + 1n < TOP6) addPos(v + 1n);
@@ -976,12 +1138,16 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     const at = new Uint32Array(evPos.length);
     for (let k = 0; k < at.length; k++) at[k] = rank[evPos.at(k)]!;
     const { evStart, evSet } = csr(positions.length, at, (k) => evCode.at(k));
-    return sweep(order.map((i) => positions[i]!), evStart, evSet, exact6);
+    return sweep(order.map((i) => positions[i]!), evStart, evSet, exact6, groups);
   })();
 
   // Sparse identity rows: each identity's sorted address-set ids.
   const identitySets = identities.sets.parts();
-  const identityRowRecs: Rec[] = identities.rowStart.map((start, i) => ({ setStart: start, setCount: identities.rowCount[i]! }));
+  const identityRows = new Uint32Array(2 * identities.rowStart.length);
+  for (let i = 0; i < identities.rowStart.length; i++) {
+    identityRows[2 * i] = identities.rowStart[i]!;
+    identityRows[2 * i + 1] = identities.rowCount[i]!;
+  }
 
   const decision = buildDecision(c);
 
@@ -1051,13 +1217,13 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     V4_CLASS: v4.classes,
     V6_STARTS: v6.starts.map((s) => ({ w: addrWords(6, s) })),
     V6_CLASS: v6.classes,
-    CLASSES: classRecs,
-    IDENTITY_ROWS: identityRowRecs,
+    CLASSES: new U32Records(classRecs.length / CLASS_WORDS, classRecs.view()),
+    IDENTITY_ROWS: new U32Records(identities.rowStart.length, identityRows),
     PORT_MEMBERS: portMembers.records(),
     NODES: nodeRecs,
-    PROGRAMS: c.programs,
-    OPS: c.ops,
-    TIER_BLOCKS: c.tierBlocks,
+    PROGRAMS: new U32Records(c.programs.length / 2, c.programs.view()),
+    OPS: new U32Records(c.ops.length / 4, c.ops.view()),
+    TIER_BLOCKS: new U32Records(c.tierBlocks.length / TIER_BLOCK_WORDS, c.tierBlocks.view()),
     PROFILE_BLOCKS: c.profileBlocks,
     TIER_REFS: c.tierRefs,
     PROFILE_REFS: c.profileRefs,
@@ -1087,16 +1253,16 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       addrSets: c.addrSets.length,
       portSets: c.portSets.length,
       identities: identities.rowStart.length,
-      classes: classRecs.length,
+      classes: classRecs.length / CLASS_WORDS,
       v4Intervals: v4.starts.length,
       v6Intervals: v6.starts.length,
-      programs: c.programs.length,
-      tierBlocks: c.tierBlocks.length,
+      programs: c.programs.length / 2,
+      tierBlocks: c.tierBlocks.length / TIER_BLOCK_WORDS,
       matches: c.matches.length / MATCH_WORDS,
       rules: c.ruleMeta.length / RULE_META_WORDS,
       natFrontends: feRecs.length,
       natBackends: backends.length,
-      dblocks: decision.blocks.length,
+      dblocks: decision.blocks.count,
       dbitsWords: decision.bits.count,
     },
   };
@@ -1110,7 +1276,7 @@ export function compileCluster(cluster: import('../model/types.js').Cluster, opt
 // ---- decision structure (docs/FORMAT.md §4 "Decision blocks") --------------
 
 interface DecisionTables {
-  blocks: Rec[];
+  blocks: U32Records;
   rules: U32Records;
   sets: U32Records;
   lists: Uint32Array;
@@ -1141,6 +1307,11 @@ class RowTable {
   intern(words: Uint32Array, len: number): number {
     let h = 0x811c9dc5 ^ len;
     for (let i = 0; i < len; i++) h = Math.imul(h ^ words[i]!, 0x01000193);
+    // Finalizer: the low bits of the product above depend only on the words'
+    // low bits (rows of small blocks would crowd a few slots).
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
     const mask = this.slotAt.length - 1;
     const halves = this.halves;
     let i = h & mask;
@@ -1229,6 +1400,25 @@ class PortCriteria {
     this.ivStart.push(this.lo.length);
   }
 
+  /** Id of match m's criteria (just filled, the last ones) in `ids`: equal criteria, equal ids (0: none). */
+  signature(m: number, ids: Map<string, number>): number {
+    const end = this.negate.length;
+    if (this.start[m] === end) return 0;
+    const neg = this.negate.raw();
+    const ivs = this.ivStart.raw();
+    const lo = this.lo.raw();
+    const hi = this.hi.raw();
+    let key = '';
+    for (let ci = this.start[m]!; ci < end; ci++) {
+      key += neg[ci] ? '!' : '=';
+      for (let k = ivs[ci]!; k < ivs[ci + 1]!; k++) key += `${lo[k]}-${hi[k]},`;
+      key += ';';
+    }
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = ids.size + 1));
+    return id;
+  }
+
   /** Marks every interval end key in `bits` (one bit per key below KEY_END) and its 2^16-key page in `pages`. */
   markKeys(bits: Uint32Array, pages: Uint8Array): void {
     const lo = this.lo.raw();
@@ -1276,7 +1466,6 @@ function buildDecision(c: Compiler): DecisionTables {
   const plw = c.portLists.raw();
   const prw = c.portRanges.raw();
   const atw = c.addrTests.raw();
-  const blocks: Rec[] = [];
   const ports = new U32Buf();
   const rows = new RowTable();
   const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
@@ -1298,6 +1487,9 @@ function buildDecision(c: Compiler): DecisionTables {
   const mAction = new Uint8Array(M);
   const mRule = new Uint32Array(M);
   const sport = new PortCriteria(M);
+  /** Per match record, an id of its source-port criteria (equal ids: equal criteria); most blocks' source-port tables repeat. */
+  const mSportSig = new Uint32Array(M);
+  const sportSigs = new Map<string, number>();
   const dport = new PortCriteria(M);
   for (let m = 0; m < M; m++) {
     const at = m * MATCH_WORDS;
@@ -1332,6 +1524,7 @@ function buildDecision(c: Compiler): DecisionTables {
       sport.ranges(r.named && !not ? [[0, 65535]] : r.ranges, PORT_PROTOS);
       sport.close();
     }
+    mSportSig[m] = sport.signature(m, sportSigs);
     dport.start[m] = dport.negate.length;
     // With a protocol criterion the rule's destination bit is 0 outside that
     // protocol's keys whatever its ports: its port criteria only matter there.
@@ -1407,10 +1600,12 @@ function buildDecision(c: Compiler): DecisionTables {
   const seenIn = new Int32Array(c.addrSets.length).fill(-1); // last block side that listed each set
   let blockSide = 0;
   const ruleRefs = c.ruleRefs.raw();
-  for (const tb of c.tierBlocks) {
+  const tbw = c.tierBlocks.raw();
+  const tierBlockCount = c.tierBlocks.length / TIER_BLOCK_WORDS;
+  for (let tb = 0; tb < tierBlockCount; tb++) {
     for (let f = 0; f < 2; f++) {
-      const refStart = (f === 0 ? tb.v4Start : tb.v6Start) as number;
-      const refEnd = refStart + ((f === 0 ? tb.v4Count : tb.v6Count) as number);
+      const refStart = tbw[tb * TIER_BLOCK_WORDS + 2 * f]!;
+      const refEnd = refStart + tbw[tb * TIER_BLOCK_WORDS + 2 * f + 1]!;
       for (let side = 0; side < 2; side++, blockSide++) {
         const single = mSingle[side as 0 | 1];
         for (let i = refStart; i < refEnd; i++) {
@@ -1459,8 +1654,27 @@ function buildDecision(c: Compiler): DecisionTables {
     return b;
   };
 
-  /** Sorts events [0, e) by key rank (the order within a key does not matter): insertion sort when few, else LSD radix. */
+  /** Scratch for the packed sort: key rank * 2^28 + code (ranks < 2^24, codes < 2^28: below 2^52). */
+  let packed = new Float64Array(1024);
+  /**
+   * Sorts events [0, e) by key rank (the order within a key does not matter):
+   * insertion sort when few; packed (key, code) numbers through the typed-array
+   * sort while e is small next to the radix digit range (a radix pass clears
+   * and sums 2^digitBits counters); else LSD radix.
+   */
   const sortEvents = (e: number): void => {
+    if (e > 24 && e < passes << digitBits) {
+      if (packed.length < e) packed = new Float64Array(Math.max(e, packed.length * 2));
+      for (let i = 0; i < e; i++) packed[i] = evKey[i]! * 2 ** 28 + evCode[i]!;
+      const sorted = packed.subarray(0, e).sort();
+      for (let i = 0; i < e; i++) {
+        const v = sorted[i]!;
+        const key = Math.floor(v / 2 ** 28);
+        evKey[i] = key;
+        evCode[i] = v - key * 2 ** 28;
+      }
+      return;
+    }
     if (e <= 24) {
       for (let i = 1; i < e; i++) {
         const key = evKey[i]!;
@@ -1592,11 +1806,15 @@ function buildDecision(c: Compiler): DecisionTables {
     return { start, count: (ports.length >>> 1) - start };
   };
 
-  if (c.tierBlocks.length > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
-  for (const tb of c.tierBlocks) {
+  /** Source-port tables (key, row pairs) by a hash of their rules' criteria ids (and those ids, to compare). */
+  const sportTables = new Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>();
+  if (tierBlockCount > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
+  const blocks = new Uint32Array(2 * tierBlockCount * DBLOCK_WORDS);
+  let blockCount = 0;
+  for (let tb = 0; tb < tierBlockCount; tb++) {
     for (let f = 0; f < 2; f++) {
-      const refStart = (f === 0 ? tb.v4Start : tb.v6Start) as number;
-      const refCount = (f === 0 ? tb.v4Count : tb.v6Count) as number;
+      const refStart = tbw[tb * TIER_BLOCK_WORDS + 2 * f]!;
+      const refCount = tbw[tb * TIER_BLOCK_WORDS + 2 * f + 1]!;
       if (ms.length < refCount) ms = new Int32Array(Math.max(refCount, ms.length * 2));
       let n = 0;
       for (let i = 0; i < refCount; i++) {
@@ -1664,27 +1882,49 @@ function buildDecision(c: Compiler): DecisionTables {
         sideStart[side] = start;
         sideCount[side] = setCount - start;
       }
-      const sp = table(n, halves, sport);
+      // A source-port table depends only on its rules' criteria, in order:
+      // blocks with the same criteria sequence repeat the first one's entries
+      // (the same keys and, rows being interned, the same row offsets).
+      let sigHash = 0x811c9dc5 ^ n;
+      for (let i = 0; i < n; i++) sigHash = Math.imul(sigHash ^ mSportSig[ms[i]!]!, 0x01000193);
+      let sp: { start: number; count: number } | undefined;
+      const candidates = sportTables.get(sigHash);
+      for (const t of candidates ?? []) {
+        if (t.sigs.length !== n) continue;
+        let i = 0;
+        while (i < n && t.sigs[i] === mSportSig[ms[i]!]) i++;
+        if (i < n) continue;
+        sp = { start: ports.length >>> 1, count: t.entries.length >>> 1 };
+        ports.append(t.entries);
+        break;
+      }
+      if (!sp) {
+        sp = table(n, halves, sport);
+        const sigs = new Uint32Array(n);
+        for (let i = 0; i < n; i++) sigs[i] = mSportSig[ms[i]!]!;
+        const t = { sigs, entries: ports.raw().slice(2 * sp.start, 2 * (sp.start + sp.count)) };
+        if (candidates) candidates.push(t);
+        else sportTables.set(sigHash, [t]);
+      }
       const dp = table(n, halves, dport);
-      blocks.push({
-        ruleStart,
-        ruleCount: n,
-        words,
-        srcBase: rows.intern(base[0]!, halves),
-        dstBase: rows.intern(base[1]!, halves),
-        srcSetStart: sideStart[0]!,
-        srcSetCount: sideCount[0]!,
-        dstSetStart: sideStart[1]!,
-        dstSetCount: sideCount[1]!,
-        sportStart: sp.start,
-        sportCount: sp.count,
-        dportStart: dp.start,
-        dportCount: dp.count,
-      });
+      const at = DBLOCK_WORDS * blockCount++;
+      blocks[at] = ruleStart;
+      blocks[at + 1] = n;
+      blocks[at + 2] = words;
+      blocks[at + 3] = rows.intern(base[0]!, halves);
+      blocks[at + 4] = rows.intern(base[1]!, halves);
+      blocks[at + 5] = sideStart[0]!;
+      blocks[at + 6] = sideCount[0]!;
+      blocks[at + 7] = sideStart[1]!;
+      blocks[at + 8] = sideCount[1]!;
+      blocks[at + 9] = sp.start;
+      blocks[at + 10] = sp.count;
+      blocks[at + 11] = dp.start;
+      blocks[at + 12] = dp.count;
     }
   }
   return {
-    blocks,
+    blocks: new U32Records(blockCount, blocks),
     rules: new U32Records(ruleCount, rules),
     sets: new U32Records(setCount, sets),
     lists,

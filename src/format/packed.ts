@@ -127,6 +127,28 @@ export class U32Chunks {
     this.length++;
   }
 
+  /** Appends `values[0, n)`. */
+  append(values: Uint32Array, n: number): void {
+    let k = 0;
+    while (k < n) {
+      const c = this.length >>> CHUNK_SHIFT;
+      const at = this.length & (CHUNK - 1);
+      const room = Math.min(n - k, CHUNK - at);
+      let chunk = this.chunks[c];
+      if (!chunk) this.chunks.push((chunk = new Uint32Array(CHUNK)));
+      else if (at + room > chunk.length) {
+        let size = chunk.length * 2;
+        while (size < at + room) size *= 2;
+        const next = new Uint32Array(Math.min(CHUNK, size));
+        next.set(chunk.subarray(0, at));
+        this.chunks[c] = chunk = next;
+      }
+      chunk.set(values.subarray(k, k + room), at);
+      this.length += room;
+      k += room;
+    }
+  }
+
   at(i: number): number {
     return this.chunks[i >>> CHUNK_SHIFT]![i & (CHUNK - 1)]!;
   }

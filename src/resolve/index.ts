@@ -286,7 +286,12 @@ export class ResolvedCluster {
       const population = this.entities.filter((x) => this.isPoliced(x));
       const slot = new Int32Array(this.entities.length).fill(-1);
       population.forEach((x, i) => (slot[x.id] = i));
-      const index = new LabelIndex(population);
+      // Most entities policed (a whole cluster): the population's index is
+      // taken from the index over every entity (which selector sets use).
+      const index =
+        population.length * 2 > this.entities.length
+          ? new LabelIndex(population, { index: this.ipsets.entityLabelIndex(), basePositions: Int32Array.from(population, (x) => x.id) })
+          : new LabelIndex(population);
       const byTier = new Map<string, { start: Int32Array; policy: Int32Array }>();
       for (const [tierName, policies] of this.policiesByTier) {
         const matched = policies.map((p) => index.matchingPositions(this.appliesTo(p)));
@@ -334,6 +339,34 @@ export class ResolvedCluster {
       }
     }
     return total;
+  }
+
+  /**
+   * The tiers of `planFor(e).normal[dir]` without building the plan (nor
+   * caching it): `visit(tier, policies, count)` per tier in order, with the
+   * tier's applying policies that are neither preDNAT nor doNotTrack and
+   * have type `dir`, as `policies[0, count)` (count > 0; a scratch array,
+   * valid during the call).
+   */
+  forEachNormalTier(e: Entity, dir: 'ingress' | 'egress', visit: (tier: Tier, policies: readonly Policy[], count: number) => void): void {
+    const applying = this.applyingIndex();
+    const at = this.entities[e.id] === e ? applying.slot[e.id]! : -1;
+    if (at < 0) {
+      for (const tp of this.planFor(e).normal[dir]) visit(tp.tier, tp.policies, tp.policies.length);
+      return;
+    }
+    const scratch: Policy[] = [];
+    for (const tier of this.tiers) {
+      const list = this.policiesByTier.get(tier.name);
+      if (!list) continue;
+      const t = applying.byTier.get(tier.name)!;
+      let n = 0;
+      for (let k = t.start[at]!; k < t.start[at + 1]!; k++) {
+        const p = list[t.policy[k]!]!;
+        if (!p.preDNAT && !p.doNotTrack && p.types[dir]) scratch[n++] = p;
+      }
+      if (n > 0) visit(tier, scratch, n);
+    }
   }
 
   /** Tiers → policies that apply to a policed endpoint, per direction (§3). */

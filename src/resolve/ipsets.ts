@@ -80,12 +80,17 @@ export class IpSetIndex {
 
   private readonly selectorEntityIds = new Map<string, Int32Array>();
 
+  /** The label index over every entity (built on first use). */
+  entityLabelIndex(): LabelIndex<Entity> {
+    return (this.labelIndex ??= new LabelIndex(this.entities));
+  }
+
   /** Ids (= positions in `entities`) of the entities `sel` matches, ascending (as `matchingEntities`). */
   matchingEntityIds(sel: Selector): Int32Array {
     let ids = this.selectorEntityIds.get(sel.canonical);
     if (!ids) {
       // Same result as entities.filter(sel.matches), narrowed by a label index.
-      ids = (this.labelIndex ??= new LabelIndex(this.entities)).matchingPositions(sel);
+      ids = this.entityLabelIndex().matchingPositions(sel);
       this.selectorEntityIds.set(sel.canonical, ids);
     }
     return ids;

@@ -14,14 +14,46 @@ import type { LabelSource, Selector, SelectorNode } from '../parse/selector/type
  * Candidate positions (ascending), `exact` when they are precisely the
  * entities the node matches (then no per-entity evaluation is needed).
  */
-type Candidates = { list: number[]; exact: boolean } | 'all';
+type Candidates = { list: Int32Array; exact: boolean } | 'all';
+
+const EMPTY = new Int32Array(0);
 
 export class LabelIndex<E extends { labels: LabelSource }> {
-  private readonly byKey = new Map<string, Map<string, number[]>>();
+  private readonly byKey = new Map<string, Map<string, Int32Array>>();
   /** Per key, every entity carrying it (the union of its value lists), built on first use. */
-  private readonly withKey = new Map<string, number[]>();
+  private readonly withKey = new Map<string, Int32Array>();
+  /** Scratch marks for unions (one byte per entity). */
+  private marks: Uint8Array | undefined;
 
-  constructor(readonly entities: readonly E[]) {
+  /**
+   * `base` given: the index of `entities`, a subset of `base.entities` at
+   * ascending positions `basePositions`, taken from base's lists (no label
+   * is read again).
+   */
+  constructor(
+    readonly entities: readonly E[],
+    base?: { index: LabelIndex<E>; basePositions: Int32Array },
+  ) {
+    if (base && base.index.indexable) {
+      const inv = new Int32Array(base.index.entities.length).fill(-1);
+      base.basePositions.forEach((b, i) => (inv[b] = i));
+      for (const [k, byValue] of base.index.byKey) {
+        const typed = new Map<string, Int32Array>();
+        for (const [v, list] of byValue) {
+          let n = 0;
+          for (let j = 0; j < list.length; j++) if (inv[list[j]!]! >= 0) n++;
+          if (n === 0) continue;
+          const out = new Int32Array(n);
+          n = 0;
+          for (let j = 0; j < list.length; j++) if (inv[list[j]!]! >= 0) out[n++] = inv[list[j]!]!;
+          typed.set(v, out);
+        }
+        if (typed.size > 0) this.byKey.set(k, typed);
+      }
+      this.indexable = true;
+      return;
+    }
+    const lists = new Map<string, Map<string, number[]>>();
     entities.forEach((e, i) => {
       const labels = e.labels as LabelSource & { keys?: () => Iterable<string> };
       const keys = typeof labels.keys === 'function' ? new Set(labels.keys()) : undefined;
@@ -29,31 +61,81 @@ export class LabelIndex<E extends { labels: LabelSource }> {
       for (const k of keys) {
         const v = labels.get(k);
         if (v === undefined) continue;
-        let byValue = this.byKey.get(k);
-        if (!byValue) this.byKey.set(k, (byValue = new Map()));
+        let byValue = lists.get(k);
+        if (!byValue) lists.set(k, (byValue = new Map()));
         let list = byValue.get(v);
         if (!list) byValue.set(v, (list = []));
         list.push(i);
       }
     });
+    for (const [k, byValue] of lists) {
+      const typed = new Map<string, Int32Array>();
+      for (const [v, list] of byValue) typed.set(v, Int32Array.from(list));
+      this.byKey.set(k, typed);
+    }
     this.indexable = entities.every((e) => typeof (e.labels as { keys?: unknown }).keys === 'function');
   }
 
-  private readonly indexable: boolean;
+  readonly indexable: boolean;
 
-  private carrying(key: string): number[] {
+  private carrying(key: string): Int32Array {
     let list = this.withKey.get(key);
-    if (!list) this.withKey.set(key, (list = union([...(this.byKey.get(key)?.values() ?? [])])));
+    if (!list) this.withKey.set(key, (list = this.union([...(this.byKey.get(key)?.values() ?? [])])));
     return list;
   }
 
+  private valueList(key: string, value: string): Int32Array {
+    return this.byKey.get(key)?.get(value) ?? EMPTY;
+  }
+
   /** Positions not in `list` (ascending). */
-  private complement(list: readonly number[]): number[] {
-    const out: number[] = [];
-    let j = 0;
-    for (let i = 0; i < this.entities.length; i++) {
-      if (j < list.length && list[j] === i) j++;
-      else out.push(i);
+  private complement(list: Int32Array): Int32Array {
+    const n = this.entities.length;
+    const out = new Int32Array(n - list.length);
+    let o = 0;
+    let prev = 0;
+    for (let j = 0; j < list.length; j++) {
+      for (let i = prev; i < list[j]!; i++) out[o++] = i;
+      prev = list[j]! + 1;
+    }
+    for (let i = prev; i < n; i++) out[o++] = i;
+    return out;
+  }
+
+  /** Sorted union of entity positions (each list ascending; the result too, without repeats). */
+  private union(lists: Int32Array[]): Int32Array {
+    if (lists.length === 1) return lists[0]!;
+    if (lists.length === 0) return EMPTY;
+    const n = this.entities.length;
+    const marks = (this.marks ??= new Uint8Array(n));
+    let count = 0;
+    for (const l of lists) {
+      for (let k = 0; k < l.length; k++) {
+        if (marks[l[k]!] === 0) {
+          marks[l[k]!] = 1;
+          count++;
+        }
+      }
+    }
+    const out = new Int32Array(count);
+    let o = 0;
+    if (count * 16 < n) {
+      // Few: collect and sort instead of scanning every mark.
+      for (const l of lists) {
+        for (let k = 0; k < l.length; k++) {
+          if (marks[l[k]!] === 1) {
+            marks[l[k]!] = 0;
+            out[o++] = l[k]!;
+          }
+        }
+      }
+      return out.sort();
+    }
+    for (let i = 0; i < n; i++) {
+      if (marks[i] === 1) {
+        marks[i] = 0;
+        out[o++] = i;
+      }
     }
     return out;
   }
@@ -61,9 +143,9 @@ export class LabelIndex<E extends { labels: LabelSource }> {
   private candidates(n: SelectorNode): Candidates {
     switch (n.kind) {
       case 'eq':
-        return { list: this.byKey.get(n.key)?.get(n.value) ?? [], exact: true };
+        return { list: this.valueList(n.key, n.value), exact: true };
       case 'in':
-        return { list: union(n.values.map((v) => this.byKey.get(n.key)?.get(v) ?? [])), exact: true };
+        return { list: this.union(n.values.map((v) => this.valueList(n.key, v))), exact: true };
       case 'has':
         return { list: this.carrying(n.key), exact: true };
       case 'contains':
@@ -73,16 +155,16 @@ export class LabelIndex<E extends { labels: LabelSource }> {
       // Negations: the complement of an exact list is exact (an absent label
       // satisfies `!=` and `not in`, as the evaluator says).
       case 'ne':
-        return { list: this.complement(this.byKey.get(n.key)?.get(n.value) ?? []), exact: true };
+        return { list: this.complement(this.valueList(n.key, n.value)), exact: true };
       case 'notin':
-        return { list: this.complement(union(n.values.map((v) => this.byKey.get(n.key)?.get(v) ?? []))), exact: true };
+        return { list: this.complement(this.union(n.values.map((v) => this.valueList(n.key, v)))), exact: true };
       case 'not': {
         const c = this.candidates(n.expr);
         return c !== 'all' && c.exact ? { list: this.complement(c.list), exact: true } : 'all';
       }
       case 'and': {
         // Intersection of the narrowed children; exact when every child is.
-        let best: number[] | undefined;
+        let best: Int32Array | undefined;
         let exact = true;
         for (const x of n.exprs) {
           const c = this.candidates(x);
@@ -96,7 +178,7 @@ export class LabelIndex<E extends { labels: LabelSource }> {
         return best ? { list: best, exact } : 'all';
       }
       case 'or': {
-        const parts: number[][] = [];
+        const parts: Int32Array[] = [];
         let exact = true;
         for (const x of n.exprs) {
           const c = this.candidates(x);
@@ -104,7 +186,7 @@ export class LabelIndex<E extends { labels: LabelSource }> {
           if (!c.exact) exact = false;
           parts.push(c.list);
         }
-        return { list: union(parts), exact };
+        return { list: this.union(parts), exact };
       }
       default:
         return 'all';
@@ -116,7 +198,7 @@ export class LabelIndex<E extends { labels: LabelSource }> {
     return Array.from(this.matchingPositions(sel), (i) => this.entities[i]!);
   }
 
-  /** Positions (in `entities`) of the entities matching `sel`, ascending. */
+  /** Positions (in `entities`) of the entities matching `sel`, ascending (a fresh array). */
   matchingPositions(sel: Selector): Int32Array {
     const c = this.indexable ? this.candidates(sel.ast) : 'all';
     if (c === 'all') {
@@ -126,40 +208,28 @@ export class LabelIndex<E extends { labels: LabelSource }> {
       });
       return Int32Array.from(out);
     }
-    if (c.exact) return Int32Array.from(c.list);
-    const out: number[] = [];
-    for (const i of c.list) if (sel.matches(this.entities[i]!.labels)) out.push(i);
-    return Int32Array.from(out);
+    if (c.exact) return c.list.slice();
+    const out = new Int32Array(c.list.length);
+    let o = 0;
+    for (let k = 0; k < c.list.length; k++) if (sel.matches(this.entities[c.list[k]!]!.labels)) out[o++] = c.list[k]!;
+    return out.slice(0, o);
   }
 }
 
 /** Positions in both ascending lists. */
-function intersect(a: number[], b: number[]): number[] {
-  const out: number[] = [];
+function intersect(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(Math.min(a.length, b.length));
+  let o = 0;
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
     if (a[i]! < b[j]!) i++;
     else if (a[i]! > b[j]!) j++;
     else {
-      out.push(a[i]!);
+      out[o++] = a[i]!;
       i++;
       j++;
     }
   }
-  return out;
-}
-
-/** Sorted union of entity positions (each list is ascending; the result too, without repeats). */
-function union(lists: number[][]): number[] {
-  if (lists.length === 1) return lists[0]!;
-  let total = 0;
-  for (const l of lists) total += l.length;
-  const all = new Int32Array(total);
-  let n = 0;
-  for (const l of lists) for (const i of l) all[n++] = i;
-  all.sort();
-  const out: number[] = [];
-  for (let k = 0; k < n; k++) if (k === 0 || all[k] !== all[k - 1]) out.push(all[k]!);
-  return out;
+  return o === out.length ? out : out.slice(0, o);
 }

@@ -62,6 +62,20 @@ for (const [name, size, seed] of [['tiny', TINY, 1], ['tiny', TINY, 2], ['tiny',
       }
     }
     tt.equal(bad, 0, `${selectors.length} selectors over ${entities.length} entities`);
+    // An index of a subset taken from the full index's lists (as the applying
+    // index of a whole cluster): answers equal a scan of the subset.
+    const subset = entities.filter((e, i) => e.kind === 'wep' || e.kind === 'hep' || i % 3 === 0);
+    const sub = new LabelIndex(subset, { index, basePositions: Int32Array.from(subset, (e) => e.id) });
+    let subBad = 0;
+    for (const sel of selectors) {
+      const want = subset.filter((e) => sel.matches(e.labels)).map((e) => e.id);
+      const got = sub.matching(sel).map((e) => e.id);
+      if (want.join(',') !== got.join(',')) {
+        subBad++;
+        if (subBad <= 3) tt.fail(`subset ${sel.canonical}: index ${got.length} entities, scan ${want.length}`);
+      }
+    }
+    tt.equal(subBad, 0, `${selectors.length} selectors over a subset of ${subset.length} entities`);
     tt.end();
   });
 }
