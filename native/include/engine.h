@@ -319,6 +319,8 @@ class Engine {
   const fmt::MatchRec* firstMatch(uint32_t start, uint32_t count, const Pkt& p, EvalOut* ev) const;  // inline, classify.cc
   template <bool kEv>
   int walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
+  template <bool kEv>
+  static int tierOutcome(uint32_t ruleId, uint8_t action, uint32_t endRule, uint32_t endAction, EvalOut* ev);
   const fmt::MatchRec* firstDecided(uint32_t tierBlock, const Pkt& p) const;
   void applySets(uint64_t* bits, uint32_t setStart, uint32_t setCount, const fmt::AddrClass* c) const;
   const uint64_t* portRow(uint32_t start, uint32_t count, uint32_t key) const;
@@ -429,6 +431,9 @@ class Engine {
   uint32_t treeCount_ = 0;
   uint64_t treeBytes_ = 0;
   void buildTrees();
+  template <typename Inexact>
+  static uint32_t leafFirst(const uint32_t* leaves, const Box* boxes, const TreeNode& leaf, uint32_t best, uint32_t s, uint32_t d, uint8_t proto,
+                            uint16_t sp, uint16_t dp, uint8_t pf, uint32_t* visited, Inexact&& inexact);
   // Derived at load (buildFastTransit, after buildTransitPath): on a
   // transit-only image without NAT whose two transit programs each forward
   // through no tier or one tier block with a tree (pure 5-tuple ACLs such as

@@ -207,6 +207,31 @@ uint32_t Engine::listOnlyClasses(const DFast& f) const {
   return r;
 }
 
+// The first rule (block-relative) among one leaf's candidates, in rule order
+// and below `best`, that the packet matches, else `best`: an exact box is
+// tested by its box (counted in *visited), any other rule by inexact(rule),
+// which counts its own work. The leaf scan of firstDecided and of the fast
+// transit path.
+template <typename Inexact>
+__attribute__((always_inline)) inline uint32_t Engine::leafFirst(const uint32_t* leaves, const Box* boxes, const TreeNode& leaf,
+                                                                uint32_t best, uint32_t s,
+                                                                uint32_t d, uint8_t proto, uint16_t sp, uint16_t dp, uint8_t pf,
+                                                                uint32_t* visited, Inexact&& inexact) {
+  const uint32_t* l = leaves + leaf.a;
+  for (uint32_t k = 0; k < leaf.b && l[k] < best; k++) {
+    const Box& x = boxes[l[k]];
+    bool hit;
+    if (x.flags & kBoxExact) {
+      ++*visited;
+      hit = boxHit(x, s, d, proto, sp, dp, pf);
+    } else {
+      hit = inexact(l[k]);
+    }
+    if (hit) return l[k];
+  }
+  return best;
+}
+
 // Block-relative index of the first rule of the tier block (packet family)
 // that matches, or -1: the AND of the four field rows gives the candidates in
 // rule order; a candidate flagged verify gets the full check.
@@ -239,18 +264,8 @@ __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint3
         }
         nd = &t.nodes[c & ~kTreeLeafBit];
       }
-      const uint32_t* l = t.leaves.get() + nd->a;
-      for (uint32_t k = 0; k < nd->b && l[k] < best; k++) {
-        const Box& x = t.boxes[l[k]];
-        bool hit;
-        if (x.flags & kBoxExact) {
-          p.rulesVisited++;
-          hit = boxHit(x, p.srcA, p.dstA, p.proto, p.sport, p.dport, p.protoFlags);
-        } else {
-          hit = matchRule(mrec_[drules_[f.ruleStart + l[k]].matchIdx], p);
-        }
-        if (hit) { best = l[k]; break; }
-      }
+      best = leafFirst(t.leaves.get(), t.boxes.get(), *nd, best, p.srcA, p.dstA, p.proto, p.sport, p.dport, p.protoFlags, &p.rulesVisited,
+                       [&](uint32_t rule) { return matchRule(mrec_[drules_[f.ruleStart + rule].matchIdx], p); });
     }
     return best != kNone ? &mrec_[drules_[f.ruleStart + best].matchIdx] : nullptr;
   }
@@ -372,45 +387,42 @@ inline const MatchRec* Engine::firstMatch(uint32_t start, uint32_t count, const 
   return nullptr;
 }
 
+// A tier's outcome once its first matching rule is known (ruleId kNone:
+// none): the trace entry, then 1 when the tier decides (ev->allow,
+// ev->reason), 0 when the packet passes on to the next tier (a Pass rule, or
+// an end of tier that passes). Shared by walkTiers and the fast transit path.
+template <bool kEv>
+__attribute__((always_inline)) inline int Engine::tierOutcome(uint32_t ruleId, uint8_t action, uint32_t endRule,
+                                                             uint32_t endAction, EvalOut* ev) {
+  if (ruleId != kNone) {
+    ev->entry<kEv>(ruleId);
+    if (action == ACTION_PASS) return 0;
+    ev->allow = action == ACTION_ALLOW;
+    ev->reason = EVAL_RULE;
+    return 1;
+  }
+  ev->entry<kEv>(endRule);
+  if (endAction != ACTION_DENY) return 0;
+  ev->allow = 0;
+  ev->reason = EVAL_END_OF_TIER;
+  return 1;
+}
+
 // Returns 1 when decided (ev filled), 0 when every tier ended in Pass.
 template <bool kEv>
 int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
   for (uint32_t t = 0; t < refCount; t++) {
     const uint32_t tbi = tierRefs_[refStart + t];
     const TierBlock& tb = tierBlocks_[tbi];
+    const MatchRec* r;
     if (p.strategy != STRATEGY_LINEAR) {
-      const MatchRec* r = firstDecided(tbi, p);
-      if (r) {
-        if (kEv && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, r->ruleId, p, ev);
-        ev->entry<kEv>(r->ruleId);
-        if (r->action == ACTION_PASS) continue;
-        ev->allow = r->action == ACTION_ALLOW;
-        ev->reason = EVAL_RULE;
-        return 1;
-      }
-      if (kEv && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, kNone, p, ev);
-      ev->entry<kEv>(tb.endRule);
-      if (tb.endAction == ACTION_DENY) {
-        ev->allow = 0;
-        ev->reason = EVAL_END_OF_TIER;
-        return 1;
-      }
-      continue;
+      r = firstDecided(tbi, p);
+      // Log rules are not in decision blocks: rescanned only with events on.
+      if (kEv && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, r ? r->ruleId : kNone, p, ev);
+    } else {
+      r = p.family == 4 ? firstMatch<kEv>(tb.v4Start, tb.v4Count, p, ev) : firstMatch<kEv>(tb.v6Start, tb.v6Count, p, ev);
     }
-    const MatchRec* m = p.family == 4 ? firstMatch<kEv>(tb.v4Start, tb.v4Count, p, ev) : firstMatch<kEv>(tb.v6Start, tb.v6Count, p, ev);
-    if (m) {
-      ev->entry<kEv>(m->ruleId);
-      if (m->action == ACTION_PASS) continue;
-      ev->allow = m->action == ACTION_ALLOW;
-      ev->reason = EVAL_RULE;
-      return 1;
-    }
-    ev->entry<kEv>(tb.endRule);
-    if (tb.endAction == ACTION_DENY) {
-      ev->allow = 0;
-      ev->reason = EVAL_END_OF_TIER;
-      return 1;
-    }
+    if (tierOutcome<kEv>(r ? r->ruleId : kNone, r ? r->action : 0, tb.endRule, tb.endAction, ev)) return 1;
   }
   return 0;
 }
@@ -881,21 +893,22 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
     const uint16_t* sport = in.sport + from;
     const uint16_t* dport = in.dport + from;
     const uint8_t* proto = in.proto + from;
-    uint8_t allow[kLanes], reason[kLanes];
-    uint32_t last[kLanes], visited[kLanes];
+    // Per lane, the evaluation under way (allow: still evaluating, as stage 0
+    // runs for every tuple and stage 1 for those stage 0 allowed).
+    EvalOut ev[kLanes];
+    uint32_t visited[kLanes];
     for (size_t k = 0; k < m; k++) {
-      allow[k] = 1;  // "still evaluating": stage 0 runs for every tuple
-      reason[k] = EVAL_NONE;
-      last[k] = kNone;
+      ev[k] = EvalOut{1, EVAL_NONE, kNone, nullptr};
       visited[k] = 0;
     }
     for (int s = 0; s < 2; s++) {
       const FastStage& st = fastStage_[s];
+      // A live lane's evaluation starts its own trace (as runProgram does).
       if (!st.tree) {
         for (size_t k = 0; k < m; k++) {
-          if (!allow[k]) continue;
-          last[k] = kNone;
-          reason[k] = EVAL_NO_FORWARD_POLICY;
+          if (!ev[k].allow) continue;
+          ev[k].last = kNone;
+          ev[k].reason = EVAL_NO_FORWARD_POLICY;  // forwardTiers without tiers
         }
         continue;
       }
@@ -907,7 +920,8 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
       uint32_t unit[kLanes * 4], idx[kLanes * 4], leaf[kLanes][4], key[kLanes][8];
       size_t nu = 0;
       for (size_t k = 0; k < m; k++) {
-        if (!allow[k]) continue;
+        if (!ev[k].allow) continue;
+        ev[k].last = kNone;
         key[k][0] = src[k];
         key[k][1] = dst[k];
         key[k][2] = proto[k];
@@ -943,77 +957,52 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
       const uint32_t* leaves = t.leaves.get();
       const Box* boxes = t.boxes.get();
       for (size_t k = 0; k < m; k++) {
-        if (!allow[k]) continue;
+        if (!ev[k].allow) continue;
         const uint8_t pf = protoFlags_[proto[k]];
-        // The first match over the roots (groups): each leaf in rule order,
-        // stopping at its first hit or at the best so far. A rule that is not
-        // an exact box gets matchRule, on the address classes looked up then.
+        // The first match over the roots (groups). A rule that is not an
+        // exact box gets matchRule, on the address classes looked up then.
         uint32_t best = kNone;
         Pkt pk;
         bool classes = false;
-        for (uint32_t g = 0; g < roots; g++) {
-          const TreeNode& nd = nodes[leaf[k][g]];
-          const uint32_t* l = leaves + nd.a;
-          for (uint32_t q = 0; q < nd.b && l[q] < best; q++) {
-            const Box& x = boxes[l[q]];
-            bool hit;
-            if (x.flags & kBoxExact) {
-              visited[k]++;
-              hit = boxHit(x, src[k], dst[k], proto[k], sport[k], dport[k], pf);
-            } else {
-              if (!classes) {
-                pk.src = lookup(4, &src[k]);
-                pk.dst = lookup(4, &dst[k]);
-                pk.srcRow = rowOf(pk.src);
-                pk.dstRow = rowOf(pk.dst);
-                pk.family = 4;
-                pk.proto = proto[k];
-                pk.protoFlags = pf;
-                pk.sport = sport[k];
-                pk.dport = dport[k];
-                pk.strategy = STRATEGY_DECISION;
-                pk.srcA = src[k];
-                pk.dstA = dst[k];
-                pk.hintBlock = kNone;
-                pk.hintLeaf = nullptr;
-                classes = true;
-              }
-              pk.rulesVisited = 0;
-              hit = matchRule(mrec_[drules_[st.ruleStart + l[q]].matchIdx], pk);
-              visited[k] += pk.rulesVisited;
-            }
-            if (hit) {
-              best = l[q];
-              break;
-            }
+        auto inexact = [&](uint32_t rule) {
+          if (!classes) {
+            pk.src = lookup(4, &src[k]);
+            pk.dst = lookup(4, &dst[k]);
+            pk.srcRow = rowOf(pk.src);
+            pk.dstRow = rowOf(pk.dst);
+            pk.family = 4;
+            pk.proto = proto[k];
+            pk.protoFlags = pf;
+            pk.sport = sport[k];
+            pk.dport = dport[k];
+            pk.strategy = STRATEGY_DECISION;
+            pk.srcA = src[k];
+            pk.dstA = dst[k];
+            pk.hintBlock = kNone;
+            pk.hintLeaf = nullptr;
+            classes = true;
           }
-        }
-        if (best != kNone) {
-          const DRule& r = drules_[st.ruleStart + best];
-          last[k] = r.ruleId;
-          if (r.action == ACTION_PASS) {
-            reason[k] = EVAL_ALL_TIERS_PASSED;
-          } else {
-            allow[k] = r.action == ACTION_ALLOW;
-            reason[k] = EVAL_RULE;
-          }
-        } else {
-          last[k] = st.endRule;
-          if (st.endAction == ACTION_DENY) {
-            allow[k] = 0;
-            reason[k] = EVAL_END_OF_TIER;
-          } else {
-            reason[k] = EVAL_ALL_TIERS_PASSED;
-          }
+          pk.rulesVisited = 0;
+          const bool hit = matchRule(mrec_[drules_[st.ruleStart + rule].matchIdx], pk);
+          visited[k] += pk.rulesVisited;
+          return hit;
+        };
+        for (uint32_t g = 0; g < roots; g++)
+          best = leafFirst(leaves, boxes, nodes[leaf[k][g]], best, src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexact);
+        // What walkTiers and forwardTiers make of this one-block tier walk.
+        const DRule* r = best != kNone ? &drules_[st.ruleStart + best] : nullptr;
+        if (!tierOutcome<false>(r ? r->ruleId : kNone, r ? r->action : 0, st.endRule, st.endAction, &ev[k])) {
+          ev[k].allow = 1;
+          ev[k].reason = EVAL_ALL_TIERS_PASSED;
         }
       }
     }
-    for (size_t k = 0; k < m; k++) out.verdict[from + k] = allow[k];
+    for (size_t k = 0; k < m; k++) out.verdict[from + k] = ev[k].allow;
     if (out.reason) for (size_t k = 0; k < m; k++) out.reason[from + k] = FLOW_POLICY;
     if (out.egressRule) for (size_t k = 0; k < m; k++) out.egressRule[from + k] = kNone;
     if (out.ingressRule) for (size_t k = 0; k < m; k++) out.ingressRule[from + k] = kNone;
-    if (out.decidingRule) for (size_t k = 0; k < m; k++) out.decidingRule[from + k] = last[k];
-    if (out.evalReasons) for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = uint32_t(reason[k]) << 16;
+    if (out.decidingRule) for (size_t k = 0; k < m; k++) out.decidingRule[from + k] = ev[k].last;
+    if (out.evalReasons) for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = uint32_t(ev[k].reason) << 16;
     if (out.natBackend) for (size_t k = 0; k < m; k++) out.natBackend[from + k] = kNone;
     if (out.rulesVisited) for (size_t k = 0; k < m; k++) out.rulesVisited[from + k] = visited[k];
   }
