@@ -217,8 +217,8 @@ __attribute__((always_inline)) inline uint32_t Engine::leafFirst(const uint32_t*
                                                                 uint32_t best, uint32_t s,
                                                                 uint32_t d, uint8_t proto, uint16_t sp, uint16_t dp, uint8_t pf,
                                                                 uint32_t* visited, Inexact&& inexact) {
-  const uint32_t* l = leaves + leaf.a;
-  for (uint32_t k = 0; k < leaf.b && l[k] < best; k++) {
+  const uint32_t* l = leaves + leaf.w0;
+  for (uint32_t k = 0, n = leaf.next(); k < n && l[k] < best; k++) {
     const Box& x = boxes[l[k]];
     bool hit;
     if (x.flags & kBoxExact) {
@@ -257,12 +257,8 @@ __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint3
         // Branch-free child choice (the descent's branches were its cost). The
         // key is built here only: hinted tuples (most, in batches) never need it.
         const uint32_t key[5] = {p.srcA, p.dstA, p.proto, p.sport, p.dport};
-        uint32_t c = t.rootOf(g, p.srcA, p.dstA);
-        while (!(c & kTreeLeafBit)) {
-          const TreeNode& in = t.nodes[c];
-          c = (&in.a)[key[in.dim] >= in.thr];
-        }
-        nd = &t.nodes[c & ~kTreeLeafBit];
+        nd = &t.nodes[t.rootOf(g, p.srcA, p.dstA)];
+        for (uint32_t dim; (dim = nd->dim()) != kTreeLeaf;) nd = &t.nodes[nd->step(key[dim] >= nd->w0)];
       }
       best = leafFirst(t.leaves.get(), t.boxes.get(), *nd, best, p.srcA, p.dstA, p.proto, p.sport, p.dport, p.protoFlags, &p.rulesVisited,
                        [&](uint32_t rule) { return matchRule(mrec_[drules_[f.ruleStart + rule].matchIdx], p); });
@@ -928,29 +924,24 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
         key[k][3] = sport[k];
         key[k][4] = dport[k];
         for (uint32_t g = 0; g < roots; g++) {
-          const uint32_t r = t.rootOf(g, src[k], dst[k]);
-          if (r & kTreeLeafBit) {
-            leaf[k][g] = r & ~kTreeLeafBit;
-            continue;
-          }
           unit[nu] = uint32_t(k) << 2 | g;
-          idx[nu] = r;
+          idx[nu] = t.rootOf(g, src[k], dst[k]);
           nu++;
         }
       }
       for (size_t live = nu; live > 0;) {
         for (size_t j = 0; j < live;) {
           const uint32_t u = unit[j];
-          const TreeNode& nd = nodes[idx[j]];
-          const uint32_t c = (&nd.a)[key[u >> 2][nd.dim] >= nd.thr];
-          if (c & kTreeLeafBit) {
-            leaf[u >> 2][u & 3] = c & ~kTreeLeafBit;
+          const TreeNode nd = nodes[idx[j]];
+          const uint32_t dim = nd.dim();
+          if (dim == kTreeLeaf) {  // reached a leaf: the unit is done
+            leaf[u >> 2][u & 3] = idx[j];
             live--;
             unit[j] = unit[live];
             idx[j] = idx[live];
             continue;
           }
-          idx[j] = c;
+          idx[j] = nd.step(key[u >> 2][dim] >= nd.w0);
           j++;
         }
       }
@@ -1017,7 +1008,7 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
   const TreeNode* base[kLanes];
   const uint32_t* keyOf[kLanes];
   const TreeNode** outOf[kLanes];  // the lane's Prep::hintLeaf slot
-  uint32_t idx[kLanes], key[kGroup][6];
+  uint32_t idx[kLanes], key[kGroup][5];
   size_t nl = 0;
   bool uniform = true;
   for (size_t k = 0; k < m && k < kGroup; k++) {
@@ -1030,16 +1021,10 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
     key[k][2] = pp.p.proto;
     key[k][3] = pp.p.sport;
     key[k][4] = pp.p.dport;
-    key[k][5] = 0;
     for (uint32_t g = 0; g < t.nRoots && g < 4; g++) {
-      const uint32_t r = t.rootOf(g, pp.p.srcA, pp.p.dstA);
-      if (r & kTreeLeafBit) {  // a root (or cut cell) that is a leaf: no lane
-        pp.hintLeaf[g] = &t.nodes[r & ~kTreeLeafBit];
-        continue;
-      }
       base[nl] = t.nodes.get();
       uniform &= base[nl] == base[0];
-      idx[nl] = r;
+      idx[nl] = t.rootOf(g, pp.p.srcA, pp.p.dstA);
       keyOf[nl] = key[k];
       outOf[nl] = &pp.hintLeaf[g];
       nl++;
@@ -1056,10 +1041,10 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
     for (size_t live = nl; live > 0;) {
       for (size_t k = 0; k < live;) {
         const TreeNode* const b = kUniform ? b0 : base[k];
-        const TreeNode& nd = b[idx[k]];
-        const uint32_t c = (&nd.a)[keyOf[k][nd.dim] >= nd.thr];
-        if (c & kTreeLeafBit) {
-          *outOf[k] = &b[c & ~kTreeLeafBit];
+        const TreeNode nd = b[idx[k]];
+        const uint32_t dim = nd.dim();
+        if (dim == kTreeLeaf) {
+          *outOf[k] = &b[idx[k]];
           live--;
           if (!kUniform) base[k] = base[live];
           idx[k] = idx[live];
@@ -1067,7 +1052,7 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
           outOf[k] = outOf[live];
           continue;
         }
-        idx[k] = c;
+        idx[k] = nd.step(keyOf[k][dim] >= nd.w0);
         k++;
       }
     }

@@ -767,23 +767,24 @@ struct TreeBuilder {
       if (s.r[k].lo <= hi && s.r[k].hi >= lo) return true;
     return false;
   }
-  uint32_t newNode() {
-    if (!growArray(nodes, capNodes, uint64_t(nNodes) + 1, maxNodes)) { fail = true; return fmt::kNone; }
-    return nNodes++;
+  // k new slots (k = 2: an inner node's children), their first index.
+  uint32_t newSlots(uint32_t k) {
+    if (!growArray(nodes, capNodes, uint64_t(nNodes) + k, maxNodes)) { fail = true; return fmt::kNone; }
+    const uint32_t id = nNodes;
+    nNodes += k;
+    return id;
   }
-  uint32_t leaf(const uint32_t* rules, uint32_t n) {
-    const uint32_t id = newNode();
-    if (fail) return fmt::kNone;
-    if (!growArray(leaves, capLeaves, uint64_t(nLeaves) + n, maxLeaves)) { fail = true; return fmt::kNone; }
+  void leaf(uint32_t slot, const uint32_t* rules, uint32_t n) {
+    if (!growArray(leaves, capLeaves, uint64_t(nLeaves) + n, maxLeaves)) { fail = true; return; }
     if (n > 0) std::memcpy(leaves.get() + nLeaves, rules, sizeof(uint32_t) * n);
-    nodes[id] = Engine::TreeNode{Engine::kTreeLeaf, 0, nLeaves, n};
+    nodes[slot] = Engine::TreeNode{nLeaves, n << 3 | Engine::kTreeLeaf};
     nLeaves += n;
-    return id | Engine::kTreeLeafBit;
   }
-  // Rules (block-relative, increasing) whose boxes meet the region lo..hi.
-  uint32_t build(const uint32_t* rules, uint32_t n, const uint32_t* lo, const uint32_t* hi, int depth) {
-    if (fail) return fmt::kNone;
-    if (n <= kLeafMax || depth >= kMaxDepth) return leaf(rules, n);
+  // Fills `slot` with the tree over the rules (block-relative, increasing)
+  // whose boxes meet the region lo..hi.
+  void build(uint32_t slot, const uint32_t* rules, uint32_t n, const uint32_t* lo, const uint32_t* hi, int depth) {
+    if (fail) return;
+    if (n <= kLeafMax || depth >= kMaxDepth) return leaf(slot, rules, n);
     uint32_t bestDim = kTreeDims, bestThr = 0;
     uint64_t bestMax = n, bestSum = 2 * uint64_t(n);
     for (uint32_t d = 0; d < kTreeDims && !fail; d++) {
@@ -822,14 +823,15 @@ struct TreeBuilder {
         }
       }
     }
-    if (fail) return fmt::kNone;
-    if (bestDim == kTreeDims || bestMax >= n) return leaf(rules, n);
+    if (fail) return;
+    if (bestDim == kTreeDims || bestMax >= n) return leaf(slot, rules, n);
     // A split that mostly copies a small list costs more memory than the few extra full checks.
-    if (n <= 2 * kLeafMax && 4 * bestSum >= 7 * uint64_t(n)) return leaf(rules, n);
-    const uint32_t id = newNode();
-    if (fail) return fmt::kNone;
+    if (n <= 2 * kLeafMax && 4 * bestSum >= 7 * uint64_t(n)) return leaf(slot, rules, n);
+    const uint32_t pair = newSlots(2);
+    if (fail) return;
+    nodes[slot] = Engine::TreeNode{bestThr, pair << 3 | bestDim};
     std::unique_ptr<uint32_t[]> sub(new (std::nothrow) uint32_t[n]);
-    if (!sub) { fail = true; return fmt::kNone; }
+    if (!sub) { fail = true; return; }
     uint32_t clo[kTreeDims], chi[kTreeDims];
     std::memcpy(clo, lo, sizeof clo);
     std::memcpy(chi, hi, sizeof chi);
@@ -837,17 +839,14 @@ struct TreeBuilder {
     for (uint32_t i = 0; i < n; i++)
       if (overlaps(rules[i], bestDim, lo[bestDim], bestThr - 1)) sub[k++] = rules[i];
     chi[bestDim] = bestThr - 1;
-    const uint32_t left = build(sub.get(), k, clo, chi, depth + 1);
-    if (fail) return fmt::kNone;
+    build(pair, sub.get(), k, clo, chi, depth + 1);
+    if (fail) return;
     k = 0;
     for (uint32_t i = 0; i < n; i++)
       if (overlaps(rules[i], bestDim, bestThr, hi[bestDim])) sub[k++] = rules[i];
     chi[bestDim] = hi[bestDim];
     clo[bestDim] = bestThr;
-    const uint32_t right = build(sub.get(), k, clo, chi, depth + 1);
-    if (fail) return fmt::kNone;
-    nodes[id] = Engine::TreeNode{bestDim, bestThr, left, right};
-    return id;
+    build(pair + 1, sub.get(), k, clo, chi, depth + 1);
   }
 };
 
@@ -1273,7 +1272,10 @@ void Engine::buildTrees() {
           clo[1] = uint32_t(cd << tr.cutShD[g]);
           chi[1] = uint32_t(((cd + 1) << tr.cutShD[g]) - 1);
           const uint32_t start = c ? off[c - 1] : 0;
-          cutAll[nCut++] = tb.build(cellRules.get() + start, off[c] - start, clo, chi, 0);
+          const uint32_t root = tb.newSlots(1);
+          if (tb.fail) break;
+          tb.build(root, cellRules.get() + start, off[c] - start, clo, chi, 0);
+          cutAll[nCut++] = root;
         }
       };
       if (attempt == 0) {
@@ -1306,14 +1308,14 @@ void Engine::buildTrees() {
           while (!stack.empty()) {
             const auto [id, d] = stack.back();
             stack.pop_back();
-            const TreeNode& nd = tb.nodes[id & ~kTreeLeafBit];
-            if (id & kTreeLeafBit) {
+            const TreeNode& nd = tb.nodes[id];
+            if (nd.dim() == kTreeLeaf) {
               leaves++;
               depthSum += d;
               if (d > maxDepth) maxDepth = d;
             } else {
-              stack.push_back({nd.a, d + 1});
-              stack.push_back({nd.b, d + 1});
+              stack.push_back({nd.step(0), d + 1});
+              stack.push_back({nd.step(1), d + 1});
             }
           }
         }
