@@ -413,7 +413,10 @@ class Engine {
   struct Tree {
     BigArray<Box> boxes;  // block rule count entries
     BigArray<TreeNode> nodes;
-    BigArray<uint32_t> leaves;  // block-relative rule indices
+    // Block-relative rule indices: 16-bit (leaves16) for blocks of at most
+    // 65,536 rules, whose leaves then take half the bytes, else 32-bit.
+    BigArray<uint32_t> leaves;
+    BigArray<uint16_t> leaves16;
     uint32_t nNodes = 0, nLeaves = 0;
     // With NV_DTREE_GROUPS=1 the rules are split into up to 4 groups by address
     // width (wide src / wide dst), one root per group; the block's first match
@@ -436,8 +439,8 @@ class Engine {
   uint32_t treeCount_ = 0;
   uint64_t treeBytes_ = 0;
   void buildTrees();
-  template <typename Inexact>
-  static uint32_t leafFirst(const uint32_t* leaves, const Box* boxes, const TreeNode& leaf, uint32_t best, uint32_t s, uint32_t d, uint8_t proto,
+  template <typename L, typename Inexact>
+  static uint32_t leafFirst(const L* leaves, const Box* boxes, const TreeNode& leaf, uint32_t best, uint32_t s, uint32_t d, uint8_t proto,
                             uint16_t sp, uint16_t dp, uint8_t pf, uint32_t* visited, Inexact&& inexact);
   // Derived at load (buildFastTransit, after buildTransitPath): on a
   // transit-only image without NAT whose two transit programs each forward

@@ -212,12 +212,12 @@ uint32_t Engine::listOnlyClasses(const DFast& f) const {
 // tested by its box (counted in *visited), any other rule by inexact(rule),
 // which counts its own work. The leaf scan of firstDecided and of the fast
 // transit path.
-template <typename Inexact>
-__attribute__((always_inline)) inline uint32_t Engine::leafFirst(const uint32_t* leaves, const Box* boxes, const TreeNode& leaf,
+template <typename L, typename Inexact>
+__attribute__((always_inline)) inline uint32_t Engine::leafFirst(const L* leaves, const Box* boxes, const TreeNode& leaf,
                                                                 uint32_t best, uint32_t s,
                                                                 uint32_t d, uint8_t proto, uint16_t sp, uint16_t dp, uint8_t pf,
                                                                 uint32_t* visited, Inexact&& inexact) {
-  const uint32_t* l = leaves + leaf.w0;
+  const L* l = leaves + leaf.w0;
   for (uint32_t k = 0, n = leaf.next(); k < n && l[k] < best; k++) {
     const Box& x = boxes[l[k]];
     bool hit;
@@ -260,8 +260,11 @@ __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint3
         nd = &t.nodes[t.rootOf(g, p.srcA, p.dstA)];
         for (uint32_t dim; (dim = nd->dim()) != kTreeLeaf;) nd = &t.nodes[nd->step(key[dim] >= nd->w0)];
       }
-      best = leafFirst(t.leaves.get(), t.boxes.get(), *nd, best, p.srcA, p.dstA, p.proto, p.sport, p.dport, p.protoFlags, &p.rulesVisited,
-                       [&](uint32_t rule) { return matchRule(mrec_[drules_[f.ruleStart + rule].matchIdx], p); });
+      auto inexact = [&](uint32_t rule) { return matchRule(mrec_[drules_[f.ruleStart + rule].matchIdx], p); };
+      best = t.leaves16 ? leafFirst(t.leaves16.get(), t.boxes.get(), *nd, best, p.srcA, p.dstA, p.proto, p.sport, p.dport, p.protoFlags,
+                                    &p.rulesVisited, inexact)
+                        : leafFirst(t.leaves.get(), t.boxes.get(), *nd, best, p.srcA, p.dstA, p.proto, p.sport, p.dport, p.protoFlags,
+                                    &p.rulesVisited, inexact);
     }
     return best != kNone ? &mrec_[drules_[f.ruleStart + best].matchIdx] : nullptr;
   }
@@ -910,6 +913,8 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
       }
       const Tree& t = *st.tree;
       const TreeNode* nodes = t.nodes.get();
+      const uint16_t* l16 = t.leaves16.get();
+      const uint32_t* l32 = t.leaves.get();
       // Descents of the live lanes (allowed so far), one unit per lane and
       // root; keys as rows so the node's dimension indexes them (no branch).
       const uint32_t roots = t.nRoots;
@@ -934,7 +939,8 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
           const uint32_t u = unit[j];
           const TreeNode nd = nodes[idx[j]];
           const uint32_t dim = nd.dim();
-          if (dim == kTreeLeaf) {  // reached a leaf: the unit is done
+          if (dim == kTreeLeaf) {  // reached a leaf: the unit is done; its list is read next
+            __builtin_prefetch(l16 ? static_cast<const void*>(l16 + nd.w0) : static_cast<const void*>(l32 + nd.w0));
             leaf[u >> 2][u & 3] = idx[j];
             live--;
             unit[j] = unit[live];
@@ -945,7 +951,6 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
           j++;
         }
       }
-      const uint32_t* leaves = t.leaves.get();
       const Box* boxes = t.boxes.get();
       for (size_t k = 0; k < m; k++) {
         if (!ev[k].allow) continue;
@@ -979,7 +984,8 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
           return hit;
         };
         for (uint32_t g = 0; g < roots; g++)
-          best = leafFirst(leaves, boxes, nodes[leaf[k][g]], best, src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexact);
+          best = l16 ? leafFirst(l16, boxes, nodes[leaf[k][g]], best, src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexact)
+                     : leafFirst(l32, boxes, nodes[leaf[k][g]], best, src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexact);
         // What walkTiers and forwardTiers make of this one-block tier walk.
         const DRule* r = best != kNone ? &drules_[st.ruleStart + best] : nullptr;
         if (!tierOutcome<false>(r ? r->ruleId : kNone, r ? r->action : 0, st.endRule, st.endAction, &ev[k])) {

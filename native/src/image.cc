@@ -1036,6 +1036,8 @@ void Engine::buildTrees() {
   if (treeMinRules_ == 0) treeMinRules_ = 1;
   const char* genv = std::getenv("NV_DTREE_GROUPS");
   const bool groups = genv && genv[0] == '1';
+  const char* lenv = std::getenv("NV_DTREE_LEAVES32");  // 32-bit leaves whatever the block's size (tests)
+  const bool leaves32 = lenv && lenv[0] == '1';
   bool any = false;
   for (uint32_t t = 0; t < nTierBlocks_; t++) {
     const DBlock& b = dblocks_[2 * uint64_t(t)];
@@ -1325,7 +1327,15 @@ void Engine::buildTrees() {
       }
       if (tb.fail) continue;
       tr.nodes = std::move(tb.nodes);
-      tr.leaves = std::move(tb.leaves);
+      uint64_t leafBytes = uint64_t(tb.capLeaves) * 4;
+      if (n <= 65536 && !leaves32) {
+        tr.leaves16 = bigArray<uint16_t>(size_t(tb.nLeaves) + 1);
+        if (!tr.leaves16) break;  // no memory: no tree
+        for (uint32_t i = 0; i < tb.nLeaves; i++) tr.leaves16[i] = uint16_t(tb.leaves[i]);
+        leafBytes = (uint64_t(tb.nLeaves) + 1) * 2;
+      } else {
+        tr.leaves = std::move(tb.leaves);
+      }
       tr.boxes = std::move(boxes);
       tr.nNodes = tb.nNodes;
       tr.nLeaves = tb.nLeaves;
@@ -1334,7 +1344,7 @@ void Engine::buildTrees() {
       budgetNodes -= tb.nNodes;
       budgetLeaves -= tb.nLeaves;
       treeCount_++;
-      treeBytes_ += uint64_t(tb.capNodes) * sizeof(TreeNode) + uint64_t(tb.capLeaves) * 4 + uint64_t(n) * sizeof(Box);
+      treeBytes_ += uint64_t(tb.capNodes) * sizeof(TreeNode) + leafBytes + uint64_t(n) * sizeof(Box);
       treeBytes_ += uint64_t(capCut) * 4;
       break;
     }

@@ -295,14 +295,19 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     sp[i] = rnd() % 3 ? ports[rnd() % 8] : uint16_t(rnd());
     dp[i] = rnd() % 3 ? ports[rnd() % 8] : uint16_t(rnd());
   }
-  for (const char* groups : {"0", "1"}) {
+  // One root, grouped trees, and one root with 32-bit leaves (blocks of more
+  // than 65,536 rules; 16-bit otherwise).
+  for (const char* config : {"0", "1", "L"}) {
+    const char* groups = config[0] == '1' ? "1" : "0";
     setenv("NV_DTREE_GROUPS", groups, 1);
+    if (config[0] == 'L') setenv("NV_DTREE_LEAVES32", "1", 1);
     unsetenv("NV_DTREE_MIN_RULES");
     auto fast = nv::Engine::load(img.data(), img.size(), &err, &detail);
     setenv("NV_FAST_TRANSIT", "0", 1);
     auto twin = nv::Engine::load(img.data(), img.size(), &err, &detail);
     unsetenv("NV_FAST_TRANSIT");
     unsetenv("NV_DTREE_GROUPS");
+    unsetenv("NV_DTREE_LEAVES32");
     setenv("NV_DTREE_MIN_RULES", "1", 1);
     EXPECT(fast && twin, "transit fixture rejected: %s %s", nv::loadErrorName(err), detail.c_str());
     if (!fast || !twin) return;
@@ -337,7 +342,7 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     }
     classifyRandom(*fast, 2000);
   }
-  std::printf("fast transit: %zu tuples, fast path == general path, one root and grouped\n", n);
+  std::printf("fast transit: %zu tuples, fast path == general path, one root, grouped, 32-bit leaves\n", n);
 }
 
 int main(int argc, char** argv) {

@@ -9,7 +9,8 @@
  * block however small (NV_DTREE_MIN_RULES=1), with grouped multi-root trees
  * (NV_DTREE_GROUPS=1), with the trie off (NV_LPM=search), and with the
  * trees' root cut tables off (NV_DTREE_CUT=0: one cell per root) or cut more
- * finely (NV_DTREE_CUT=64: up to 64 rule copies per rule), and with the
+ * finely (NV_DTREE_CUT=64: up to 64 rule copies per rule), with 32-bit leaf
+ * lists (NV_DTREE_LEAVES32=1; 16-bit in blocks of at most 65,536 rules), and with the
  * batch fast transit path (Engine::classifyFastTransit, taken by the decision
  * strategy on such images) off (NV_FAST_TRANSIT=0): its scalar twin, the
  * general path, must give every output identically.
@@ -58,6 +59,7 @@ const ENVS: { name: string; env: Record<string, string> }[] = [
   { name: 'NV_LPM=search', env: { NV_LPM: 'search' } },
   { name: 'NV_DTREE_CUT=0', env: { NV_DTREE_CUT: '0' } },
   { name: 'NV_DTREE_CUT=64', env: { NV_DTREE_CUT: '64' } },
+  { name: 'NV_DTREE_LEAVES32=1', env: { NV_DTREE_LEAVES32: '1' } },
   { name: 'NV_FAST_TRANSIT=0', env: { NV_FAST_TRANSIT: '0' } },
   { name: 'NV_DTREE_GROUPS=1 NV_FAST_TRANSIT=0', env: { NV_DTREE_GROUPS: '1', NV_FAST_TRANSIT: '0' } },
 ];
