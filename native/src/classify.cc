@@ -16,6 +16,32 @@ inline bool boxHit(const Engine::Box& x, uint32_t s, uint32_t d, uint8_t proto, 
   return s - x.sLo <= x.sHi - x.sLo && d - x.dLo <= x.dHi - x.dLo && uint8_t(proto - x.pLo) <= uint8_t(x.pHi - x.pLo) &&
          uint16_t(sp - x.spLo) <= uint16_t(x.spHi - x.spLo) && uint16_t(dp - x.dpLo) <= uint16_t(x.dpHi - x.dpLo);
 }
+
+// The rounds of a lockstep tree descent, shared by the batch loop's
+// (Engine::descendLockstep) and the fast transit path's: n units, unit k at
+// slot idx[k] of its tree nodesOf(k); each round moves every live unit one
+// level (key(k, dim) is its key in that dimension), so the units' node loads
+// are independent and their cache misses overlap. A unit that reaches a leaf
+// goes to done(k) (idx[k] is the leaf's slot) and is replaced by the last live
+// unit (move(k, last) moves the caller's per-unit data, idx is moved here).
+template <typename NodesOf, typename Key, typename Done, typename Move>
+__attribute__((always_inline)) inline void lockstepRounds(size_t n, uint32_t* idx, NodesOf nodesOf, Key key, Done done, Move move) {
+  for (size_t live = n; live > 0;) {
+    for (size_t k = 0; k < live;) {
+      const Engine::TreeNode nd = nodesOf(k)[idx[k]];
+      const uint32_t dim = nd.dim();
+      if (dim == Engine::kTreeLeaf) {
+        done(k, nd);
+        live--;
+        idx[k] = idx[live];
+        move(k, live);
+        continue;
+      }
+      idx[k] = nd.step(key(k, dim) >= nd.w0);
+      k++;
+    }
+  }
+}
 }  // namespace
 
 // Trace events of one tuple (engine.h, BatchOut::events): words past the
@@ -934,23 +960,14 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
           nu++;
         }
       }
-      for (size_t live = nu; live > 0;) {
-        for (size_t j = 0; j < live;) {
-          const uint32_t u = unit[j];
-          const TreeNode nd = nodes[idx[j]];
-          const uint32_t dim = nd.dim();
-          if (dim == kTreeLeaf) {  // reached a leaf: the unit is done; its list is read next
+      lockstepRounds(
+          nu, idx, [&](size_t) { return nodes; }, [&](size_t j, uint32_t dim) { return key[unit[j] >> 2][dim]; },
+          [&](size_t j, const TreeNode& nd) {
+            // The leaf's list is read next.
             __builtin_prefetch(l16 ? static_cast<const void*>(l16 + nd.w0) : static_cast<const void*>(l32 + nd.w0));
-            leaf[u >> 2][u & 3] = idx[j];
-            live--;
-            unit[j] = unit[live];
-            idx[j] = idx[live];
-            continue;
-          }
-          idx[j] = nd.step(key[u >> 2][dim] >= nd.w0);
-          j++;
-        }
-      }
+            leaf[unit[j] >> 2][unit[j] & 3] = idx[j];
+          },
+          [&](size_t j, size_t last) { unit[j] = unit[last]; });
       const Box* boxes = t.boxes.get();
       for (size_t k = 0; k < m; k++) {
         if (!ev[k].allow) continue;
@@ -1036,32 +1053,23 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
       nl++;
     }
   }
-  // Rounds over the live lanes; a lane whose next index is a leaf hands it
-  // over and is replaced by the last live lane, so each lane costs its own
-  // depth only (leaves themselves are not loaded here). Uniform: every lane
+  // Rounds over the live lanes (lockstepRounds); a lane that reaches a leaf
+  // hands it over and is replaced by the last live lane, so each lane costs
+  // its own depth only. Uniform: every lane
   // descends the same tree (always so on transit-only images), whose node
   // array stays in a register.
   auto rounds = [&](auto uniformTag) {
     constexpr bool kUniform = decltype(uniformTag)::value;
     const TreeNode* const b0 = base[0];
-    for (size_t live = nl; live > 0;) {
-      for (size_t k = 0; k < live;) {
-        const TreeNode* const b = kUniform ? b0 : base[k];
-        const TreeNode nd = b[idx[k]];
-        const uint32_t dim = nd.dim();
-        if (dim == kTreeLeaf) {
-          *outOf[k] = &b[idx[k]];
-          live--;
-          if (!kUniform) base[k] = base[live];
-          idx[k] = idx[live];
-          keyOf[k] = keyOf[live];
-          outOf[k] = outOf[live];
-          continue;
-        }
-        idx[k] = nd.step(keyOf[k][dim] >= nd.w0);
-        k++;
-      }
-    }
+    auto nodesOf = [&](size_t k) { return kUniform ? b0 : base[k]; };
+    lockstepRounds(
+        nl, idx, nodesOf, [&](size_t k, uint32_t dim) { return keyOf[k][dim]; },
+        [&](size_t k, const TreeNode&) { *outOf[k] = &nodesOf(k)[idx[k]]; },
+        [&](size_t k, size_t last) {
+          if (!kUniform) base[k] = base[last];
+          keyOf[k] = keyOf[last];
+          outOf[k] = outOf[last];
+        });
   };
   if (nl == 0) return;
   if (uniform) rounds(std::true_type{});
