@@ -297,7 +297,7 @@ class Engine {
   uint32_t transitHint_ = fmt::kNone;  // predictTreeBlock's answer for every tuple
   void buildTransitPath();
   template <bool kEv>
-  void forwardTiers(const fmt::Op& o, const Pkt& p, EvalOut* ev) const;
+  void forwardTiers(uint32_t count, const uint32_t* refs, const Pkt& p, EvalOut* ev) const;
   uint64_t natHashOf(int family, const uint32_t* dstIn, uint8_t proto, uint16_t dportIn) const;
   void prepare(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport, uint16_t dportIn,
                uint64_t natHash, Prep* pp) const;
@@ -323,7 +323,7 @@ class Engine {
   template <bool kEv>
   const fmt::MatchRec* firstMatch(uint32_t start, uint32_t count, const Pkt& p, EvalOut* ev) const;  // inline, classify.cc
   template <bool kEv>
-  int walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
+  int walkTiers(const uint32_t* refs, uint32_t refCount, const Pkt& p, EvalOut* ev) const;
   template <bool kEv>
   static int tierOutcome(uint32_t ruleId, uint8_t action, uint32_t endRule, uint32_t endAction, EvalOut* ev);
   const fmt::MatchRec* firstDecided(uint32_t tierBlock, const Pkt& p) const;
@@ -341,6 +341,35 @@ class Engine {
   bool computeTraceBound();
   template <bool kEv>
   void runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const;
+  // One op of a program; true when it ends the program (ev decided). refs:
+  // the op's tier references (TIERS, FORWARD_TIERS), inline or in TIER_REFS.
+  template <bool kEv>
+  bool runOp(uint32_t opcode, uint32_t arg, uint32_t start, uint32_t count, const uint32_t* refs, const Pkt& p, const Pkt& pre,
+             EvalOut* ev) const;
+  // Derived at load (buildFlatPrograms): per program one 64-byte line with its
+  // ops and, as far as they fit, their tier references, so evaluation reads
+  // the program, its ops and its tier list in one (prefetched) line instead
+  // of three dependent loads (PROGRAMS -> OPS -> TIER_REFS). A program that
+  // does not fit keeps the image's tables (nOps == kNotFlat). Env
+  // NV_FLAT_PROGRAMS=0: none (the twin, for tests and comparison).
+  struct FlatOp {
+    uint8_t opcode, arg;
+    uint16_t count;
+    uint32_t start;
+  };
+  static constexpr uint32_t kFlatOps = 3, kFlatRefs = 9;
+  static constexpr uint8_t kNotFlat = 0xff, kRefsOut = 0xff;
+  struct alignas(64) FlatProg {
+    uint8_t nOps;               // kNotFlat: use PROGRAMS / OPS
+    uint8_t refsAt[kFlatOps];   // per op: its tier references at refs[refsAt], or kRefsOut (TIER_REFS)
+    FlatOp ops[kFlatOps];
+    uint32_t refs[kFlatRefs];
+  };
+  BigArray<FlatProg> flat_;
+  const uint32_t* tierRefsOf(uint32_t opcode, uint32_t start) const {
+    return opcode == fmt::OP_TIERS || opcode == fmt::OP_FORWARD_TIERS ? tierRefs_ + start : nullptr;
+  }
+  void buildFlatPrograms();
 
   BigArray<uint64_t> mem_;  // nothrow-allocated image copy
   uint64_t maxWork_ = 0, workCap_ = 0;

@@ -435,9 +435,9 @@ __attribute__((always_inline)) inline int Engine::tierOutcome(uint32_t ruleId, u
 
 // Returns 1 when decided (ev filled), 0 when every tier ended in Pass.
 template <bool kEv>
-int Engine::walkTiers(uint32_t refStart, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
+int Engine::walkTiers(const uint32_t* refs, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
   for (uint32_t t = 0; t < refCount; t++) {
-    const uint32_t tbi = tierRefs_[refStart + t];
+    const uint32_t tbi = refs[t];
     const TierBlock& tb = tierBlocks_[tbi];
     const MatchRec* r;
     if (p.strategy != STRATEGY_LINEAR) {
@@ -493,50 +493,65 @@ void Engine::logHits(uint32_t tbi, uint32_t decided, const Pkt& p, EvalOut* ev) 
 
 // A FORWARD_TIERS op (terminal): no tier allows, else the tiers decide or all pass.
 template <bool kEv>
-inline void Engine::forwardTiers(const Op& o, const Pkt& p, EvalOut* ev) const {
-  if (o.count == 0) {
+inline void Engine::forwardTiers(uint32_t count, const uint32_t* refs, const Pkt& p, EvalOut* ev) const {
+  if (count == 0) {
     ev->allow = 1;
     ev->reason = EVAL_NO_FORWARD_POLICY;
     return;
   }
-  if (walkTiers<kEv>(o.start, o.count, p, ev)) return;
+  if (walkTiers<kEv>(refs, count, p, ev)) return;
   ev->allow = 1;
   ev->reason = EVAL_ALL_TIERS_PASSED;
+}
+
+template <bool kEv>
+__attribute__((always_inline)) inline bool Engine::runOp(uint32_t opcode, uint32_t arg, uint32_t start, uint32_t count,
+                                                       const uint32_t* refs, const Pkt& p, const Pkt& pre, EvalOut* ev) const {
+  switch (opcode) {
+    case OP_FAILSAFE:
+      if (p.protoFlags & PROTO_HAS_PORTS) {
+        for (uint32_t k = 0; k < nFailsafe_; k++) {
+          const Failsafe& f = failsafe_[k];
+          if (f.dir == arg && f.proto == p.proto && f.port == p.dport) {
+            ev->allow = 1;
+            ev->reason = EVAL_FAILSAFE;
+            return true;
+          }
+        }
+      }
+      return false;
+    case OP_TIERS: {
+      const bool preDnat = arg == TIERS_PREDNAT;
+      // A pre-DNAT allow only ends that phase.
+      return walkTiers<kEv>(refs, count, preDnat ? pre : p, ev) && !(preDnat && ev->allow);
+    }
+    case OP_FORWARD_TIERS:
+      forwardTiers<kEv>(count, refs, p, ev);
+      return true;
+    case OP_PROFILES:
+      walkProfiles<kEv>(start, count, p, ev);
+      return true;
+  }
+  return false;
 }
 
 // Always inlined into evaluate's `run` (a call per evaluation costs more than most programs' ops).
 template <bool kEv>
 __attribute__((always_inline)) inline void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const {
   ev->last = kNone;
-  const Program& pr = programs_[prog];
-  for (uint32_t i = 0; i < pr.opCount; i++) {
-    const Op& o = ops_[pr.opStart + i];
-    switch (o.opcode) {
-      case OP_FAILSAFE:
-        if (p.protoFlags & PROTO_HAS_PORTS) {
-          for (uint32_t k = 0; k < nFailsafe_; k++) {
-            const Failsafe& f = failsafe_[k];
-            if (f.dir == o.arg && f.proto == p.proto && f.port == p.dport) {
-              ev->allow = 1;
-              ev->reason = EVAL_FAILSAFE;
-              return;
-            }
-          }
-        }
-        break;
-      case OP_TIERS: {
-        const bool preDnat = o.arg == TIERS_PREDNAT;
-        if (walkTiers<kEv>(o.start, o.count, preDnat ? pre : p, ev)) {
-          if (!(preDnat && ev->allow)) return;  // a pre-DNAT allow only ends that phase
-        }
-        break;
-      }
-      case OP_FORWARD_TIERS:
-        forwardTiers<kEv>(o, p, ev);
-        return;
-      case OP_PROFILES:
-        walkProfiles<kEv>(o.start, o.count, p, ev);
-        return;
+  const FlatProg* fp = flat_ ? &flat_[prog] : nullptr;
+  if (fp && fp->nOps != kNotFlat) {
+    for (uint32_t i = 0; i < fp->nOps; i++) {
+      const FlatOp& o = fp->ops[i];
+      const uint32_t* refs = fp->refsAt[i] != kRefsOut ? fp->refs + fp->refsAt[i] : tierRefsOf(o.opcode, o.start);
+      if (runOp<kEv>(o.opcode, o.arg, o.start, o.count, refs, p, pre, ev)) return;
+    }
+  } else {
+    const Program& pr = programs_[prog];
+    for (uint32_t i = 0; i < pr.opCount; i++) {
+      const Op& o = ops_[pr.opStart + i];
+      const uint32_t* refs = tierRefsOf(o.opcode, o.start);
+      if (runOp<kEv>(o.opcode, o.arg, o.start, o.count, refs, p, pre, ev)) return;
     }
   }
   // Unreachable for verified images (every program ends in a terminal op).
@@ -631,8 +646,13 @@ void Engine::prefetchFor(const Prep& pp) const {
     __builtin_prefetch(pp.p.srcRow);
     __builtin_prefetch(pp.p.dstRow);
   }
-  if (pp.p.src->egressProg != kNone) __builtin_prefetch(&programs_[pp.p.src->egressProg]);
-  if (pp.p.dst->ingressProg != kNone) __builtin_prefetch(&programs_[pp.p.dst->ingressProg]);
+  if (flat_) {
+    if (pp.p.src->egressProg != kNone) __builtin_prefetch(&flat_[pp.p.src->egressProg]);
+    if (pp.p.dst->ingressProg != kNone) __builtin_prefetch(&flat_[pp.p.dst->ingressProg]);
+  } else {
+    if (pp.p.src->egressProg != kNone) __builtin_prefetch(&programs_[pp.p.src->egressProg]);
+    if (pp.p.dst->ingressProg != kNone) __builtin_prefetch(&programs_[pp.p.dst->ingressProg]);
+  }
 }
 
 void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, uint8_t proto, uint16_t sport,
@@ -691,10 +711,10 @@ __attribute__((always_inline)) inline void Engine::evaluate(int family, Prep& pp
     // Every tuple of this image takes the transit path (buildTransitPath):
     // the two forward programs, each one FORWARD_TIERS op; a deny ends it.
     EvalOut ev{0, EVAL_NONE, kNone, sink};
-    forwardTiers<kEv>(transitOps_[0], p, &ev);
+    forwardTiers<kEv>(transitOps_[0].count, tierRefs_ + transitOps_[0].start, p, &ev);
     if (ev.allow) {
       ev.last = kNone;  // the deciding rule is the last evaluation's own (as runProgram starts each)
-      forwardTiers<kEv>(transitOps_[1], p, &ev);
+      forwardTiers<kEv>(transitOps_[1].count, tierRefs_ + transitOps_[1].start, p, &ev);
     }
     out->verdict = ev.allow;
     out->decidingRule = ev.last;
@@ -874,6 +894,37 @@ void Engine::buildTransitPath() {
     }
   }
   transitOnly_ = true;
+}
+
+// See FlatProg (engine.h). Best effort: without memory, no flat programs.
+void Engine::buildFlatPrograms() {
+  if (const char* env = std::getenv("NV_FLAT_PROGRAMS")) {
+    if (env[0] == '0' && env[1] == 0) return;
+  }
+  if (nPrograms_ == 0) return;
+  flat_ = bigArray<FlatProg>(nPrograms_);
+  if (!flat_) return;
+  for (uint32_t prog = 0; prog < nPrograms_; prog++) {
+    FlatProg& fp = flat_[prog];
+    std::memset(&fp, 0, sizeof fp);
+    const Program& pr = programs_[prog];
+    bool fits = pr.opCount <= kFlatOps;
+    uint32_t used = 0;
+    for (uint32_t i = 0; fits && i < pr.opCount; i++) {
+      const Op& o = ops_[pr.opStart + i];
+      if (o.opcode > 0xff || o.arg > 0xff || o.count > 0xffff) {
+        fits = false;
+        break;
+      }
+      fp.ops[i] = FlatOp{uint8_t(o.opcode), uint8_t(o.arg), uint16_t(o.count), o.start};
+      fp.refsAt[i] = kRefsOut;
+      if ((o.opcode == OP_TIERS || o.opcode == OP_FORWARD_TIERS) && used + o.count <= kFlatRefs) {
+        fp.refsAt[i] = uint8_t(used);
+        for (uint32_t k = 0; k < o.count; k++) fp.refs[used++] = tierRefs_[o.start + k];
+      }
+    }
+    fp.nOps = fits ? uint8_t(pr.opCount) : kNotFlat;
+  }
 }
 
 // See FastStage (engine.h). Conditions checked once here; anything else

@@ -123,6 +123,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   e->buildTrees();
   e->buildFirstTrees();
   e->buildTransitPath();
+  e->buildFlatPrograms();
   e->buildFastTransit();
   if (!e->buildDecisionIndex()) {
     *err = LoadError::OutOfMemory;
@@ -1357,6 +1358,7 @@ uint64_t Engine::memoryBytes() const {
   b += v4DirBytes_;
   b += (uint64_t(nMatches_) + 1 + uint64_t(nRuleRefs_) + 1 + plistCount_) * sizeof(MatchRec);
   if (identDense_) b += identDenseWords_ * nIdentRows_ * 8;
+  if (flat_) b += uint64_t(nPrograms_) * sizeof(FlatProg);
   if (natHash_) b += (uint64_t(natMask_) + 1) * 8;
   if (npHash_) b += (uint64_t(npMask_) + 1) * 4;
   if (dfast_) b += (uint64_t(nDBlocks_) + 1) * sizeof(DFast);
