@@ -277,9 +277,14 @@ class Engine {
   struct alignas(64) DFast {
     uint32_t listStart[kProtoClasses];  // plistRules_ ranges
     uint32_t listCount[kProtoClasses];
-    uint32_t ruleStart, words, flags;
-    uint32_t listOnly;  // bit c: STRATEGY_DECISION walks list c, nothing else to decide (listOnlyClasses)
+    uint32_t ruleStart, words;
+    uint8_t flags;
+    uint8_t listOnly;   // bit c: STRATEGY_DECISION walks list c, nothing else to decide (listOnlyClasses)
+    uint8_t endAction;  // the tier block's end of tier (TIER_BLOCKS), here so a decision walk
+    uint8_t pad;        // reads no tier block record
+    uint32_t endRule;
   };
+  static_assert(sizeof(DFast) == 64, "one line per decision block");
   uint32_t listOnlyClasses(const DFast& f) const;
   uint8_t protoClass_[256] = {};
   BigArray<DFast> dfast_;

@@ -438,16 +438,22 @@ template <bool kEv>
 int Engine::walkTiers(const uint32_t* refs, uint32_t refCount, const Pkt& p, EvalOut* ev) const {
   for (uint32_t t = 0; t < refCount; t++) {
     const uint32_t tbi = refs[t];
-    const TierBlock& tb = tierBlocks_[tbi];
     const MatchRec* r;
+    uint32_t endRule, endAction;
     if (p.strategy != STRATEGY_LINEAR) {
       r = firstDecided(tbi, p);
       // Log rules are not in decision blocks: rescanned only with events on.
       if (kEv && (tierLog_[tbi] & (p.family == 6 ? 2 : 1))) logHits(tbi, r ? r->ruleId : kNone, p, ev);
+      const DFast& f = dfast_[2 * uint64_t(tbi) + (p.family == 6 ? 1 : 0)];  // read by firstDecided already
+      endRule = f.endRule;
+      endAction = f.endAction;
     } else {
+      const TierBlock& tb = tierBlocks_[tbi];
       r = p.family == 4 ? firstMatch<kEv>(tb.v4Start, tb.v4Count, p, ev) : firstMatch<kEv>(tb.v6Start, tb.v6Count, p, ev);
+      endRule = tb.endRule;
+      endAction = tb.endAction;
     }
-    if (tierOutcome<kEv>(r ? r->ruleId : kNone, r ? r->action : 0, tb.endRule, tb.endAction, ev)) return 1;
+    if (tierOutcome<kEv>(r ? r->ruleId : kNone, r ? r->action : 0, endRule, endAction, ev)) return 1;
   }
   return 0;
 }

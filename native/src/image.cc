@@ -1022,7 +1022,9 @@ bool Engine::buildDecisionIndex() {
     f.words = b.words;
     if (trees_ && trees_[k].nodes) f.flags |= kFastTree;
     if (bitmapOk_ && bitmapOk_[k]) f.flags |= kFastBitmaps;
-    f.listOnly = listOnlyClasses(f);
+    f.listOnly = uint8_t(listOnlyClasses(f));
+    f.endRule = tierBlocks_[k / 2].endRule;
+    f.endAction = uint8_t(tierBlocks_[k / 2].endAction);
   }
   bitmapOk_.reset();  // folded into dfast_ flags
   return true;
