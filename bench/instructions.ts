@@ -5,7 +5,8 @@
  * (bench/native/driver.cc), per engine function, for one scenario and strategy.
  *   npx tsx bench/instructions.ts calico:10000:10000 [linear|decision] [reps=20]
  * Needs g++ and valgrind (apt-get install valgrind). Image loading and file
- * reading are excluded (only functions of native/src/classify.cc count).
+ * reading are excluded (only functions of native/src/classify.cc count, minus
+ * its load-time build* functions).
  * Wall time under valgrind means nothing; use bench/classify.ts for time.
  */
 import { spawnSync } from 'node:child_process';
@@ -42,6 +43,8 @@ for (const line of ann.stdout.split('\n')) {
   if (!m) continue;
   // Name without return type, namespace or arguments; template arguments kept (evaluate<false>).
   const fn = /([\w~]+(?:<[^>]*>)?)\(/.exec(m[4]!)?.[1] ?? m[4]!;
+  // Load-time work that lives in classify.cc (the derived paths and flat programs) is not per tuple.
+  if (fn.startsWith('build') || fn === 'listOnlyClasses') continue;
   const ir = Number(m[1]!.replace(/,/g, '')), bcm = Number(m[3]!.replace(/,/g, ''));
   const row = rows.find((r) => r.fn === fn);
   if (row) { row.ir += ir; row.bcm += bcm; } else rows.push({ fn, ir, bcm });
