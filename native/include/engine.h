@@ -426,10 +426,12 @@ class Engine {
   BigArray<fmt::MatchRec> refRules_;
   // Derived at load: MATCHES with the reserved words reused to hold the first
   // address test inline (reserved[0] = set id, reserved[1] = kInlineTest | side |
-  // negate << 8, plus kNeedTail when more criteria follow), saving a dependent load per rule. All matching reads these
+  // negate << 8, plus kNeedTail when more criteria follow and kProtoTest when there is a protocol
+  // test), saving a dependent load per rule. All matching reads these
   // copies (and refRules_, copied from them), never MATCHES' reserved words.
   static constexpr uint32_t kInlineTest = 0x10000u;
   static constexpr uint32_t kNeedTail = 0x20000u;  // reserved[1]: criteria beyond protocol + first address test
+  static constexpr uint32_t kProtoTest = 0x40000u;  // reserved[1]: flags hold M_PROTO or M_NOT_PROTO
   BigArray<fmt::MatchRec> mrec_;
   // Derived at load (not in the image): a HyperSplit-style decision tree per IPv4
   // decision block of at least treeMinRules_ rules (env NV_DTREE_MIN_RULES,

@@ -357,12 +357,18 @@ bool Engine::portListHit(uint32_t listIdx, const AddrClass* c, const Pkt& p, uin
 // inlined into the walks, and most rules are decided there; the tail (further
 // address tests, service set, ports, ICMP) is a call, made only for rules whose
 // load-time copy is flagged kNeedTail.
+// The front reads the copy's last 8 bytes (reserved words) first: the
+// protocol fields at its start only when kProtoTest says there is a protocol
+// test (never in the single-protocol lists), so most front tests touch one
+// line of a 48-byte record instead of two.
 inline bool Engine::matchRule(const MatchRec& m, const Pkt& p) const {
   p.rulesVisited++;
-  const uint8_t f = m.flags;
-  if ((f & M_PROTO) && p.proto != m.proto) return false;
-  if ((f & M_NOT_PROTO) && p.proto == m.notProto) return false;
   const uint32_t x = m.reserved[1];
+  if (x & kProtoTest) {
+    const uint8_t f = m.flags;
+    if ((f & M_PROTO) && p.proto != m.proto) return false;
+    if ((f & M_NOT_PROTO) && p.proto == m.notProto) return false;
+  }
   if (x & kInlineTest) {  // the first test, copied in at load
     const bool in = inSide(p, x & 0xff, m.reserved[0]);
     if (in == bool((x >> 8) & 1)) return false;

@@ -96,6 +96,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     if (m.addrTestCount > 1 || m.dstSvcSet != kNone || m.srcPorts != kNone || m.srcNotPorts != kNone || m.dstPorts != kNone ||
         m.dstNotPorts != kNone || (m.flags & (M_ICMP_TYPE | M_NOT_ICMP_TYPE)))
       m.reserved[1] |= kNeedTail;
+    if (m.flags & (M_PROTO | M_NOT_PROTO)) m.reserved[1] |= kProtoTest;
     e->mrec_[i] = m;
   }
   for (uint32_t i = 0; i < e->nRuleRefs_; i++) e->refRules_[i] = e->mrec_[e->ruleRefs_[i]];
@@ -1013,7 +1014,11 @@ bool Engine::buildDecisionIndex() {
         // Classes 0-4 hold one protocol each, so a rule listed there passes its
         // protocol test for every packet that walks the list: drop the test
         // from the copy (a data-dependent branch less per rule).
-        if (c < kProtoClasses - 1) plistRules_[used].flags &= uint8_t(~M_PROTO);
+        if (c < kProtoClasses - 1) {
+          MatchRec& l = plistRules_[used];
+          l.flags &= uint8_t(~M_PROTO);
+          if (!(l.flags & M_NOT_PROTO)) l.reserved[1] &= ~kProtoTest;
+        }
         used++;
       }
       f.listCount[c] = used - f.listStart[c];
