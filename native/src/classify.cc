@@ -913,6 +913,14 @@ void Engine::buildFlatPrograms() {
   if (const char* env = std::getenv("NV_FLAT_PROGRAMS")) {
     if (env[0] == '0' && env[1] == 0) return;
   }
+  // NV_FLAT_REFS=N: at most N inline tier references per program (tests: the
+  // mixed case of inline ops with their references left in TIER_REFS).
+  uint32_t maxRefs = kFlatRefs;
+  if (const char* env = std::getenv("NV_FLAT_REFS")) {
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(env, &end, 10);
+    if (end != env && v < kFlatRefs) maxRefs = uint32_t(v);
+  }
   if (nPrograms_ == 0) return;
   flat_ = bigArray<FlatProg>(nPrograms_);
   if (!flat_) return;
@@ -930,7 +938,7 @@ void Engine::buildFlatPrograms() {
       }
       fp.ops[i] = FlatOp{uint8_t(o.opcode), uint8_t(o.arg), uint16_t(o.count), o.start};
       fp.refsAt[i] = kRefsOut;
-      if ((o.opcode == OP_TIERS || o.opcode == OP_FORWARD_TIERS) && used + o.count <= kFlatRefs) {
+      if ((o.opcode == OP_TIERS || o.opcode == OP_FORWARD_TIERS) && used + o.count <= maxRefs) {
         fp.refsAt[i] = uint8_t(used);
         for (uint32_t k = 0; k < o.count; k++) fp.refs[used++] = tierRefs_[o.start + k];
       }

@@ -6,9 +6,10 @@
  * DefaultEndpointToHostAction. NETVERDICT_DIFF_TUPLES sets the total
  * (default 1,000,000); every other seed runs the engine with NV_LPM=search
  * (address lookup by binary search instead of the trie) and every other pair
- * of seeds with a decision tree on every IPv4 block, and every other dozen
- * runs with programs read from the image's tables instead of the derived flat
- * programs (NV_FLAT_PROGRAMS=0). A mismatch prints the seed, options and the tuple:
+ * of seeds with a decision tree on every IPv4 block, and by dozens of runs
+ * with programs read from the image's tables instead of the derived flat
+ * programs (NV_FLAT_PROGRAMS=0) or flat with one inline tier reference
+ * (NV_FLAT_REFS=1). A mismatch prints the seed, options and the tuple:
  * `netverdict explain` on `src/gen` seed N reproduces it.
  */
 import t from 'tap';
@@ -56,15 +57,18 @@ for (let run = 0; run < runs; run++) {
   // descent hints are compared with the reference here.
   const allTrees = Math.floor(run / 6) % 2 === 0;
   if (allTrees) process.env.NV_DTREE_MIN_RULES = '1';
-  // And every other seed reads programs from the image's PROGRAMS / OPS /
-  // TIER_REFS instead of the derived one-line flat programs
-  // (NV_FLAT_PROGRAMS=0; by default only programs over 3 ops take that path).
-  const noFlat = Math.floor(run / 12) % 2 === 1;
-  if (noFlat) process.env.NV_FLAT_PROGRAMS = '0';
+  // And, by dozens of runs, programs are read from the derived one-line flat
+  // programs (default; only programs over 3 ops use the image's tables), from
+  // PROGRAMS / OPS / TIER_REFS (NV_FLAT_PROGRAMS=0), or flat with at most one
+  // inline tier reference (NV_FLAT_REFS=1: the rest read from TIER_REFS).
+  const flatMode = Math.floor(run / 12) % 3;
+  if (flatMode === 1) process.env.NV_FLAT_PROGRAMS = '0';
+  if (flatMode === 2) process.env.NV_FLAT_REFS = '1';
   const d = differential(model, tuples);
   if (searchLpm) delete process.env.NV_LPM;
   if (allTrees) delete process.env.NV_DTREE_MIN_RULES;
-  if (noFlat) delete process.env.NV_FLAT_PROGRAMS;
+  delete process.env.NV_FLAT_PROGRAMS;
+  delete process.env.NV_FLAT_REFS;
   total += d.tuples;
   mismatches += d.mismatches.length;
   for (const [k, v] of Object.entries(d.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
