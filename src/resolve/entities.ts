@@ -45,16 +45,28 @@ export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
 class InheritedLabels implements LabelSource {
   private readonly view: Map<string, string>;
   constructor(own: Labels, parents: Labels[]) {
-    this.view = new Map(own);
-    for (const p of parents) for (const [k, v] of p) if (!this.view.has(k)) this.view.set(k, v);
+    const view = copyLabels(own);
+    for (const p of parents) p.forEach((v, k) => (view.has(k) ? undefined : view.set(k, v)));
+    this.view = view;
   }
   /** Every label key visible through this view. */
   keys(): Iterable<string> {
     return this.view.keys();
   }
+  /** Every visible label once (as `Map.forEach`). */
+  forEach(visit: (value: string, key: string) => void): void {
+    this.view.forEach(visit);
+  }
   get(key: string): string | undefined {
     return this.view.get(key);
   }
+}
+
+/** A copy of a label map (through forEach: no entry pair per label as `new Map(map)` makes). */
+function copyLabels(src: Labels): Map<string, string> {
+  const out = new Map<string, string>();
+  src.forEach((v, k) => out.set(k, v));
+  return out;
 }
 
 function allowAllRule(direction: string, origin: Origin | undefined): Rule {
@@ -126,7 +138,7 @@ export function buildEntities(cluster: Cluster, profiles: Map<string, Profile>):
 
   for (const pod of cluster.pods) {
     if (!isWorkloadEndpoint(pod)) continue;
-    const own = new Map(pod.labels);
+    const own = copyLabels(pod.labels);
     own.set(NAMESPACE_LABEL, pod.namespace);
     own.set(ORCHESTRATOR_LABEL, 'k8s');
     if (pod.serviceAccountName && pod.serviceAccountName.length < 63) own.set(SERVICE_ACCOUNT_LABEL, pod.serviceAccountName);
@@ -161,7 +173,7 @@ export function buildEntities(cluster: Cluster, profiles: Map<string, Profile>):
   }
   for (const set of cluster.networkSets) {
     if (set.namespace !== undefined) {
-      const own = new Map(set.labels);
+      const own = copyLabels(set.labels);
       own.set(NAMESPACE_LABEL, set.namespace);
       const prof = [`kns.${set.namespace}`];
       entities.push({

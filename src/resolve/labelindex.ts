@@ -3,7 +3,8 @@
  * entities a selector matches without evaluating it on every entity. The
  * index narrows the candidates (a superset, from the selector's equality /
  * `in` / `has` terms and the complements of exact ones under `!=`, `not in`
- * and `!`, intersected under `&&`, united under `||`);
+ * and `!`, every entity for `all()` and `global()`, intersected under `&&`,
+ * united under `||`);
  * candidates are checked with `Selector.matches` unless the selector is made
  * only of such terms (then the candidates are exactly its matches), so results
  * are exactly those of a full scan, in entity order.
@@ -54,19 +55,22 @@ export class LabelIndex<E extends { labels: LabelSource }> {
       return;
     }
     const lists = new Map<string, Map<string, number[]>>();
+    let at = 0;
+    const add = (v: string | undefined, k: string): void => {
+      if (v === undefined) return;
+      let byValue = lists.get(k);
+      if (!byValue) lists.set(k, (byValue = new Map()));
+      let list = byValue.get(v);
+      if (!list) byValue.set(v, (list = []));
+      list.push(at);
+    };
     entities.forEach((e, i) => {
-      const labels = e.labels as LabelSource & { keys?: () => Iterable<string> };
-      const keys = typeof labels.keys === 'function' ? new Set(labels.keys()) : undefined;
-      if (!keys) return; // unknown label view: never narrowed (see candidates)
-      for (const k of keys) {
-        const v = labels.get(k);
-        if (v === undefined) continue;
-        let byValue = lists.get(k);
-        if (!byValue) lists.set(k, (byValue = new Map()));
-        let list = byValue.get(v);
-        if (!list) byValue.set(v, (list = []));
-        list.push(i);
-      }
+      at = i;
+      const labels = e.labels as LabelSource & { keys?: () => Iterable<string>; forEach?: (visit: (v: string, k: string) => void) => void };
+      // A Map-like view visits each key once; else each distinct key of keys().
+      if (typeof labels.forEach === 'function') labels.forEach(add);
+      else if (typeof labels.keys === 'function') for (const k of new Set(labels.keys())) add(labels.get(k), k);
+      // else: unknown label view, never narrowed (see candidates)
     });
     for (const [k, byValue] of lists) {
       const typed = new Map<string, Int32Array>();
@@ -140,8 +144,14 @@ export class LabelIndex<E extends { labels: LabelSource }> {
     return out;
   }
 
+  /** Every position, ascending (built on first use). */
+  private everyPosition: Int32Array | undefined;
+
   private candidates(n: SelectorNode): Candidates {
     switch (n.kind) {
+      case 'all':
+      case 'global':
+        return { list: (this.everyPosition ??= Int32Array.from(this.entities, (_e, i) => i)), exact: true };
       case 'eq':
         return { list: this.valueList(n.key, n.value), exact: true };
       case 'in':
