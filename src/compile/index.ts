@@ -959,24 +959,28 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   };
   classOf(0, undefined);
 
-  /** Per entity with `has[e]`, the address sets it is in (CSR by entity id, set ids ascending). */
-  const entityGroups = (has: Uint8Array): { start: Uint32Array; sets: Uint32Array } => {
-    const entityCount = has.length;
+  /**
+   * Per entity, the address sets it is in (CSR by entity id, set ids
+   * ascending), shared by both families' sweeps (an entity without ranges of
+   * a family has no events there).
+   */
+  const groups = ((): { start: Uint32Array; sets: Uint32Array } => {
+    const entityCount = model.entities.length;
     const start = new Uint32Array(entityCount + 1);
     const sets = c.addrSets;
     for (let id = 0; id < sets.length; id++) {
       const ents = sets[id]!.entities;
-      for (let k = 0; k < ents.length; k++) if (has[ents[k]!]) start[ents[k]! + 1]!++;
+      for (let k = 0; k < ents.length; k++) start[ents[k]! + 1]!++;
     }
     for (let e = 0; e < entityCount; e++) start[e + 1]! += start[e]!;
     const out = new Uint32Array(start[entityCount]!);
     const fill = start.slice(0, entityCount);
     for (let id = 0; id < sets.length; id++) {
       const ents = sets[id]!.entities;
-      for (let k = 0; k < ents.length; k++) if (has[ents[k]!]) out[fill[ents[k]!]!++] = id;
+      for (let k = 0; k < ents.length; k++) out[fill[ents[k]!]!++] = id;
     }
     return { start, sets: out };
-  };
+  })();
 
   /**
    * Interval sweep over the sorted distinct positions (every member range's
@@ -1019,7 +1023,6 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     return { starts, classes };
   };
 
-
   // IPv4: u32 positions, events radix-sorted by position. An entity's range
   // is one group event for all the sets it is in (not one event per set).
   const exact4 = (exact[4] ?? new Map()) as Map<number, ExactProps>;
@@ -1028,12 +1031,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     // Each entity's IPv4 ranges as (start, end) numbers, converted once.
     const entityRanges: (number[] | undefined)[] = [];
     const rangesOf = (id: number): number[] => (entityRanges[id] ??= v4Ranges(model.entities[id]!.cidrs));
-    // Sets of each entity with IPv4 ranges (CSR by entity id).
     const entityCount = model.entities.length;
     if (entityCount >= 2 ** 30 - 1 || c.addrSets.length >= 2 ** 30) throw new Error('too many entities or address sets');
-    const has = new Uint8Array(entityCount);
-    for (let e = 0; e < entityCount; e++) if (model.entities[e]!.cidrs.some((x) => x.family === 4)) has[e] = 1;
-    const groups = entityGroups(has);
     const groupStart = groups.start;
     let bound = 1 + 2 * exact4.size;
     for (const s of c.addrSets) bound += 2 * s.cidrs.length;
@@ -1121,9 +1120,6 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     };
     // As for IPv4, an entity's ranges are group events for all its sets.
     const entityCount = model.entities.length;
-    const has = new Uint8Array(entityCount);
-    for (let e = 0; e < entityCount; e++) if (model.entities[e]!.cidrs.some((x) => x.family === 6)) has[e] = 1;
-    const groups = entityGroups(has);
     c.addrSets.forEach((s, id) => add(ranges6(s.cidrs), id));
     for (let e = 0; e < entityCount; e++) {
       if (groups.start[e + 1] !== groups.start[e]) add(ranges6(model.entities[e]!.cidrs), (GROUP_EVENT >>> 1) | e);
@@ -1491,6 +1487,9 @@ function buildDecision(c: Compiler): DecisionTables {
   const mSportSig = new Uint32Array(M);
   const sportSigs = new Map<string, number>();
   const dport = new PortCriteria(M);
+  /** As mSportSig for the destination (protocol, port) criteria: a tier block's v4 and v6 blocks mostly list the same criteria. */
+  const mDportSig = new Uint32Array(M);
+  const dportSigs = new Map<string, number>();
   for (let m = 0; m < M; m++) {
     const at = m * MATCH_WORDS;
     const w1 = mw[at + 1]!;
@@ -1555,6 +1554,7 @@ function buildDecision(c: Compiler): DecisionTables {
       dport.ranges(r.ranges, dportProtos);
       dport.close();
     }
+    mDportSig[m] = dport.signature(m, dportSigs);
     mVerify[m] = verify ? 1 : 0;
   }
   sport.start[M] = sport.negate.length;
@@ -1806,8 +1806,35 @@ function buildDecision(c: Compiler): DecisionTables {
     return { start, count: (ports.length >>> 1) - start };
   };
 
-  /** Source-port tables (key, row pairs) by a hash of their rules' criteria ids (and those ids, to compare). */
+  /**
+   * A port table depends only on its rules' criteria, in order: blocks with
+   * the same sequence of criteria ids repeat the first one's entries (the
+   * same keys and, rows being interned, the same row offsets). Tables by a
+   * hash of that sequence (and the sequence, to compare).
+   */
+  const reusedTable = (n: number, halves: number, pc: PortCriteria, sig: Uint32Array, tables: Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>): { start: number; count: number } => {
+    let sigHash = 0x811c9dc5 ^ n;
+    for (let i = 0; i < n; i++) sigHash = Math.imul(sigHash ^ sig[ms[i]!]!, 0x01000193);
+    const candidates = tables.get(sigHash);
+    for (const t of candidates ?? []) {
+      if (t.sigs.length !== n) continue;
+      let i = 0;
+      while (i < n && t.sigs[i] === sig[ms[i]!]) i++;
+      if (i < n) continue;
+      const start = ports.length >>> 1;
+      ports.append(t.entries);
+      return { start, count: t.entries.length >>> 1 };
+    }
+    const made = table(n, halves, pc);
+    const sigs = new Uint32Array(n);
+    for (let i = 0; i < n; i++) sigs[i] = sig[ms[i]!]!;
+    const t = { sigs, entries: ports.raw().slice(2 * made.start, 2 * (made.start + made.count)) };
+    if (candidates) candidates.push(t);
+    else tables.set(sigHash, [t]);
+    return made;
+  };
   const sportTables = new Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>();
+  const dportTables = new Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>();
   if (tierBlockCount > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
   const blocks = new Uint32Array(2 * tierBlockCount * DBLOCK_WORDS);
   let blockCount = 0;
@@ -1882,31 +1909,8 @@ function buildDecision(c: Compiler): DecisionTables {
         sideStart[side] = start;
         sideCount[side] = setCount - start;
       }
-      // A source-port table depends only on its rules' criteria, in order:
-      // blocks with the same criteria sequence repeat the first one's entries
-      // (the same keys and, rows being interned, the same row offsets).
-      let sigHash = 0x811c9dc5 ^ n;
-      for (let i = 0; i < n; i++) sigHash = Math.imul(sigHash ^ mSportSig[ms[i]!]!, 0x01000193);
-      let sp: { start: number; count: number } | undefined;
-      const candidates = sportTables.get(sigHash);
-      for (const t of candidates ?? []) {
-        if (t.sigs.length !== n) continue;
-        let i = 0;
-        while (i < n && t.sigs[i] === mSportSig[ms[i]!]) i++;
-        if (i < n) continue;
-        sp = { start: ports.length >>> 1, count: t.entries.length >>> 1 };
-        ports.append(t.entries);
-        break;
-      }
-      if (!sp) {
-        sp = table(n, halves, sport);
-        const sigs = new Uint32Array(n);
-        for (let i = 0; i < n; i++) sigs[i] = mSportSig[ms[i]!]!;
-        const t = { sigs, entries: ports.raw().slice(2 * sp.start, 2 * (sp.start + sp.count)) };
-        if (candidates) candidates.push(t);
-        else sportTables.set(sigHash, [t]);
-      }
-      const dp = table(n, halves, dport);
+      const sp = reusedTable(n, halves, sport, mSportSig, sportTables);
+      const dp = reusedTable(n, halves, dport, mDportSig, dportTables);
       const at = DBLOCK_WORDS * blockCount++;
       blocks[at] = ruleStart;
       blocks[at + 1] = n;
