@@ -228,17 +228,40 @@ export class LabelIndex<E extends { labels: LabelSource }> {
 
 /** Positions in both ascending lists. */
 function intersect(a: Int32Array, b: Int32Array): Int32Array {
-  const out = new Int32Array(Math.min(a.length, b.length));
+  if (a.length > b.length) [a, b] = [b, a];
+  const out = new Int32Array(a.length);
   let o = 0;
-  let i = 0;
-  let j = 0;
-  while (i < a.length && j < b.length) {
-    if (a[i]! < b[j]!) i++;
-    else if (a[i]! > b[j]!) j++;
-    else {
-      out[o++] = a[i]!;
-      i++;
-      j++;
+  if (a.length * 8 < b.length) {
+    // Far shorter: each of a's positions by a galloping search in b.
+    let lo = 0;
+    for (let i = 0; i < a.length && lo < b.length; i++) {
+      const x = a[i]!;
+      let step = 1;
+      let hi = lo;
+      while (hi < b.length && b[hi]! < x) {
+        lo = hi + 1;
+        hi += step;
+        step *= 2;
+      }
+      if (hi > b.length) hi = b.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (b[mid]! < x) lo = mid + 1;
+        else hi = mid;
+      }
+      if (lo < b.length && b[lo] === x) out[o++] = x;
+    }
+  } else {
+    let i = 0;
+    let j = 0;
+    while (i < a.length && j < b.length) {
+      if (a[i]! < b[j]!) i++;
+      else if (a[i]! > b[j]!) j++;
+      else {
+        out[o++] = a[i]!;
+        i++;
+        j++;
+      }
     }
   }
   return o === out.length ? out : out.slice(0, o);
