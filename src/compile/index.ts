@@ -35,7 +35,7 @@ import { checkImageSize } from './limits.js';
 export const PROFILE_TIER = '__PROFILE__';
 export const NO_MATCH = '__NO_MATCH__';
 
-/** A port-set member: (address, protocol, port); the shape `IpSetIndex.namedPortMembers` returns. */
+/** A port-set member: (address, protocol, port). */
 interface PortMemberKey {
   addr: IpAddr;
   proto: number;
@@ -112,9 +112,11 @@ class SeqIndex {
   }
 }
 
+/** A port set: its members, and named-port members as (entity id, proto, port) triples, one member per address of the entity. */
 interface PortSetDef {
   key: string;
   members: PortMemberKey[];
+  endpoints: readonly number[];
 }
 
 export interface CompileStats {
@@ -282,11 +284,12 @@ class Compiler {
   }
 
   /** Port set by key; members may repeat (a class lists each membership once, see classOf). */
-  private portSet(key: string, members: () => PortMemberKey[]): number {
+  private portSet(key: string, members: () => { members?: PortMemberKey[]; endpoints?: readonly number[] }): number {
     let id = this.portSetIds.get(key);
     if (id === undefined) {
       id = this.portSets.length;
-      this.portSets.push({ key, members: members() });
+      const m = members();
+      this.portSets.push({ key, members: m.members ?? [], endpoints: m.endpoints ?? [] });
       this.portSetIds.set(key, id);
     }
     return id;
@@ -317,7 +320,7 @@ class Compiler {
     for (const name of list.named) {
       const key = `np|${positive?.canonical ?? '<all>'}|${name}|${rule.protocol ?? '*'}`;
       this.namedRefs.push(
-        this.portSet(key, () => this.model.ipsets.namedPortMembers(positive, name, rule.protocol)),
+        this.portSet(key, () => ({ endpoints: this.model.ipsets.namedPortEndpoints(positive, name, rule.protocol) })),
       );
     }
     const pl = this.portLists;
@@ -413,7 +416,7 @@ class Compiler {
     const addrTestCount = this.addrTests.length / 2 - addrTestStart;
     const dstSvc = rule.destination.services;
     const dstSvcSet = dstSvc
-      ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => [...this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts].map(parsePortMemberKey))
+      ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => ({ members: [...this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts].map(parsePortMemberKey) }))
       : NONE;
     const srcPorts = this.portList(rule.source, rule.source.ports, rule, ns);
     const srcNotPorts = this.portList(rule.source, rule.source.notPorts, rule, ns);
@@ -876,13 +879,19 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     m.set(k, p);
   }
   if (c.portSets.length >= 2 ** 29) throw new Error('too many port sets'); // packed memberships stay below 2^53
+  const addMembership = (family: Family, value: bigint, membership: number): void => {
+    const m = exactFor(family);
+    const k = exactKey(family, value);
+    let p = m.get(k);
+    if (!p) m.set(k, (p = blank()));
+    p.ports.push(membership);
+  };
   c.portSets.forEach((ps, setId) => {
-    for (const mem of ps.members) {
-      const m = exactFor(mem.addr.family);
-      const k = exactKey(mem.addr.family, mem.addr.value);
-      let p = m.get(k);
-      if (!p) m.set(k, (p = blank()));
-      p.ports.push(setId * 2 ** 24 + mem.proto * 2 ** 16 + mem.port);
+    for (const mem of ps.members) addMembership(mem.addr.family, mem.addr.value, setId * 2 ** 24 + mem.proto * 2 ** 16 + mem.port);
+    const eps = ps.endpoints;
+    for (let i = 0; i < eps.length; i += 3) {
+      const membership = setId * 2 ** 24 + eps[i + 1]! * 2 ** 16 + eps[i + 2]!;
+      for (const cidr of model.entities[eps[i]!]!.cidrs) addMembership(cidr.family, cidr.base, membership);
     }
   });
 
@@ -1656,13 +1665,29 @@ function buildDecision(c: Compiler): DecisionTables {
 
   /** Scratch for the packed sort: key rank * 2^28 + code (ranks < 2^24, codes < 2^28: below 2^52). */
   let packed = new Float64Array(1024);
+  /** The same as u32 words, key rank << (32 - rankBits) | code, when the codes fit (an integer sort is faster). */
+  let packed32 = new Uint32Array(1024);
+  const codeBits = 32 - rankBits;
   /**
-   * Sorts events [0, e) by key rank (the order within a key does not matter):
-   * insertion sort when few; packed (key, code) numbers through the typed-array
-   * sort while e is small next to the radix digit range (a radix pass clears
-   * and sums 2^digitBits counters); else LSD radix.
+   * Sorts events [0, e) by key rank (the order within a key does not matter;
+   * codes are below `codeEnd`): insertion sort when few; packed (key, code)
+   * numbers through the typed-array sort while e is small next to the radix
+   * digit range (a radix pass clears and sums 2^digitBits counters); else LSD
+   * radix.
    */
-  const sortEvents = (e: number): void => {
+  const sortEvents = (e: number, codeEnd: number): void => {
+    if (e > 24 && e < passes << digitBits && codeEnd <= 2 ** codeBits) {
+      if (packed32.length < e) packed32 = new Uint32Array(Math.max(e, packed32.length * 2));
+      for (let i = 0; i < e; i++) packed32[i] = ((evKey[i]! << codeBits) | evCode[i]!) >>> 0;
+      const sorted = packed32.subarray(0, e).sort();
+      const mask = 2 ** codeBits - 1; // codeBits <= 31
+      for (let i = 0; i < e; i++) {
+        const v = sorted[i]!;
+        evKey[i] = v >>> codeBits;
+        evCode[i] = v & mask;
+      }
+      return;
+    }
     if (e > 24 && e < passes << digitBits) {
       if (packed.length < e) packed = new Float64Array(Math.max(e, packed.length * 2));
       for (let i = 0; i < e; i++) packed[i] = evKey[i]! * 2 ** 28 + evCode[i]!;
@@ -1762,7 +1787,7 @@ function buildDecision(c: Compiler): DecisionTables {
         crCount++;
       }
     }
-    sortEvents(e);
+    sortEvents(e, 2 * crCount);
     if (inside.length < crCount) inside = new Int32Array(Math.max(crCount, inside.length * 2));
     inside.fill(0, 0, crCount);
     if (failing.length < n) failing = new Int32Array(Math.max(n, failing.length * 2));

@@ -128,13 +128,23 @@ export class IpSetIndex {
    */
   namedPortMembers(sel: Selector | undefined, name: string, proto: number | undefined): { addr: IpAddr; proto: number; port: number }[] {
     const out: { addr: IpAddr; proto: number; port: number }[] = [];
+    const eps = this.namedPortEndpoints(sel, name, proto);
+    for (let i = 0; i < eps.length; i += 3) {
+      for (const c of this.entities[eps[i]!]!.cidrs) out.push({ addr: { family: c.family, value: c.base }, proto: eps[i + 1]!, port: eps[i + 2]! });
+    }
+    return out;
+  }
+
+  /**
+   * The named ports behind `namedPortMembers(sel, name, proto)` as flat
+   * (entity id, protocol, port) triples, in the same order: each stands for
+   * one member per address of the entity.
+   */
+  namedPortEndpoints(sel: Selector | undefined, name: string, proto: number | undefined): number[] {
+    const out: number[] = [];
     // The endpoints declaring `name` (entity order), kept where `sel` matches.
     const declaring = this.namedPortIndex().get(name);
     if (!declaring) return out;
-    const emit = (e: Entity, np: NamedPort): void => {
-      if (proto !== undefined && np.protocol !== proto) return;
-      for (const c of e.cidrs) out.push({ addr: { family: c.family, value: c.base }, proto: np.protocol, port: np.port });
-    };
     const ids = declaring.ids;
     const matching = sel ? this.matchingEntityIds(sel) : undefined;
     if (matching && matching.length < ids.length) {
@@ -143,7 +153,7 @@ export class IpSetIndex {
       for (let j = 0; j < matching.length; j++) {
         const e = this.entities[matching[j]!]!;
         if (e.kind !== 'wep' && e.kind !== 'hep') continue;
-        for (const np of e.namedPorts) if (np.name === name) emit(e, np);
+        for (const np of e.namedPorts) if (np.name === name && (proto === undefined || np.protocol === proto)) out.push(e.id, np.protocol, np.port);
       }
       return out;
     }
@@ -156,7 +166,8 @@ export class IpSetIndex {
         if (j === matching.length) break;
         if (matching[j] !== id) continue;
       }
-      emit(declaring.list[k]!.entity, declaring.list[k]!.port);
+      const np = declaring.list[k]!.port;
+      if (proto === undefined || np.protocol === proto) out.push(id, np.protocol, np.port);
     }
     return out;
   }
