@@ -24,6 +24,7 @@ import { hasPorts, isIcmp } from '../net/ip.js';
 import type { EntityRule, Policy, PortList, Profile, Rule, Tier } from '../model/types.js';
 import type { Direction } from '../model/types.js';
 import type { Entity, Frontend, ResolvedCluster, TierPlan } from '../resolve/index.js';
+import type { Selector } from '../parse/selector/types.js';
 import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
 import { StringTable, U32Parts, U32Records, writeImage, type Rec, type SectionData } from '../format/image.js';
 import { RecordPacker, U32Buf, U32Chunks } from '../format/packed.js';
@@ -98,6 +99,11 @@ class SeqIndex {
       if (k === len) return this.values[e]!;
     }
     return -1;
+  }
+
+  /** Sequences stored. */
+  get size(): number {
+    return this.values.length;
   }
 
   /** Stores `value` for `seq` (not present). */
@@ -208,7 +214,8 @@ class Compiler {
   private readonly policyIds = new Map<Policy, number>();
   readonly tierRefs: number[] = [];
   readonly profileBlocks: Rec[] = [];
-  private readonly profileBlockIds = new Map<string, number>();
+  /** Profile block ids by direction and profile name. */
+  private readonly profileBlockIds = { ingress: new Map<string, number>(), egress: new Map<string, number>() };
   readonly profileRefs: number[] = [];
   /** PROGRAMS as u32 words: opStart, opCount. */
   readonly programs = new U32Buf();
@@ -282,6 +289,25 @@ class Compiler {
     }
     return id;
   }
+
+  /** Address set ids of selector objects (the model caches them per entity rule), found by canonical text on first sight. */
+  private readonly selectorSetIds = new Map<Selector, number>();
+
+  /** The address set of a selector's matching entities. */
+  private selectorSet(sel: Selector): number {
+    let id = this.selectorSetIds.get(sel);
+    if (id === undefined) {
+      id = this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) }));
+      this.selectorSetIds.set(sel, id);
+    }
+    return id;
+  }
+
+  /** Appends an ADDR_TESTS record (a bound function: match passes it around as `test`). */
+  private readonly addrTest = (side: number, negate: boolean, setId: number): void => {
+    this.addrTests.push(setId);
+    this.addrTests.push(side | (negate ? 1 << 8 : 0));
+  };
 
   /** Port set by key; members may repeat (a class lists each membership once, see classOf). */
   private portSet(key: string, members: () => { members?: PortMemberKey[]; endpoints?: readonly number[] }): number {
@@ -386,10 +412,7 @@ class Compiler {
       }
     }
     const addrTestStart = this.addrTests.length / 2;
-    const test = (side: number, negate: boolean, setId: number): void => {
-      this.addrTests.push(setId);
-      this.addrTests.push(side | (negate ? 1 << 8 : 0));
-    };
+    const test = this.addrTest;
     for (const [sideName, side] of MATCH_SIDES) {
       const er = rule[sideName];
       for (const [field, negate] of NET_FIELDS) {
@@ -400,14 +423,8 @@ class Compiler {
         test(side, negate, this.addrSet(key, () => ({ cidrs: fam })));
       }
       const sels = this.model.ruleSelectors(er, ns);
-      if (sels.positive) {
-        const sel = sels.positive;
-        test(side, false, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) })));
-      }
-      if (sels.negative) {
-        const sel = sels.negative;
-        test(side, true, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) })));
-      }
+      if (sels.positive) test(side, false, this.selectorSet(sels.positive));
+      if (sels.negative) test(side, true, this.selectorSet(sels.negative));
     }
     const srcSvc = rule.source.services;
     if (srcSvc) {
@@ -537,8 +554,7 @@ class Compiler {
   }
 
   private profileBlock(name: string, dir: Direction): number {
-    const key = `${dir}|${name}`;
-    let id = this.profileBlockIds.get(key);
+    let id = this.profileBlockIds[dir].get(name);
     if (id !== undefined) return id;
     const profile: Profile | undefined = this.model.profiles.get(name);
     let rec: Rec;
@@ -550,7 +566,7 @@ class Compiler {
     }
     id = this.profileBlocks.length;
     this.profileBlocks.push(rec);
-    this.profileBlockIds.set(key, id);
+    this.profileBlockIds[dir].set(name, id);
     return id;
   }
 
@@ -631,15 +647,22 @@ class Compiler {
     if (dir === 'ingress' && plan.preDNAT.ingress.length) this.tierOp(S.OP_TIERS, S.TIERS_PREDNAT, plan.preDNAT.ingress, dir, 'pass');
   }
 
+  /** The workload program being built: its direction and normal-tiers op (-1: not opened yet). */
+  private wlDir: Direction = 'ingress';
+  private wlOp = -1;
+  /** forEachNormalTier's visitor for workloadProgram (one function, not a closure per program). */
+  private readonly wlTier = (tier: Tier, policies: readonly Policy[], count: number): void => {
+    if (this.wlOp < 0) this.wlOp = this.beginOp(S.OP_TIERS, S.TIERS_NORMAL);
+    this.progSeq.push(this.tierBlock(tier, policies, count, this.wlDir, 'tier'));
+  };
+
   workloadProgram(e: Entity, dir: Direction): number {
     this.beginProgram();
     // The normal tiers of the endpoint's plan, walked without building it.
-    let op = -1;
-    this.model.forEachNormalTier(e, dir, (tier, policies, count) => {
-      if (op < 0) op = this.beginOp(S.OP_TIERS, S.TIERS_NORMAL);
-      this.progSeq.push(this.tierBlock(tier, policies, count, dir, 'tier'));
-    });
-    if (op >= 0) this.endOp(op);
+    this.wlDir = dir;
+    this.wlOp = -1;
+    this.model.forEachNormalTier(e, dir, this.wlTier);
+    if (this.wlOp >= 0) this.endOp(this.wlOp);
     this.profilesOp(e, dir);
     return this.endProgram();
   }
@@ -927,7 +950,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     let nPorts = 0;
     if (p && p.ports.length) {
       if (packedPorts.length < p.ports.length) packedPorts = new Float64Array(Math.max(p.ports.length, packedPorts.length * 2));
-      for (const v of p.ports) packedPorts[nPorts++] = v;
+      for (let i = 0; i < p.ports.length; i++) packedPorts[nPorts++] = p.ports[i]!;
       packedPorts.subarray(0, nPorts).sort();
       // Each membership once.
       let u = 0;
@@ -1395,9 +1418,18 @@ class PortCriteria {
     this.hi.push(hi < KEY_END ? hi : NO_END);
   }
 
-  /** Port ranges of the open criterion on each of `protos` (as `portIntervals`). */
-  ranges(ranges: [number, number][], protos: readonly number[]): void {
-    for (const q of protos) for (const [a, b] of ranges) this.interval((q << 16) + a, (q << 16) + b + 1);
+  /**
+   * Port ranges of the open criterion on each protocol with ports (only
+   * `onlyProto` when not -1): every port when `any`, else the PORT_RANGES
+   * words [start, start + count) (first | last << 16).
+   */
+  ranges(onlyProto: number, any: boolean, words: Uint32Array, start: number, count: number): void {
+    for (let i = 0; i < PORT_PROTOS.length; i++) {
+      const q = PORT_PROTOS[i]!;
+      if (onlyProto !== -1 && q !== onlyProto) continue;
+      if (any) this.interval(q << 16, (q << 16) + 65536);
+      else for (let k = start; k < start + count; k++) this.interval((q << 16) + (words[k]! & 0xffff), (q << 16) + (words[k]! >>> 16) + 1);
+    }
   }
 
   /** Closes the open criterion. */
@@ -1405,22 +1437,29 @@ class PortCriteria {
     this.ivStart.push(this.lo.length);
   }
 
-  /** Id of match m's criteria (just filled, the last ones) in `ids`: equal criteria, equal ids (0: none). */
-  signature(m: number, ids: Map<string, number>): number {
+  /**
+   * Id of match m's criteria (just filled, the last ones) in `ids`, keyed by
+   * the sequence (negate, interval count, lo, hi...) per criterion in
+   * `scratch`: equal criteria, equal ids (0: none).
+   */
+  signature(m: number, ids: SeqIndex, scratch: U32Buf): number {
     const end = this.negate.length;
     if (this.start[m] === end) return 0;
     const neg = this.negate.raw();
     const ivs = this.ivStart.raw();
     const lo = this.lo.raw();
     const hi = this.hi.raw();
-    let key = '';
+    scratch.length = 0;
     for (let ci = this.start[m]!; ci < end; ci++) {
-      key += neg[ci] ? '!' : '=';
-      for (let k = ivs[ci]!; k < ivs[ci + 1]!; k++) key += `${lo[k]}-${hi[k]},`;
-      key += ';';
+      scratch.push(neg[ci]!);
+      scratch.push(ivs[ci + 1]! - ivs[ci]!);
+      for (let k = ivs[ci]!; k < ivs[ci + 1]!; k++) {
+        scratch.push(lo[k]!);
+        scratch.push(hi[k]!);
+      }
     }
-    let id = ids.get(key);
-    if (id === undefined) ids.set(key, (id = ids.size + 1));
+    let id = ids.get(scratch);
+    if (id < 0) ids.add(scratch, (id = ids.size + 1));
     return id;
   }
 
@@ -1473,17 +1512,6 @@ function buildDecision(c: Compiler): DecisionTables {
   const atw = c.addrTests.raw();
   const ports = new U32Buf();
   const rows = new RowTable();
-  const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
-    const rangeStart = plw[4 * listIdx]!;
-    const rangeCount = plw[4 * listIdx + 1]!;
-    const ranges: [number, number][] = [];
-    for (let i = 0; i < rangeCount; i++) {
-      const r = prw[rangeStart + i]!;
-      ranges.push([r & 0xffff, r >>> 16]);
-    }
-    return { ranges, named: plw[4 * listIdx + 3]! > 0 };
-  };
-
   // Per match record (shared by every block that lists it), in flat arrays:
   // what the decision fields capture, its rule id and action.
   const mVerify = new Uint8Array(M);
@@ -1494,11 +1522,22 @@ function buildDecision(c: Compiler): DecisionTables {
   const sport = new PortCriteria(M);
   /** Per match record, an id of its source-port criteria (equal ids: equal criteria); most blocks' source-port tables repeat. */
   const mSportSig = new Uint32Array(M);
-  const sportSigs = new Map<string, number>();
+  const sportSigs = new SeqIndex();
   const dport = new PortCriteria(M);
   /** As mSportSig for the destination (protocol, port) criteria: a tier block's v4 and v6 blocks mostly list the same criteria. */
   const mDportSig = new Uint32Array(M);
-  const dportSigs = new Map<string, number>();
+  const dportSigs = new SeqIndex();
+  const sigScratch = new U32Buf(64);
+  /** Adds the port list's criterion (NONE: none) to `pc`: its ranges, or every port when `anyPort` or (unless `negate`) it names ports; true when it names ports. */
+  const portCriterion = (pc: PortCriteria, list: number, negate: boolean, onlyProto: number): boolean => {
+    if (list === NONE) return false;
+    const named = plw[4 * list + 3]! > 0;
+    pc.open(negate);
+    // A `ports` list with named ports: any port may hit (checked by verify).
+    pc.ranges(onlyProto, named && !negate, prw, plw[4 * list]!, plw[4 * list + 1]!);
+    pc.close();
+    return named;
+  };
   for (let m = 0; m < M; m++) {
     const at = m * MATCH_WORDS;
     const w1 = mw[at + 1]!;
@@ -1506,9 +1545,10 @@ function buildDecision(c: Compiler): DecisionTables {
     mRule[m] = mw[at]!;
     let verify = false;
     const flags = (w1 >>> 8) & 0xff;
-    const rec = { proto: (w1 >>> 16) & 0xff, notProto: w1 >>> 24, dstSvcSet: mw[at + 5]!, srcPorts: mw[at + 6]!, srcNotPorts: mw[at + 7]!, dstPorts: mw[at + 8]!, dstNotPorts: mw[at + 9]! };
+    const proto = (w1 >>> 16) & 0xff;
+    const notProto = w1 >>> 24;
     if (flags & (S.M_ICMP_TYPE | S.M_NOT_ICMP_TYPE)) verify = true;
-    if (rec.dstSvcSet !== NONE) verify = true;
+    if (mw[at + 5]! !== NONE) verify = true; // destination service set
     const testStart = mw[at + 3]!;
     const testCount = mw[at + 4]!;
     for (let side = 0; side < 2; side++) {
@@ -1523,47 +1563,27 @@ function buildDecision(c: Compiler): DecisionTables {
       else if (count > 1) verify = true;
     }
     sport.start[m] = sport.negate.length;
-    for (const [field, not] of [['srcPorts', false], ['srcNotPorts', true]] as const) {
-      if (rec[field] === NONE) continue;
-      const r = rangesOf(rec[field] as number);
-      if (r.named) verify = true;
-      // A `ports` list with named ports: any port may hit (checked by verify).
-      sport.open(not);
-      sport.ranges(r.named && !not ? [[0, 65535]] : r.ranges, PORT_PROTOS);
-      sport.close();
-    }
-    mSportSig[m] = sport.signature(m, sportSigs);
+    if (portCriterion(sport, mw[at + 6]!, false, -1)) verify = true;
+    if (portCriterion(sport, mw[at + 7]!, true, -1)) verify = true;
+    mSportSig[m] = sport.signature(m, sportSigs, sigScratch);
     dport.start[m] = dport.negate.length;
     // With a protocol criterion the rule's destination bit is 0 outside that
     // protocol's keys whatever its ports: its port criteria only matter there.
-    const dportProtos = flags & S.M_PROTO ? PORT_PROTOS.filter((q) => q === rec.proto) : PORT_PROTOS;
+    const onlyProto = flags & S.M_PROTO ? proto : -1;
     if (flags & S.M_PROTO) {
-      const p = rec.proto as number;
       dport.open(false);
-      dport.interval(p << 16, (p + 1) << 16);
+      dport.interval(proto << 16, (proto + 1) << 16);
       dport.close();
     }
     if (flags & S.M_NOT_PROTO) {
-      const p = rec.notProto as number;
       dport.open(true);
-      dport.interval(p << 16, (p + 1) << 16);
+      dport.interval(notProto << 16, (notProto + 1) << 16);
       dport.close();
     }
-    if (rec.dstPorts !== NONE) {
-      const r = rangesOf(rec.dstPorts as number);
-      if (r.named) verify = true;
-      dport.open(false);
-      dport.ranges(r.named ? [[0, 65535]] : r.ranges, dportProtos);
-      dport.close();
-    }
-    if (rec.dstNotPorts !== NONE) {
-      const r = rangesOf(rec.dstNotPorts as number);
-      if (r.named) verify = true;
-      dport.open(true);
-      dport.ranges(r.ranges, dportProtos);
-      dport.close();
-    }
-    mDportSig[m] = dport.signature(m, dportSigs);
+    // Named destination ports: any port may hit (checked by verify).
+    if (portCriterion(dport, mw[at + 8]!, false, onlyProto)) verify = true;
+    if (portCriterion(dport, mw[at + 9]!, true, onlyProto)) verify = true;
+    mDportSig[m] = dport.signature(m, dportSigs, sigScratch);
     mVerify[m] = verify ? 1 : 0;
   }
   sport.start[M] = sport.negate.length;
@@ -1748,7 +1768,7 @@ function buildDecision(c: Compiler): DecisionTables {
    * key 0 and wherever the row differs from the previous entry's (`diff`
    * counts the rules whose bit differs).
    */
-  const table = (n: number, halves: number, pc: PortCriteria): { start: number; count: number } => {
+  const portTable = (n: number, halves: number, pc: PortCriteria): { start: number; count: number } => {
     let crCount = 0;
     let e = 0;
     const cStart = pc.start;
@@ -1834,32 +1854,32 @@ function buildDecision(c: Compiler): DecisionTables {
   /**
    * A port table depends only on its rules' criteria, in order: blocks with
    * the same sequence of criteria ids repeat the first one's entries (the
-   * same keys and, rows being interned, the same row offsets). Tables by a
-   * hash of that sequence (and the sequence, to compare).
+   * same keys and, rows being interned, the same row offsets). Tables by
+   * that sequence, as (start, count) of their entries in `ports`.
    */
-  const reusedTable = (n: number, halves: number, pc: PortCriteria, sig: Uint32Array, tables: Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>): { start: number; count: number } => {
-    let sigHash = 0x811c9dc5 ^ n;
-    for (let i = 0; i < n; i++) sigHash = Math.imul(sigHash ^ sig[ms[i]!]!, 0x01000193);
-    const candidates = tables.get(sigHash);
-    for (const t of candidates ?? []) {
-      if (t.sigs.length !== n) continue;
-      let i = 0;
-      while (i < n && t.sigs[i] === sig[ms[i]!]) i++;
-      if (i < n) continue;
+  const tableSeq = new U32Buf(256);
+  const reusedTable = (n: number, halves: number, pc: PortCriteria, sig: Uint32Array, tables: SeqIndex, made: number[]): { start: number; count: number } => {
+    tableSeq.length = 0;
+    for (let i = 0; i < n; i++) tableSeq.push(sig[ms[i]!]!);
+    const t = tables.get(tableSeq);
+    if (t >= 0) {
       const start = ports.length >>> 1;
-      ports.append(t.entries);
-      return { start, count: t.entries.length >>> 1 };
+      const from = made[2 * t]!;
+      const count = made[2 * t + 1]!;
+      ports.reserve(2 * count);
+      ports.raw().copyWithin(ports.length, 2 * from, 2 * (from + count));
+      ports.length += 2 * count;
+      return { start, count };
     }
-    const made = table(n, halves, pc);
-    const sigs = new Uint32Array(n);
-    for (let i = 0; i < n; i++) sigs[i] = sig[ms[i]!]!;
-    const t = { sigs, entries: ports.raw().slice(2 * made.start, 2 * (made.start + made.count)) };
-    if (candidates) candidates.push(t);
-    else tables.set(sigHash, [t]);
-    return made;
+    const table = portTable(n, halves, pc);
+    tables.add(tableSeq, made.length >>> 1);
+    made.push(table.start, table.count);
+    return table;
   };
-  const sportTables = new Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>();
-  const dportTables = new Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>();
+  const sportTables = new SeqIndex();
+  const sportMade: number[] = [];
+  const dportTables = new SeqIndex();
+  const dportMade: number[] = [];
   if (tierBlockCount > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
   const blocks = new Uint32Array(2 * tierBlockCount * DBLOCK_WORDS);
   let blockCount = 0;
@@ -1934,8 +1954,8 @@ function buildDecision(c: Compiler): DecisionTables {
         sideStart[side] = start;
         sideCount[side] = setCount - start;
       }
-      const sp = reusedTable(n, halves, sport, mSportSig, sportTables);
-      const dp = reusedTable(n, halves, dport, mDportSig, dportTables);
+      const sp = reusedTable(n, halves, sport, mSportSig, sportTables, sportMade);
+      const dp = reusedTable(n, halves, dport, mDportSig, dportTables, dportMade);
       const at = DBLOCK_WORDS * blockCount++;
       blocks[at] = ruleStart;
       blocks[at + 1] = n;
