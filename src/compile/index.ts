@@ -211,7 +211,6 @@ class Compiler {
   private readonly tierBlockIds = new SeqIndex();
   private readonly keySeq = new U32Buf(64);
   private readonly tierIds = new Map<Tier, number>();
-  private readonly policyIds = new Map<Policy, number>();
   readonly tierRefs: number[] = [];
   readonly profileBlocks: Rec[] = [];
   /** Profile block ids by direction and profile name. */
@@ -485,22 +484,17 @@ class Compiler {
     return l;
   }
 
-  /** Tier block of `policies[0, count)` (non-empty, in tier order) of `tier`. */
-  private tierBlock(tier: Tier, policies: readonly Policy[], count: number, dir: Direction, endMode: 'tier' | 'pass'): number {
+  /** Tier block of `policies[0, count)` (non-empty, in tier order) of `tier`, at `positions[0, count)` of the tier's policy list (ResolvedCluster.tierPosition). */
+  private tierBlock(tier: Tier, policies: readonly Policy[], count: number, positions: ArrayLike<number>, dir: Direction, endMode: 'tier' | 'pass'): number {
     const endAction = endMode === 'pass' || tier.defaultAction === 'Pass' ? 'pass' : 'deny';
-    // Key: direction and end action, tier, policy ids (no key string per endpoint).
+    // Key: direction and end action, tier, policy positions (no key string per endpoint).
     const key = this.keySeq;
     key.length = 0;
     key.push((dir === 'ingress' ? 2 : 0) + (endAction === 'pass' ? 1 : 0));
     let tierId = this.tierIds.get(tier);
     if (tierId === undefined) this.tierIds.set(tier, (tierId = this.tierIds.size));
     key.push(tierId);
-    for (let i = 0; i < count; i++) {
-      const p = policies[i]!;
-      let pid = this.policyIds.get(p);
-      if (pid === undefined) this.policyIds.set(p, (pid = this.policyIds.size));
-      key.push(pid);
-    }
+    for (let i = 0; i < count; i++) key.push(positions[i]!);
     let id = this.tierBlockIds.get(key);
     if (id >= 0) return id;
     // Rule ids of every policy first, then per family the match records: the
@@ -549,7 +543,10 @@ class Compiler {
   /** Appends a tier op over `tiers` to the program being built. */
   private tierOp(opcode: number, arg: number, tiers: readonly TierPlan[], dir: Direction, endMode: 'tier' | 'pass'): void {
     const op = this.beginOp(opcode, arg);
-    for (const tp of tiers) this.progSeq.push(this.tierBlock(tp.tier, tp.policies, tp.policies.length, dir, endMode));
+    for (const tp of tiers) {
+      const positions = tp.policies.map((p) => this.model.tierPosition(p));
+      this.progSeq.push(this.tierBlock(tp.tier, tp.policies, tp.policies.length, positions, dir, endMode));
+    }
     this.endOp(op);
   }
 
@@ -651,9 +648,9 @@ class Compiler {
   private wlDir: Direction = 'ingress';
   private wlOp = -1;
   /** forEachNormalTier's visitor for workloadProgram (one function, not a closure per program). */
-  private readonly wlTier = (tier: Tier, policies: readonly Policy[], count: number): void => {
+  private readonly wlTier = (tier: Tier, policies: readonly Policy[], count: number, positions: Int32Array): void => {
     if (this.wlOp < 0) this.wlOp = this.beginOp(S.OP_TIERS, S.TIERS_NORMAL);
-    this.progSeq.push(this.tierBlock(tier, policies, count, this.wlDir, 'tier'));
+    this.progSeq.push(this.tierBlock(tier, policies, count, positions, this.wlDir, 'tier'));
   };
 
   workloadProgram(e: Entity, dir: Direction): number {

@@ -74,6 +74,10 @@ class LazyOwner implements AddressOwner {
   }
 }
 
+/** Applying-index policy flags: normal (neither preDNAT nor doNotTrack) with an ingress / egress type. */
+const NORMAL_INGRESS = 1;
+const NORMAL_EGRESS = 2;
+
 export function tierLess(a: Tier, b: Tier): number {
   if (a.defined !== b.defined) return a.defined ? -1 : 1;
   if (a.order !== undefined && b.order !== undefined && a.order !== b.order) return a.order - b.order;
@@ -260,7 +264,7 @@ export class ResolvedCluster {
    * arrays, policies in tier order), so a 100k-endpoint cluster costs no
    * per-endpoint maps and a `--node` model indexes only its own endpoints.
    */
-  private applying?: { slot: Int32Array; byTier: Map<string, { start: Int32Array; policy: Int32Array }> };
+  private applying?: { slot: Int32Array; byTier: Map<string, { start: Int32Array; policy: Int32Array; normal: Uint8Array }> };
 
   /**
    * Per endpoint and tier, the policies whose selector matches it, in tier
@@ -292,7 +296,7 @@ export class ResolvedCluster {
         population.length * 2 > this.entities.length
           ? new LabelIndex(population, { index: this.ipsets.entityLabelIndex(), basePositions: Int32Array.from(population, (x) => x.id) })
           : new LabelIndex(population);
-      const byTier = new Map<string, { start: Int32Array; policy: Int32Array }>();
+      const byTier = new Map<string, { start: Int32Array; policy: Int32Array; normal: Uint8Array }>();
       for (const [tierName, policies] of this.policiesByTier) {
         const matched = policies.map((p) => index.matchingPositions(this.appliesTo(p)));
         const start = new Int32Array(population.length + 1);
@@ -303,7 +307,9 @@ export class ResolvedCluster {
         matched.forEach((m, pi) => {
           for (let k = 0; k < m.length; k++) policy[fill[m[k]!]!++] = pi;
         });
-        byTier.set(tierName, { start, policy });
+        // Per policy: a normal (neither preDNAT nor doNotTrack) ingress / egress policy.
+        const normal = Uint8Array.from(policies, (p) => (p.preDNAT || p.doNotTrack ? 0 : (p.types.ingress ? NORMAL_INGRESS : 0) | (p.types.egress ? NORMAL_EGRESS : 0)));
+        byTier.set(tierName, { start, policy, normal });
       }
       this.applying = { slot, byTier };
     }
@@ -343,30 +349,64 @@ export class ResolvedCluster {
 
   /**
    * The tiers of `planFor(e).normal[dir]` without building the plan (nor
-   * caching it): `visit(tier, policies, count)` per tier in order, with the
-   * tier's applying policies that are neither preDNAT nor doNotTrack and
-   * have type `dir`, as `policies[0, count)` (count > 0; a scratch array,
-   * valid during the call).
+   * caching it): `visit(tier, policies, count, positions)` per tier in
+   * order, with the tier's applying policies that are neither preDNAT nor
+   * doNotTrack and have type `dir`, as `policies[0, count)` (count > 0), and
+   * their `tierPosition`s as `positions[0, count)` (scratch arrays, valid
+   * during the call).
    */
-  forEachNormalTier(e: Entity, dir: 'ingress' | 'egress', visit: (tier: Tier, policies: readonly Policy[], count: number) => void): void {
+  forEachNormalTier(
+    e: Entity,
+    dir: 'ingress' | 'egress',
+    visit: (tier: Tier, policies: readonly Policy[], count: number, positions: Int32Array) => void,
+  ): void {
     const applying = this.applyingIndex();
     const at = this.entities[e.id] === e ? applying.slot[e.id]! : -1;
     if (at < 0) {
-      for (const tp of this.planFor(e).normal[dir]) visit(tp.tier, tp.policies, tp.policies.length);
+      for (const tp of this.planFor(e).normal[dir]) {
+        const positions = Int32Array.from(tp.policies, (p) => this.tierPosition(p));
+        visit(tp.tier, tp.policies, tp.policies.length, positions);
+      }
       return;
     }
     const scratch: Policy[] = [];
+    const bit = dir === 'ingress' ? NORMAL_INGRESS : NORMAL_EGRESS;
     for (const tier of this.tiers) {
       const list = this.policiesByTier.get(tier.name);
       if (!list) continue;
       const t = applying.byTier.get(tier.name)!;
       let n = 0;
       for (let k = t.start[at]!; k < t.start[at + 1]!; k++) {
-        const p = list[t.policy[k]!]!;
-        if (!p.preDNAT && !p.doNotTrack && p.types[dir]) scratch[n++] = p;
+        const pi = t.policy[k]!;
+        if (t.normal[pi]! & bit) {
+          scratch[n] = list[pi]!;
+          this.positionScratch[n++] = pi;
+        }
       }
-      if (n > 0) visit(tier, scratch, n);
+      if (n > 0) visit(tier, scratch, n, this.positionScratch);
     }
+  }
+
+  /** Scratch for forEachNormalTier's positions (one per policy at most). */
+  private positionScratchArray?: Int32Array;
+  private get positionScratch(): Int32Array {
+    let max = 0;
+    if (!this.positionScratchArray) {
+      for (const list of this.policiesByTier.values()) max = Math.max(max, list.length);
+      this.positionScratchArray = new Int32Array(max);
+    }
+    return this.positionScratchArray;
+  }
+
+  private positions?: Map<Policy, number>;
+
+  /** A policy's position in its tier's policy list (policyLess order); -1 for a staged policy (never enforced). */
+  tierPosition(p: Policy): number {
+    if (!this.positions) {
+      this.positions = new Map();
+      for (const list of this.policiesByTier.values()) list.forEach((q, i) => this.positions!.set(q, i));
+    }
+    return this.positions.get(p) ?? -1;
   }
 
   /** Tiers → policies that apply to a policed endpoint, per direction (§3). */
