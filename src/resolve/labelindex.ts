@@ -36,11 +36,20 @@ export class LabelIndex<E extends { labels: LabelSource }> {
     base?: { index: LabelIndex<E>; basePositions: Int32Array },
   ) {
     if (base && base.index.indexable) {
+      const pos = base.basePositions;
+      let prefix = true; // entities are base's first pos.length: each list's prefix below that, shared
+      for (let i = 0; i < pos.length && prefix; i++) prefix = pos[i] === i;
       const inv = new Int32Array(base.index.entities.length).fill(-1);
-      base.basePositions.forEach((b, i) => (inv[b] = i));
+      pos.forEach((b, i) => (inv[b] = i));
       for (const [k, byValue] of base.index.byKey) {
         const typed = new Map<string, Int32Array>();
         for (const [v, list] of byValue) {
+          if (prefix) {
+            let n = list.length;
+            while (n > 0 && list[n - 1]! >= pos.length) n--;
+            if (n > 0) typed.set(v, n === list.length ? list : list.subarray(0, n));
+            continue;
+          }
           let n = 0;
           for (let j = 0; j < list.length; j++) if (inv[list[j]!]! >= 0) n++;
           if (n === 0) continue;
