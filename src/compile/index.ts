@@ -694,17 +694,6 @@ interface ExactProps {
   ports: number[];
 }
 
-/** IPv4 members of `cidrs` as flat (start, end) numbers, end exclusive (up to 2^32). */
-function v4Ranges(cidrs: readonly Cidr[]): number[] {
-  const out: number[] = [];
-  for (const cidr of cidrs) {
-    if (cidr.family !== 4) continue;
-    const base = Number(cidr.base);
-    out.push(base, base + 2 ** (32 - cidr.prefixLen));
-  }
-  return out;
-}
-
 /**
  * Sorts the (key, value) pairs [0, n) of `keys`/`vals` by key, stably and in
  * place: LSD radix, two passes of `bits`-bit digits (keys < 2^(2·bits)),
@@ -1057,34 +1046,34 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const exact4 = (exact[4] ?? new Map()) as Map<number, ExactProps>;
   const v4 = (() => {
     const NO_SET = 0xffffffff; // a position without a set event
-    // Each entity's IPv4 ranges as (start, end) numbers, converted once.
-    const entityRanges: (number[] | undefined)[] = [];
-    const rangesOf = (id: number): number[] => (entityRanges[id] ??= v4Ranges(model.entities[id]!.cidrs));
     const entityCount = model.entities.length;
     if (entityCount >= 2 ** 30 - 1 || c.addrSets.length >= 2 ** 30) throw new Error('too many entities or address sets');
     const groupStart = groups.start;
     let bound = 1 + 2 * exact4.size;
     for (const s of c.addrSets) bound += 2 * s.cidrs.length;
-    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) bound += rangesOf(e).length;
+    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) bound += 2 * model.entities[e]!.cidrs.length;
     const keys = new Uint32Array(bound);
     const codes = new Uint32Array(bound);
     let n = 0;
     keys[n] = 0;
     codes[n++] = NO_SET;
-    /** Events of `ranges`: code << 1 | 1 at starts, code << 1 at ends (none at 2^32). */
-    const add = (ranges: number[], code: number): void => {
-      for (let k = 0; k < ranges.length; k += 2) {
-        keys[n] = ranges[k]!;
+    /** Events of the IPv4 members of `cidrs`: code << 1 | 1 at starts, code << 1 at ends (none at 2^32). */
+    const add = (cidrs: readonly Cidr[], code: number): void => {
+      for (let k = 0; k < cidrs.length; k++) {
+        const cidr = cidrs[k]!;
+        if (cidr.family !== 4) continue;
+        const base = Number(cidr.base);
+        keys[n] = base;
         codes[n++] = ((code << 1) | 1) >>> 0;
-        const end = ranges[k + 1]!;
+        const end = base + 2 ** (32 - cidr.prefixLen);
         if (end < 2 ** 32) {
           keys[n] = end;
           codes[n++] = (code << 1) >>> 0;
         }
       }
     };
-    c.addrSets.forEach((s, id) => add(v4Ranges(s.cidrs), id));
-    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) add(rangesOf(e), (GROUP_EVENT >>> 1) | e);
+    c.addrSets.forEach((s, id) => add(s.cidrs, id));
+    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) add(model.entities[e]!.cidrs, (GROUP_EVENT >>> 1) | e);
     for (const v of exact4.keys()) {
       keys[n] = v;
       codes[n++] = NO_SET;

@@ -135,6 +135,8 @@ export function buildEntities(cluster: Cluster, profiles: Map<string, Profile>):
   const entities: Entity[] = [];
   const parentLabels = (names: string[]): Labels[] =>
     names.map((n) => profiles.get(n)?.labelsToApply).filter((l): l is Labels => l !== undefined);
+  /** Pods' profile names and their labels, shared by the pods of one namespace and service account (read only). */
+  const podParents = new Map<string, { names: string[]; labels: Labels[] }>();
 
   for (const pod of cluster.pods) {
     if (!isWorkloadEndpoint(pod)) continue;
@@ -142,7 +144,12 @@ export function buildEntities(cluster: Cluster, profiles: Map<string, Profile>):
     own.set(NAMESPACE_LABEL, pod.namespace);
     own.set(ORCHESTRATOR_LABEL, 'k8s');
     if (pod.serviceAccountName && pod.serviceAccountName.length < 63) own.set(SERVICE_ACCOUNT_LABEL, pod.serviceAccountName);
-    const prof = podProfiles(pod);
+    const parentKey = `${pod.namespace}\0${pod.serviceAccountName ?? ''}`;
+    let parents = podParents.get(parentKey);
+    if (!parents) {
+      const names = podProfiles(pod);
+      podParents.set(parentKey, (parents = { names, labels: parentLabels(names) }));
+    }
     entities.push({
       id: 0,
       kind: 'wep',
@@ -150,8 +157,8 @@ export function buildEntities(cluster: Cluster, profiles: Map<string, Profile>):
       namespace: pod.namespace,
       node: pod.nodeName,
       ownLabels: own,
-      profiles: prof,
-      labels: new InheritedLabels(own, parentLabels(prof)),
+      profiles: parents.names,
+      labels: new InheritedLabels(own, parents.labels),
       cidrs: pod.ips.map(hostCidr),
       namedPorts: pod.ports,
       pod,
