@@ -110,7 +110,8 @@ class SeqIndex {
   add(seq: U32Buf, value: number): void {
     const h = SeqIndex.hash(seq);
     const e = this.values.length;
-    this.store.append(seq.view());
+    const q = seq.raw();
+    for (let i = 0; i < seq.length; i++) this.store.push(q[i]!);
     this.start.push(this.store.length);
     this.values.push(value);
     this.next.push(this.byHash.get(h) ?? -1);
@@ -175,6 +176,13 @@ function parsePortMemberKey(k: string): PortMemberKey {
 export function addrWords(family: Family, value: bigint): number[] {
   if (family === 4) return [Number(value), 0, 0, 0];
   return [3, 2, 1, 0].map((i) => Number((value >> BigInt(32 * i)) & 0xffffffffn));
+}
+
+/** An absent or empty CIDR list, or one with a CIDR of family f. */
+function hasFamily(list: readonly Cidr[] | undefined, f: Family): boolean {
+  if (!list || list.length === 0) return true;
+  for (let i = 0; i < list.length; i++) if (list[i]!.family === f) return true;
+  return false;
 }
 
 function cmpBig(a: bigint, b: bigint): number {
@@ -330,10 +338,7 @@ class Compiler {
       else if (rule.protocol === 58) version = 6;
     }
     if (version !== undefined && version !== f) return false;
-    for (const list of [rule.source.nets, rule.source.notNets, rule.destination.nets, rule.destination.notNets]) {
-      if (list && list.length > 0 && !list.some((c) => c.family === f)) return false;
-    }
-    return true;
+    return hasFamily(rule.source.nets, f) && hasFamily(rule.source.notNets, f) && hasFamily(rule.destination.nets, f) && hasFamily(rule.destination.notNets, f);
   }
 
   private portList(er: EntityRule, list: PortList | undefined, rule: Rule, ns: string | undefined): number {
@@ -412,9 +417,11 @@ class Compiler {
     }
     const addrTestStart = this.addrTests.length / 2;
     const test = this.addrTest;
-    for (const [sideName, side] of MATCH_SIDES) {
+    for (let si = 0; si < MATCH_SIDES.length; si++) {
+      const [sideName, side] = MATCH_SIDES[si]!;
       const er = rule[sideName];
-      for (const [field, negate] of NET_FIELDS) {
+      for (let fi = 0; fi < NET_FIELDS.length; fi++) {
+        const [field, negate] = NET_FIELDS[fi]!;
         const list = er[field];
         if (!list || list.length === 0) continue;
         const fam = list.filter((c) => c.family === f);
@@ -831,7 +838,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   // 1. Programs of every policed endpoint (entity id order).
   const progs = new Map<Entity, { egress: number; ingress: number }>();
-  for (const e of model.entities) {
+  for (let i = 0; i < model.entities.length; i++) {
+    const e = model.entities[i]!;
     if (!model.isPoliced(e)) continue;
     if (e.kind === 'wep') progs.set(e, { egress: c.workloadProgram(e, 'egress'), ingress: c.workloadProgram(e, 'ingress') });
     else if (e.kind === 'hep') progs.set(e, { egress: c.hostProgram(e, 'egress'), ingress: c.hostProgram(e, 'ingress') });
@@ -865,9 +873,13 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const exactKey = (f: Family, v: bigint): number | bigint => (f === 4 ? Number(v) : v);
   const blank = (): ExactProps => ({ epKind: S.EP_NONE, epNode: NONE, hostNode: NONE, policed: false, egressProg: NONE, ingressProg: NONE, ports: [] });
   const ownerAddrs: IpAddr[] = [];
-  for (const e of model.entities) if (e.kind === 'wep' || e.kind === 'hep') for (const cidr of e.cidrs) ownerAddrs.push({ family: cidr.family, value: cidr.base });
+  for (let i = 0; i < model.entities.length; i++) {
+    const e = model.entities[i]!;
+    if (e.kind === 'wep' || e.kind === 'hep') for (let k = 0; k < e.cidrs.length; k++) ownerAddrs.push({ family: e.cidrs[k]!.family, value: e.cidrs[k]!.base });
+  }
   for (const addrs of model.nodeAddresses.values()) ownerAddrs.push(...addrs);
-  for (const a of ownerAddrs) {
+  for (let i = 0; i < ownerAddrs.length; i++) {
+    const a = ownerAddrs[i]!;
     const m = exactFor(a.family);
     const k = exactKey(a.family, a.value);
     if (m.has(k)) continue;

@@ -86,12 +86,23 @@ export function tierLess(a: Tier, b: Tier): number {
   return cmp(a.name, b.name);
 }
 
+/** The name part of policyLess's order. */
+const policyKey = (p: Policy): string => `${p.name}/${p.namespace ?? ''}/${p.kind}`;
+
 /** v3.32 PolKVLess: order ascending (none = +inf), then `name/namespace/kind`. */
-export function policyLess(a: Policy, b: Policy): number {
+export function policyLess(a: Policy, b: Policy, keyOf: (p: Policy) => string = policyKey): number {
   const ao = a.order ?? Infinity;
   const bo = b.order ?? Infinity;
   if (ao !== bo) return ao < bo ? -1 : 1;
-  return cmp(`${a.name}/${a.namespace ?? ''}/${a.kind}`, `${b.name}/${b.namespace ?? ''}/${b.kind}`);
+  return cmp(keyOf(a), keyOf(b));
+}
+
+/** Sorts by policyLess, each policy's key string made once (not per comparison). */
+function sortPolicies(list: Policy[]): void {
+  const keys = new Map<Policy, string>();
+  for (const p of list) keys.set(p, policyKey(p));
+  const keyOf = (p: Policy): string => keys.get(p)!;
+  list.sort((a, b) => policyLess(a, b, keyOf));
 }
 
 /** The name a policy has in traces (Calico flow-log style). */
@@ -167,7 +178,7 @@ export class ResolvedCluster {
       if (!list) this.policiesByTier.set(p.tier, (list = []));
       list.push(p);
     }
-    for (const list of this.policiesByTier.values()) list.sort(policyLess);
+    for (const list of this.policiesByTier.values()) sortPolicies(list);
     if (options.traffic) this.trafficScope = this.endpointsMet(options.traffic);
   }
 
