@@ -23,7 +23,7 @@ export class LabelIndex<E extends { labels: LabelSource }> {
   private readonly byKey = new Map<string, Map<string, Int32Array>>();
   /** Per key, every entity carrying it (the union of its value lists), built on first use. */
   private readonly withKey = new Map<string, Int32Array>();
-  /** Scratch marks for unions (one byte per entity). */
+  /** Scratch marks for unions and intersections (one byte per entity, all 0 between uses). */
   private marks: Uint8Array | undefined;
 
   /**
@@ -192,7 +192,7 @@ export class LabelIndex<E extends { labels: LabelSource }> {
             continue;
           }
           if (!c.exact) exact = false;
-          best = best ? intersect(best, c.list) : c.list;
+          best = best ? intersect(best, c.list, (this.marks ??= new Uint8Array(this.entities.length))) : c.list;
         }
         return best ? { list: best, exact } : 'all';
       }
@@ -235,8 +235,8 @@ export class LabelIndex<E extends { labels: LabelSource }> {
   }
 }
 
-/** Positions in both ascending lists. */
-function intersect(a: Int32Array, b: Int32Array): Int32Array {
+/** Positions in both ascending lists; `marks` (all 0, one per position) is left all 0. */
+function intersect(a: Int32Array, b: Int32Array, marks: Uint8Array): Int32Array {
   if (a.length > b.length) [a, b] = [b, a];
   const out = new Int32Array(a.length);
   let o = 0;
@@ -261,17 +261,15 @@ function intersect(a: Int32Array, b: Int32Array): Int32Array {
       if (lo < b.length && b[lo] === x) out[o++] = x;
     }
   } else {
-    let i = 0;
-    let j = 0;
-    while (i < a.length && j < b.length) {
-      if (a[i]! < b[j]!) i++;
-      else if (a[i]! > b[j]!) j++;
-      else {
-        out[o++] = a[i]!;
-        i++;
-        j++;
-      }
+    // Comparable sizes: mark b's positions, keep a's marked ones (a merge's
+    // branches mispredict; this is about twice as fast).
+    for (let k = 0; k < b.length; k++) marks[b[k]!] = 1;
+    for (let k = 0; k < a.length; k++) {
+      const x = a[k]!;
+      out[o] = x;
+      o += marks[x]!;
     }
+    for (let k = 0; k < b.length; k++) marks[b[k]!] = 0;
   }
   return o === out.length ? out : out.slice(0, o);
 }
