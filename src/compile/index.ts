@@ -907,14 +907,17 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     if (!p) m.set(k, (p = blank()));
     p.ports.push(membership);
   };
-  c.portSets.forEach((ps, setId) => {
+  const entities = model.entities;
+  for (let setId = 0; setId < c.portSets.length; setId++) {
+    const ps = c.portSets[setId]!;
     for (const mem of ps.members) addMembership(mem.addr.family, mem.addr.value, setId * 2 ** 24 + mem.proto * 2 ** 16 + mem.port);
     const eps = ps.endpoints;
     for (let i = 0; i < eps.length; i += 3) {
       const membership = setId * 2 ** 24 + eps[i + 1]! * 2 ** 16 + eps[i + 2]!;
-      for (const cidr of model.entities[eps[i]!]!.cidrs) addMembership(cidr.family, cidr.base, membership);
+      const cidrs = entities[eps[i]!]!.cidrs;
+      for (let k = 0; k < cidrs.length; k++) addMembership(cidrs[k]!.family, cidrs[k]!.base, membership);
     }
-  });
+  }
 
   // 4. Address classes per family: sweep over every set member's range.
   const identities = new IdentityTable(c.addrSets.length);

@@ -39,26 +39,42 @@ export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
 
 /**
  * Label view: own labels first, then each parent's in order (the first
- * definition of a key wins), flattened into one map at construction so a
- * lookup is one hash probe.
+ * definition of a key wins). Read through the maps (no merged map per
+ * entity: parents are shared by every pod of a namespace and service
+ * account); a lookup is at most one probe per map.
  */
 class InheritedLabels implements LabelSource {
-  private readonly view: Map<string, string>;
-  constructor(own: Labels, parents: Labels[]) {
-    const view = copyLabels(own);
-    for (const p of parents) p.forEach((v, k) => (view.has(k) ? undefined : view.set(k, v)));
-    this.view = view;
-  }
+  constructor(
+    private readonly own: Labels,
+    private readonly parents: readonly Labels[],
+  ) {}
   /** Every label key visible through this view. */
-  keys(): Iterable<string> {
-    return this.view.keys();
+  *keys(): Iterable<string> {
+    const keys: string[] = [];
+    this.forEach((_v, k) => keys.push(k));
+    yield* keys;
   }
-  /** Every visible label once (as `Map.forEach`). */
+  /** Every visible label once, own first, then each parent's not defined before (as a merged `Map.forEach`). */
   forEach(visit: (value: string, key: string) => void): void {
-    this.view.forEach(visit);
+    this.own.forEach(visit);
+    const parents = this.parents;
+    for (let i = 0; i < parents.length; i++) {
+      parents[i]!.forEach((v, k) => {
+        if (this.own.has(k)) return;
+        for (let j = 0; j < i; j++) if (parents[j]!.has(k)) return;
+        visit(v, k);
+      });
+    }
   }
   get(key: string): string | undefined {
-    return this.view.get(key);
+    const v = this.own.get(key);
+    if (v !== undefined) return v;
+    const parents = this.parents;
+    for (let i = 0; i < parents.length; i++) {
+      const pv = parents[i]!.get(key);
+      if (pv !== undefined) return pv;
+    }
+    return undefined;
   }
 }
 
