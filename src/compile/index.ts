@@ -1326,10 +1326,8 @@ const KEY_END = 1 << 24;
  */
 class RowTable {
   readonly halves = new U32Chunks();
-  /** Per slot: row start (index into `halves`) + 1, 0 when empty; its hash and length. */
-  private slotAt = new Int32Array(1 << 12);
-  private slotHash = new Int32Array(1 << 12);
-  private slotLen = new Int32Array(1 << 12);
+  /** Per slot, 3 words side by side (one cache line per probe): row start (index into `halves`) + 1 (0 when empty), its hash, its length. */
+  private slots = new Int32Array(3 << 12);
   private rows = 0;
 
   /** Word offset (u64 words) of the row whose u32 halves are `words[0, len)`. */
@@ -1341,38 +1339,37 @@ class RowTable {
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
-    const mask = this.slotAt.length - 1;
+    const slots = this.slots;
+    const mask = slots.length / 3 - 1;
     const halves = this.halves;
     let i = h & mask;
-    for (; this.slotAt[i] !== 0; i = (i + 1) & mask) {
-      if (this.slotHash[i] !== h || this.slotLen[i] !== len) continue;
-      const start = this.slotAt[i]! - 1;
+    for (; slots[3 * i] !== 0; i = (i + 1) & mask) {
+      if (slots[3 * i + 1] !== h || slots[3 * i + 2] !== len) continue;
+      const start = slots[3 * i]! - 1;
       let k = 0;
       while (k < len && halves.at(start + k) === words[k]) k++;
       if (k === len) return start / 2;
     }
     const start = halves.length;
     for (let k = 0; k < len; k++) halves.push(words[k]!);
-    this.slotAt[i] = start + 1;
-    this.slotHash[i] = h;
-    this.slotLen[i] = len;
-    if (++this.rows * 2 > this.slotAt.length) this.grow();
+    slots[3 * i] = start + 1;
+    slots[3 * i + 1] = h;
+    slots[3 * i + 2] = len;
+    if (++this.rows * 2 > mask + 1) this.grow();
     return start / 2;
   }
 
   private grow(): void {
-    const [at, hash, len] = [this.slotAt, this.slotHash, this.slotLen];
-    const size = at.length * 2;
-    this.slotAt = new Int32Array(size);
-    this.slotHash = new Int32Array(size);
-    this.slotLen = new Int32Array(size);
-    for (let j = 0; j < at.length; j++) {
-      if (at[j] === 0) continue;
-      let i = hash[j]! & (size - 1);
-      while (this.slotAt[i] !== 0) i = (i + 1) & (size - 1);
-      this.slotAt[i] = at[j]!;
-      this.slotHash[i] = hash[j]!;
-      this.slotLen[i] = len[j]!;
+    const old = this.slots;
+    const size = (old.length / 3) * 2;
+    const slots = (this.slots = new Int32Array(3 * size));
+    for (let j = 0; j < old.length; j += 3) {
+      if (old[j] === 0) continue;
+      let i = old[j + 1]! & (size - 1);
+      while (slots[3 * i] !== 0) i = (i + 1) & (size - 1);
+      slots[3 * i] = old[j]!;
+      slots[3 * i + 1] = old[j + 1]!;
+      slots[3 * i + 2] = old[j + 2]!;
     }
   }
 }
