@@ -76,21 +76,30 @@ class SeqIndex {
   private readonly store = new U32Buf();
   private readonly start: number[] = [0];
   private readonly values: number[] = [];
-  private readonly next: number[] = [];
-  private readonly byHash = new Map<number, number>();
+  private readonly hashes: number[] = [];
+  /** Open addressing: entry + 1 per slot (0: empty), at most half full. */
+  private slots = new Int32Array(1 << 10);
 
   private static hash(seq: U32Buf): number {
     const q = seq.raw();
     let h = 0x811c9dc5 ^ seq.length;
     for (let i = 0; i < seq.length; i++) h = Math.imul(h ^ q[i]!, 0x01000193);
-    return h;
+    // Finalizer: FNV's low bits follow the words' low bits only.
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    return h ^ (h >>> 13);
   }
 
   /** The value stored for `seq`, -1 when none. */
   get(seq: U32Buf): number {
     const q = seq.raw();
     const len = seq.length;
-    for (let e = this.byHash.get(SeqIndex.hash(seq)) ?? -1; e >= 0; e = this.next[e]!) {
+    const h = SeqIndex.hash(seq);
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    for (let i = h & mask; slots[i] !== 0; i = (i + 1) & mask) {
+      const e = slots[i]! - 1;
+      if (this.hashes[e] !== h) continue;
       const start = this.start[e]!;
       if (this.start[e + 1]! - start !== len) continue;
       const raw = this.store.raw();
@@ -114,8 +123,22 @@ class SeqIndex {
     for (let i = 0; i < seq.length; i++) this.store.push(q[i]!);
     this.start.push(this.store.length);
     this.values.push(value);
-    this.next.push(this.byHash.get(h) ?? -1);
-    this.byHash.set(h, e);
+    this.hashes.push(h);
+    if (2 * (e + 1) > this.slots.length) {
+      const old = this.slots;
+      this.slots = new Int32Array(old.length * 2);
+      for (let j = 0; j < old.length; j++) if (old[j] !== 0) this.place(old[j]! - 1);
+    }
+    this.place(e);
+  }
+
+  /** Puts entry e in the first free slot of its probe sequence. */
+  private place(e: number): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = this.hashes[e]! & mask;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    slots[i] = e + 1;
   }
 }
 
