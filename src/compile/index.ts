@@ -797,8 +797,10 @@ class IdentityTable {
   readonly sets = new U32Chunks();
   readonly rowStart: number[] = [];
   readonly rowCount: number[] = [];
-  private readonly byHash = new Map<number, number>();
-  private readonly next: number[] = [];
+  /** Per identity, its sweep hash (rows are found by hash and size, then checked). */
+  private readonly hashes: number[] = [];
+  /** Open addressing: identity + 1 per slot (0: empty), at most half full. */
+  private slots = new Int32Array(1 << 12);
   private readonly zobrist: Uint32Array;
   /** Scratch: the row being added. */
   private row = new Uint32Array(256);
@@ -822,9 +824,13 @@ class IdentityTable {
 
   /** The identity of the sweep's active sets (a new one when unseen). */
   intern(st: SweepState): number {
-    const key = (st.hash >>> 0) + st.size * 2 ** 32;
-    const first = this.byHash.get(key);
-    for (let id = first ?? -1; id >= 0; id = this.next[id]!) {
+    const hash = st.hash | 0;
+    let slots = this.slots;
+    let mask = slots.length - 1;
+    let i = IdentityTable.slotOf(hash, st.size) & mask;
+    for (; slots[i] !== 0; i = (i + 1) & mask) {
+      const id = slots[i]! - 1;
+      if (this.hashes[id] !== hash || this.rowCount[id] !== st.size) continue;
       const start = this.rowStart[id]!;
       const end = start + this.rowCount[id]!;
       let same = true;
@@ -848,9 +854,24 @@ class IdentityTable {
     this.sets.append(row, n);
     this.rowStart.push(start);
     this.rowCount.push(n);
-    this.next.push(first ?? -1);
-    this.byHash.set(key, id);
+    this.hashes.push(hash);
+    if (2 * (id + 1) > slots.length) {
+      // Grow: every identity again in a table twice the size.
+      this.slots = slots = new Int32Array(slots.length * 2);
+      mask = slots.length - 1;
+      for (let j = 0; j <= id; j++) {
+        let k = IdentityTable.slotOf(this.hashes[j]!, this.rowCount[j]!) & mask;
+        while (slots[k] !== 0) k = (k + 1) & mask;
+        slots[k] = j + 1;
+      }
+    } else slots[i] = id + 1;
     return id;
+  }
+
+  /** Slot hash of (sweep hash, size). */
+  private static slotOf(hash: number, size: number): number {
+    const h = Math.imul(hash ^ size, 0x85ebca6b);
+    return h ^ (h >>> 15);
   }
 }
 
