@@ -720,8 +720,14 @@ interface ExactProps {
   policed: boolean;
   egressProg: number;
   ingressProg: number;
-  /** (port set id, proto, port) memberships of this exact address, packed as setId * 2^24 + proto * 2^16 + port. */
-  ports: number[];
+  /**
+   * (port set id, proto, port) memberships of this exact address, packed as
+   * setId * 2^24 + proto * 2^16 + port: `memberships[portStart, portStart + portCount)`.
+   */
+  portStart: number;
+  portCount: number;
+  /** Position among the addresses with memberships, -1 before the first. */
+  owner: number;
 }
 
 /**
@@ -915,7 +921,7 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const exact: Map<number | bigint, ExactProps>[] = [];
   const exactFor = (f: Family): Map<number | bigint, ExactProps> => (exact[f] ??= new Map());
   const exactKey = (f: Family, v: bigint): number | bigint => (f === 4 ? Number(v) : v);
-  const blank = (): ExactProps => ({ epKind: S.EP_NONE, epNode: NONE, hostNode: NONE, policed: false, egressProg: NONE, ingressProg: NONE, ports: [] });
+  const blank = (): ExactProps => ({ epKind: S.EP_NONE, epNode: NONE, hostNode: NONE, policed: false, egressProg: NONE, ingressProg: NONE, portStart: 0, portCount: 0, owner: -1 });
   const ownerAddrs: IpAddr[] = [];
   for (let i = 0; i < model.entities.length; i++) {
     const e = model.entities[i]!;
@@ -944,12 +950,21 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     m.set(k, p);
   }
   if (c.portSets.length >= 2 ** 29) throw new Error('too many port sets'); // packed memberships stay below 2^53
+  // Memberships gathered as (owner, membership) pairs, then grouped per owner (CSR): no array per address.
+  const owners: ExactProps[] = [];
+  const memOwner = new U32Buf();
+  const memValue: number[] = [];
   const addMembership = (family: Family, value: bigint, membership: number): void => {
     const m = exactFor(family);
     const k = exactKey(family, value);
     let p = m.get(k);
     if (!p) m.set(k, (p = blank()));
-    p.ports.push(membership);
+    if (p.owner < 0) {
+      p.owner = owners.length;
+      owners.push(p);
+    }
+    memOwner.push(p.owner);
+    memValue.push(membership);
   };
   const entities = model.entities;
   for (let setId = 0; setId < c.portSets.length; setId++) {
@@ -961,6 +976,17 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       const cidrs = entities[eps[i]!]!.cidrs;
       for (let k = 0; k < cidrs.length; k++) addMembership(cidrs[k]!.family, cidrs[k]!.base, membership);
     }
+  }
+  const memberships = new Float64Array(memValue.length);
+  {
+    for (let i = 0; i < memOwner.length; i++) owners[memOwner.at(i)]!.portCount++;
+    let at = 0;
+    for (const p of owners) {
+      p.portStart = at;
+      at += p.portCount;
+    }
+    const fill = owners.map((p) => p.portStart);
+    for (let i = 0; i < memOwner.length; i++) memberships[fill[memOwner.at(i)]!++] = memValue[i]!;
   }
 
   // 4. Address classes per family: sweep over every set member's range.
@@ -993,9 +1019,9 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       key.push(p.ingressProg);
     }
     let nPorts = 0;
-    if (p && p.ports.length) {
-      if (packedPorts.length < p.ports.length) packedPorts = new Float64Array(Math.max(p.ports.length, packedPorts.length * 2));
-      for (let i = 0; i < p.ports.length; i++) packedPorts[nPorts++] = p.ports[i]!;
+    if (p && p.portCount) {
+      if (packedPorts.length < p.portCount) packedPorts = new Float64Array(Math.max(p.portCount, packedPorts.length * 2));
+      for (let i = 0; i < p.portCount; i++) packedPorts[nPorts++] = memberships[p.portStart + i]!;
       packedPorts.subarray(0, nPorts).sort();
       // Each membership once.
       let u = 0;
