@@ -1396,8 +1396,13 @@ const KEY_END = 1 << 24;
  */
 class RowTable {
   readonly halves = new U32Chunks();
-  /** Per slot, 3 words side by side (one cache line per probe): row start (index into `halves`) + 1 (0 when empty), its hash, its length. */
-  private slots = new Int32Array(3 << 12);
+  /**
+   * Per slot, SLOT words side by side (one cache line per probe): row start
+   * (index into `halves`) + 1 (0 when empty), its hash, its length, and its
+   * first two words (most rows have two: blocks of up to 64 rules), so a
+   * probe rarely reads `halves`.
+   */
+  private slots = new Int32Array(SLOT << 12);
   private rows = 0;
 
   /** Word offset (u64 words) of the row whose u32 halves are `words[0, len)`. */
@@ -1410,39 +1415,46 @@ class RowTable {
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
     const slots = this.slots;
-    const mask = slots.length / 3 - 1;
+    const mask = slots.length / SLOT - 1;
     const halves = this.halves;
+    const w0 = len > 0 ? words[0]! | 0 : 0;
+    const w1 = len > 1 ? words[1]! | 0 : 0;
     let i = h & mask;
-    for (; slots[3 * i] !== 0; i = (i + 1) & mask) {
-      if (slots[3 * i + 1] !== h || slots[3 * i + 2] !== len) continue;
-      const start = slots[3 * i]! - 1;
-      let k = 0;
+    for (; slots[SLOT * i] !== 0; i = (i + 1) & mask) {
+      const at = SLOT * i;
+      if (slots[at + 1] !== h || slots[at + 2] !== len || slots[at + 3] !== w0 || slots[at + 4] !== w1) continue;
+      const start = slots[at]! - 1;
+      let k = 2;
       while (k < len && halves.at(start + k) === words[k]) k++;
-      if (k === len) return start / 2;
+      if (k >= len) return start / 2;
     }
     const start = halves.length;
     for (let k = 0; k < len; k++) halves.push(words[k]!);
-    slots[3 * i] = start + 1;
-    slots[3 * i + 1] = h;
-    slots[3 * i + 2] = len;
+    const at = SLOT * i;
+    slots[at] = start + 1;
+    slots[at + 1] = h;
+    slots[at + 2] = len;
+    slots[at + 3] = w0;
+    slots[at + 4] = w1;
     if (++this.rows * 2 > mask + 1) this.grow();
     return start / 2;
   }
 
   private grow(): void {
     const old = this.slots;
-    const size = (old.length / 3) * 2;
-    const slots = (this.slots = new Int32Array(3 * size));
-    for (let j = 0; j < old.length; j += 3) {
+    const size = (old.length / SLOT) * 2;
+    const slots = (this.slots = new Int32Array(SLOT * size));
+    for (let j = 0; j < old.length; j += SLOT) {
       if (old[j] === 0) continue;
       let i = old[j + 1]! & (size - 1);
-      while (slots[3 * i] !== 0) i = (i + 1) & (size - 1);
-      slots[3 * i] = old[j]!;
-      slots[3 * i + 1] = old[j + 1]!;
-      slots[3 * i + 2] = old[j + 2]!;
+      while (slots[SLOT * i] !== 0) i = (i + 1) & (size - 1);
+      slots.set(old.subarray(j, j + SLOT), SLOT * i);
     }
   }
 }
+
+/** RowTable slot words. */
+const SLOT = 5;
 
 /** Set bits of a u32 (SWAR popcount). */
 function popcount32(x: number): number {
