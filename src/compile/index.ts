@@ -2021,9 +2021,13 @@ function buildDecision(c: Compiler): DecisionTables {
           let neg = 0;
           for (; k < sorted.length && Math.floor(sorted[k]! / 2 ** 32) === setId; k++) {
             const low = sorted[k]! - setId * 2 ** 32;
-            if (low >= 2 ** 31) neg++;
-            else pos++;
-            lists[listCount++] = low % 2 ** 31;
+            if (low >= 2 ** 31) {
+              neg++;
+              lists[listCount++] = low - 2 ** 31;
+            } else {
+              pos++;
+              lists[listCount++] = low;
+            }
           }
           const at = 4 * setCount++;
           sets[at] = setId;
