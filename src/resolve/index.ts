@@ -59,6 +59,19 @@ export interface AddressOwner {
   networkSet?: Entity;
 }
 
+/** Values by address: IPv4 by its number (no string per lookup), IPv6 by `addrKey`. */
+class AddrMap<V> {
+  private readonly v4 = new Map<number, V>();
+  private readonly v6 = new Map<string, V>();
+  get(a: IpAddr): V | undefined {
+    return a.family === 4 ? this.v4.get(Number(a.value)) : this.v6.get(addrKey(a));
+  }
+  set(a: IpAddr, v: V): void {
+    if (a.family === 4) this.v4.set(Number(a.value), v);
+    else this.v6.set(addrKey(a), v);
+  }
+}
+
 /** An AddressOwner whose network set (display only) is looked up on first use. */
 class LazyOwner implements AddressOwner {
   private set: Entity | null | undefined;
@@ -129,8 +142,8 @@ export class ResolvedCluster {
   readonly nat: NatTable;
   /** Host addresses by node (Node objects and HEP expectedIPs). */
   readonly nodeAddresses = new Map<string, IpAddr[]>();
-  private readonly hostAddr = new Map<string, string>();
-  private readonly endpointByAddr = new Map<string, Entity>();
+  private readonly hostAddr = new AddrMap<string>();
+  private readonly endpointByAddr = new AddrMap<Entity>();
   private readonly setEntities: Entity[];
   private readonly tiers: Tier[];
   private readonly policiesByTier = new Map<string, Policy[]>();
@@ -158,9 +171,9 @@ export class ResolvedCluster {
     for (const e of this.entities) {
       if (e.kind === 'wep' || e.kind === 'hep') {
         for (const c of e.cidrs) {
-          const k = `${c.family}:${c.base}`;
-          const prev = this.endpointByAddr.get(k);
-          if (!prev || (prev.kind === 'hep' && e.kind === 'wep')) this.endpointByAddr.set(k, e);
+          const a = { family: c.family, value: c.base };
+          const prev = this.endpointByAddr.get(a);
+          if (!prev || (prev.kind === 'hep' && e.kind === 'wep')) this.endpointByAddr.set(a, e);
         }
       }
       if (e.kind === 'hep') {
@@ -186,8 +199,8 @@ export class ResolvedCluster {
     let list = this.nodeAddresses.get(node);
     if (!list) this.nodeAddresses.set(node, (list = []));
     for (const a of addrs) {
-      if (this.hostAddr.has(addrKey(a))) continue;
-      this.hostAddr.set(addrKey(a), node);
+      if (this.hostAddr.get(a) !== undefined) continue;
+      this.hostAddr.set(a, node);
       list.push(a);
     }
   }
@@ -229,17 +242,16 @@ export class ResolvedCluster {
 
   /** The WEP/HEP owning `addr` (as `owner(addr).endpoint`, without the network-set scan). */
   endpointAt(addr: IpAddr): Entity | undefined {
-    return this.endpointByAddr.get(addrKey(addr));
+    return this.endpointByAddr.get(addr);
   }
 
   /** The node whose host address `addr` is (as `owner(addr).hostNode`). */
   hostNodeAt(addr: IpAddr): string | undefined {
-    return this.hostAddr.get(addrKey(addr));
+    return this.hostAddr.get(addr);
   }
 
   owner(addr: IpAddr): AddressOwner {
-    const k = addrKey(addr);
-    return new LazyOwner(this, addr, this.endpointByAddr.get(k), this.hostAddr.get(k));
+    return new LazyOwner(this, addr, this.endpointByAddr.get(addr), this.hostAddr.get(addr));
   }
 
   /** Longest-prefix NetworkSet/GlobalNetworkSet containing `addr` (for naming only; a scan). */
