@@ -1448,7 +1448,7 @@ class RowTable {
       if (old[j] === 0) continue;
       let i = old[j + 1]! & (size - 1);
       while (slots[SLOT * i] !== 0) i = (i + 1) & (size - 1);
-      slots.set(old.subarray(j, j + SLOT), SLOT * i);
+      for (let w = 0; w < SLOT; w++) slots[SLOT * i + w] = old[j + w]!;
     }
   }
 }
