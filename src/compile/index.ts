@@ -312,12 +312,16 @@ class Compiler {
   private addrSet(key: string, members: () => { cidrs?: readonly Cidr[]; entities?: Int32Array }): number {
     let id = this.addrSetIds.get(key);
     if (id === undefined) {
-      id = this.addrSets.length;
-      const m = members();
-      this.addrSets.push({ key, cidrs: m.cidrs ?? [], entities: m.entities ?? new Int32Array(0) });
+      id = this.newAddrSet(key, members());
       this.addrSetIds.set(key, id);
     }
     return id;
+  }
+
+  /** Appends an address set (the next id). */
+  private newAddrSet(key: string, m: { cidrs?: readonly Cidr[]; entities?: Int32Array }): number {
+    this.addrSets.push({ key, cidrs: m.cidrs ?? [], entities: m.entities ?? new Int32Array(0) });
+    return this.addrSets.length - 1;
   }
 
   /** Address set ids of selector objects (the model caches them per entity rule), found by canonical text on first sight. */
@@ -327,11 +331,18 @@ class Compiler {
   private selectorSet(sel: Selector): number {
     let id = this.selectorSetIds.get(sel);
     if (id === undefined) {
-      id = this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) }));
+      id = this.selectorSetsByText.get(sel.canonical);
+      if (id === undefined) {
+        id = this.newAddrSet(`sel|${sel.canonical}`, { entities: this.model.ipsets.matchingEntityIds(sel) });
+        this.selectorSetsByText.set(sel.canonical, id);
+      }
       this.selectorSetIds.set(sel, id);
     }
     return id;
   }
+
+  /** Selector set ids by canonical text (no prefixed key string per lookup; other sets' keys never collide). */
+  private readonly selectorSetsByText = new Map<string, number>();
 
   /** Appends an ADDR_TESTS record (a bound function: match passes it around as `test`). */
   private readonly addrTest = (side: number, negate: boolean, setId: number): void => {
