@@ -24,6 +24,7 @@ import { hasPorts, isIcmp } from '../net/ip.js';
 import type { EntityRule, Policy, PortList, Profile, Rule, Tier } from '../model/types.js';
 import type { Direction } from '../model/types.js';
 import type { Entity, Frontend, ResolvedCluster, TierPlan } from '../resolve/index.js';
+import type { Selector } from '../parse/selector/types.js';
 import { policyTraceName, ResolvedCluster as ResolvedClusterCtor } from '../resolve/index.js';
 import { StringTable, U32Parts, U32Records, writeImage, type Rec, type SectionData } from '../format/image.js';
 import { RecordPacker, U32Buf, U32Chunks } from '../format/packed.js';
@@ -35,7 +36,7 @@ import { checkImageSize } from './limits.js';
 export const PROFILE_TIER = '__PROFILE__';
 export const NO_MATCH = '__NO_MATCH__';
 
-/** A port-set member: (address, protocol, port); the shape `IpSetIndex.namedPortMembers` returns. */
+/** A port-set member: (address, protocol, port). */
 interface PortMemberKey {
   addr: IpAddr;
   proto: number;
@@ -75,21 +76,30 @@ class SeqIndex {
   private readonly store = new U32Buf();
   private readonly start: number[] = [0];
   private readonly values: number[] = [];
-  private readonly next: number[] = [];
-  private readonly byHash = new Map<number, number>();
+  private readonly hashes: number[] = [];
+  /** Open addressing: entry + 1 per slot (0: empty), at most half full. */
+  private slots = new Int32Array(1 << 10);
 
   private static hash(seq: U32Buf): number {
     const q = seq.raw();
     let h = 0x811c9dc5 ^ seq.length;
     for (let i = 0; i < seq.length; i++) h = Math.imul(h ^ q[i]!, 0x01000193);
-    return h;
+    // Finalizer: FNV's low bits follow the words' low bits only.
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    return h ^ (h >>> 13);
   }
 
   /** The value stored for `seq`, -1 when none. */
   get(seq: U32Buf): number {
     const q = seq.raw();
     const len = seq.length;
-    for (let e = this.byHash.get(SeqIndex.hash(seq)) ?? -1; e >= 0; e = this.next[e]!) {
+    const h = SeqIndex.hash(seq);
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    for (let i = h & mask; slots[i] !== 0; i = (i + 1) & mask) {
+      const e = slots[i]! - 1;
+      if (this.hashes[e] !== h) continue;
       const start = this.start[e]!;
       if (this.start[e + 1]! - start !== len) continue;
       const raw = this.store.raw();
@@ -100,21 +110,43 @@ class SeqIndex {
     return -1;
   }
 
+  /** Sequences stored. */
+  get size(): number {
+    return this.values.length;
+  }
+
   /** Stores `value` for `seq` (not present). */
   add(seq: U32Buf, value: number): void {
     const h = SeqIndex.hash(seq);
     const e = this.values.length;
-    this.store.append(seq.view());
+    const q = seq.raw();
+    for (let i = 0; i < seq.length; i++) this.store.push(q[i]!);
     this.start.push(this.store.length);
     this.values.push(value);
-    this.next.push(this.byHash.get(h) ?? -1);
-    this.byHash.set(h, e);
+    this.hashes.push(h);
+    if (2 * (e + 1) > this.slots.length) {
+      const old = this.slots;
+      this.slots = new Int32Array(old.length * 2);
+      for (let j = 0; j < old.length; j++) if (old[j] !== 0) this.place(old[j]! - 1);
+    }
+    this.place(e);
+  }
+
+  /** Puts entry e in the first free slot of its probe sequence. */
+  private place(e: number): void {
+    const slots = this.slots;
+    const mask = slots.length - 1;
+    let i = this.hashes[e]! & mask;
+    while (slots[i] !== 0) i = (i + 1) & mask;
+    slots[i] = e + 1;
   }
 }
 
+/** A port set: its members, and named-port members as (entity id, proto, port) triples, one member per address of the entity. */
 interface PortSetDef {
   key: string;
   members: PortMemberKey[];
+  endpoints: readonly number[];
 }
 
 export interface CompileStats {
@@ -169,6 +201,13 @@ export function addrWords(family: Family, value: bigint): number[] {
   return [3, 2, 1, 0].map((i) => Number((value >> BigInt(32 * i)) & 0xffffffffn));
 }
 
+/** An absent or empty CIDR list, or one with a CIDR of family f. */
+function hasFamily(list: readonly Cidr[] | undefined, f: Family): boolean {
+  if (!list || list.length === 0) return true;
+  for (let i = 0; i < list.length; i++) if (list[i]!.family === f) return true;
+  return false;
+}
+
 function cmpBig(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -203,10 +242,10 @@ class Compiler {
   private readonly tierBlockIds = new SeqIndex();
   private readonly keySeq = new U32Buf(64);
   private readonly tierIds = new Map<Tier, number>();
-  private readonly policyIds = new Map<Policy, number>();
   readonly tierRefs: number[] = [];
   readonly profileBlocks: Rec[] = [];
-  private readonly profileBlockIds = new Map<string, number>();
+  /** Profile block ids by direction and profile name. */
+  private readonly profileBlockIds = { ingress: new Map<string, number>(), egress: new Map<string, number>() };
   readonly profileRefs: number[] = [];
   /** PROGRAMS as u32 words: opStart, opCount. */
   readonly programs = new U32Buf();
@@ -273,20 +312,51 @@ class Compiler {
   private addrSet(key: string, members: () => { cidrs?: readonly Cidr[]; entities?: Int32Array }): number {
     let id = this.addrSetIds.get(key);
     if (id === undefined) {
-      id = this.addrSets.length;
-      const m = members();
-      this.addrSets.push({ key, cidrs: m.cidrs ?? [], entities: m.entities ?? new Int32Array(0) });
+      id = this.newAddrSet(key, members());
       this.addrSetIds.set(key, id);
     }
     return id;
   }
 
+  /** Appends an address set (the next id). */
+  private newAddrSet(key: string, m: { cidrs?: readonly Cidr[]; entities?: Int32Array }): number {
+    this.addrSets.push({ key, cidrs: m.cidrs ?? [], entities: m.entities ?? new Int32Array(0) });
+    return this.addrSets.length - 1;
+  }
+
+  /** Address set ids of selector objects (the model caches them per entity rule), found by canonical text on first sight. */
+  private readonly selectorSetIds = new Map<Selector, number>();
+
+  /** The address set of a selector's matching entities. */
+  private selectorSet(sel: Selector): number {
+    let id = this.selectorSetIds.get(sel);
+    if (id === undefined) {
+      id = this.selectorSetsByText.get(sel.canonical);
+      if (id === undefined) {
+        id = this.newAddrSet(`sel|${sel.canonical}`, { entities: this.model.ipsets.matchingEntityIds(sel) });
+        this.selectorSetsByText.set(sel.canonical, id);
+      }
+      this.selectorSetIds.set(sel, id);
+    }
+    return id;
+  }
+
+  /** Selector set ids by canonical text (no prefixed key string per lookup; other sets' keys never collide). */
+  private readonly selectorSetsByText = new Map<string, number>();
+
+  /** Appends an ADDR_TESTS record (a bound function: match passes it around as `test`). */
+  private readonly addrTest = (side: number, negate: boolean, setId: number): void => {
+    this.addrTests.push(setId);
+    this.addrTests.push(side | (negate ? 1 << 8 : 0));
+  };
+
   /** Port set by key; members may repeat (a class lists each membership once, see classOf). */
-  private portSet(key: string, members: () => PortMemberKey[]): number {
+  private portSet(key: string, members: () => { members?: PortMemberKey[]; endpoints?: readonly number[] }): number {
     let id = this.portSetIds.get(key);
     if (id === undefined) {
       id = this.portSets.length;
-      this.portSets.push({ key, members: members() });
+      const m = members();
+      this.portSets.push({ key, members: m.members ?? [], endpoints: m.endpoints ?? [] });
       this.portSetIds.set(key, id);
     }
     return id;
@@ -302,10 +372,7 @@ class Compiler {
       else if (rule.protocol === 58) version = 6;
     }
     if (version !== undefined && version !== f) return false;
-    for (const list of [rule.source.nets, rule.source.notNets, rule.destination.nets, rule.destination.notNets]) {
-      if (list && list.length > 0 && !list.some((c) => c.family === f)) return false;
-    }
-    return true;
+    return hasFamily(rule.source.nets, f) && hasFamily(rule.source.notNets, f) && hasFamily(rule.destination.nets, f) && hasFamily(rule.destination.notNets, f);
   }
 
   private portList(er: EntityRule, list: PortList | undefined, rule: Rule, ns: string | undefined): number {
@@ -317,7 +384,7 @@ class Compiler {
     for (const name of list.named) {
       const key = `np|${positive?.canonical ?? '<all>'}|${name}|${rule.protocol ?? '*'}`;
       this.namedRefs.push(
-        this.portSet(key, () => this.model.ipsets.namedPortMembers(positive, name, rule.protocol)),
+        this.portSet(key, () => ({ endpoints: this.model.ipsets.namedPortEndpoints(positive, name, rule.protocol) })),
       );
     }
     const pl = this.portLists;
@@ -383,13 +450,12 @@ class Compiler {
       }
     }
     const addrTestStart = this.addrTests.length / 2;
-    const test = (side: number, negate: boolean, setId: number): void => {
-      this.addrTests.push(setId);
-      this.addrTests.push(side | (negate ? 1 << 8 : 0));
-    };
-    for (const [sideName, side] of MATCH_SIDES) {
+    const test = this.addrTest;
+    for (let si = 0; si < MATCH_SIDES.length; si++) {
+      const [sideName, side] = MATCH_SIDES[si]!;
       const er = rule[sideName];
-      for (const [field, negate] of NET_FIELDS) {
+      for (let fi = 0; fi < NET_FIELDS.length; fi++) {
+        const [field, negate] = NET_FIELDS[fi]!;
         const list = er[field];
         if (!list || list.length === 0) continue;
         const fam = list.filter((c) => c.family === f);
@@ -397,14 +463,8 @@ class Compiler {
         test(side, negate, this.addrSet(key, () => ({ cidrs: fam })));
       }
       const sels = this.model.ruleSelectors(er, ns);
-      if (sels.positive) {
-        const sel = sels.positive;
-        test(side, false, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) })));
-      }
-      if (sels.negative) {
-        const sel = sels.negative;
-        test(side, true, this.addrSet(`sel|${sel.canonical}`, () => ({ entities: this.model.ipsets.matchingEntityIds(sel) })));
-      }
+      if (sels.positive) test(side, false, this.selectorSet(sels.positive));
+      if (sels.negative) test(side, true, this.selectorSet(sels.negative));
     }
     const srcSvc = rule.source.services;
     if (srcSvc) {
@@ -413,7 +473,7 @@ class Compiler {
     const addrTestCount = this.addrTests.length / 2 - addrTestStart;
     const dstSvc = rule.destination.services;
     const dstSvcSet = dstSvc
-      ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => [...this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts].map(parsePortMemberKey))
+      ? this.portSet(`svcp|${dstSvc.namespace}/${dstSvc.name}`, () => ({ members: [...this.model.ipsets.serviceSet(dstSvc.namespace, dstSvc.name).withPorts].map(parsePortMemberKey) }))
       : NONE;
     const srcPorts = this.portList(rule.source, rule.source.ports, rule, ns);
     const srcNotPorts = this.portList(rule.source, rule.source.notPorts, rule, ns);
@@ -465,22 +525,17 @@ class Compiler {
     return l;
   }
 
-  /** Tier block of `policies[0, count)` (non-empty, in tier order) of `tier`. */
-  private tierBlock(tier: Tier, policies: readonly Policy[], count: number, dir: Direction, endMode: 'tier' | 'pass'): number {
+  /** Tier block of `policies[0, count)` (non-empty, in tier order) of `tier`, at `positions[0, count)` of the tier's policy list (ResolvedCluster.tierPosition). */
+  private tierBlock(tier: Tier, policies: readonly Policy[], count: number, positions: ArrayLike<number>, dir: Direction, endMode: 'tier' | 'pass'): number {
     const endAction = endMode === 'pass' || tier.defaultAction === 'Pass' ? 'pass' : 'deny';
-    // Key: direction and end action, tier, policy ids (no key string per endpoint).
+    // Key: direction and end action, tier, policy positions (no key string per endpoint).
     const key = this.keySeq;
     key.length = 0;
     key.push((dir === 'ingress' ? 2 : 0) + (endAction === 'pass' ? 1 : 0));
     let tierId = this.tierIds.get(tier);
     if (tierId === undefined) this.tierIds.set(tier, (tierId = this.tierIds.size));
     key.push(tierId);
-    for (let i = 0; i < count; i++) {
-      const p = policies[i]!;
-      let pid = this.policyIds.get(p);
-      if (pid === undefined) this.policyIds.set(p, (pid = this.policyIds.size));
-      key.push(pid);
-    }
+    for (let i = 0; i < count; i++) key.push(positions[i]!);
     let id = this.tierBlockIds.get(key);
     if (id >= 0) return id;
     // Rule ids of every policy first, then per family the match records: the
@@ -529,13 +584,15 @@ class Compiler {
   /** Appends a tier op over `tiers` to the program being built. */
   private tierOp(opcode: number, arg: number, tiers: readonly TierPlan[], dir: Direction, endMode: 'tier' | 'pass'): void {
     const op = this.beginOp(opcode, arg);
-    for (const tp of tiers) this.progSeq.push(this.tierBlock(tp.tier, tp.policies, tp.policies.length, dir, endMode));
+    for (const tp of tiers) {
+      const positions = tp.policies.map((p) => this.model.tierPosition(p));
+      this.progSeq.push(this.tierBlock(tp.tier, tp.policies, tp.policies.length, positions, dir, endMode));
+    }
     this.endOp(op);
   }
 
   private profileBlock(name: string, dir: Direction): number {
-    const key = `${dir}|${name}`;
-    let id = this.profileBlockIds.get(key);
+    let id = this.profileBlockIds[dir].get(name);
     if (id !== undefined) return id;
     const profile: Profile | undefined = this.model.profiles.get(name);
     let rec: Rec;
@@ -547,7 +604,7 @@ class Compiler {
     }
     id = this.profileBlocks.length;
     this.profileBlocks.push(rec);
-    this.profileBlockIds.set(key, id);
+    this.profileBlockIds[dir].set(name, id);
     return id;
   }
 
@@ -628,15 +685,22 @@ class Compiler {
     if (dir === 'ingress' && plan.preDNAT.ingress.length) this.tierOp(S.OP_TIERS, S.TIERS_PREDNAT, plan.preDNAT.ingress, dir, 'pass');
   }
 
+  /** The workload program being built: its direction and normal-tiers op (-1: not opened yet). */
+  private wlDir: Direction = 'ingress';
+  private wlOp = -1;
+  /** forEachNormalTier's visitor for workloadProgram (one function, not a closure per program). */
+  private readonly wlTier = (tier: Tier, policies: readonly Policy[], count: number, positions: Int32Array): void => {
+    if (this.wlOp < 0) this.wlOp = this.beginOp(S.OP_TIERS, S.TIERS_NORMAL);
+    this.progSeq.push(this.tierBlock(tier, policies, count, positions, this.wlDir, 'tier'));
+  };
+
   workloadProgram(e: Entity, dir: Direction): number {
     this.beginProgram();
     // The normal tiers of the endpoint's plan, walked without building it.
-    let op = -1;
-    this.model.forEachNormalTier(e, dir, (tier, policies, count) => {
-      if (op < 0) op = this.beginOp(S.OP_TIERS, S.TIERS_NORMAL);
-      this.progSeq.push(this.tierBlock(tier, policies, count, dir, 'tier'));
-    });
-    if (op >= 0) this.endOp(op);
+    this.wlDir = dir;
+    this.wlOp = -1;
+    this.model.forEachNormalTier(e, dir, this.wlTier);
+    if (this.wlOp >= 0) this.endOp(this.wlOp);
     this.profilesOp(e, dir);
     return this.endProgram();
   }
@@ -667,19 +731,14 @@ interface ExactProps {
   policed: boolean;
   egressProg: number;
   ingressProg: number;
-  /** (port set id, proto, port) memberships of this exact address, packed as setId * 2^24 + proto * 2^16 + port. */
-  ports: number[];
-}
-
-/** IPv4 members of `cidrs` as flat (start, end) numbers, end exclusive (up to 2^32). */
-function v4Ranges(cidrs: readonly Cidr[]): number[] {
-  const out: number[] = [];
-  for (const cidr of cidrs) {
-    if (cidr.family !== 4) continue;
-    const base = Number(cidr.base);
-    out.push(base, base + 2 ** (32 - cidr.prefixLen));
-  }
-  return out;
+  /**
+   * (port set id, proto, port) memberships of this exact address, packed as
+   * setId * 2^24 + proto * 2^16 + port: `memberships[portStart, portStart + portCount)`.
+   */
+  portStart: number;
+  portCount: number;
+  /** Position among the addresses with memberships, -1 before the first. */
+  owner: number;
 }
 
 /**
@@ -755,8 +814,10 @@ class IdentityTable {
   readonly sets = new U32Chunks();
   readonly rowStart: number[] = [];
   readonly rowCount: number[] = [];
-  private readonly byHash = new Map<number, number>();
-  private readonly next: number[] = [];
+  /** Per identity, its sweep hash (rows are found by hash and size, then checked). */
+  private readonly hashes: number[] = [];
+  /** Open addressing: identity + 1 per slot (0: empty), at most half full. */
+  private slots = new Int32Array(1 << 12);
   private readonly zobrist: Uint32Array;
   /** Scratch: the row being added. */
   private row = new Uint32Array(256);
@@ -780,9 +841,13 @@ class IdentityTable {
 
   /** The identity of the sweep's active sets (a new one when unseen). */
   intern(st: SweepState): number {
-    const key = (st.hash >>> 0) + st.size * 2 ** 32;
-    const first = this.byHash.get(key);
-    for (let id = first ?? -1; id >= 0; id = this.next[id]!) {
+    const hash = st.hash | 0;
+    let slots = this.slots;
+    let mask = slots.length - 1;
+    let i = IdentityTable.slotOf(hash, st.size) & mask;
+    for (; slots[i] !== 0; i = (i + 1) & mask) {
+      const id = slots[i]! - 1;
+      if (this.hashes[id] !== hash || this.rowCount[id] !== st.size) continue;
       const start = this.rowStart[id]!;
       const end = start + this.rowCount[id]!;
       let same = true;
@@ -806,9 +871,24 @@ class IdentityTable {
     this.sets.append(row, n);
     this.rowStart.push(start);
     this.rowCount.push(n);
-    this.next.push(first ?? -1);
-    this.byHash.set(key, id);
+    this.hashes.push(hash);
+    if (2 * (id + 1) > slots.length) {
+      // Grow: every identity again in a table twice the size.
+      this.slots = slots = new Int32Array(slots.length * 2);
+      mask = slots.length - 1;
+      for (let j = 0; j <= id; j++) {
+        let k = IdentityTable.slotOf(this.hashes[j]!, this.rowCount[j]!) & mask;
+        while (slots[k] !== 0) k = (k + 1) & mask;
+        slots[k] = j + 1;
+      }
+    } else slots[i] = id + 1;
     return id;
+  }
+
+  /** Slot hash of (sweep hash, size). */
+  private static slotOf(hash: number, size: number): number {
+    const h = Math.imul(hash ^ size, 0x85ebca6b);
+    return h ^ (h >>> 15);
   }
 }
 
@@ -819,7 +899,8 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
 
   // 1. Programs of every policed endpoint (entity id order).
   const progs = new Map<Entity, { egress: number; ingress: number }>();
-  for (const e of model.entities) {
+  for (let i = 0; i < model.entities.length; i++) {
+    const e = model.entities[i]!;
     if (!model.isPoliced(e)) continue;
     if (e.kind === 'wep') progs.set(e, { egress: c.workloadProgram(e, 'egress'), ingress: c.workloadProgram(e, 'ingress') });
     else if (e.kind === 'hep') progs.set(e, { egress: c.hostProgram(e, 'egress'), ingress: c.hostProgram(e, 'ingress') });
@@ -851,11 +932,15 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   const exact: Map<number | bigint, ExactProps>[] = [];
   const exactFor = (f: Family): Map<number | bigint, ExactProps> => (exact[f] ??= new Map());
   const exactKey = (f: Family, v: bigint): number | bigint => (f === 4 ? Number(v) : v);
-  const blank = (): ExactProps => ({ epKind: S.EP_NONE, epNode: NONE, hostNode: NONE, policed: false, egressProg: NONE, ingressProg: NONE, ports: [] });
+  const blank = (): ExactProps => ({ epKind: S.EP_NONE, epNode: NONE, hostNode: NONE, policed: false, egressProg: NONE, ingressProg: NONE, portStart: 0, portCount: 0, owner: -1 });
   const ownerAddrs: IpAddr[] = [];
-  for (const e of model.entities) if (e.kind === 'wep' || e.kind === 'hep') for (const cidr of e.cidrs) ownerAddrs.push({ family: cidr.family, value: cidr.base });
+  for (let i = 0; i < model.entities.length; i++) {
+    const e = model.entities[i]!;
+    if (e.kind === 'wep' || e.kind === 'hep') for (let k = 0; k < e.cidrs.length; k++) ownerAddrs.push({ family: e.cidrs[k]!.family, value: e.cidrs[k]!.base });
+  }
   for (const addrs of model.nodeAddresses.values()) ownerAddrs.push(...addrs);
-  for (const a of ownerAddrs) {
+  for (let i = 0; i < ownerAddrs.length; i++) {
+    const a = ownerAddrs[i]!;
     const m = exactFor(a.family);
     const k = exactKey(a.family, a.value);
     if (m.has(k)) continue;
@@ -876,15 +961,44 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     m.set(k, p);
   }
   if (c.portSets.length >= 2 ** 29) throw new Error('too many port sets'); // packed memberships stay below 2^53
-  c.portSets.forEach((ps, setId) => {
-    for (const mem of ps.members) {
-      const m = exactFor(mem.addr.family);
-      const k = exactKey(mem.addr.family, mem.addr.value);
-      let p = m.get(k);
-      if (!p) m.set(k, (p = blank()));
-      p.ports.push(setId * 2 ** 24 + mem.proto * 2 ** 16 + mem.port);
+  // Memberships gathered as (owner, membership) pairs, then grouped per owner (CSR): no array per address.
+  const owners: ExactProps[] = [];
+  const memOwner = new U32Buf();
+  const memValue: number[] = [];
+  const addMembership = (family: Family, value: bigint, membership: number): void => {
+    const m = exactFor(family);
+    const k = exactKey(family, value);
+    let p = m.get(k);
+    if (!p) m.set(k, (p = blank()));
+    if (p.owner < 0) {
+      p.owner = owners.length;
+      owners.push(p);
     }
-  });
+    memOwner.push(p.owner);
+    memValue.push(membership);
+  };
+  const entities = model.entities;
+  for (let setId = 0; setId < c.portSets.length; setId++) {
+    const ps = c.portSets[setId]!;
+    for (const mem of ps.members) addMembership(mem.addr.family, mem.addr.value, setId * 2 ** 24 + mem.proto * 2 ** 16 + mem.port);
+    const eps = ps.endpoints;
+    for (let i = 0; i < eps.length; i += 3) {
+      const membership = setId * 2 ** 24 + eps[i + 1]! * 2 ** 16 + eps[i + 2]!;
+      const cidrs = entities[eps[i]!]!.cidrs;
+      for (let k = 0; k < cidrs.length; k++) addMembership(cidrs[k]!.family, cidrs[k]!.base, membership);
+    }
+  }
+  const memberships = new Float64Array(memValue.length);
+  {
+    for (let i = 0; i < memOwner.length; i++) owners[memOwner.at(i)]!.portCount++;
+    let at = 0;
+    for (const p of owners) {
+      p.portStart = at;
+      at += p.portCount;
+    }
+    const fill = owners.map((p) => p.portStart);
+    for (let i = 0; i < memOwner.length; i++) memberships[fill[memOwner.at(i)]!++] = memValue[i]!;
+  }
 
   // 4. Address classes per family: sweep over every set member's range.
   const identities = new IdentityTable(c.addrSets.length);
@@ -916,9 +1030,9 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
       key.push(p.ingressProg);
     }
     let nPorts = 0;
-    if (p && p.ports.length) {
-      if (packedPorts.length < p.ports.length) packedPorts = new Float64Array(Math.max(p.ports.length, packedPorts.length * 2));
-      for (const v of p.ports) packedPorts[nPorts++] = v;
+    if (p && p.portCount) {
+      if (packedPorts.length < p.portCount) packedPorts = new Float64Array(Math.max(p.portCount, packedPorts.length * 2));
+      for (let i = 0; i < p.portCount; i++) packedPorts[nPorts++] = memberships[p.portStart + i]!;
       packedPorts.subarray(0, nPorts).sort();
       // Each membership once.
       let u = 0;
@@ -959,24 +1073,28 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
   };
   classOf(0, undefined);
 
-  /** Per entity with `has[e]`, the address sets it is in (CSR by entity id, set ids ascending). */
-  const entityGroups = (has: Uint8Array): { start: Uint32Array; sets: Uint32Array } => {
-    const entityCount = has.length;
+  /**
+   * Per entity, the address sets it is in (CSR by entity id, set ids
+   * ascending), shared by both families' sweeps (an entity without ranges of
+   * a family has no events there).
+   */
+  const groups = ((): { start: Uint32Array; sets: Uint32Array } => {
+    const entityCount = model.entities.length;
     const start = new Uint32Array(entityCount + 1);
     const sets = c.addrSets;
     for (let id = 0; id < sets.length; id++) {
       const ents = sets[id]!.entities;
-      for (let k = 0; k < ents.length; k++) if (has[ents[k]!]) start[ents[k]! + 1]!++;
+      for (let k = 0; k < ents.length; k++) start[ents[k]! + 1]!++;
     }
     for (let e = 0; e < entityCount; e++) start[e + 1]! += start[e]!;
     const out = new Uint32Array(start[entityCount]!);
     const fill = start.slice(0, entityCount);
     for (let id = 0; id < sets.length; id++) {
       const ents = sets[id]!.entities;
-      for (let k = 0; k < ents.length; k++) if (has[ents[k]!]) out[fill[ents[k]!]!++] = id;
+      for (let k = 0; k < ents.length; k++) out[fill[ents[k]!]!++] = id;
     }
     return { start, sets: out };
-  };
+  })();
 
   /**
    * Interval sweep over the sorted distinct positions (every member range's
@@ -1019,44 +1137,39 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     return { starts, classes };
   };
 
-
   // IPv4: u32 positions, events radix-sorted by position. An entity's range
   // is one group event for all the sets it is in (not one event per set).
   const exact4 = (exact[4] ?? new Map()) as Map<number, ExactProps>;
   const v4 = (() => {
     const NO_SET = 0xffffffff; // a position without a set event
-    // Each entity's IPv4 ranges as (start, end) numbers, converted once.
-    const entityRanges: (number[] | undefined)[] = [];
-    const rangesOf = (id: number): number[] => (entityRanges[id] ??= v4Ranges(model.entities[id]!.cidrs));
-    // Sets of each entity with IPv4 ranges (CSR by entity id).
     const entityCount = model.entities.length;
     if (entityCount >= 2 ** 30 - 1 || c.addrSets.length >= 2 ** 30) throw new Error('too many entities or address sets');
-    const has = new Uint8Array(entityCount);
-    for (let e = 0; e < entityCount; e++) if (model.entities[e]!.cidrs.some((x) => x.family === 4)) has[e] = 1;
-    const groups = entityGroups(has);
     const groupStart = groups.start;
     let bound = 1 + 2 * exact4.size;
     for (const s of c.addrSets) bound += 2 * s.cidrs.length;
-    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) bound += rangesOf(e).length;
+    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) bound += 2 * model.entities[e]!.cidrs.length;
     const keys = new Uint32Array(bound);
     const codes = new Uint32Array(bound);
     let n = 0;
     keys[n] = 0;
     codes[n++] = NO_SET;
-    /** Events of `ranges`: code << 1 | 1 at starts, code << 1 at ends (none at 2^32). */
-    const add = (ranges: number[], code: number): void => {
-      for (let k = 0; k < ranges.length; k += 2) {
-        keys[n] = ranges[k]!;
+    /** Events of the IPv4 members of `cidrs`: code << 1 | 1 at starts, code << 1 at ends (none at 2^32). */
+    const add = (cidrs: readonly Cidr[], code: number): void => {
+      for (let k = 0; k < cidrs.length; k++) {
+        const cidr = cidrs[k]!;
+        if (cidr.family !== 4) continue;
+        const base = Number(cidr.base);
+        keys[n] = base;
         codes[n++] = ((code << 1) | 1) >>> 0;
-        const end = ranges[k + 1]!;
+        const end = base + 2 ** (32 - cidr.prefixLen);
         if (end < 2 ** 32) {
           keys[n] = end;
           codes[n++] = (code << 1) >>> 0;
         }
       }
     };
-    c.addrSets.forEach((s, id) => add(v4Ranges(s.cidrs), id));
-    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) add(rangesOf(e), (GROUP_EVENT >>> 1) | e);
+    c.addrSets.forEach((s, id) => add(s.cidrs, id));
+    for (let e = 0; e < entityCount; e++) if (groupStart[e + 1] !== groupStart[e]) add(model.entities[e]!.cidrs, (GROUP_EVENT >>> 1) | e);
     for (const v of exact4.keys()) {
       keys[n] = v;
       codes[n++] = NO_SET;
@@ -1121,9 +1234,6 @@ export function compileImage(model: ResolvedCluster): CompiledImage {
     };
     // As for IPv4, an entity's ranges are group events for all its sets.
     const entityCount = model.entities.length;
-    const has = new Uint8Array(entityCount);
-    for (let e = 0; e < entityCount; e++) if (model.entities[e]!.cidrs.some((x) => x.family === 6)) has[e] = 1;
-    const groups = entityGroups(has);
     c.addrSets.forEach((s, id) => add(ranges6(s.cidrs), id));
     for (let e = 0; e < entityCount; e++) {
       if (groups.start[e + 1] !== groups.start[e]) add(ranges6(model.entities[e]!.cidrs), (GROUP_EVENT >>> 1) | e);
@@ -1297,10 +1407,13 @@ const KEY_END = 1 << 24;
  */
 class RowTable {
   readonly halves = new U32Chunks();
-  /** Per slot: row start (index into `halves`) + 1, 0 when empty; its hash and length. */
-  private slotAt = new Int32Array(1 << 12);
-  private slotHash = new Int32Array(1 << 12);
-  private slotLen = new Int32Array(1 << 12);
+  /**
+   * Per slot, SLOT words side by side (one cache line per probe): row start
+   * (index into `halves`) + 1 (0 when empty), its hash, its length, and its
+   * first two words (most rows have two: blocks of up to 64 rules), so a
+   * probe rarely reads `halves`.
+   */
+  private slots = new Int32Array(SLOT << 12);
   private rows = 0;
 
   /** Word offset (u64 words) of the row whose u32 halves are `words[0, len)`. */
@@ -1312,41 +1425,70 @@ class RowTable {
     h ^= h >>> 16;
     h = Math.imul(h, 0x85ebca6b);
     h ^= h >>> 13;
-    const mask = this.slotAt.length - 1;
+    const w0 = len > 0 ? words[0]! | 0 : 0;
+    const w1 = len > 1 ? words[1]! | 0 : 0;
+    // Rows of up to two words: first a small direct-mapped cache of recent
+    // rows (about half the interns at 10k/10k hit it; the table is MBs).
+    const recent = this.recent;
+    const r = (h & (RECENT - 1)) * 5;
+    if (len <= 2 && recent[r + 4] !== 0 && recent[r] === h && recent[r + 1] === len && recent[r + 2] === w0 && recent[r + 3] === w1) return recent[r + 4]! - 1;
+    const offset = this.find(h, len, w0, w1, words);
+    if (len <= 2) {
+      recent[r] = h;
+      recent[r + 1] = len;
+      recent[r + 2] = w0;
+      recent[r + 3] = w1;
+      recent[r + 4] = offset + 1;
+    }
+    return offset;
+  }
+
+  /** Recent rows of up to two words: hash, length, the words, offset + 1 (0: empty). */
+  private readonly recent = new Int32Array(RECENT * 5);
+
+  /** intern's table lookup (and insertion). */
+  private find(h: number, len: number, w0: number, w1: number, words: Uint32Array): number {
+    const slots = this.slots;
+    const mask = slots.length / SLOT - 1;
     const halves = this.halves;
     let i = h & mask;
-    for (; this.slotAt[i] !== 0; i = (i + 1) & mask) {
-      if (this.slotHash[i] !== h || this.slotLen[i] !== len) continue;
-      const start = this.slotAt[i]! - 1;
-      let k = 0;
+    for (; slots[SLOT * i] !== 0; i = (i + 1) & mask) {
+      const at = SLOT * i;
+      if (slots[at + 1] !== h || slots[at + 2] !== len || slots[at + 3] !== w0 || slots[at + 4] !== w1) continue;
+      const start = slots[at]! - 1;
+      let k = 2;
       while (k < len && halves.at(start + k) === words[k]) k++;
-      if (k === len) return start / 2;
+      if (k >= len) return start / 2;
     }
     const start = halves.length;
     for (let k = 0; k < len; k++) halves.push(words[k]!);
-    this.slotAt[i] = start + 1;
-    this.slotHash[i] = h;
-    this.slotLen[i] = len;
-    if (++this.rows * 2 > this.slotAt.length) this.grow();
+    const at = SLOT * i;
+    slots[at] = start + 1;
+    slots[at + 1] = h;
+    slots[at + 2] = len;
+    slots[at + 3] = w0;
+    slots[at + 4] = w1;
+    if (++this.rows * 2 > mask + 1) this.grow();
     return start / 2;
   }
 
   private grow(): void {
-    const [at, hash, len] = [this.slotAt, this.slotHash, this.slotLen];
-    const size = at.length * 2;
-    this.slotAt = new Int32Array(size);
-    this.slotHash = new Int32Array(size);
-    this.slotLen = new Int32Array(size);
-    for (let j = 0; j < at.length; j++) {
-      if (at[j] === 0) continue;
-      let i = hash[j]! & (size - 1);
-      while (this.slotAt[i] !== 0) i = (i + 1) & (size - 1);
-      this.slotAt[i] = at[j]!;
-      this.slotHash[i] = hash[j]!;
-      this.slotLen[i] = len[j]!;
+    const old = this.slots;
+    const size = (old.length / SLOT) * 2;
+    const slots = (this.slots = new Int32Array(SLOT * size));
+    for (let j = 0; j < old.length; j += SLOT) {
+      if (old[j] === 0) continue;
+      let i = old[j + 1]! & (size - 1);
+      while (slots[SLOT * i] !== 0) i = (i + 1) & (size - 1);
+      for (let w = 0; w < SLOT; w++) slots[SLOT * i + w] = old[j + w]!;
     }
   }
 }
+
+/** RowTable slot words. */
+const SLOT = 5;
+/** RowTable recent-row cache entries. */
+const RECENT = 1024;
 
 /** Set bits of a u32 (SWAR popcount). */
 function popcount32(x: number): number {
@@ -1390,9 +1532,18 @@ class PortCriteria {
     this.hi.push(hi < KEY_END ? hi : NO_END);
   }
 
-  /** Port ranges of the open criterion on each of `protos` (as `portIntervals`). */
-  ranges(ranges: [number, number][], protos: readonly number[]): void {
-    for (const q of protos) for (const [a, b] of ranges) this.interval((q << 16) + a, (q << 16) + b + 1);
+  /**
+   * Port ranges of the open criterion on each protocol with ports (only
+   * `onlyProto` when not -1): every port when `any`, else the PORT_RANGES
+   * words [start, start + count) (first | last << 16).
+   */
+  ranges(onlyProto: number, any: boolean, words: Uint32Array, start: number, count: number): void {
+    for (let i = 0; i < PORT_PROTOS.length; i++) {
+      const q = PORT_PROTOS[i]!;
+      if (onlyProto !== -1 && q !== onlyProto) continue;
+      if (any) this.interval(q << 16, (q << 16) + 65536);
+      else for (let k = start; k < start + count; k++) this.interval((q << 16) + (words[k]! & 0xffff), (q << 16) + (words[k]! >>> 16) + 1);
+    }
   }
 
   /** Closes the open criterion. */
@@ -1400,22 +1551,29 @@ class PortCriteria {
     this.ivStart.push(this.lo.length);
   }
 
-  /** Id of match m's criteria (just filled, the last ones) in `ids`: equal criteria, equal ids (0: none). */
-  signature(m: number, ids: Map<string, number>): number {
+  /**
+   * Id of match m's criteria (just filled, the last ones) in `ids`, keyed by
+   * the sequence (negate, interval count, lo, hi...) per criterion in
+   * `scratch`: equal criteria, equal ids (0: none).
+   */
+  signature(m: number, ids: SeqIndex, scratch: U32Buf): number {
     const end = this.negate.length;
     if (this.start[m] === end) return 0;
     const neg = this.negate.raw();
     const ivs = this.ivStart.raw();
     const lo = this.lo.raw();
     const hi = this.hi.raw();
-    let key = '';
+    scratch.length = 0;
     for (let ci = this.start[m]!; ci < end; ci++) {
-      key += neg[ci] ? '!' : '=';
-      for (let k = ivs[ci]!; k < ivs[ci + 1]!; k++) key += `${lo[k]}-${hi[k]},`;
-      key += ';';
+      scratch.push(neg[ci]!);
+      scratch.push(ivs[ci + 1]! - ivs[ci]!);
+      for (let k = ivs[ci]!; k < ivs[ci + 1]!; k++) {
+        scratch.push(lo[k]!);
+        scratch.push(hi[k]!);
+      }
     }
-    let id = ids.get(key);
-    if (id === undefined) ids.set(key, (id = ids.size + 1));
+    let id = ids.get(scratch);
+    if (id < 0) ids.add(scratch, (id = ids.size + 1));
     return id;
   }
 
@@ -1468,17 +1626,6 @@ function buildDecision(c: Compiler): DecisionTables {
   const atw = c.addrTests.raw();
   const ports = new U32Buf();
   const rows = new RowTable();
-  const rangesOf = (listIdx: number): { ranges: [number, number][]; named: boolean } => {
-    const rangeStart = plw[4 * listIdx]!;
-    const rangeCount = plw[4 * listIdx + 1]!;
-    const ranges: [number, number][] = [];
-    for (let i = 0; i < rangeCount; i++) {
-      const r = prw[rangeStart + i]!;
-      ranges.push([r & 0xffff, r >>> 16]);
-    }
-    return { ranges, named: plw[4 * listIdx + 3]! > 0 };
-  };
-
   // Per match record (shared by every block that lists it), in flat arrays:
   // what the decision fields capture, its rule id and action.
   const mVerify = new Uint8Array(M);
@@ -1489,8 +1636,22 @@ function buildDecision(c: Compiler): DecisionTables {
   const sport = new PortCriteria(M);
   /** Per match record, an id of its source-port criteria (equal ids: equal criteria); most blocks' source-port tables repeat. */
   const mSportSig = new Uint32Array(M);
-  const sportSigs = new Map<string, number>();
+  const sportSigs = new SeqIndex();
   const dport = new PortCriteria(M);
+  /** As mSportSig for the destination (protocol, port) criteria: a tier block's v4 and v6 blocks mostly list the same criteria. */
+  const mDportSig = new Uint32Array(M);
+  const dportSigs = new SeqIndex();
+  const sigScratch = new U32Buf(64);
+  /** Adds the port list's criterion (NONE: none) to `pc`: its ranges, or every port when `anyPort` or (unless `negate`) it names ports; true when it names ports. */
+  const portCriterion = (pc: PortCriteria, list: number, negate: boolean, onlyProto: number): boolean => {
+    if (list === NONE) return false;
+    const named = plw[4 * list + 3]! > 0;
+    pc.open(negate);
+    // A `ports` list with named ports: any port may hit (checked by verify).
+    pc.ranges(onlyProto, named && !negate, prw, plw[4 * list]!, plw[4 * list + 1]!);
+    pc.close();
+    return named;
+  };
   for (let m = 0; m < M; m++) {
     const at = m * MATCH_WORDS;
     const w1 = mw[at + 1]!;
@@ -1498,9 +1659,10 @@ function buildDecision(c: Compiler): DecisionTables {
     mRule[m] = mw[at]!;
     let verify = false;
     const flags = (w1 >>> 8) & 0xff;
-    const rec = { proto: (w1 >>> 16) & 0xff, notProto: w1 >>> 24, dstSvcSet: mw[at + 5]!, srcPorts: mw[at + 6]!, srcNotPorts: mw[at + 7]!, dstPorts: mw[at + 8]!, dstNotPorts: mw[at + 9]! };
+    const proto = (w1 >>> 16) & 0xff;
+    const notProto = w1 >>> 24;
     if (flags & (S.M_ICMP_TYPE | S.M_NOT_ICMP_TYPE)) verify = true;
-    if (rec.dstSvcSet !== NONE) verify = true;
+    if (mw[at + 5]! !== NONE) verify = true; // destination service set
     const testStart = mw[at + 3]!;
     const testCount = mw[at + 4]!;
     for (let side = 0; side < 2; side++) {
@@ -1515,46 +1677,27 @@ function buildDecision(c: Compiler): DecisionTables {
       else if (count > 1) verify = true;
     }
     sport.start[m] = sport.negate.length;
-    for (const [field, not] of [['srcPorts', false], ['srcNotPorts', true]] as const) {
-      if (rec[field] === NONE) continue;
-      const r = rangesOf(rec[field] as number);
-      if (r.named) verify = true;
-      // A `ports` list with named ports: any port may hit (checked by verify).
-      sport.open(not);
-      sport.ranges(r.named && !not ? [[0, 65535]] : r.ranges, PORT_PROTOS);
-      sport.close();
-    }
-    mSportSig[m] = sport.signature(m, sportSigs);
+    if (portCriterion(sport, mw[at + 6]!, false, -1)) verify = true;
+    if (portCriterion(sport, mw[at + 7]!, true, -1)) verify = true;
+    mSportSig[m] = sport.signature(m, sportSigs, sigScratch);
     dport.start[m] = dport.negate.length;
     // With a protocol criterion the rule's destination bit is 0 outside that
     // protocol's keys whatever its ports: its port criteria only matter there.
-    const dportProtos = flags & S.M_PROTO ? PORT_PROTOS.filter((q) => q === rec.proto) : PORT_PROTOS;
+    const onlyProto = flags & S.M_PROTO ? proto : -1;
     if (flags & S.M_PROTO) {
-      const p = rec.proto as number;
       dport.open(false);
-      dport.interval(p << 16, (p + 1) << 16);
+      dport.interval(proto << 16, (proto + 1) << 16);
       dport.close();
     }
     if (flags & S.M_NOT_PROTO) {
-      const p = rec.notProto as number;
       dport.open(true);
-      dport.interval(p << 16, (p + 1) << 16);
+      dport.interval(notProto << 16, (notProto + 1) << 16);
       dport.close();
     }
-    if (rec.dstPorts !== NONE) {
-      const r = rangesOf(rec.dstPorts as number);
-      if (r.named) verify = true;
-      dport.open(false);
-      dport.ranges(r.named ? [[0, 65535]] : r.ranges, dportProtos);
-      dport.close();
-    }
-    if (rec.dstNotPorts !== NONE) {
-      const r = rangesOf(rec.dstNotPorts as number);
-      if (r.named) verify = true;
-      dport.open(true);
-      dport.ranges(r.ranges, dportProtos);
-      dport.close();
-    }
+    // Named destination ports: any port may hit (checked by verify).
+    if (portCriterion(dport, mw[at + 8]!, false, onlyProto)) verify = true;
+    if (portCriterion(dport, mw[at + 9]!, true, onlyProto)) verify = true;
+    mDportSig[m] = dport.signature(m, dportSigs, sigScratch);
     mVerify[m] = verify ? 1 : 0;
   }
   sport.start[M] = sport.negate.length;
@@ -1656,13 +1799,29 @@ function buildDecision(c: Compiler): DecisionTables {
 
   /** Scratch for the packed sort: key rank * 2^28 + code (ranks < 2^24, codes < 2^28: below 2^52). */
   let packed = new Float64Array(1024);
+  /** The same as u32 words, key rank << (32 - rankBits) | code, when the codes fit (an integer sort is faster). */
+  let packed32 = new Uint32Array(1024);
+  const codeBits = 32 - rankBits;
   /**
-   * Sorts events [0, e) by key rank (the order within a key does not matter):
-   * insertion sort when few; packed (key, code) numbers through the typed-array
-   * sort while e is small next to the radix digit range (a radix pass clears
-   * and sums 2^digitBits counters); else LSD radix.
+   * Sorts events [0, e) by key rank (the order within a key does not matter;
+   * codes are below `codeEnd`): insertion sort when few; packed (key, code)
+   * numbers through the typed-array sort while e is small next to the radix
+   * digit range (a radix pass clears and sums 2^digitBits counters); else LSD
+   * radix.
    */
-  const sortEvents = (e: number): void => {
+  const sortEvents = (e: number, codeEnd: number): void => {
+    if (e > 24 && e < passes << digitBits && codeEnd <= 2 ** codeBits) {
+      if (packed32.length < e) packed32 = new Uint32Array(Math.max(e, packed32.length * 2));
+      for (let i = 0; i < e; i++) packed32[i] = ((evKey[i]! << codeBits) | evCode[i]!) >>> 0;
+      const sorted = packed32.subarray(0, e).sort();
+      const mask = 2 ** codeBits - 1; // codeBits <= 31
+      for (let i = 0; i < e; i++) {
+        const v = sorted[i]!;
+        evKey[i] = v >>> codeBits;
+        evCode[i] = v & mask;
+      }
+      return;
+    }
     if (e > 24 && e < passes << digitBits) {
       if (packed.length < e) packed = new Float64Array(Math.max(e, packed.length * 2));
       for (let i = 0; i < e; i++) packed[i] = evKey[i]! * 2 ** 28 + evCode[i]!;
@@ -1723,7 +1882,7 @@ function buildDecision(c: Compiler): DecisionTables {
    * key 0 and wherever the row differs from the previous entry's (`diff`
    * counts the rules whose bit differs).
    */
-  const table = (n: number, halves: number, pc: PortCriteria): { start: number; count: number } => {
+  const portTable = (n: number, halves: number, pc: PortCriteria): { start: number; count: number } => {
     let crCount = 0;
     let e = 0;
     const cStart = pc.start;
@@ -1762,7 +1921,7 @@ function buildDecision(c: Compiler): DecisionTables {
         crCount++;
       }
     }
-    sortEvents(e);
+    sortEvents(e, 2 * crCount);
     if (inside.length < crCount) inside = new Int32Array(Math.max(crCount, inside.length * 2));
     inside.fill(0, 0, crCount);
     if (failing.length < n) failing = new Int32Array(Math.max(n, failing.length * 2));
@@ -1806,8 +1965,35 @@ function buildDecision(c: Compiler): DecisionTables {
     return { start, count: (ports.length >>> 1) - start };
   };
 
-  /** Source-port tables (key, row pairs) by a hash of their rules' criteria ids (and those ids, to compare). */
-  const sportTables = new Map<number, { sigs: Uint32Array; entries: Uint32Array }[]>();
+  /**
+   * A port table depends only on its rules' criteria, in order: blocks with
+   * the same sequence of criteria ids repeat the first one's entries (the
+   * same keys and, rows being interned, the same row offsets). Tables by
+   * that sequence, as (start, count) of their entries in `ports`.
+   */
+  const tableSeq = new U32Buf(256);
+  const reusedTable = (n: number, halves: number, pc: PortCriteria, sig: Uint32Array, tables: SeqIndex, made: number[]): { start: number; count: number } => {
+    tableSeq.length = 0;
+    for (let i = 0; i < n; i++) tableSeq.push(sig[ms[i]!]!);
+    const t = tables.get(tableSeq);
+    if (t >= 0) {
+      const start = ports.length >>> 1;
+      const from = made[2 * t]!;
+      const count = made[2 * t + 1]!;
+      ports.reserve(2 * count);
+      ports.raw().copyWithin(ports.length, 2 * from, 2 * (from + count));
+      ports.length += 2 * count;
+      return { start, count };
+    }
+    const table = portTable(n, halves, pc);
+    tables.add(tableSeq, made.length >>> 1);
+    made.push(table.start, table.count);
+    return table;
+  };
+  const sportTables = new SeqIndex();
+  const sportMade: number[] = [];
+  const dportTables = new SeqIndex();
+  const dportMade: number[] = [];
   if (tierBlockCount > 0 && c.addrSets.length >= 2 ** 21) throw new Error('too many address sets for the decision tables');
   const blocks = new Uint32Array(2 * tierBlockCount * DBLOCK_WORDS);
   let blockCount = 0;
@@ -1869,9 +2055,13 @@ function buildDecision(c: Compiler): DecisionTables {
           let neg = 0;
           for (; k < sorted.length && Math.floor(sorted[k]! / 2 ** 32) === setId; k++) {
             const low = sorted[k]! - setId * 2 ** 32;
-            if (low >= 2 ** 31) neg++;
-            else pos++;
-            lists[listCount++] = low % 2 ** 31;
+            if (low >= 2 ** 31) {
+              neg++;
+              lists[listCount++] = low - 2 ** 31;
+            } else {
+              pos++;
+              lists[listCount++] = low;
+            }
           }
           const at = 4 * setCount++;
           sets[at] = setId;
@@ -1882,31 +2072,8 @@ function buildDecision(c: Compiler): DecisionTables {
         sideStart[side] = start;
         sideCount[side] = setCount - start;
       }
-      // A source-port table depends only on its rules' criteria, in order:
-      // blocks with the same criteria sequence repeat the first one's entries
-      // (the same keys and, rows being interned, the same row offsets).
-      let sigHash = 0x811c9dc5 ^ n;
-      for (let i = 0; i < n; i++) sigHash = Math.imul(sigHash ^ mSportSig[ms[i]!]!, 0x01000193);
-      let sp: { start: number; count: number } | undefined;
-      const candidates = sportTables.get(sigHash);
-      for (const t of candidates ?? []) {
-        if (t.sigs.length !== n) continue;
-        let i = 0;
-        while (i < n && t.sigs[i] === mSportSig[ms[i]!]) i++;
-        if (i < n) continue;
-        sp = { start: ports.length >>> 1, count: t.entries.length >>> 1 };
-        ports.append(t.entries);
-        break;
-      }
-      if (!sp) {
-        sp = table(n, halves, sport);
-        const sigs = new Uint32Array(n);
-        for (let i = 0; i < n; i++) sigs[i] = mSportSig[ms[i]!]!;
-        const t = { sigs, entries: ports.raw().slice(2 * sp.start, 2 * (sp.start + sp.count)) };
-        if (candidates) candidates.push(t);
-        else sportTables.set(sigHash, [t]);
-      }
-      const dp = table(n, halves, dport);
+      const sp = reusedTable(n, halves, sport, mSportSig, sportTables, sportMade);
+      const dp = reusedTable(n, halves, dport, mDportSig, dportTables, dportMade);
       const at = DBLOCK_WORDS * blockCount++;
       blocks[at] = ruleStart;
       blocks[at + 1] = n;

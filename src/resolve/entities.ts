@@ -39,22 +39,50 @@ export const DEFAULT_ALLOW_PROFILE = 'projectcalico-default-allow';
 
 /**
  * Label view: own labels first, then each parent's in order (the first
- * definition of a key wins), flattened into one map at construction so a
- * lookup is one hash probe.
+ * definition of a key wins). Read through the maps (no merged map per
+ * entity: parents are shared by every pod of a namespace and service
+ * account); a lookup is at most one probe per map.
  */
 class InheritedLabels implements LabelSource {
-  private readonly view: Map<string, string>;
-  constructor(own: Labels, parents: Labels[]) {
-    this.view = new Map(own);
-    for (const p of parents) for (const [k, v] of p) if (!this.view.has(k)) this.view.set(k, v);
-  }
+  constructor(
+    private readonly own: Labels,
+    private readonly parents: readonly Labels[],
+  ) {}
   /** Every label key visible through this view. */
-  keys(): Iterable<string> {
-    return this.view.keys();
+  *keys(): Iterable<string> {
+    const keys: string[] = [];
+    this.forEach((_v, k) => keys.push(k));
+    yield* keys;
+  }
+  /** Every visible label once, own first, then each parent's not defined before (as a merged `Map.forEach`). */
+  forEach(visit: (value: string, key: string) => void): void {
+    this.own.forEach(visit);
+    const parents = this.parents;
+    for (let i = 0; i < parents.length; i++) {
+      parents[i]!.forEach((v, k) => {
+        if (this.own.has(k)) return;
+        for (let j = 0; j < i; j++) if (parents[j]!.has(k)) return;
+        visit(v, k);
+      });
+    }
   }
   get(key: string): string | undefined {
-    return this.view.get(key);
+    const v = this.own.get(key);
+    if (v !== undefined) return v;
+    const parents = this.parents;
+    for (let i = 0; i < parents.length; i++) {
+      const pv = parents[i]!.get(key);
+      if (pv !== undefined) return pv;
+    }
+    return undefined;
   }
+}
+
+/** A copy of a label map (through forEach: no entry pair per label as `new Map(map)` makes). */
+function copyLabels(src: Labels): Map<string, string> {
+  const out = new Map<string, string>();
+  src.forEach((v, k) => out.set(k, v));
+  return out;
 }
 
 function allowAllRule(direction: string, origin: Origin | undefined): Rule {
@@ -123,14 +151,21 @@ export function buildEntities(cluster: Cluster, profiles: Map<string, Profile>):
   const entities: Entity[] = [];
   const parentLabels = (names: string[]): Labels[] =>
     names.map((n) => profiles.get(n)?.labelsToApply).filter((l): l is Labels => l !== undefined);
+  /** Pods' profile names and their labels, shared by the pods of one namespace and service account (read only). */
+  const podParents = new Map<string, { names: string[]; labels: Labels[] }>();
 
   for (const pod of cluster.pods) {
     if (!isWorkloadEndpoint(pod)) continue;
-    const own = new Map(pod.labels);
+    const own = copyLabels(pod.labels);
     own.set(NAMESPACE_LABEL, pod.namespace);
     own.set(ORCHESTRATOR_LABEL, 'k8s');
     if (pod.serviceAccountName && pod.serviceAccountName.length < 63) own.set(SERVICE_ACCOUNT_LABEL, pod.serviceAccountName);
-    const prof = podProfiles(pod);
+    const parentKey = `${pod.namespace}\0${pod.serviceAccountName ?? ''}`;
+    let parents = podParents.get(parentKey);
+    if (!parents) {
+      const names = podProfiles(pod);
+      podParents.set(parentKey, (parents = { names, labels: parentLabels(names) }));
+    }
     entities.push({
       id: 0,
       kind: 'wep',
@@ -138,8 +173,8 @@ export function buildEntities(cluster: Cluster, profiles: Map<string, Profile>):
       namespace: pod.namespace,
       node: pod.nodeName,
       ownLabels: own,
-      profiles: prof,
-      labels: new InheritedLabels(own, parentLabels(prof)),
+      profiles: parents.names,
+      labels: new InheritedLabels(own, parents.labels),
       cidrs: pod.ips.map(hostCidr),
       namedPorts: pod.ports,
       pod,
@@ -161,7 +196,7 @@ export function buildEntities(cluster: Cluster, profiles: Map<string, Profile>):
   }
   for (const set of cluster.networkSets) {
     if (set.namespace !== undefined) {
-      const own = new Map(set.labels);
+      const own = copyLabels(set.labels);
       own.set(NAMESPACE_LABEL, set.namespace);
       const prof = [`kns.${set.namespace}`];
       entities.push({

@@ -59,6 +59,19 @@ export interface AddressOwner {
   networkSet?: Entity;
 }
 
+/** Values by address: IPv4 by its number (no string per lookup), IPv6 by `addrKey`. */
+class AddrMap<V> {
+  private readonly v4 = new Map<number, V>();
+  private readonly v6 = new Map<string, V>();
+  get(a: IpAddr): V | undefined {
+    return a.family === 4 ? this.v4.get(Number(a.value)) : this.v6.get(addrKey(a));
+  }
+  set(a: IpAddr, v: V): void {
+    if (a.family === 4) this.v4.set(Number(a.value), v);
+    else this.v6.set(addrKey(a), v);
+  }
+}
+
 /** An AddressOwner whose network set (display only) is looked up on first use. */
 class LazyOwner implements AddressOwner {
   private set: Entity | null | undefined;
@@ -74,6 +87,10 @@ class LazyOwner implements AddressOwner {
   }
 }
 
+/** Applying-index policy flags: normal (neither preDNAT nor doNotTrack) with an ingress / egress type. */
+const NORMAL_INGRESS = 1;
+const NORMAL_EGRESS = 2;
+
 export function tierLess(a: Tier, b: Tier): number {
   if (a.defined !== b.defined) return a.defined ? -1 : 1;
   if (a.order !== undefined && b.order !== undefined && a.order !== b.order) return a.order - b.order;
@@ -82,12 +99,23 @@ export function tierLess(a: Tier, b: Tier): number {
   return cmp(a.name, b.name);
 }
 
+/** The name part of policyLess's order. */
+const policyKey = (p: Policy): string => `${p.name}/${p.namespace ?? ''}/${p.kind}`;
+
 /** v3.32 PolKVLess: order ascending (none = +inf), then `name/namespace/kind`. */
-export function policyLess(a: Policy, b: Policy): number {
+export function policyLess(a: Policy, b: Policy, keyOf: (p: Policy) => string = policyKey): number {
   const ao = a.order ?? Infinity;
   const bo = b.order ?? Infinity;
   if (ao !== bo) return ao < bo ? -1 : 1;
-  return cmp(`${a.name}/${a.namespace ?? ''}/${a.kind}`, `${b.name}/${b.namespace ?? ''}/${b.kind}`);
+  return cmp(keyOf(a), keyOf(b));
+}
+
+/** Sorts by policyLess, each policy's key string made once (not per comparison). */
+function sortPolicies(list: Policy[]): void {
+  const keys = new Map<Policy, string>();
+  for (const p of list) keys.set(p, policyKey(p));
+  const keyOf = (p: Policy): string => keys.get(p)!;
+  list.sort((a, b) => policyLess(a, b, keyOf));
 }
 
 /** The name a policy has in traces (Calico flow-log style). */
@@ -114,8 +142,8 @@ export class ResolvedCluster {
   readonly nat: NatTable;
   /** Host addresses by node (Node objects and HEP expectedIPs). */
   readonly nodeAddresses = new Map<string, IpAddr[]>();
-  private readonly hostAddr = new Map<string, string>();
-  private readonly endpointByAddr = new Map<string, Entity>();
+  private readonly hostAddr = new AddrMap<string>();
+  private readonly endpointByAddr = new AddrMap<Entity>();
   private readonly setEntities: Entity[];
   private readonly tiers: Tier[];
   private readonly policiesByTier = new Map<string, Policy[]>();
@@ -143,9 +171,9 @@ export class ResolvedCluster {
     for (const e of this.entities) {
       if (e.kind === 'wep' || e.kind === 'hep') {
         for (const c of e.cidrs) {
-          const k = `${c.family}:${c.base}`;
-          const prev = this.endpointByAddr.get(k);
-          if (!prev || (prev.kind === 'hep' && e.kind === 'wep')) this.endpointByAddr.set(k, e);
+          const a = { family: c.family, value: c.base };
+          const prev = this.endpointByAddr.get(a);
+          if (!prev || (prev.kind === 'hep' && e.kind === 'wep')) this.endpointByAddr.set(a, e);
         }
       }
       if (e.kind === 'hep') {
@@ -163,7 +191,7 @@ export class ResolvedCluster {
       if (!list) this.policiesByTier.set(p.tier, (list = []));
       list.push(p);
     }
-    for (const list of this.policiesByTier.values()) list.sort(policyLess);
+    for (const list of this.policiesByTier.values()) sortPolicies(list);
     if (options.traffic) this.trafficScope = this.endpointsMet(options.traffic);
   }
 
@@ -171,8 +199,8 @@ export class ResolvedCluster {
     let list = this.nodeAddresses.get(node);
     if (!list) this.nodeAddresses.set(node, (list = []));
     for (const a of addrs) {
-      if (this.hostAddr.has(addrKey(a))) continue;
-      this.hostAddr.set(addrKey(a), node);
+      if (this.hostAddr.get(a) !== undefined) continue;
+      this.hostAddr.set(a, node);
       list.push(a);
     }
   }
@@ -214,17 +242,16 @@ export class ResolvedCluster {
 
   /** The WEP/HEP owning `addr` (as `owner(addr).endpoint`, without the network-set scan). */
   endpointAt(addr: IpAddr): Entity | undefined {
-    return this.endpointByAddr.get(addrKey(addr));
+    return this.endpointByAddr.get(addr);
   }
 
   /** The node whose host address `addr` is (as `owner(addr).hostNode`). */
   hostNodeAt(addr: IpAddr): string | undefined {
-    return this.hostAddr.get(addrKey(addr));
+    return this.hostAddr.get(addr);
   }
 
   owner(addr: IpAddr): AddressOwner {
-    const k = addrKey(addr);
-    return new LazyOwner(this, addr, this.endpointByAddr.get(k), this.hostAddr.get(k));
+    return new LazyOwner(this, addr, this.endpointByAddr.get(addr), this.hostAddr.get(addr));
   }
 
   /** Longest-prefix NetworkSet/GlobalNetworkSet containing `addr` (for naming only; a scan). */
@@ -260,7 +287,7 @@ export class ResolvedCluster {
    * arrays, policies in tier order), so a 100k-endpoint cluster costs no
    * per-endpoint maps and a `--node` model indexes only its own endpoints.
    */
-  private applying?: { slot: Int32Array; byTier: Map<string, { start: Int32Array; policy: Int32Array }> };
+  private applying?: { slot: Int32Array; byTier: Map<string, { start: Int32Array; policy: Int32Array; normal: Uint8Array }> };
 
   /**
    * Per endpoint and tier, the policies whose selector matches it, in tier
@@ -292,7 +319,7 @@ export class ResolvedCluster {
         population.length * 2 > this.entities.length
           ? new LabelIndex(population, { index: this.ipsets.entityLabelIndex(), basePositions: Int32Array.from(population, (x) => x.id) })
           : new LabelIndex(population);
-      const byTier = new Map<string, { start: Int32Array; policy: Int32Array }>();
+      const byTier = new Map<string, { start: Int32Array; policy: Int32Array; normal: Uint8Array }>();
       for (const [tierName, policies] of this.policiesByTier) {
         const matched = policies.map((p) => index.matchingPositions(this.appliesTo(p)));
         const start = new Int32Array(population.length + 1);
@@ -303,7 +330,9 @@ export class ResolvedCluster {
         matched.forEach((m, pi) => {
           for (let k = 0; k < m.length; k++) policy[fill[m[k]!]!++] = pi;
         });
-        byTier.set(tierName, { start, policy });
+        // Per policy: a normal (neither preDNAT nor doNotTrack) ingress / egress policy.
+        const normal = Uint8Array.from(policies, (p) => (p.preDNAT || p.doNotTrack ? 0 : (p.types.ingress ? NORMAL_INGRESS : 0) | (p.types.egress ? NORMAL_EGRESS : 0)));
+        byTier.set(tierName, { start, policy, normal });
       }
       this.applying = { slot, byTier };
     }
@@ -343,30 +372,64 @@ export class ResolvedCluster {
 
   /**
    * The tiers of `planFor(e).normal[dir]` without building the plan (nor
-   * caching it): `visit(tier, policies, count)` per tier in order, with the
-   * tier's applying policies that are neither preDNAT nor doNotTrack and
-   * have type `dir`, as `policies[0, count)` (count > 0; a scratch array,
-   * valid during the call).
+   * caching it): `visit(tier, policies, count, positions)` per tier in
+   * order, with the tier's applying policies that are neither preDNAT nor
+   * doNotTrack and have type `dir`, as `policies[0, count)` (count > 0), and
+   * their `tierPosition`s as `positions[0, count)` (scratch arrays, valid
+   * during the call).
    */
-  forEachNormalTier(e: Entity, dir: 'ingress' | 'egress', visit: (tier: Tier, policies: readonly Policy[], count: number) => void): void {
+  forEachNormalTier(
+    e: Entity,
+    dir: 'ingress' | 'egress',
+    visit: (tier: Tier, policies: readonly Policy[], count: number, positions: Int32Array) => void,
+  ): void {
     const applying = this.applyingIndex();
     const at = this.entities[e.id] === e ? applying.slot[e.id]! : -1;
     if (at < 0) {
-      for (const tp of this.planFor(e).normal[dir]) visit(tp.tier, tp.policies, tp.policies.length);
+      for (const tp of this.planFor(e).normal[dir]) {
+        const positions = Int32Array.from(tp.policies, (p) => this.tierPosition(p));
+        visit(tp.tier, tp.policies, tp.policies.length, positions);
+      }
       return;
     }
     const scratch: Policy[] = [];
+    const bit = dir === 'ingress' ? NORMAL_INGRESS : NORMAL_EGRESS;
     for (const tier of this.tiers) {
       const list = this.policiesByTier.get(tier.name);
       if (!list) continue;
       const t = applying.byTier.get(tier.name)!;
       let n = 0;
       for (let k = t.start[at]!; k < t.start[at + 1]!; k++) {
-        const p = list[t.policy[k]!]!;
-        if (!p.preDNAT && !p.doNotTrack && p.types[dir]) scratch[n++] = p;
+        const pi = t.policy[k]!;
+        if (t.normal[pi]! & bit) {
+          scratch[n] = list[pi]!;
+          this.positionScratch[n++] = pi;
+        }
       }
-      if (n > 0) visit(tier, scratch, n);
+      if (n > 0) visit(tier, scratch, n, this.positionScratch);
     }
+  }
+
+  /** Scratch for forEachNormalTier's positions (one per policy at most). */
+  private positionScratchArray?: Int32Array;
+  private get positionScratch(): Int32Array {
+    let max = 0;
+    if (!this.positionScratchArray) {
+      for (const list of this.policiesByTier.values()) max = Math.max(max, list.length);
+      this.positionScratchArray = new Int32Array(max);
+    }
+    return this.positionScratchArray;
+  }
+
+  private positions?: Map<Policy, number>;
+
+  /** A policy's position in its tier's policy list (policyLess order); -1 for a staged policy (never enforced). */
+  tierPosition(p: Policy): number {
+    if (!this.positions) {
+      this.positions = new Map();
+      for (const list of this.policiesByTier.values()) list.forEach((q, i) => this.positions!.set(q, i));
+    }
+    return this.positions.get(p) ?? -1;
   }
 
   /** Tiers → policies that apply to a policed endpoint, per direction (§3). */

@@ -128,42 +128,46 @@ export class IpSetIndex {
    */
   namedPortMembers(sel: Selector | undefined, name: string, proto: number | undefined): { addr: IpAddr; proto: number; port: number }[] {
     const out: { addr: IpAddr; proto: number; port: number }[] = [];
-    // The endpoints declaring `name` (entity order), kept where `sel` matches:
-    // both lists are in entity id order: a merge walk, or a binary search per
-    // matching entity when far fewer entities match than declare the name.
+    const eps = this.namedPortEndpoints(sel, name, proto);
+    for (let i = 0; i < eps.length; i += 3) {
+      for (const c of this.entities[eps[i]!]!.cidrs) out.push({ addr: { family: c.family, value: c.base }, proto: eps[i + 1]!, port: eps[i + 2]! });
+    }
+    return out;
+  }
+
+  /**
+   * The named ports behind `namedPortMembers(sel, name, proto)` as flat
+   * (entity id, protocol, port) triples, in the same order: each stands for
+   * one member per address of the entity.
+   */
+  namedPortEndpoints(sel: Selector | undefined, name: string, proto: number | undefined): number[] {
+    const out: number[] = [];
+    // The endpoints declaring `name` (entity order), kept where `sel` matches.
     const declaring = this.namedPortIndex().get(name);
     if (!declaring) return out;
-    const emit = (k: number): void => {
-      const { entity: e, port: np } = declaring.list[k]!;
-      if (proto !== undefined && np.protocol !== proto) return;
-      for (const c of e.cidrs) out.push({ addr: { family: c.family, value: c.base }, proto: np.protocol, port: np.port });
-    };
     const ids = declaring.ids;
-    if (!sel) {
-      for (let k = 0; k < ids.length; k++) emit(k);
-      return out;
-    }
-    const matching = this.matchingEntityIds(sel);
-    if (matching.length * 8 < ids.length) {
-      let lo = 0;
+    const matching = sel ? this.matchingEntityIds(sel) : undefined;
+    if (matching && matching.length < ids.length) {
+      // Fewer matching entities than declarations: each matching endpoint's
+      // own named ports (the same order: entity, then declaration).
       for (let j = 0; j < matching.length; j++) {
-        const id = matching[j]!;
-        let hi = ids.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if (ids[mid]! < id) lo = mid + 1;
-          else hi = mid;
-        }
-        for (; lo < ids.length && ids[lo] === id; lo++) emit(lo);
+        const e = this.entities[matching[j]!]!;
+        if (e.kind !== 'wep' && e.kind !== 'hep') continue;
+        for (const np of e.namedPorts) if (np.name === name && (proto === undefined || np.protocol === proto)) out.push(e.id, np.protocol, np.port);
       }
       return out;
     }
+    // Both lists in entity id order: a merge walk.
     let j = 0;
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k]!;
-      while (j < matching.length && matching[j]! < id) j++;
-      if (j === matching.length) break;
-      if (matching[j] === id) emit(k);
+      if (matching) {
+        while (j < matching.length && matching[j]! < id) j++;
+        if (j === matching.length) break;
+        if (matching[j] !== id) continue;
+      }
+      const np = declaring.list[k]!.port;
+      if (proto === undefined || np.protocol === proto) out.push(id, np.protocol, np.port);
     }
     return out;
   }

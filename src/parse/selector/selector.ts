@@ -1,4 +1,4 @@
-/** Selector objects: parse or wrap an AST, compile it once, evaluate many times. */
+/** Selector objects: parse or wrap an AST, compile it on first evaluation, evaluate many times. */
 
 import { canonicalSelector } from './canonical.js';
 import { compileForRecord, compileForSource } from './evaluate.js';
@@ -9,21 +9,22 @@ class CompiledSelector implements Selector {
   readonly source: string;
   readonly ast: SelectorNode;
   readonly canonical: string;
-  private readonly matchSource: (l: LabelSource) => boolean;
-  private readonly matchRecord: (l: Readonly<Record<string, string>>) => boolean;
+  /** Matchers, compiled on first use: most selectors are answered by a label index and never evaluated. */
+  private matchSource: ((l: LabelSource) => boolean) | undefined;
+  private matchRecord: ((l: Readonly<Record<string, string>>) => boolean) | undefined;
 
   constructor(ast: SelectorNode, source: string | undefined) {
     this.ast = ast;
     this.canonical = canonicalSelector(ast);
     this.source = source ?? this.canonical;
-    this.matchSource = compileForSource(ast);
-    this.matchRecord = compileForRecord(ast);
+    this.matchSource = undefined;
+    this.matchRecord = undefined;
   }
 
   matches(labels: LabelSource | Readonly<Record<string, string>>): boolean {
     return typeof (labels as { get?: unknown }).get === 'function'
-      ? this.matchSource(labels as LabelSource)
-      : this.matchRecord(labels as Readonly<Record<string, string>>);
+      ? (this.matchSource ??= compileForSource(this.ast))(labels as LabelSource)
+      : (this.matchRecord ??= compileForRecord(this.ast))(labels as Readonly<Record<string, string>>);
   }
 
   toString(): string {
@@ -32,7 +33,7 @@ class CompiledSelector implements Selector {
 }
 
 /**
- * Wraps an AST as a Selector (compiled once). `source` defaults to the
+ * Wraps an AST as a Selector (compiled once, on first evaluation). `source` defaults to the
  * canonical string. The AST must not be mutated afterwards.
  */
 export function makeSelector(ast: SelectorNode, source?: string): Selector {
