@@ -356,11 +356,10 @@ bool Engine::portListHit(uint32_t listIdx, const AddrClass* c, const Pkt& p, uin
 // The rule test, in two parts: the front (protocol, first address test) is
 // inlined into the walks, and most rules are decided there; the tail (further
 // address tests, service set, ports, ICMP) is a call, made only for rules whose
-// load-time copy is flagged kNeedTail.
-// The front reads the copy's last 8 bytes (reserved words) first: the
-// protocol fields at its start only when kProtoTest says there is a protocol
-// test (never in the single-protocol lists), so most front tests touch one
-// line of a 48-byte record instead of two.
+// load-time copy is flagged kNeedTail. The front reads the copy's last 8 bytes
+// (reserved words) first, and the protocol fields at its start only when
+// kProtoTest says there is a protocol test (never in the single-protocol
+// lists), so most front tests touch one line of a 48-byte record, not two.
 inline bool Engine::matchRule(const MatchRec& m, const Pkt& p) const {
   p.rulesVisited++;
   const uint32_t x = m.reserved[1];
