@@ -1039,47 +1039,51 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
           },
           [&](size_t j, size_t last) { unit[j] = unit[last]; });
       const Box* boxes = t.boxes.get();
-      for (size_t k = 0; k < m; k++) {
-        if (!ev[k].allow) continue;
-        const uint8_t pf = protoFlags_[proto[k]];
-        // The first match over the roots (groups). A rule that is not an
-        // exact box gets matchRule, on the address classes looked up then.
-        uint32_t best = kNone;
-        Pkt pk;
-        bool classes = false;
-        auto inexact = [&](uint32_t rule) {
-          if (!classes) {
-            pk.src = lookup(4, &src[k]);
-            pk.dst = lookup(4, &dst[k]);
-            pk.srcRow = rowOf(pk.src);
-            pk.dstRow = rowOf(pk.dst);
-            pk.family = 4;
-            pk.proto = proto[k];
-            pk.protoFlags = pf;
-            pk.sport = sport[k];
-            pk.dport = dport[k];
-            pk.strategy = STRATEGY_DECISION;
-            pk.srcA = src[k];
-            pk.dstA = dst[k];
-            pk.hintBlock = kNone;
-            pk.hintLeaf = nullptr;
-            classes = true;
+      // The lanes' leaf scans, per leaf-list width (16 or 32 bits).
+      auto scanLanes = [&](const auto* lv) {
+        for (size_t k = 0; k < m; k++) {
+          if (!ev[k].allow) continue;
+          const uint8_t pf = protoFlags_[proto[k]];
+          // The first match over the roots (groups). A rule that is not an
+          // exact box gets matchRule, on the address classes looked up then.
+          uint32_t best = kNone;
+          Pkt pk;
+          bool classes = false;
+          auto inexact = [&](uint32_t rule) {
+            if (!classes) {
+              pk.src = lookup(4, &src[k]);
+              pk.dst = lookup(4, &dst[k]);
+              pk.srcRow = rowOf(pk.src);
+              pk.dstRow = rowOf(pk.dst);
+              pk.family = 4;
+              pk.proto = proto[k];
+              pk.protoFlags = pf;
+              pk.sport = sport[k];
+              pk.dport = dport[k];
+              pk.strategy = STRATEGY_DECISION;
+              pk.srcA = src[k];
+              pk.dstA = dst[k];
+              pk.hintBlock = kNone;
+              pk.hintLeaf = nullptr;
+              classes = true;
+            }
+            pk.rulesVisited = 0;
+            const bool hit = matchRule(mrec_[drules_[st.ruleStart + rule].matchIdx], pk);
+            visited[k] += pk.rulesVisited;
+            return hit;
+          };
+          for (uint32_t g = 0; g < roots; g++)
+            best = leafFirst(lv, boxes, nodes[leaf[k][g]], best, src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexact);
+          // What walkTiers and forwardTiers make of this one-block tier walk.
+          const DRule* r = best != kNone ? &drules_[st.ruleStart + best] : nullptr;
+          if (!tierOutcome<false>(r ? r->ruleId : kNone, r ? r->action : 0, st.endRule, st.endAction, &ev[k])) {
+            ev[k].allow = 1;
+            ev[k].reason = EVAL_ALL_TIERS_PASSED;
           }
-          pk.rulesVisited = 0;
-          const bool hit = matchRule(mrec_[drules_[st.ruleStart + rule].matchIdx], pk);
-          visited[k] += pk.rulesVisited;
-          return hit;
-        };
-        for (uint32_t g = 0; g < roots; g++)
-          best = l16 ? leafFirst(l16, boxes, nodes[leaf[k][g]], best, src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexact)
-                     : leafFirst(l32, boxes, nodes[leaf[k][g]], best, src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexact);
-        // What walkTiers and forwardTiers make of this one-block tier walk.
-        const DRule* r = best != kNone ? &drules_[st.ruleStart + best] : nullptr;
-        if (!tierOutcome<false>(r ? r->ruleId : kNone, r ? r->action : 0, st.endRule, st.endAction, &ev[k])) {
-          ev[k].allow = 1;
-          ev[k].reason = EVAL_ALL_TIERS_PASSED;
         }
-      }
+      };
+      if (l16) scanLanes(l16);
+      else scanLanes(l32);
     }
     for (size_t k = 0; k < m; k++) out.verdict[from + k] = ev[k].allow;
     if (out.reason) for (size_t k = 0; k < m; k++) out.reason[from + k] = FLOW_POLICY;
