@@ -184,7 +184,7 @@ class Engine {
     uint32_t w0;  // inner: thr; leaf: start in the tree's leaves
     uint32_t w1;  // low 3 bits: dim (0 src, 1 dst, 2 proto, 3 sport, 4 dport) or kTreeLeaf; above: inner: first child's slot, leaf: count
     uint32_t dim() const { return w1 & 7; }
-    uint32_t next() const { return w1 >> 3; }  // inner: first child; leaf: count
+    uint32_t count() const { return w1 >> 3; }  // leaf: its rules
     // Inner: the slot for key >= thr (ge 1) or not (ge 0).
     uint32_t step(uint32_t ge) const { return (w1 >> 3) + ge; }
   };

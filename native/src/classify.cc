@@ -244,7 +244,7 @@ __attribute__((always_inline)) inline uint32_t Engine::leafFirst(const L* leaves
                                                                 uint32_t d, uint8_t proto, uint16_t sp, uint16_t dp, uint8_t pf,
                                                                 uint32_t* visited, Inexact&& inexact) {
   const L* l = leaves + leaf.w0;
-  for (uint32_t k = 0, n = leaf.next(); k < n && l[k] < best; k++) {
+  for (uint32_t k = 0, n = leaf.count(); k < n && l[k] < best; k++) {
     const Box& x = boxes[l[k]];
     bool hit;
     if (x.flags & kBoxExact) {
