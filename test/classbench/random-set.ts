@@ -3,6 +3,8 @@
  * ranges, protocols) as filter-file lines and their boxes: shared by
  * random.test.ts and the native transit fixture (test/native/sanitizers.test.ts).
  */
+import { formatIpv4, prefixMask } from '../../src/classbench/parse.js';
+
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;
   return () => {
@@ -15,8 +17,6 @@ export function rng(seed: number): () => number {
   };
 }
 
-export const quad = (x: number): string => [x >>> 24, (x >>> 16) & 255, (x >>> 8) & 255, x & 255].join('.');
-const mask = (len: number): number => (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
 
 export interface Box {
   s: [number, number];
@@ -34,8 +34,8 @@ export function randomSet(seed: number, n: number): { lines: string[]; boxes: Bo
   const prefix = (): [number, number, number] => {
     const len = pick([0, 8, 16, 16, 20, 24, 24, 28, 32, 32]);
     const base = (pick(bases) | Math.floor(r() * 0xffff)) >>> 0;
-    const lo = (base & mask(len)) >>> 0;
-    return [lo, (lo | ~mask(len)) >>> 0, len];
+    const lo = (base & prefixMask(len)) >>> 0;
+    return [lo, (lo | ~prefixMask(len)) >>> 0, len];
   };
   const ports = (): [number, number] => {
     const k = r();
@@ -58,7 +58,7 @@ export function randomSet(seed: number, n: number): { lines: string[]; boxes: Bo
     const sp: [number, number] = proto === 6 || proto === 17 ? ports() : [0, 65535];
     const dp: [number, number] = proto === 6 || proto === 17 ? ports() : [0, 65535];
     const pr = proto < 0 ? '0x00/0x00' : `0x${proto.toString(16).padStart(2, '0')}/0xFF`;
-    lines.push(`@${quad(sLo)}/${sLen}\t${quad(dLo)}/${dLen}\t${sp[0]} : ${sp[1]}\t${dp[0]} : ${dp[1]}\t${pr}`);
+    lines.push(`@${formatIpv4(sLo)}/${sLen}\t${formatIpv4(dLo)}/${dLen}\t${sp[0]} : ${sp[1]}\t${dp[0]} : ${dp[1]}\t${pr}`);
     boxes.push({ s: [sLo, sHi], d: [dLo, dHi], sp, dp, proto });
   }
   return { lines, boxes };

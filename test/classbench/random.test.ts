@@ -22,7 +22,7 @@ import { conversionCluster } from '../../src/classbench/model.js';
 import { checkNative, checkReference } from '../../src/classbench/check.js';
 import { compileCluster } from '../../src/compile/index.js';
 import { NativeEngine, type Strategy } from '../../src/native/index.js';
-import { rng, quad, randomSet, type Box } from './random-set.js';
+import { rng, randomSet, type Box } from './random-set.js';
 
 // Headers at and around filter corners (inside, just outside), plus noise.
 function randomTrace(seed: number, boxes: Box[], n: number): Trace {
