@@ -7,7 +7,8 @@
         "native/src/image.cc",
         "native/src/classify.cc",
         "native/src/crc32c.cc",
-        "native/src/layout.cc"
+        "native/src/layout.cc",
+        "native/src/rfc.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -301,6 +301,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       o.Set("memoryBytes", Napi::Number::New(env, double(engine_->memoryBytes())));
       o.Set("treeCount", Napi::Number::New(env, engine_->treeCount()));
       o.Set("treeBytes", Napi::Number::New(env, double(engine_->treeBytes())));
+      o.Set("rfcCount", Napi::Number::New(env, engine_->rfcCount()));
+      o.Set("rfcBytes", Napi::Number::New(env, double(engine_->rfcBytes())));
     }
     return o;
   }

@@ -175,6 +175,9 @@ class Engine {
   // Whether IPv4 decision batches take the fast transit path (see FastStage).
   bool fastTransit() const { return fastTransit_; }
   uint64_t treeBytes() const { return treeBytes_; }
+  // Derived RFC tables (see Rfc): how many tree blocks got them, their bytes.
+  uint32_t rfcCount() const { return rfcCount_; }
+  uint64_t rfcBytes() const { return rfcBytes_; }
   // A tree slot, 8 bytes: an inner node or a leaf. An inner node's two
   // children are adjacent slots (key < thr: the first, else the second), so
   // a descent step is one load, siblings share a cache line, and a leaf is
@@ -446,7 +449,39 @@ class Engine {
   // STRATEGY_DECISION only. Over the node/entry caps a block gets grouped
   // trees; over theirs, or over the engine-wide build budget, none (protocol
   // lists or bitmaps, see dfast_).
+  // Derived at load (buildRfcs, after buildTrees; env NV_RFC=0 off): Recursive
+  // Flow Classification tables (native/src/rfc.cc) for a tree block whose
+  // rules are all exact boxes, when they fit the engine-wide budgets (table
+  // bytes, default 64 MiB or NV_RFC_MB; build work). Phase 0 maps the halves of
+  // each address, each port and the protocol to 16-bit classes; s = (src hi,
+  // src lo), d = (dst hi, dst lo), pp = (sport, dport), q = (pp, proto); then
+  // x = two of u = {s, d, q} (u[x1], u[x2]) and the last table maps (x, u[y])
+  // to the block's first matching exact box (0xffff: none). Thirteen loads
+  // per lookup, no branch; used instead of the tree's descent and leaf scan.
+  // Up to kMaxInexact rules that are not exact boxes are checked apart.
+  struct Rfc {
+    BigArray<uint16_t> chunk[7];  // src hi, src lo, dst hi, dst lo, sport, dport (65,536 entries), proto (256)
+    BigArray<uint16_t> s, d, pp, q, x, f;
+    uint32_t nSl = 0, nDl = 0, nDp = 0, nPr = 0, nX2 = 0, nY = 0;  // the right operands' class counts
+    uint8_t x1 = 0, x2 = 0, y = 0;
+    uint64_t bytes = 0;
+    // Rules that are not exact boxes (not in the tables), block-relative, in
+    // rule order: each one below the tables' answer is checked with matchRule.
+    static constexpr uint32_t kMaxInexact = 32;
+    uint32_t nInexact = 0;
+    uint16_t inexact[kMaxInexact];
+    // The block-relative first matching rule, or kNone.
+    uint32_t first(uint32_t sa, uint32_t da, uint8_t proto, uint16_t sp, uint16_t dp) const {
+      uint32_t u[3];
+      u[0] = s[uint32_t(chunk[0][sa >> 16]) * nSl + chunk[1][sa & 0xffff]];
+      u[1] = d[uint32_t(chunk[2][da >> 16]) * nDl + chunk[3][da & 0xffff]];
+      u[2] = q[uint32_t(pp[uint32_t(chunk[4][sp]) * nDp + chunk[5][dp]]) * nPr + chunk[6][proto]];
+      const uint32_t r = f[uint32_t(x[u[x1] * nX2 + u[x2]]) * nY + u[y]];
+      return r == 0xffff ? 0xffffffffu : r;
+    }
+  };
   struct Tree {
+    std::unique_ptr<Rfc> rfc;  // or nullptr
     BigArray<Box> boxes;  // block rule count entries
     BigArray<TreeNode> nodes;
     // Block-relative rule indices: 16-bit (leaves16) for blocks of at most
@@ -474,7 +509,11 @@ class Engine {
   uint32_t treeMinRules_ = 64;
   uint32_t treeCount_ = 0;
   uint64_t treeBytes_ = 0;
+  uint32_t rfcCount_ = 0;
+  uint64_t rfcBytes_ = 0;
   void buildTrees();
+  bool buildRfc(uint32_t tierBlock, uint64_t* budgetBytes, uint64_t* budgetWork);
+  void buildRfcs();
   template <typename L, typename Inexact>
   static uint32_t leafFirst(const L* leaves, const Box* boxes, const TreeNode& leaf, uint32_t best, uint32_t s, uint32_t d, uint8_t proto,
                             uint16_t sp, uint16_t dp, uint8_t pf, uint32_t* visited, Inexact&& inexact);

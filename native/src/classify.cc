@@ -274,6 +274,20 @@ __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint3
   if (f.words == 0) return nullptr;
   if ((f.flags & kFastTree) && p.strategy == STRATEGY_DECISION) {
     const Tree& t = trees_[bi];
+    if (const Rfc* rf = t.rfc.get()) {
+      // One RFC lookup (counted as one rule visited when it finds one: the
+      // exact box check a leaf scan would end with), then the rules that are
+      // not exact boxes below its answer.
+      uint32_t r = rf->first(p.srcA, p.dstA, p.proto, p.sport, p.dport);
+      p.rulesVisited += r != kNone;
+      for (uint32_t i = 0; i < rf->nInexact && rf->inexact[i] < r; i++) {
+        if (matchRule(mrec_[drules_[f.ruleStart + rf->inexact[i]].matchIdx], p)) {
+          r = rf->inexact[i];
+          break;
+        }
+      }
+      return r != kNone ? &mrec_[drules_[f.ruleStart + r].matchIdx] : nullptr;
+    }
     uint32_t best = kNone;
     for (uint32_t g = 0; g < t.nRoots; g++) {
       const TreeNode* nd;
@@ -866,7 +880,7 @@ void Engine::buildFirstTrees() {
         }
         const uint32_t tbi = tierRefs_[o.start];
         const Tree& t = trees_[2 * uint64_t(tbi)];
-        f = t.nodes ? tbi : kNone;
+        f = t.nodes && !t.rfc ? tbi : kNone;  // RFC blocks need no descent
         break;
       }
       if (o.opcode == OP_TIERS || o.opcode == OP_PROFILES) break;  // pre-DNAT tiers or profiles first: not predicted
@@ -1008,6 +1022,67 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
         continue;
       }
       const Tree& t = *st.tree;
+      // Lane k's packet with its address classes, for the rules that are not
+      // exact boxes (matchRule), built on their first check.
+      auto lanePkt = [&](size_t k, Pkt* pk) {
+        pk->src = lookup(4, &src[k]);
+        pk->dst = lookup(4, &dst[k]);
+        pk->srcRow = rowOf(pk->src);
+        pk->dstRow = rowOf(pk->dst);
+        pk->family = 4;
+        pk->proto = proto[k];
+        pk->protoFlags = protoFlags_[proto[k]];
+        pk->sport = sport[k];
+        pk->dport = dport[k];
+        pk->strategy = STRATEGY_DECISION;
+        pk->srcA = src[k];
+        pk->dstA = dst[k];
+        pk->hintBlock = kNone;
+        pk->hintLeaf = nullptr;
+        pk->rulesVisited = 0;
+      };
+      if (const Rfc* rf = t.rfc.get()) {
+        // RFC tables: per live lane the three phase-1/2 classes (independent
+        // loads across lanes), then x and the last table; no descent, no scan.
+        uint32_t u[kLanes][3];
+        uint8_t live[kLanes];
+        size_t nl = 0;
+        for (size_t k = 0; k < m; k++) {
+          if (!ev[k].allow) continue;
+          ev[k].last = kNone;
+          live[nl] = uint8_t(k);
+          const uint32_t sa = src[k], da = dst[k];
+          u[nl][0] = rf->s[uint32_t(rf->chunk[0][sa >> 16]) * rf->nSl + rf->chunk[1][sa & 0xffff]];
+          u[nl][1] = rf->d[uint32_t(rf->chunk[2][da >> 16]) * rf->nDl + rf->chunk[3][da & 0xffff]];
+          u[nl][2] = rf->pp[uint32_t(rf->chunk[4][sport[k]]) * rf->nDp + rf->chunk[5][dport[k]]];
+          nl++;
+        }
+        for (size_t j = 0; j < nl; j++) u[j][2] = rf->q[u[j][2] * rf->nPr + rf->chunk[6][proto[live[j]]]];
+        for (size_t j = 0; j < nl; j++) {
+          const size_t k = live[j];
+          uint32_t r = rf->f[uint32_t(rf->x[u[j][rf->x1] * rf->nX2 + u[j][rf->x2]]) * rf->nY + u[j][rf->y]];
+          if (r == 0xffff) r = kNone;
+          visited[k] += r != kNone;
+          if (rf->nInexact > 0 && rf->inexact[0] < r) {
+            // As firstDecided: the rules that are not exact boxes below r.
+            Pkt pk;
+            lanePkt(k, &pk);
+            for (uint32_t i = 0; i < rf->nInexact && rf->inexact[i] < r; i++) {
+              if (matchRule(mrec_[drules_[st.ruleStart + rf->inexact[i]].matchIdx], pk)) {
+                r = rf->inexact[i];
+                break;
+              }
+            }
+            visited[k] += pk.rulesVisited;
+          }
+          const DRule* dr = r != kNone ? &drules_[st.ruleStart + r] : nullptr;
+          if (!tierOutcome<false>(dr ? dr->ruleId : kNone, dr ? dr->action : 0, st.endRule, st.endAction, &ev[k])) {
+            ev[k].allow = 1;
+            ev[k].reason = EVAL_ALL_TIERS_PASSED;
+          }
+        }
+        continue;
+      }
       const TreeNode* nodes = t.nodes.get();
       const uint16_t* l16 = t.leaves16.get();
       const uint32_t* l32 = t.leaves.get();
@@ -1051,20 +1126,7 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
           bool classes = false;
           auto inexact = [&](uint32_t rule) {
             if (!classes) {
-              pk.src = lookup(4, &src[k]);
-              pk.dst = lookup(4, &dst[k]);
-              pk.srcRow = rowOf(pk.src);
-              pk.dstRow = rowOf(pk.dst);
-              pk.family = 4;
-              pk.proto = proto[k];
-              pk.protoFlags = pf;
-              pk.sport = sport[k];
-              pk.dport = dport[k];
-              pk.strategy = STRATEGY_DECISION;
-              pk.srcA = src[k];
-              pk.dstA = dst[k];
-              pk.hintBlock = kNone;
-              pk.hintLeaf = nullptr;
+              lanePkt(k, &pk);
               classes = true;
             }
             pk.rulesVisited = 0;

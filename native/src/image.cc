@@ -122,6 +122,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   }
   // Derived decision trees for large IPv4 decision blocks (see engine.h); best effort.
   e->buildTrees();
+  e->buildRfcs();
   e->buildFirstTrees();
   e->buildTransitPath();
   e->buildFlatPrograms();
@@ -1371,7 +1372,7 @@ uint64_t Engine::memoryBytes() const {
   if (dfast_) b += (uint64_t(nDBlocks_) + 1) * sizeof(DFast);
   if (tierLog_) b += uint64_t(nTierBlocks_) + 1;
   if (firstTree_) b += (uint64_t(nPrograms_) + 1) * 4;
-  if (trees_) b += uint64_t(nDBlocks_) * sizeof(Tree) + treeBytes_;
+  if (trees_) b += uint64_t(nDBlocks_) * sizeof(Tree) + treeBytes_ + rfcCount_ * sizeof(Rfc) + rfcBytes_;
   return b;
 }
 

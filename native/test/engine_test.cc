@@ -295,12 +295,53 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     sp[i] = rnd() % 3 ? ports[rnd() % 8] : uint16_t(rnd());
     dp[i] = rnd() % 3 ? ports[rnd() % 8] : uint16_t(rnd());
   }
-  // One root, grouped trees, and one root with 32-bit leaves (blocks of more
-  // than 65,536 rules; 16-bit otherwise).
-  for (const char* config : {"0", "1", "L"}) {
+  // RFC tables (Engine::Rfc; this fixture's block gets them, with rules that
+  // are not exact boxes checked apart) against the trees alone (NV_RFC=0):
+  // every output but the work count.
+  {
+    unsetenv("NV_DTREE_MIN_RULES");
+    auto withRfc = nv::Engine::load(img.data(), img.size(), &err, &detail);
+    setenv("NV_RFC", "0", 1);
+    auto trees = nv::Engine::load(img.data(), img.size(), &err, &detail);
+    unsetenv("NV_RFC");
+    setenv("NV_DTREE_MIN_RULES", "1", 1);
+    EXPECT(withRfc && trees, "transit fixture rejected: %s %s", nv::loadErrorName(err), detail.c_str());
+    if (!withRfc || !trees) return;
+    EXPECT(withRfc->rfcCount() > 0 && trees->rfcCount() == 0, "RFC tables: %u with, %u without", withRfc->rfcCount(), trees->rfcCount());
+    std::vector<uint32_t> o32[2][6];
+    std::vector<uint8_t> o8[2][2];
+    for (int k = 0; k < 2; k++) {
+      for (auto& v : o32[k]) v.assign(n, kCanary);
+      for (auto& v : o8[k]) v.assign(n, 0xee);
+      nv::Batch b{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
+      nv::BatchOut o{o8[k][0].data(), o8[k][1].data(), o32[k][0].data(), o32[k][1].data(), o32[k][2].data(),
+                     o32[k][3].data(), o32[k][4].data(), o32[k][5].data(), nullptr, nullptr, 0};
+      (k ? trees : withRfc)->classifyBatch(4, b, o, nv::STRATEGY_DECISION);
+    }
+    size_t differ = 0;
+    for (size_t i = 0; i < n; i++) {
+      for (int j = 0; j < 5; j++) differ += o32[0][j][i] != o32[1][j][i];
+      for (int j = 0; j < 2; j++) differ += o8[0][j][i] != o8[1][j][i];
+    }
+    EXPECT(differ == 0, "RFC tables != trees on %zu outputs", differ);
+    // The single-tuple general path (events on) uses the tables too.
+    for (size_t i = 0; i < 500; i++) {
+      nv::Result a, b;
+      uint32_t ev[64];
+      uint8_t cnt = 0;
+      withRfc->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &a, nv::STRATEGY_DECISION, ev, 64, &cnt);
+      trees->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &b, nv::STRATEGY_DECISION, ev, 64, &cnt);
+      EXPECT(a.verdict == b.verdict && a.decidingRule == b.decidingRule && a.evalReasons == b.evalReasons,
+             "tuple %zu: RFC tables != trees on the general path", i);
+    }
+  }
+  // One root, grouped trees, one root with 32-bit leaves (blocks of more than
+  // 65,536 rules; 16-bit otherwise), and trees without RFC tables.
+  for (const char* config : {"0", "1", "L", "T"}) {
     const char* groups = config[0] == '1' ? "1" : "0";
     setenv("NV_DTREE_GROUPS", groups, 1);
     if (config[0] == 'L') setenv("NV_DTREE_LEAVES32", "1", 1);
+    if (config[0] == 'T') setenv("NV_RFC", "0", 1);
     unsetenv("NV_DTREE_MIN_RULES");
     auto fast = nv::Engine::load(img.data(), img.size(), &err, &detail);
     setenv("NV_FAST_TRANSIT", "0", 1);
@@ -308,6 +349,7 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     unsetenv("NV_FAST_TRANSIT");
     unsetenv("NV_DTREE_GROUPS");
     unsetenv("NV_DTREE_LEAVES32");
+    unsetenv("NV_RFC");
     setenv("NV_DTREE_MIN_RULES", "1", 1);
     EXPECT(fast && twin, "transit fixture rejected: %s %s", nv::loadErrorName(err), detail.c_str());
     if (!fast || !twin) return;
@@ -342,7 +384,7 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     }
     classifyRandom(*fast, 2000);
   }
-  std::printf("fast transit: %zu tuples, fast path == general path, one root, grouped, 32-bit leaves\n", n);
+  std::printf("fast transit: %zu tuples, RFC tables == trees, fast path == general path, one root, grouped, 32-bit leaves, no RFC\n", n);
 }
 
 int main(int argc, char** argv) {

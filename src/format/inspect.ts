@@ -66,6 +66,8 @@ export interface EngineSummary {
   memoryBytes: number;
   treeCount: number;
   treeBytes: number;
+  rfcCount: number;
+  rfcBytes: number;
   fastTransit: boolean;
   maxProgramWork: number;
   workCap: number;
@@ -91,6 +93,7 @@ export function formatInspect(s: ImageSummary & { engine?: EngineSummary }): str
     lines.push('');
     lines.push(`engine           ${mib(e.memoryBytes)} MiB loaded (image copy and derived indexes)`);
     lines.push(`decision trees   ${e.treeCount} (${mib(e.treeBytes)} MiB)`);
+    lines.push(`RFC tables       ${e.rfcCount} (${mib(e.rfcBytes)} MiB)`);
     lines.push(`fast transit     ${e.fastTransit ? 'yes (pure 5-tuple ACL: IPv4 decision batches skip the program walk)' : 'no'}`);
     lines.push(`work per tuple   at most ${e.maxProgramWork} per program (cap ${e.workCap})`);
     lines.push(`trace events     at most ${e.traceBound} per tuple`);

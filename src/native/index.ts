@@ -80,7 +80,8 @@ interface RawEngine {
  * maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6); traceBound: worst-case trace events per tuple;
  * fastTransit: IPv4 batches of the decision strategy take the fast transit path (pure 5-tuple ACL images, e.g. ClassBench);
  * memoryBytes: what the engine holds (the image copy plus every derived index); treeCount / treeBytes: the
- * decision trees derived at load for large IPv4 tier blocks.
+ * decision trees derived at load for large IPv4 tier blocks; rfcCount / rfcBytes: the Recursive Flow
+ * Classification tables derived for those of them that are 5-tuple ACLs and fit the budget (docs/ARCHITECTURE.md).
  */
 export interface EngineInfo {
   imageSize: number;
@@ -93,6 +94,8 @@ export interface EngineInfo {
   memoryBytes: number;
   treeCount: number;
   treeBytes: number;
+  rfcCount: number;
+  rfcBytes: number;
 }
 
 export interface RawAddon {

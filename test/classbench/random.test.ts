@@ -13,7 +13,9 @@
  * lists (NV_DTREE_LEAVES32=1; 16-bit in blocks of at most 65,536 rules), and with the
  * batch fast transit path (Engine::classifyFastTransit, taken by the decision
  * strategy on such images) off (NV_FAST_TRANSIT=0): its scalar twin, the
- * general path, must give every output identically.
+ * general path, must give every output identically. Blocks that are 5-tuple
+ * ACLs get RFC tables (Engine::Rfc) by default; NV_RFC=0 keeps the trees alone
+ * and NV_RFC_MB=1 leaves the tables to blocks that fit in 1 MiB.
  */
 import t from 'tap';
 import { parseFilters, parseTrace, type Trace } from '../../src/classbench/parse.js';
@@ -62,12 +64,17 @@ const ENVS: { name: string; env: Record<string, string> }[] = [
   { name: 'NV_DTREE_LEAVES32=1', env: { NV_DTREE_LEAVES32: '1' } },
   { name: 'NV_FAST_TRANSIT=0', env: { NV_FAST_TRANSIT: '0' } },
   { name: 'NV_DTREE_GROUPS=1 NV_FAST_TRANSIT=0', env: { NV_DTREE_GROUPS: '1', NV_FAST_TRANSIT: '0' } },
+  { name: 'NV_RFC=0', env: { NV_RFC: '0' } },
+  { name: 'NV_RFC=0 NV_FAST_TRANSIT=0', env: { NV_RFC: '0', NV_FAST_TRANSIT: '0' } },
+  { name: 'NV_RFC_MB=1', env: { NV_RFC_MB: '1' } },
 ];
 
-for (const [seed, n, perPolicy] of [
-  [1, 300, 1024],
-  [2, 700, 1024],
-  [3, 500, 90],
+// rfc: whether the block gets RFC tables (seed 2 has more rules that are not
+// exact boxes than Engine::Rfc::kMaxInexact: trees only).
+for (const [seed, n, perPolicy, rfc] of [
+  [1, 300, 1024, true],
+  [2, 700, 1024, false],
+  [3, 500, 90, true],
 ] as const) {
   t.test(`seed ${seed}: ${n} random filters (${perPolicy} rules per policy)`, async (t) => {
     const { lines, boxes } = randomSet(seed, n);
@@ -82,6 +89,8 @@ for (const [seed, n, perPolicy] of [
       for (const [k, v] of Object.entries(env)) process.env[k] = v;
       const engine = NativeEngine.fromImage(image);
       for (const k of Object.keys(env)) delete process.env[k];
+      if (name === 'default') t.equal(engine.info().rfcCount > 0, rfc, `RFC tables ${rfc ? '' : 'not '}built (${engine.info().rfcCount}, ${engine.info().rfcBytes} bytes)`);
+      if (env.NV_RFC === '0') t.equal(engine.info().rfcCount, 0, 'no RFC tables with NV_RFC=0');
       for (const s of STRATEGIES) {
         const r = checkNative(engine, conv, filters, trace, s);
         t.equal(r.mismatches, 0, `${name}, ${s}: native == linear first-match scan on ${r.checked} headers`, { mismatches: r.firstMismatches });
