@@ -174,6 +174,8 @@ class Engine {
   uint32_t treeCount() const { return treeCount_; }
   // Whether IPv4 decision batches take the fast transit path (see FastStage).
   bool fastTransit() const { return fastTransit_; }
+  // Whether those batches take its RFC form (see FastOutcome).
+  bool fastRfc() const { return fastRfc_; }
   uint64_t treeBytes() const { return treeBytes_; }
   // Derived RFC tables (see Rfc): how many tree blocks got them, their bytes.
   uint32_t rfcCount() const { return rfcCount_; }
@@ -456,13 +458,14 @@ class Engine {
   // each address, each port and the protocol to 16-bit classes; s = (src hi,
   // src lo), d = (dst hi, dst lo), pp = (sport, dport), q = (pp, proto); then
   // x = two of u = {s, d, q} (u[x1], u[x2]) and the last table maps (x, u[y])
-  // to the block's first matching exact box (0xffff: none). Thirteen loads
+  // to the block's first matching exact box (none: the block's rule count). Thirteen loads
   // per lookup, no branch; used instead of the tree's descent and leaf scan.
   // Up to kMaxInexact rules that are not exact boxes are checked apart.
   struct Rfc {
     BigArray<uint16_t> chunk[7];  // src hi, src lo, dst hi, dst lo, sport, dport (65,536 entries), proto (256)
     BigArray<uint16_t> s, d, pp, q, x, f;
     uint32_t nSl = 0, nDl = 0, nDp = 0, nPr = 0, nX2 = 0, nY = 0;  // the right operands' class counts
+    uint32_t none = 0;  // the last table's "no exact box matches": the block's rule count
     uint8_t x1 = 0, x2 = 0, y = 0;
     uint64_t bytes = 0;
     // Rules that are not exact boxes (not in the tables), block-relative, in
@@ -470,14 +473,18 @@ class Engine {
     static constexpr uint32_t kMaxInexact = 32;
     uint32_t nInexact = 0;
     uint16_t inexact[kMaxInexact];
-    // The block-relative first matching rule, or kNone.
-    uint32_t first(uint32_t sa, uint32_t da, uint8_t proto, uint16_t sp, uint16_t dp) const {
+    // The block-relative first matching exact box, or none.
+    uint32_t lookup(uint32_t sa, uint32_t da, uint8_t proto, uint16_t sp, uint16_t dp) const {
       uint32_t u[3];
       u[0] = s[uint32_t(chunk[0][sa >> 16]) * nSl + chunk[1][sa & 0xffff]];
       u[1] = d[uint32_t(chunk[2][da >> 16]) * nDl + chunk[3][da & 0xffff]];
       u[2] = q[uint32_t(pp[uint32_t(chunk[4][sp]) * nDp + chunk[5][dp]]) * nPr + chunk[6][proto]];
-      const uint32_t r = f[uint32_t(x[u[x1] * nX2 + u[x2]]) * nY + u[y]];
-      return r == 0xffff ? 0xffffffffu : r;
+      return f[uint32_t(x[u[x1] * nX2 + u[x2]]) * nY + u[y]];
+    }
+    // The same, kNone for none.
+    uint32_t first(uint32_t sa, uint32_t da, uint8_t proto, uint16_t sp, uint16_t dp) const {
+      const uint32_t r = lookup(sa, da, proto, sp, dp);
+      return r == none ? 0xffffffffu : r;
     }
   };
   struct Tree {
@@ -536,6 +543,21 @@ class Engine {
   FastStage fastStage_[2];
   void buildFastTransit();
   void classifyFastTransit(const Batch& in, const BatchOut& out) const;
+  // The fast transit path's RFC form (buildFastTransit): when each stage is
+  // no tier or a block with RFC tables and no rule outside them, a stage's
+  // outcome depends on its tables' answer alone and is tabulated at load,
+  // per block rule and for "none": the trace's last rule, allow, the
+  // evaluation's reason, the rules visited. A batch is then the lookups and
+  // two outcome reads per tuple (classifyFastRfc; same outputs).
+  struct FastOutcome {
+    uint32_t last;
+    uint8_t allow, reason, visited, pad;
+  };
+  bool fastRfc_ = false;
+  BigArray<FastOutcome> fastOut_[2];  // per stage, rule count + 1 entries; nullptr: no tier
+  void classifyFastRfc(const Batch& in, const BatchOut& out) const;
+  static void rfcLanes(const Rfc& rf, size_t m, const uint32_t* src, const uint32_t* dst, const uint8_t* proto, const uint16_t* sport,
+                       const uint16_t* dport, uint32_t* out);
   const fmt::PortMember* portMembers_ = nullptr; uint32_t nPortMembers_ = 0;
   const fmt::NodeRec* nodes_ = nullptr; uint32_t nNodes_ = 0;
   const fmt::Program* programs_ = nullptr; uint32_t nPrograms_ = 0;

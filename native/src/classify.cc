@@ -985,6 +985,95 @@ void Engine::buildFastTransit() {
     fastStage_[i] = st;
   }
   fastTransit_ = true;
+  // The RFC form (engine.h, FastOutcome): every stage no tier or all RFC.
+  bool anyRfc = false;
+  for (int i = 0; i < 2; i++) {
+    const FastStage& st = fastStage_[i];
+    if (!st.tree) continue;
+    const Rfc* rf = st.tree->rfc.get();
+    if (!rf || rf->nInexact > 0) return;
+    anyRfc = true;
+  }
+  if (!anyRfc) return;
+  for (int i = 0; i < 2; i++) {
+    const FastStage& st = fastStage_[i];
+    if (!st.tree) continue;
+    const uint32_t n = st.tree->rfc->none;
+    fastOut_[i] = bigArray<FastOutcome>(size_t(n) + 1);
+    if (!fastOut_[i]) return;
+    for (uint32_t r = 0; r <= n; r++) {
+      // What classifyFastTransit makes of answer r (n: none) for a live lane.
+      EvalOut ev{1, EVAL_NONE, kNone, nullptr};
+      const DRule* dr = r < n ? &drules_[st.ruleStart + r] : nullptr;
+      if (!tierOutcome<false>(dr ? dr->ruleId : kNone, dr ? dr->action : 0, st.endRule, st.endAction, &ev)) {
+        ev.allow = 1;
+        ev.reason = EVAL_ALL_TIERS_PASSED;
+      }
+      fastOut_[i][r] = FastOutcome{ev.last, ev.allow, ev.reason, uint8_t(r < n ? 1 : 0), 0};
+    }
+  }
+  fastRfc_ = true;
+}
+
+// One stage's RFC answers for m <= 32 lanes: each phase over every lane before
+// the next, so the lanes' loads are independent and their misses overlap.
+__attribute__((always_inline)) inline void Engine::rfcLanes(const Rfc& rf, size_t m, const uint32_t* src, const uint32_t* dst,
+                                                    const uint8_t* proto, const uint16_t* sport, const uint16_t* dport,
+                                                    uint32_t* out) {
+  constexpr size_t kMax = 32;
+  const uint16_t *c0 = rf.chunk[0].get(), *c1 = rf.chunk[1].get(), *c2 = rf.chunk[2].get(), *c3 = rf.chunk[3].get();
+  const uint16_t *c4 = rf.chunk[4].get(), *c5 = rf.chunk[5].get(), *c6 = rf.chunk[6].get();
+  const uint16_t *S = rf.s.get(), *D = rf.d.get(), *PP = rf.pp.get(), *Q = rf.q.get(), *X = rf.x.get(), *F = rf.f.get();
+  const uint32_t nSl = rf.nSl, nDl = rf.nDl, nDp = rf.nDp, nPr = rf.nPr, nX2 = rf.nX2, nY = rf.nY;
+  uint32_t u[3][kMax];
+  for (size_t k = 0; k < m; k++) {
+    u[0][k] = S[uint32_t(c0[src[k] >> 16]) * nSl + c1[src[k] & 0xffff]];
+    u[1][k] = D[uint32_t(c2[dst[k] >> 16]) * nDl + c3[dst[k] & 0xffff]];
+    u[2][k] = PP[uint32_t(c4[sport[k]]) * nDp + c5[dport[k]]];
+  }
+  for (size_t k = 0; k < m; k++) u[2][k] = Q[u[2][k] * nPr + c6[proto[k]]];
+  const uint32_t *a = u[rf.x1], *b = u[rf.x2], *c = u[rf.y];
+  for (size_t k = 0; k < m; k++) out[k] = F[uint32_t(X[a[k] * nX2 + b[k]]) * nY + c[k]];
+}
+
+void Engine::classifyFastRfc(const Batch& in, const BatchOut& out) const {
+  constexpr size_t kLanes = 32;
+  const FastOutcome noTier{kNone, 1, EVAL_NO_FORWARD_POLICY, 0, 0};
+  const FastOutcome* o0 = fastOut_[0].get();
+  const FastOutcome* o1 = fastOut_[1].get();
+  // Output columns in locals: the byte stores would otherwise make the
+  // compiler reload every pointer of `out` after each one.
+  uint8_t* const verdict = out.verdict;
+  uint8_t* const reason = out.reason;
+  uint32_t* const egressRule = out.egressRule;
+  uint32_t* const ingressRule = out.ingressRule;
+  uint32_t* const decidingRule = out.decidingRule;
+  uint32_t* const evalReasons = out.evalReasons;
+  uint32_t* const natBackend = out.natBackend;
+  uint32_t* const rulesVisited = out.rulesVisited;
+  uint32_t r[2][kLanes];
+  for (size_t from = 0; from < in.n; from += kLanes) {
+    const size_t m = in.n - from < kLanes ? in.n - from : kLanes;
+    for (int s = 0; s < 2; s++) {
+      if (fastStage_[s].tree)
+        rfcLanes(*fastStage_[s].tree->rfc, m, in.src + from, in.dst + from, in.proto + from, in.sport + from, in.dport + from, r[s]);
+    }
+    for (size_t k = 0; k < m; k++) {
+      // The second stage runs for tuples the first allowed (its outcome is then the result).
+      const FastOutcome a = o0 ? o0[r[0][k]] : noTier;
+      const FastOutcome b = o1 ? o1[r[1][k]] : noTier;
+      const FastOutcome& o = a.allow ? b : a;
+      const size_t i = from + k;
+      verdict[i] = o.allow;
+      if (reason) reason[i] = FLOW_POLICY;
+      if (egressRule) egressRule[i] = kNone;
+      if (ingressRule) ingressRule[i] = kNone;
+      if (decidingRule) decidingRule[i] = o.last;
+      if (evalReasons) evalReasons[i] = uint32_t(o.reason) << 16;
+      if (natBackend) natBackend[i] = kNone;
+      if (rulesVisited) rulesVisited[i] = a.visited + (a.allow ? b.visited : 0u);
+    }
+  }
 }
 
 // The transit evaluations of evaluate()'s transitOnly_ branch, for chunks of
@@ -994,6 +1083,7 @@ void Engine::buildFastTransit() {
 // then each lane's leaf scanned in rule order to its first box hit — what
 // firstDecided and walkTiers decide for a one-block tier walk.
 void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
+  if (fastRfc_) return classifyFastRfc(in, out);
   constexpr size_t kLanes = 32;
   for (size_t from = 0; from < in.n; from += kLanes) {
     const size_t m = in.n - from < kLanes ? in.n - from : kLanes;
@@ -1061,7 +1151,7 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
         for (size_t j = 0; j < nl; j++) {
           const size_t k = live[j];
           uint32_t r = rf->f[uint32_t(rf->x[u[j][rf->x1] * rf->nX2 + u[j][rf->x2]]) * rf->nY + u[j][rf->y]];
-          if (r == 0xffff) r = kNone;
+          if (r == rf->none) r = kNone;
           visited[k] += r != kNone;
           if (rf->nInexact > 0 && rf->inexact[0] < r) {
             // As firstDecided: the rules that are not exact boxes below r.

@@ -733,6 +733,24 @@ constexpr int kMaxDepth = 48;
 constexpr uint32_t kMaxSetRanges = 256;  // a set scattered over more intervals is a wildcard
 const TRange kWild[kTreeDims] = {{0, 0xffffffffu}, {0, 0xffffffffu}, {0, 255}, {0, 65535}, {0, 65535}};
 
+// The ports a not-ports list of ranges leaves, when that is one range (no
+// named ports, at most 64 ranges); false otherwise.
+bool portComplement(const PortList& l, const PortRange* ranges, TRange* out) {
+  if (l.namedCount != 0 || l.rangeCount == 0 || l.rangeCount > 64) return false;
+  PortRange r[64];
+  for (uint32_t k = 0; k < l.rangeCount; k++) r[k] = ranges[l.rangeStart + k];
+  std::sort(r, r + l.rangeCount, [](const PortRange& a, const PortRange& b) { return a.first < b.first; });
+  uint32_t gaps = 0, next = 0;  // next: the lowest port not covered so far
+  for (uint32_t k = 0; k < l.rangeCount && next <= 65535; k++) {
+    if (r[k].first > next) {
+      if (gaps++ == 0) *out = TRange{next, uint32_t(r[k].first) - 1};
+    }
+    if (uint32_t(r[k].last) + 1 > next) next = uint32_t(r[k].last) + 1;
+  }
+  if (next <= 65535 && gaps++ == 0) *out = TRange{next, 65535};
+  return gaps == 1;
+}
+
 template <typename T>
 bool growArray(BigArray<T>& a, uint32_t& cap, uint64_t need, uint64_t limit) {
   if (need <= cap) return true;
@@ -1126,7 +1144,7 @@ void Engine::buildTrees() {
     const DBlock& b = dblocks_[2 * uint64_t(t)];
     if (b.ruleCount < treeMinRules_ || b.ruleCount == 0) continue;
     const uint32_t n = b.ruleCount;
-    uint64_t poolSize = n;  // protocols
+    uint64_t poolSize = 3 * uint64_t(n);  // protocols, complements of not-ports lists
     for (uint32_t i = 0; i < n; i++) {
       const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
       if (m.srcPorts != kNone) poolSize += portLists_[m.srcPorts].rangeCount;
@@ -1145,8 +1163,7 @@ void Engine::buildTrees() {
       const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
       TSpan* sp = &spans[uint64_t(i) * kTreeDims];
       for (uint32_t d = 0; d < kTreeDims; d++) sp[d] = TSpan{&kWild[d], 1};
-      bool exact = (m.flags & ~M_PROTO) == 0 && m.dstSvcSet == kNone && m.srcNotPorts == kNone && m.dstNotPorts == kNone &&
-                   m.addrTestCount <= 2;
+      bool exact = (m.flags & ~M_PROTO) == 0 && m.dstSvcSet == kNone && m.addrTestCount <= 2;
       uint32_t perSide[2] = {0, 0};
       for (uint32_t k = 0; k < m.addrTestCount; k++) {
         const AddrTest& a = addrTests_[m.addrTestStart + k];
@@ -1168,6 +1185,22 @@ void Engine::buildTrees() {
         const uint32_t l = side ? m.dstPorts : m.srcPorts;
         if (l != kNone && (portLists_[l].namedCount != 0 || portLists_[l].rangeCount != 1)) exact = false;
       }
+      // A not-ports list is a box side when the rule's protocol has ports (a
+      // packet then always has them) and the list leaves one range: the
+      // converter writes ports [0, b] as not-ports [b + 1, 65535].
+      const bool protoPorts = (m.flags & M_PROTO) && (protoFlags_[m.proto] & PROTO_HAS_PORTS);
+      for (int side = 0; side < 2; side++) {
+        const uint32_t l = side ? m.dstNotPorts : m.srcNotPorts;
+        if (l == kNone) continue;
+        TRange left;
+        if (protoPorts && (side ? m.dstPorts : m.srcPorts) == kNone && portComplement(portLists_[l], portRanges_, &left)) {
+          pool[used] = left;
+          sp[3 + side] = TSpan{&pool[used], 1};
+          used++;
+        } else {
+          exact = false;
+        }
+      }
       if (m.flags & M_PROTO) {
         pool[used] = TRange{m.proto, m.proto};
         sp[2] = TSpan{&pool[used], 1};
@@ -1177,6 +1210,7 @@ void Engine::buildTrees() {
       for (int side = 0; side < 2; side++) {
         const uint32_t l = side ? m.dstPorts : m.srcPorts;
         if (l == kNone) continue;
+        if ((side ? m.dstNotPorts : m.srcNotPorts) != kNone) continue;  // not both (the not-ports side is not exact)
         const PortList& pl = portLists_[l];
         if (pl.namedCount != 0 || pl.rangeCount == 0) continue;
         const uint64_t start = used;

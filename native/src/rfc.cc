@@ -19,7 +19,7 @@ namespace nv {
 
 namespace {
 
-constexpr uint32_t kMaxClasses = 0xffff;  // class ids are 16-bit; 0xffff also "no rule" in the last table
+constexpr uint32_t kMaxClasses = 0xffff;  // class ids are 16-bit
 constexpr uint32_t kChunks = 7;           // src hi, src lo, dst hi, dst lo, sport, dport (16 bits), proto (8)
 
 // Interned rule sets of W words: id per distinct set, in first-seen order.
@@ -129,20 +129,30 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
   if (!tr.boxes || nRules == 0 || nRules >= kMaxClasses) return fail("rule count");
   // Rules that are not exact boxes stay out of the tables: a lookup checks
   // those before the tables' answer with matchRule (at most kMaxInexact).
+  // NV_RFC_APART=N (tests) also leaves out every N-th exact box, to the cap.
+  uint32_t every = 0;
+  if (const char* env = std::getenv("NV_RFC_APART")) every = uint32_t(std::strtoul(env, nullptr, 10));
   uint32_t nInexact = 0;
+  for (uint32_t i = 0; i < nRules; i++)
+    if (!(tr.boxes[i].flags & kBoxExact)) nInexact++;
+  std::unique_ptr<uint8_t[]> apartOf(new (std::nothrow) uint8_t[nRules]);
+  if (!apartOf) return false;
+  for (uint32_t i = 0, extra = 0; i < nRules; i++) {
+    apartOf[i] = !(tr.boxes[i].flags & kBoxExact);
+    if (!apartOf[i] && every > 0 && i % every == 0 && nInexact + extra < Rfc::kMaxInexact) apartOf[i] = 1, extra++;
+  }
   for (uint32_t i = 0; i < nRules; i++) {
     const Box& x = tr.boxes[i];
-    if (!(x.flags & kBoxExact)) {
-      nInexact++;
-      continue;
-    }
+    if (apartOf[i]) continue;
     if (x.sLo > x.sHi || x.dLo > x.dHi || x.spLo > x.spHi || x.dpLo > x.dpHi || x.pLo > x.pHi) return fail("an empty box");
   }
   if (nInexact > Rfc::kMaxInexact) return fail("too many rules that are not exact boxes");
+  nInexact = 0;
+  for (uint32_t i = 0; i < nRules; i++) nInexact += apartOf[i];
   // Pieces in rule order (a rule's pieces are adjacent), each one bit.
   uint64_t nPieces = 0;
   for (uint32_t i = 0; i < nRules; i++) {
-    if (!(tr.boxes[i].flags & kBoxExact)) continue;
+    if (apartOf[i]) continue;
     uint16_t a[3][4], b[3][4];
     nPieces += uint64_t(splitRange(tr.boxes[i].sLo, tr.boxes[i].sHi, a)) * splitRange(tr.boxes[i].dLo, tr.boxes[i].dHi, b);
   }
@@ -156,7 +166,7 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
   uint32_t np = 0;
   for (uint32_t i = 0; i < nRules; i++) {
     const Box& x = tr.boxes[i];
-    if (!(x.flags & kBoxExact)) {
+    if (apartOf[i]) {
       rfc->inexact[rfc->nInexact++] = uint16_t(i);
       continue;
     }
@@ -245,7 +255,7 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
           if (id < 0) return false;
           tab[uint64_t(a) * B.n + b] = uint16_t(id);
         } else {
-          uint16_t first = kMaxClasses;
+          uint16_t first = uint16_t(nRules);  // none
           for (uint32_t k = 0; k < W; k++) {
             const uint64_t w = x[k] & y[k];
             if (w) {
@@ -289,6 +299,7 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
   bytes = bytesBefore + uint64_t(u[kPairs[sh][0]]->n) * u[kPairs[sh][1]]->n * 2;
   if (!combine(xs[sh], *u[kPairs[sh][2]], nullptr, &rfc->f)) return fail("last phase over the budgets");
   rfc->x = std::move(xt[sh]);
+  rfc->none = nRules;
   rfc->nSl = cls[1].n, rfc->nDl = cls[3].n, rfc->nDp = cls[5].n, rfc->nPr = cls[6].n;
   rfc->x1 = kPairs[sh][0], rfc->x2 = kPairs[sh][1], rfc->y = kPairs[sh][2];
   rfc->nX2 = u[kPairs[sh][1]]->n;
@@ -296,7 +307,7 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
   rfc->bytes = bytes;
   if (debug)
     std::fprintf(stderr,
-                 "rfc block %u: %u rules (%u not exact boxes), %u pieces, chunk classes %u %u %u %u %u %u %u, s %u d %u pp %u q %u, x %u (%u x %u), last %u x %u, "
+                 "rfc block %u: %u rules (%u checked apart), %u pieces, chunk classes %u %u %u %u %u %u %u, s %u d %u pp %u q %u, x %u (%u x %u), last %u x %u, "
                  "%.2f MiB, %.0f M word ANDs\n",
                  t, nRules, rfc->nInexact, np, cls[0].n, cls[1].n, cls[2].n, cls[3].n, cls[4].n, cls[5].n, cls[6].n, s.n, d.n, pp.n, q.n, xs[sh].n,
                  u[kPairs[sh][0]]->n, u[kPairs[sh][1]]->n, xs[sh].n, rfc->nY, double(bytes) / 1048576.0, double(work) / 1e6);

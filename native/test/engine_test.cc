@@ -295,12 +295,16 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     sp[i] = rnd() % 3 ? ports[rnd() % 8] : uint16_t(rnd());
     dp[i] = rnd() % 3 ? ports[rnd() % 8] : uint16_t(rnd());
   }
-  // RFC tables (Engine::Rfc; this fixture's block gets them, with rules that
-  // are not exact boxes checked apart) against the trees alone (NV_RFC=0):
-  // every output but the work count.
-  {
+  // RFC tables (Engine::Rfc; this fixture's block gets them), alone (the
+  // fast path's RFC form) and with every 7th rule checked apart
+  // (NV_RFC_APART=7: the lookups of firstDecided and the fast path that test
+  // rules outside the tables), against the trees alone (NV_RFC=0): every
+  // output but the work count.
+  for (const char* apart : {"0", "7"}) {
     unsetenv("NV_DTREE_MIN_RULES");
+    setenv("NV_RFC_APART", apart, 1);
     auto withRfc = nv::Engine::load(img.data(), img.size(), &err, &detail);
+    unsetenv("NV_RFC_APART");
     setenv("NV_RFC", "0", 1);
     auto trees = nv::Engine::load(img.data(), img.size(), &err, &detail);
     unsetenv("NV_RFC");
@@ -323,7 +327,7 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
       for (int j = 0; j < 5; j++) differ += o32[0][j][i] != o32[1][j][i];
       for (int j = 0; j < 2; j++) differ += o8[0][j][i] != o8[1][j][i];
     }
-    EXPECT(differ == 0, "RFC tables != trees on %zu outputs", differ);
+    EXPECT(differ == 0, "RFC tables != trees on %zu outputs (NV_RFC_APART=%s)", differ, apart);
     // The single-tuple general path (events on) uses the tables too.
     for (size_t i = 0; i < 500; i++) {
       nv::Result a, b;
@@ -332,16 +336,18 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
       withRfc->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &a, nv::STRATEGY_DECISION, ev, 64, &cnt);
       trees->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &b, nv::STRATEGY_DECISION, ev, 64, &cnt);
       EXPECT(a.verdict == b.verdict && a.decidingRule == b.decidingRule && a.evalReasons == b.evalReasons,
-             "tuple %zu: RFC tables != trees on the general path", i);
+             "tuple %zu: RFC tables != trees on the general path (NV_RFC_APART=%s)", i, apart);
     }
   }
-  // One root, grouped trees, one root with 32-bit leaves (blocks of more than
-  // 65,536 rules; 16-bit otherwise), and trees without RFC tables.
-  for (const char* config : {"0", "1", "L", "T"}) {
+  // RFC tables (the fast path's RFC form), with rules checked apart, then
+  // without RFC tables: one root, grouped trees, one root with 32-bit leaves
+  // (blocks of more than 65,536 rules; 16-bit otherwise).
+  for (const char* config : {"R", "A", "0", "1", "L"}) {
     const char* groups = config[0] == '1' ? "1" : "0";
     setenv("NV_DTREE_GROUPS", groups, 1);
     if (config[0] == 'L') setenv("NV_DTREE_LEAVES32", "1", 1);
-    if (config[0] == 'T') setenv("NV_RFC", "0", 1);
+    if (config[0] == 'A') setenv("NV_RFC_APART", "7", 1);
+    if (config[0] != 'R' && config[0] != 'A') setenv("NV_RFC", "0", 1);
     unsetenv("NV_DTREE_MIN_RULES");
     auto fast = nv::Engine::load(img.data(), img.size(), &err, &detail);
     setenv("NV_FAST_TRANSIT", "0", 1);
@@ -350,10 +356,12 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     unsetenv("NV_DTREE_GROUPS");
     unsetenv("NV_DTREE_LEAVES32");
     unsetenv("NV_RFC");
+    unsetenv("NV_RFC_APART");
     setenv("NV_DTREE_MIN_RULES", "1", 1);
     EXPECT(fast && twin, "transit fixture rejected: %s %s", nv::loadErrorName(err), detail.c_str());
     if (!fast || !twin) return;
     EXPECT(fast->fastTransit() && !twin->fastTransit(), "fast transit path not taken (groups %s), or not off in the twin", groups);
+    EXPECT(fast->fastRfc() == (config[0] == 'R'), "config %s: the fast path's RFC form %s", config, fast->fastRfc() ? "taken" : "not taken");
     for (size_t m : {n, size_t(0), size_t(1), size_t(31), size_t(33)}) {
       std::vector<uint32_t> o32[2][6];
       std::vector<uint8_t> o8[2][2];
@@ -384,7 +392,7 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     }
     classifyRandom(*fast, 2000);
   }
-  std::printf("fast transit: %zu tuples, RFC tables == trees, fast path == general path, one root, grouped, 32-bit leaves, no RFC\n", n);
+  std::printf("fast transit: %zu tuples, RFC tables == trees, fast path == general path: RFC, RFC with rules apart, trees (one root, grouped, 32-bit leaves)\n", n);
 }
 
 int main(int argc, char** argv) {

@@ -14,8 +14,9 @@
  * batch fast transit path (Engine::classifyFastTransit, taken by the decision
  * strategy on such images) off (NV_FAST_TRANSIT=0): its scalar twin, the
  * general path, must give every output identically. Blocks that are 5-tuple
- * ACLs get RFC tables (Engine::Rfc) by default; NV_RFC=0 keeps the trees alone
- * and NV_RFC_MB=1 leaves the tables to blocks that fit in 1 MiB.
+ * ACLs get RFC tables (Engine::Rfc) by default; NV_RFC=0 keeps the trees alone,
+ * NV_RFC_MB=1 leaves the tables to blocks that fit in 1 MiB, and
+ * NV_RFC_APART=5 checks every 5th rule apart (up to 32) with the rule test.
  */
 import t from 'tap';
 import { parseFilters, parseTrace, type Trace } from '../../src/classbench/parse.js';
@@ -67,10 +68,12 @@ const ENVS: { name: string; env: Record<string, string> }[] = [
   { name: 'NV_RFC=0', env: { NV_RFC: '0' } },
   { name: 'NV_RFC=0 NV_FAST_TRANSIT=0', env: { NV_RFC: '0', NV_FAST_TRANSIT: '0' } },
   { name: 'NV_RFC_MB=1', env: { NV_RFC_MB: '1' } },
+  { name: 'NV_RFC_APART=5', env: { NV_RFC_APART: '5' } },
+  { name: 'NV_RFC_APART=5 NV_FAST_TRANSIT=0', env: { NV_RFC_APART: '5', NV_FAST_TRANSIT: '0' } },
 ];
 
-// rfc: whether the block gets RFC tables (seed 2 has more rules that are not
-// exact boxes than Engine::Rfc::kMaxInexact: trees only).
+// rfc: whether the block gets RFC tables (seed 2's are over the build budget:
+// trees only).
 for (const [seed, n, perPolicy, rfc] of [
   [1, 300, 1024, true],
   [2, 700, 1024, false],
@@ -115,14 +118,15 @@ for (const [seed, n, perPolicy, rfc] of [
         t.equal(differ, 0, `${s}: events off (direct transit path) == events on (generic path), every output`);
       }
       // The batch fast transit path (decision, events off) against its twin,
-      // the general path (NV_FAST_TRANSIT=0), single- and multi-root trees.
-      for (const groups of [false, true]) {
-        if (groups) process.env.NV_DTREE_GROUPS = '1';
+      // the general path (NV_FAST_TRANSIT=0): RFC tables where built, with
+      // rules checked apart, single- and multi-root trees.
+      for (const variant of ['rfc', 'apart', 'tree', 'groups'] as const) {
+        const env: Record<string, string> = { apart: { NV_RFC_APART: '5' }, tree: { NV_RFC: '0' }, groups: { NV_RFC: '0', NV_DTREE_GROUPS: '1' }, rfc: {} }[variant];
+        for (const [k, v] of Object.entries(env)) process.env[k] = v;
         const fast = NativeEngine.fromImage(image);
         process.env.NV_FAST_TRANSIT = '0';
         const twin = NativeEngine.fromImage(image);
-        delete process.env.NV_FAST_TRANSIT;
-        delete process.env.NV_DTREE_GROUPS;
+        for (const k of [...Object.keys(env), 'NV_FAST_TRANSIT']) delete process.env[k];
         t.ok(fast.info().fastTransit && !twin.info().fastTransit, 'the fast path is taken, and off in the twin');
         const a = outs(), b = outs();
         fast.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, a, 'decision');
@@ -131,7 +135,7 @@ for (const [seed, n, perPolicy, rfc] of [
         for (const k of Object.keys(a) as (keyof typeof a)[]) {
           for (let i = 0; i < n; i++) if (a[k][i] !== b[k][i]) differ++;
         }
-        t.equal(differ, 0, `fast transit path == general path (NV_FAST_TRANSIT=0)${groups ? ', grouped trees' : ''}, every output of ${n} headers`);
+        t.equal(differ, 0, `fast transit path == general path (NV_FAST_TRANSIT=0), ${variant}, every output of ${n} headers`);
         // Single tuples (classifyV4One, classifyOne) take the fast path too: the same outputs.
         let single = 0;
         for (let i = 0; i < n; i += 7) {
@@ -139,7 +143,7 @@ for (const [seed, n, perPolicy, rfc] of [
           const v = fast.classifyV4One(trace.src[i]!, trace.dst[i]!, trace.proto[i]!, trace.sport[i]!, trace.dport[i]!);
           if (v !== (want[0] === 1) || JSON.stringify([...fast.result]) !== JSON.stringify(want)) single++;
         }
-        t.equal(single, 0, `single tuples on the fast path == batch outputs${groups ? ', grouped trees' : ''}`);
+        t.equal(single, 0, `single tuples on the fast path == batch outputs, ${variant}`);
       }
     }
     const ref = checkReference(cluster, conv, filters, trace, 1500);
