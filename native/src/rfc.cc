@@ -22,64 +22,98 @@ namespace {
 constexpr uint32_t kMaxClasses = 0xffff;  // class ids are 16-bit
 constexpr uint32_t kChunks = 7;           // src hi, src lo, dst hi, dst lo, sport, dport (16 bits), proto (8)
 
-// Interned rule sets of W words: id per distinct set, in first-seen order.
-struct Classes {
-  uint32_t W = 0, n = 0, cap = 0, mask = 0;
-  std::unique_ptr<uint64_t[]> bits;
-  std::unique_ptr<uint32_t[]> slots;  // id + 1, 0 empty
+// A growable array of plain values without exceptions (push: false when out of memory).
+template <typename T>
+struct Vec {
+  std::unique_ptr<T[]> p;
+  size_t n = 0, cap = 0;
+  bool reserve(size_t want) {
+    if (want <= cap) return true;
+    size_t c = cap ? cap : 256;
+    while (c < want) c *= 2;
+    std::unique_ptr<T[]> q(new (std::nothrow) T[c]);
+    if (!q) return false;
+    if (n) std::memcpy(q.get(), p.get(), sizeof(T) * n);
+    p = std::move(q);
+    cap = c;
+    return true;
+  }
+};
 
-  bool init(uint32_t words) {
-    W = words;
+// A rule set as its nonzero 64-bit words (word index, bits), in index order:
+// the sets of large blocks are sparse, so intersections cost the words that
+// are there, not the block's width.
+struct Row {
+  const uint32_t* idx;
+  const uint64_t* bits;
+  uint32_t len;
+};
+
+// Interned rule sets: an id per distinct set, in first-seen order.
+struct Classes {
+  uint32_t n = 0, mask = 0;
+  Vec<uint32_t> start;  // n + 1 offsets into idx / bits
+  Vec<uint32_t> idx;
+  Vec<uint64_t> bits;
+  std::unique_ptr<uint32_t[]> slots;  // id + 1, 0 empty
+  uint64_t words = 0;                 // summed row lengths
+
+  bool init() {
     n = 0;
-    cap = 64;
     mask = 255;
-    bits.reset(new (std::nothrow) uint64_t[size_t(cap) * W]);
+    words = 0;
     slots.reset(new (std::nothrow) uint32_t[size_t(mask) + 1]);
-    if (!bits || !slots) return false;
+    if (!slots || !start.reserve(1)) return false;
+    start.n = 1;
+    start.p[0] = 0;
+    idx.n = bits.n = 0;
     std::memset(slots.get(), 0, sizeof(uint32_t) * (size_t(mask) + 1));
     return true;
   }
-  const uint64_t* at(uint32_t i) const { return bits.get() + size_t(i) * W; }
-  uint64_t hash(const uint64_t* v) const {
-    uint64_t h = 0x9e3779b97f4a7c15ull;
-    for (uint32_t k = 0; k < W; k++) h = (h ^ v[k]) * 0xff51afd7ed558ccdull, h ^= h >> 29;
+  Row at(uint32_t i) const { return Row{idx.p.get() + start.p[i], bits.p.get() + start.p[i], start.p[i + 1] - start.p[i]}; }
+  static uint64_t hash(const Row& r) {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ r.len;
+    for (uint32_t k = 0; k < r.len; k++) h = (h ^ r.bits[k] ^ (uint64_t(r.idx[k]) << 40)) * 0xff51afd7ed558ccdull, h ^= h >> 29;
     return h;
   }
-  bool grow() {
-    if (n == cap) {
-      const uint32_t c2 = cap * 2;
-      std::unique_ptr<uint64_t[]> b(new (std::nothrow) uint64_t[size_t(c2) * W]);
-      if (!b) return false;
-      std::memcpy(b.get(), bits.get(), sizeof(uint64_t) * size_t(n) * W);
-      bits = std::move(b);
-      cap = c2;
+  static bool same(const Row& a, const Row& b) {
+    if (a.len != b.len) return false;
+    return a.len == 0 || (std::memcmp(a.idx, b.idx, 4 * size_t(a.len)) == 0 && std::memcmp(a.bits, b.bits, 8 * size_t(a.len)) == 0);
+  }
+  bool rehash() {
+    const uint32_t m2 = mask * 2 + 1;
+    std::unique_ptr<uint32_t[]> s(new (std::nothrow) uint32_t[size_t(m2) + 1]);
+    if (!s) return false;
+    std::memset(s.get(), 0, sizeof(uint32_t) * (size_t(m2) + 1));
+    for (uint32_t i = 0; i < n; i++) {
+      uint32_t h = uint32_t(hash(at(i))) & m2;
+      while (s[h]) h = (h + 1) & m2;
+      s[h] = i + 1;
     }
-    if (uint64_t(n) * 2 >= mask) {
-      const uint32_t m2 = mask * 2 + 1;
-      std::unique_ptr<uint32_t[]> s(new (std::nothrow) uint32_t[size_t(m2) + 1]);
-      if (!s) return false;
-      std::memset(s.get(), 0, sizeof(uint32_t) * (size_t(m2) + 1));
-      for (uint32_t i = 0; i < n; i++) {
-        uint32_t h = uint32_t(hash(at(i))) & m2;
-        while (s[h]) h = (h + 1) & m2;
-        s[h] = i + 1;
-      }
-      slots = std::move(s);
-      mask = m2;
-    }
+    slots = std::move(s);
+    mask = m2;
     return true;
   }
-  // The id of set v, added if new; -1 when out of memory or over kMaxClasses.
-  int32_t intern(const uint64_t* v) {
-    uint32_t h = uint32_t(hash(v)) & mask;
+  // The id of set r, added if new; -1 when out of memory or over kMaxClasses.
+  int32_t intern(const Row& r) {
+    const uint64_t hv = hash(r);
+    uint32_t h = uint32_t(hv) & mask;
     for (; slots[h]; h = (h + 1) & mask)
-      if (std::memcmp(at(slots[h] - 1), v, sizeof(uint64_t) * W) == 0) return int32_t(slots[h] - 1);
-    if (n >= kMaxClasses || !grow()) return -1;
-    h = uint32_t(hash(v)) & mask;
-    while (slots[h]) h = (h + 1) & mask;
-    std::memcpy(bits.get() + size_t(n) * W, v, sizeof(uint64_t) * W);
+      if (same(at(slots[h] - 1), r)) return int32_t(slots[h] - 1);
+    if (n >= kMaxClasses || !start.reserve(n + 2) || !idx.reserve(idx.n + r.len) || !bits.reserve(bits.n + r.len)) return -1;
+    if (r.len) {
+      std::memcpy(idx.p.get() + idx.n, r.idx, 4 * size_t(r.len));
+      std::memcpy(bits.p.get() + bits.n, r.bits, 8 * size_t(r.len));
+    }
+    idx.n += r.len;
+    bits.n += r.len;
+    words += r.len;
+    start.p[n + 1] = uint32_t(idx.n);
+    start.n = n + 2;
     slots[h] = n + 1;
-    return int32_t(n++);
+    n++;
+    if (uint64_t(n) * 2 >= mask && !rehash()) return -1;
+    return int32_t(n - 1);
   }
 };
 
@@ -187,13 +221,22 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
   }
   const uint32_t W = nPieces > 0 ? uint32_t((nPieces + 63) / 64) : 1;
   std::unique_ptr<uint64_t[]> cur(new (std::nothrow) uint64_t[W]);
-  if (!cur) return false;
+  std::unique_ptr<uint32_t[]> rowIdx(new (std::nothrow) uint32_t[W]);
+  std::unique_ptr<uint64_t[]> rowBits(new (std::nothrow) uint64_t[W]);
+  if (!cur || !rowIdx || !rowBits) return false;
+  // The dense set cur as a row (in rowIdx / rowBits).
+  auto sparse = [&]() {
+    uint32_t len = 0;
+    for (uint32_t k = 0; k < W; k++)
+      if (cur[k]) rowIdx[len] = k, rowBits[len] = cur[k], len++;
+    return Row{rowIdx.get(), rowBits.get(), len};
+  };
   uint64_t bytes = 0;
 
   // Phase 0: per chunk, a sweep over the pieces' interval ends.
   Classes cls[kChunks];
   for (uint32_t c = 0; c < kChunks; c++) {
-    if (!cls[c].init(W)) return false;
+    if (!cls[c].init()) return false;
     const uint32_t width = c == 6 ? 256 : 65536;
     rfc->chunk[c] = bigArray<uint16_t>(width);
     if (!rfc->chunk[c]) return false;
@@ -205,7 +248,7 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
         const bool hasPorts = protoFlags_[v] & fmt::PROTO_HAS_PORTS;
         for (uint32_t j = 0; j < np; j++)
           if (pieces[j].lo[6] <= v && v <= pieces[j].hi[6] && (hasPorts || !ports[j])) cur[j >> 6] |= uint64_t(1) << (j & 63);
-        const int32_t id = cls[c].intern(cur.get());
+        const int32_t id = cls[c].intern(sparse());
         if (id < 0) return false;
         rfc->chunk[c][v] = uint16_t(id);
       }
@@ -229,45 +272,64 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
         e++;
       }
       const uint32_t next = e < ne ? uint32_t(ev[e] >> 21) : 65536;
-      const int32_t id = cls[c].intern(cur.get());
+      const int32_t id = cls[c].intern(sparse());
       if (id < 0) return false;
       for (uint32_t v = pos; v < next; v++) rfc->chunk[c][v] = uint16_t(id);
       pos = next;
     }
   }
 
-  // Later phases: out[a * |B| + b] = class of A[a] & B[b] (or, last, its first rule).
+  // Later phases: out[a * |B| + b] = class of A[a] & B[b] (or, last, its
+  // first rule). Work: |B| * words(A) + |A| * words(B) bounds the steps.
   uint64_t work = 0;
+  std::unique_ptr<uint64_t[]> dense(new (std::nothrow) uint64_t[W]);
+  if (!dense) return false;
+  std::memset(dense.get(), 0, 8 * size_t(W));
   auto combine = [&](const Classes& A, const Classes& B, Classes* out, BigArray<uint16_t>* table) -> bool {
     const uint64_t size = uint64_t(A.n) * B.n;
-    if (debug) std::fprintf(stderr, "rfc block %u: combine %u x %u (%.0f M word ANDs)\n", t, A.n, B.n, double(size) * W / 1e6);
-    if (size * 2 + bytes > *budgetBytes || work + size * W > *budgetWork) return false;
+    const uint64_t cost = uint64_t(B.n) * A.words + uint64_t(A.n) * B.words + size;
+    if (debug) std::fprintf(stderr, "rfc block %u: combine %u x %u (%.0f M steps)\n", t, A.n, B.n, double(cost) / 1e6);
+    if (size * 2 + bytes > *budgetBytes || work + cost > *budgetWork) return false;
     *table = bigArray<uint16_t>(size);
-    if (!*table || (out && !out->init(W))) return false;
+    if (!*table || (out && !out->init())) return false;
     uint16_t* tab = table->get();
-    for (uint32_t a = 0; a < A.n; a++) {
-      const uint64_t* x = A.at(a);
-      for (uint32_t b = 0; b < B.n; b++) {
-        const uint64_t* y = B.at(b);
+    // The side with the longer rows is scattered into a dense array, one row
+    // at a time; each row of the other side then costs its own length.
+    const bool flip = uint64_t(A.words) * B.n < uint64_t(B.words) * A.n;
+    const Classes& O = flip ? B : A;  // outer (scattered)
+    const Classes& I = flip ? A : B;  // inner
+    for (uint32_t o = 0; o < O.n; o++) {
+      const Row x = O.at(o);
+      for (uint32_t k = 0; k < x.len; k++) dense[x.idx[k]] = x.bits[k];
+      for (uint32_t i = 0; i < I.n; i++) {
+        const Row y = I.at(i);
+        const uint64_t slot = flip ? uint64_t(i) * B.n + o : uint64_t(o) * B.n + i;
         if (out) {
-          for (uint32_t k = 0; k < W; k++) cur[k] = x[k] & y[k];
-          const int32_t id = out->intern(cur.get());
+          uint32_t len = 0;
+          for (uint32_t k = 0; k < y.len; k++) {
+            const uint64_t w = dense[y.idx[k]] & y.bits[k];
+            rowIdx[len] = y.idx[k];
+            rowBits[len] = w;
+            len += w != 0;
+          }
+          const int32_t id = out->intern(Row{rowIdx.get(), rowBits.get(), len});
           if (id < 0) return false;
-          tab[uint64_t(a) * B.n + b] = uint16_t(id);
+          tab[slot] = uint16_t(id);
         } else {
           uint16_t first = uint16_t(nRules);  // none
-          for (uint32_t k = 0; k < W; k++) {
-            const uint64_t w = x[k] & y[k];
+          for (uint32_t k = 0; k < y.len; k++) {
+            const uint64_t w = dense[y.idx[k]] & y.bits[k];
             if (w) {
-              first = ruleOf[k * 64 + uint32_t(__builtin_ctzll(w))];
+              first = ruleOf[y.idx[k] * 64 + uint32_t(__builtin_ctzll(w))];
               break;
             }
           }
-          tab[uint64_t(a) * B.n + b] = first;
+          tab[slot] = first;
         }
       }
+      for (uint32_t k = 0; k < x.len; k++) dense[x.idx[k]] = 0;
     }
-    work += size * W;
+    work += cost;
     bytes += size * 2;
     return true;
   };
@@ -285,7 +347,13 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
   Classes xs[3];
   BigArray<uint16_t> xt[3];
   const uint64_t bytesBefore = bytes;
-  for (int sh = 0; sh < 3; sh++) {
+  // Candidates by their x table's size; one whose x table alone is no
+  // smaller than the best total so far cannot win and is not built.
+  int order[3] = {0, 1, 2};
+  auto pairs = [&](int sh) { return uint64_t(u[kPairs[sh][0]]->n) * u[kPairs[sh][1]]->n; };
+  std::sort(order, order + 3, [&](int a, int b) { return pairs(a) < pairs(b); });
+  for (int sh : order) {
+    if (pairs(sh) >= bestSize) continue;
     if (!combine(*u[kPairs[sh][0]], *u[kPairs[sh][1]], &xs[sh], &xt[sh])) {
       xt[sh].reset();
       continue;
@@ -308,7 +376,7 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
   if (debug)
     std::fprintf(stderr,
                  "rfc block %u: %u rules (%u checked apart), %u pieces, chunk classes %u %u %u %u %u %u %u, s %u d %u pp %u q %u, x %u (%u x %u), last %u x %u, "
-                 "%.2f MiB, %.0f M word ANDs\n",
+                 "%.2f MiB, %.0f M merge steps\n",
                  t, nRules, rfc->nInexact, np, cls[0].n, cls[1].n, cls[2].n, cls[3].n, cls[4].n, cls[5].n, cls[6].n, s.n, d.n, pp.n, q.n, xs[sh].n,
                  u[kPairs[sh][0]]->n, u[kPairs[sh][1]]->n, xs[sh].n, rfc->nY, double(bytes) / 1048576.0, double(work) / 1e6);
   *budgetBytes -= bytes;
@@ -322,13 +390,18 @@ void Engine::buildRfcs() {
   if (const char* env = std::getenv("NV_RFC")) {
     if (env[0] == '0' && env[1] == 0) return;
   }
-  // Engine-wide budgets: table bytes (default 64 MiB, NV_RFC_MB) and the AND
-  // work of building them (2^27 word ANDs, ~0.1 s).
-  uint64_t budgetBytes = uint64_t(64) << 20, budgetWork = uint64_t(1) << 27;
+  // Engine-wide budgets: table bytes (default 64 MiB, NV_RFC_MB) and the
+  // work of building them (2^28 merge steps, ~0.3 s at most).
+  uint64_t budgetBytes = uint64_t(64) << 20, budgetWork = uint64_t(1) << 28;
   if (const char* env = std::getenv("NV_RFC_MB")) {
     char* end = nullptr;
     const unsigned long v = std::strtoul(env, &end, 10);
     if (end != env && v <= (1ul << 20)) budgetBytes = uint64_t(v) << 20;
+  }
+  if (const char* env = std::getenv("NV_RFC_WORK")) {  // in M merge steps (experiments)
+    char* end = nullptr;
+    const unsigned long v = std::strtoul(env, &end, 10);
+    if (end != env && v <= (1ul << 24)) budgetWork = uint64_t(v) * 1000000;
   }
   for (uint32_t t = 0; t < nTierBlocks_; t++) {
     const Tree& tr = trees_[2 * uint64_t(t)];
