@@ -1015,12 +1015,13 @@ void Engine::buildFastTransit() {
   fastRfc_ = true;
 }
 
-// One stage's RFC answers for m <= 32 lanes: each phase over every lane before
-// the next, so the lanes' loads are independent and their misses overlap.
+// One stage's RFC answers for m <= 128 lanes (classifyFastRfc's chunk; 128 measured
+// 5-10 % faster than 32): each phase over every lane before the next, so the
+// lanes' loads are independent and their misses overlap.
 __attribute__((always_inline)) inline void Engine::rfcLanes(const Rfc& rf, size_t m, const uint32_t* src, const uint32_t* dst,
                                                     const uint8_t* proto, const uint16_t* sport, const uint16_t* dport,
                                                     uint32_t* out) {
-  constexpr size_t kMax = 32;
+  constexpr size_t kMax = 128;
   const uint16_t *c0 = rf.chunk[0].get(), *c1 = rf.chunk[1].get(), *c2 = rf.chunk[2].get(), *c3 = rf.chunk[3].get();
   const uint16_t *c4 = rf.chunk[4].get(), *c5 = rf.chunk[5].get(), *c6 = rf.chunk[6].get();
   const uint16_t *S = rf.s.get(), *D = rf.d.get(), *PP = rf.pp.get(), *Q = rf.q.get(), *X = rf.x.get(), *F = rf.f.get();
@@ -1037,7 +1038,7 @@ __attribute__((always_inline)) inline void Engine::rfcLanes(const Rfc& rf, size_
 }
 
 void Engine::classifyFastRfc(const Batch& in, const BatchOut& out) const {
-  constexpr size_t kLanes = 32;
+  constexpr size_t kLanes = 128;
   const FastOutcome noTier{kNone, 1, EVAL_NO_FORWARD_POLICY, 0, 0};
   const FastOutcome* o0 = fastOut_[0].get();
   const FastOutcome* o1 = fastOut_[1].get();

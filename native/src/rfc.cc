@@ -117,6 +117,33 @@ struct Classes {
   }
 };
 
+// Distinct rows of an n x w matrix of 16-bit entries: id[i] for row i (ids in
+// first-seen order), the distinct rows packed into out (n x w capacity);
+// returns their count, 0 when out of memory.
+uint32_t distinctRows(const uint16_t* m, uint32_t n, uint32_t w, uint16_t* id, uint16_t* out) {
+  uint32_t mask = 1;
+  while (mask < 2 * n) mask <<= 1;
+  mask--;
+  std::unique_ptr<uint32_t[]> slot(new (std::nothrow) uint32_t[size_t(mask) + 1]);
+  if (!slot) return 0;
+  std::memset(slot.get(), 0, sizeof(uint32_t) * (size_t(mask) + 1));
+  uint32_t k = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const uint16_t* row = m + uint64_t(i) * w;
+    uint64_t h = 0x9e3779b97f4a7c15ull;
+    for (uint32_t j = 0; j < w; j++) h = (h ^ row[j]) * 0xff51afd7ed558ccdull, h ^= h >> 31;
+    uint32_t sl = uint32_t(h) & mask;
+    for (; slot[sl]; sl = (sl + 1) & mask)
+      if (std::memcmp(out + uint64_t(slot[sl] - 1) * w, row, 2 * size_t(w)) == 0) break;
+    if (!slot[sl]) {
+      std::memcpy(out + uint64_t(k) * w, row, 2 * size_t(w));
+      slot[sl] = ++k;
+    }
+    id[i] = uint16_t(slot[sl] - 1);
+  }
+  return k;
+}
+
 // One piece of a rule: the (lo, hi) of its projection on every chunk.
 struct Piece {
   uint16_t lo[kChunks], hi[kChunks];
@@ -372,6 +399,36 @@ bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
   rfc->x1 = kPairs[sh][0], rfc->x2 = kPairs[sh][1], rfc->y = kPairs[sh][2];
   rfc->nX2 = u[kPairs[sh][1]]->n;
   rfc->nY = u[kPairs[sh][2]]->n;
+  // The last table's equal columns and rows merged: classes of y (or x) with
+  // the same first rule against every x (or y) class are one. The table that
+  // makes y's classes (s, d or q) and the x table then give the merged ids,
+  // so a lookup reads the same number of entries, from a smaller table.
+  {
+    const uint32_t nX = xs[sh].n, nY = rfc->nY;
+    BigArray<uint16_t> tmp = bigArray<uint16_t>(uint64_t(nX) * nY), dist = bigArray<uint16_t>(uint64_t(nX) * nY);
+    std::unique_ptr<uint16_t[]> colId(new (std::nothrow) uint16_t[nY]), rowId(new (std::nothrow) uint16_t[nX]);
+    if (!tmp || !dist || !colId || !rowId) return fail("out of memory");
+    for (uint32_t i = 0; i < nX; i++)
+      for (uint32_t j = 0; j < nY; j++) tmp[uint64_t(j) * nX + i] = rfc->f[uint64_t(i) * nY + j];
+    const uint32_t cols = distinctRows(tmp.get(), nY, nX, colId.get(), dist.get());
+    if (cols == 0) return fail("out of memory");
+    for (uint32_t i = 0; i < nX; i++)
+      for (uint32_t j = 0; j < cols; j++) tmp[uint64_t(i) * cols + j] = dist[uint64_t(j) * nX + i];
+    const uint32_t rows = distinctRows(tmp.get(), nX, cols, rowId.get(), dist.get());
+    if (rows == 0) return fail("out of memory");
+    BigArray<uint16_t> f = bigArray<uint16_t>(uint64_t(rows) * cols);
+    if (!f) return fail("out of memory");
+    std::memcpy(f.get(), dist.get(), 2 * uint64_t(rows) * cols);
+    BigArray<uint16_t>& ytab = rfc->y == 0 ? rfc->s : rfc->y == 1 ? rfc->d : rfc->q;
+    const uint64_t ySize = rfc->y == 0 ? uint64_t(cls[0].n) * cls[1].n : rfc->y == 1 ? uint64_t(cls[2].n) * cls[3].n : uint64_t(pp.n) * cls[6].n;
+    for (uint64_t i = 0; i < ySize; i++) ytab[i] = colId[ytab[i]];
+    const uint64_t xSize = uint64_t(u[kPairs[sh][0]]->n) * u[kPairs[sh][1]]->n;
+    for (uint64_t i = 0; i < xSize; i++) rfc->x[i] = rowId[rfc->x[i]];
+    if (debug) std::fprintf(stderr, "rfc block %u: last table %u x %u merged to %u x %u\n", t, nX, nY, rows, cols);
+    bytes -= (uint64_t(nX) * nY - uint64_t(rows) * cols) * 2;
+    rfc->f = std::move(f);
+    rfc->nY = cols;
+  }
   rfc->bytes = bytes;
   if (debug)
     std::fprintf(stderr,
