@@ -488,7 +488,7 @@ class Engine {
     }
   };
   struct Tree {
-    std::unique_ptr<Rfc> rfc;  // or nullptr
+    std::unique_ptr<Rfc> rfc;  // or nullptr; then the tree itself (nodes, leaves, boxes, cut) is released
     BigArray<Box> boxes;  // block rule count entries
     BigArray<TreeNode> nodes;
     // Block-relative rule indices: 16-bit (leaves16) for blocks of at most
@@ -496,6 +496,7 @@ class Engine {
     BigArray<uint32_t> leaves;
     BigArray<uint16_t> leaves16;
     uint32_t nNodes = 0, nLeaves = 0;
+    uint64_t bytes = 0;  // nodes, leaves, boxes and cut tables (released when RFC tables replace them)
     // With NV_DTREE_GROUPS=1 the rules are split into up to 4 groups by address
     // width (wide src / wide dst), one root per group; the block's first match
     // is the smallest first match over the groups. Otherwise one root.

@@ -976,7 +976,7 @@ void Engine::buildFastTransit() {
       const uint32_t tbi = tierRefs_[o.start];
       const uint64_t bi = 2 * uint64_t(tbi);
       const Tree& t = trees_[bi];
-      if (!t.nodes || t.nRoots == 0 || t.nRoots > 4) return;
+      if (!t.rfc && (!t.nodes || t.nRoots == 0 || t.nRoots > 4)) return;
       st.tree = &t;
       st.ruleStart = dblocks_[bi].ruleStart;
       st.endRule = tierBlocks_[tbi].endRule;

@@ -1044,7 +1044,7 @@ bool Engine::buildDecisionIndex() {
     }
     f.ruleStart = b.ruleStart;
     f.words = b.words;
-    if (trees_ && trees_[k].nodes) f.flags |= kFastTree;
+    if (trees_ && (trees_[k].nodes || trees_[k].rfc)) f.flags |= kFastTree;
     if (bitmapOk_ && bitmapOk_[k]) f.flags |= kFastBitmaps;
     f.listOnly = uint8_t(listOnlyClasses(f));
     f.endRule = tierBlocks_[k / 2].endRule;
@@ -1382,13 +1382,13 @@ void Engine::buildTrees() {
       tr.boxes = std::move(boxes);
       tr.nNodes = tb.nNodes;
       tr.nLeaves = tb.nLeaves;
+      tr.bytes = uint64_t(tb.capNodes) * sizeof(TreeNode) + leafBytes + uint64_t(n) * sizeof(Box) + uint64_t(capCut) * 4;
       trees_[2 * uint64_t(t)] = std::move(tr);
       if (bitmapOk_) bitmapOk_[2 * uint64_t(t)] = 0;
       budgetNodes -= tb.nNodes;
       budgetLeaves -= tb.nLeaves;
       treeCount_++;
-      treeBytes_ += uint64_t(tb.capNodes) * sizeof(TreeNode) + leafBytes + uint64_t(n) * sizeof(Box);
-      treeBytes_ += uint64_t(capCut) * 4;
+      treeBytes_ += trees_[2 * uint64_t(t)].bytes;
       break;
     }
   }

@@ -466,6 +466,16 @@ void Engine::buildRfcs() {
     if (buildRfc(t, &budgetBytes, &budgetWork)) {
       rfcCount_++;
       rfcBytes_ += tr.rfc->bytes;
+      // The tables replace the tree everywhere (firstDecided, the fast path).
+      Tree& w = trees_[2 * uint64_t(t)];
+      w.nodes.reset();
+      w.leaves.reset();
+      w.leaves16.reset();
+      w.boxes.reset();
+      w.cut.reset();
+      treeBytes_ -= w.bytes;
+      treeCount_--;
+      w.bytes = 0;
     }
   }
 }

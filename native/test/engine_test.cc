@@ -412,7 +412,16 @@ int main(int argc, char** argv) {
   auto eng = nv::Engine::load(img.data(), img.size(), &err, &detail);
   EXPECT(eng != nullptr, "golden image rejected: %s %s", nv::loadErrorName(err), detail.c_str());
   if (!eng) return 1;
-  EXPECT(eng->treeCount() > 0, "no decision tree built with NV_DTREE_MIN_RULES=1");
+  // Every block tree-decided: by RFC tables where they apply (the tree then
+  // released), else by the tree; with NV_RFC=0 by trees only (checked below).
+  EXPECT(eng->treeCount() + eng->rfcCount() > 0, "no decision tree or RFC tables built with NV_DTREE_MIN_RULES=1");
+  {
+    setenv("NV_RFC", "0", 1);
+    auto tr = nv::Engine::load(img.data(), img.size(), &err, &detail);
+    unsetenv("NV_RFC");
+    EXPECT(tr != nullptr && tr->treeCount() > 0 && tr->rfcCount() == 0, "NV_RFC=0: no decision tree built");
+    if (tr) classifyRandom(*tr, 20000);
+  }
 
   // Known verdicts of the founding scenario (examples/egress-allowlist/expectations.yaml).
   nv::Result r;
@@ -430,8 +439,10 @@ int main(int argc, char** argv) {
   {
     // The grouped trees (NV_DTREE_GROUPS=1, one tree per address-width group).
     setenv("NV_DTREE_GROUPS", "1", 1);
+    setenv("NV_RFC", "0", 1);
     auto g = nv::Engine::load(img.data(), img.size(), &err, &detail);
     unsetenv("NV_DTREE_GROUPS");
+    unsetenv("NV_RFC");
     EXPECT(g != nullptr && g->treeCount() > 0, "grouped trees not built");
     if (g) classifyRandom(*g, 20000);
   }
@@ -492,17 +503,20 @@ int main(int argc, char** argv) {
   }
   if (argc > 2) {
     // The trace fixture (src/gen tiny): host endpoints, forward and transit
-    // evaluations, Log rules. Checked with and without a tree on every block.
+    // evaluations, Log rules. Checked with a tree or RFC tables on every block
+    // ("1"), trees only ("1T", NV_RFC=0), and without ("64").
     std::ifstream tf(argv[2], std::ios::binary);
     std::vector<uint8_t> timg((std::istreambuf_iterator<char>(tf)), std::istreambuf_iterator<char>());
-    for (const char* trees : {"1", "64"}) {
-      setenv("NV_DTREE_MIN_RULES", trees, 1);
+    for (const char* trees : {"1", "1T", "64"}) {
+      setenv("NV_DTREE_MIN_RULES", trees[0] == '1' ? "1" : trees, 1);
+      if (trees[1] == 'T') setenv("NV_RFC", "0", 1);
       auto te = nv::Engine::load(timg.data(), timg.size(), &err, &detail);
+      unsetenv("NV_RFC");
       EXPECT(te != nullptr, "trace fixture %s rejected: %s %s", argv[2], nv::loadErrorName(err), detail.c_str());
       if (!te) break;
       TraceStats st = checkTraces(*te, 20000);
-      std::printf("traces (%s, trees from %s rules): %d tuples, bound %u, max %d events, %d with Log hits, %d with several evaluations, %d forward, %d transit\n",
-                  argv[2], trees, st.tuples, te->traceBound(), st.maxCount, st.logged, st.multiEval, st.forward, st.transit);
+      std::printf("traces (%s, trees from %s rules, %u trees, %u RFC): %d tuples, bound %u, max %d events, %d with Log hits, %d with several evaluations, %d forward, %d transit\n",
+                  argv[2], trees, te->treeCount(), te->rfcCount(), st.tuples, te->traceBound(), st.maxCount, st.logged, st.multiEval, st.forward, st.transit);
       EXPECT(st.logged > 0 && st.multiEval > 0 && st.forward > 0 && st.transit > 0, "trace fixture tuples miss Log hits, forward or transit evaluations");
       classifyRandom(*te, 2000);
     }
