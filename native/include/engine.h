@@ -233,9 +233,9 @@ class Engine {
     int strategy;
     uint32_t srcA, dstA;  // IPv4 addresses (the decision trees' keys); 0 for IPv6
     // The classes' dense identity rows (identDense_), or nullptr without them:
-    // a set test is then one load from the row (rowOf sets them).
-    const uint64_t* srcRow;
-    const uint64_t* dstRow;
+    // a set test is then one load from the row (rowOf sets them), indexed by
+    // side (SIDE_SRC, SIDE_DST).
+    const uint64_t* rows[2];
     uint32_t hintBlock;   // Prep::hintLeaf's block (post-NAT packet only), or kNone
     const TreeNode* const* hintLeaf;  // one leaf per root, or nullptr
   };
@@ -319,7 +319,8 @@ class Engine {
                                                       EventSink* sink) const;
   const fmt::AddrClass* lookup(int family, const uint32_t* addr) const;
   const fmt::AddrClass* lookupSearch(int family, const uint32_t* addr) const;  // without the trie
-  bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;  // inline, classify.cc
+  bool matchRule(const fmt::MatchRec& m, const Pkt& p) const;  // inline, classify.cc; counts the rule in p.rulesVisited
+  bool matchUncounted(const fmt::MatchRec& m, const Pkt& p) const;  // the same test; the caller counts
   bool matchTail(const fmt::MatchRec& m, const Pkt& p) const;
   bool portListHit(uint32_t listIdx, const fmt::AddrClass* c, const Pkt& p, uint16_t port) const;
   bool portMember(const fmt::AddrClass* c, uint32_t setId, uint8_t proto, uint16_t port) const;

@@ -152,7 +152,7 @@ inline bool Engine::inSet(const AddrClass* c, uint32_t setId) const {
 
 inline bool Engine::inSide(const Pkt& p, uint32_t side, uint32_t setId) const {
   if (identDense_) {
-    const uint64_t* row = side == SIDE_SRC ? p.srcRow : p.dstRow;
+    const uint64_t* row = p.rows[side & 1];
     return (row[setId >> 6] >> (setId & 63)) & 1;
   }
   return inSet(side == SIDE_SRC ? p.src : p.dst, setId);
@@ -266,9 +266,17 @@ __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint3
   const DFast& f = dfast_[bi];  // one record: lists, tree and bitmap flags
   const uint32_t c = protoClass_[p.proto];
   if (p.strategy == STRATEGY_DECISION && ((f.listOnly >> c) & 1)) {
+    // The rules tested are counted once, at the walk's end (not one
+    // read-modify-write of p.rulesVisited per rule).
     const MatchRec* m = plistRules_.get() + f.listStart[c];
-    for (uint32_t i = 0, n = f.listCount[c]; i < n; i++)
-      if (matchRule(m[i], p)) return &m[i];
+    const uint32_t n = f.listCount[c];
+    for (uint32_t i = 0; i < n; i++) {
+      if (matchUncounted(m[i], p)) {
+        p.rulesVisited += i + 1;
+        return &m[i];
+      }
+    }
+    p.rulesVisited += n;
     return nullptr;
   }
   if (f.words == 0) return nullptr;
@@ -376,6 +384,10 @@ bool Engine::portListHit(uint32_t listIdx, const AddrClass* c, const Pkt& p, uin
 // lists), so most front tests touch one line of a 48-byte record, not two.
 inline bool Engine::matchRule(const MatchRec& m, const Pkt& p) const {
   p.rulesVisited++;
+  return matchUncounted(m, p);
+}
+
+__attribute__((always_inline)) inline bool Engine::matchUncounted(const MatchRec& m, const Pkt& p) const {
   const uint32_t x = m.reserved[1];
   if (x & kProtoTest) {
     const uint8_t f = m.flags;
@@ -657,8 +669,8 @@ __attribute__((always_inline)) inline void Engine::prepare(int family, const uin
   }
   p.srcA = family == 4 ? src[0] : 0;
   p.dstA = family == 4 ? pp->dst[0] : 0;
-  p.srcRow = rowOf(p.src);
-  p.dstRow = rowOf(p.dst);
+  p.rows[SIDE_SRC] = rowOf(p.src);
+  p.rows[SIDE_DST] = rowOf(p.dst);
 }
 
 // What evaluation reads first: the start of the classes' identity rows and
@@ -668,8 +680,8 @@ __attribute__((always_inline)) inline void Engine::prepare(int family, const uin
 void Engine::prefetchFor(const Prep& pp) const {
   if (pp.noBackend) return;
   if (identDense_) {
-    __builtin_prefetch(pp.p.srcRow);
-    __builtin_prefetch(pp.p.dstRow);
+    __builtin_prefetch(pp.p.rows[SIDE_SRC]);
+    __builtin_prefetch(pp.p.rows[SIDE_DST]);
   }
   if (flat_) {
     if (pp.p.src->egressProg != kNone) __builtin_prefetch(&flat_[pp.p.src->egressProg]);
@@ -726,7 +738,7 @@ __attribute__((always_inline)) inline void Engine::evaluate(int family, Prep& pp
     preStore = p;
     preStore.hintLeaf = nullptr;
     preStore.dst = pp.preD;
-    preStore.dstRow = rowOf(pp.preD);
+    preStore.rows[SIDE_DST] = rowOf(pp.preD);
     preStore.dport = pp.dportIn;
     preStore.dstA = family == 4 ? pp.dstIn[0] : 0;
     prePtr = &preStore;
@@ -1118,8 +1130,8 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
       auto lanePkt = [&](size_t k, Pkt* pk) {
         pk->src = lookup(4, &src[k]);
         pk->dst = lookup(4, &dst[k]);
-        pk->srcRow = rowOf(pk->src);
-        pk->dstRow = rowOf(pk->dst);
+        pk->rows[SIDE_SRC] = rowOf(pk->src);
+        pk->rows[SIDE_DST] = rowOf(pk->dst);
         pk->family = 4;
         pk->proto = proto[k];
         pk->protoFlags = protoFlags_[proto[k]];
