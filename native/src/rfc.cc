@@ -177,8 +177,9 @@ uint32_t splitRange(uint32_t lo, uint32_t hi, uint16_t out[3][4]) {
 
 }  // namespace
 
-// Builds block t's tables when every rule is an exact box and they fit the
-// budgets (bytes and AND work left, both decremented). False: no tables.
+// Builds block t's tables when its rules are exact boxes (up to
+// Rfc::kMaxInexact that are not, checked apart) and the tables fit the
+// budgets (bytes and build steps left, both decremented). False: no tables.
 bool Engine::buildRfc(uint32_t t, uint64_t* budgetBytes, uint64_t* budgetWork) {
   Tree& tr = trees_[2 * uint64_t(t)];
   const uint32_t nRules = dblocks_[2 * uint64_t(t)].ruleCount;
