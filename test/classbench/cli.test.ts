@@ -26,10 +26,11 @@ t.test('check passes: exit 0, text and JSON reports', async (t) => {
   t.match(r.stdout, /2 filters/);
   t.match(r.stdout, /2 Calico rules in 1 policy \(classbench-0000\)/);
   t.match(r.stdout, /compile: .* image [\d,]+ bytes/);
+  t.match(r.stdout, /engine: [\d.]+ MiB loaded; \d+ block\(s\) with RFC tables .* decision batches take the (general path|fast transit path, RFC tables|fast transit path, decision trees)|native engine not usable/);
   t.match(r.stdout, /check \((native engine, decision strategy|reference evaluator).*\): 0 mismatches/);
   const j = run(['classbench', rules, '--trace', trace, '--json', '--no-bench']);
   t.equal(j.code, 0, j.stderr);
-  const rep = JSON.parse(j.stdout) as { filters: number; mismatches: number; checks: { mismatches: number; checked: number; noMatch: number }[]; image: { bytes: number }; policies: unknown[] };
+  const rep = JSON.parse(j.stdout) as { filters: number; mismatches: number; checks: { mismatches: number; checked: number; noMatch: number }[]; image: { bytes: number }; policies: unknown[]; engine?: { memoryBytes: number; rfcCount: number } };
   t.equal(rep.filters, 2);
   t.equal(rep.mismatches, 0);
   t.ok(rep.checks.length >= 1);
@@ -39,6 +40,7 @@ t.test('check passes: exit 0, text and JSON reports', async (t) => {
   }
   t.ok(rep.image.bytes > 0);
   t.equal(rep.policies.length, 1);
+  if (rep.engine) t.ok(rep.engine.memoryBytes > 0 && rep.engine.rfcCount >= 0, 'engine summary in the JSON report');
 });
 
 t.test('a mismatch exits 1 and lists the tuple, expected and got', async (t) => {
