@@ -1,6 +1,7 @@
 // Linear classification: the evaluation flow of the reference evaluator
 // (src/reference/evaluate.ts) expressed over the image's tables. Nothing here
 // knows about selectors, names or policy kinds: every decision is table data.
+#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -1071,21 +1072,27 @@ void Engine::classifyFastRfc(const Batch& in, const BatchOut& out) const {
       if (fastStage_[s].tree)
         rfcLanes(*fastStage_[s].tree->rfc, m, in.src + from, in.dst + from, in.proto + from, in.sport + from, in.dport + from, r[s]);
     }
+    // Per lane the result (the second stage runs for tuples the first
+    // allowed; its outcome is then the result), then the output columns one
+    // by one (constant columns are fills).
+    uint32_t last[kLanes], er[kLanes], vis[kLanes];
+    uint8_t allow[kLanes];
     for (size_t k = 0; k < m; k++) {
-      // The second stage runs for tuples the first allowed (its outcome is then the result).
       const FastOutcome a = o0 ? o0[r[0][k]] : noTier;
       const FastOutcome b = o1 ? o1[r[1][k]] : noTier;
       const FastOutcome& o = a.allow ? b : a;
-      const size_t i = from + k;
-      verdict[i] = o.allow;
-      if (reason) reason[i] = FLOW_POLICY;
-      if (egressRule) egressRule[i] = kNone;
-      if (ingressRule) ingressRule[i] = kNone;
-      if (decidingRule) decidingRule[i] = o.last;
-      if (evalReasons) evalReasons[i] = uint32_t(o.reason) << 16;
-      if (natBackend) natBackend[i] = kNone;
-      if (rulesVisited) rulesVisited[i] = a.visited + (a.allow ? b.visited : 0u);
+      allow[k] = o.allow;
+      last[k] = o.last;
+      er[k] = uint32_t(o.reason) << 16;
+      vis[k] = a.visited + (a.allow ? b.visited : 0u);
     }
+    std::memcpy(verdict + from, allow, m);
+    if (reason) std::memset(reason + from, FLOW_POLICY, m);
+    if (decidingRule) std::memcpy(decidingRule + from, last, 4 * m);
+    if (evalReasons) std::memcpy(evalReasons + from, er, 4 * m);
+    if (rulesVisited) std::memcpy(rulesVisited + from, vis, 4 * m);
+    for (uint32_t* col : {egressRule, ingressRule, natBackend})
+      if (col) std::fill(col + from, col + from + m, kNone);
   }
 }
 
