@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readImage } from '../src/format/image.js';
+import type { SectionName } from '../src/format/spec.js';
 
 const path = process.argv[2];
 if (!path) {
@@ -19,13 +20,13 @@ if (!path) {
 }
 const sample = Number(process.argv[3] ?? '2000');
 const img = readImage(new Uint8Array(readFileSync(path)));
-const sec = (name: string) => {
-  const s = img.section(name as never);
+const sec = (name: SectionName) => {
+  const s = img.section(name);
   if (!s) throw new Error(`image has no ${name} section`);
   return s;
 };
-const u32 = (name: string, i: number, at = 0): number => img.view.getUint32(sec(name).offset + i * sec(name).recordSize + at, true);
-const u8 = (name: string, i: number, at: number): number => img.view.getUint8(sec(name).offset + i * sec(name).recordSize + at);
+const u32 = (name: SectionName, i: number, at = 0): number => img.view.getUint32(sec(name).offset + i * sec(name).recordSize + at, true);
+const u8 = (name: SectionName, i: number, at: number): number => img.view.getUint8(sec(name).offset + i * sec(name).recordSize + at);
 
 // Identities in use (the address classes'), each as its sorted set ids.
 const inUse = new Set<number>();

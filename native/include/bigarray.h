@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <new>
 #include <type_traits>
@@ -79,6 +80,24 @@ BigArray<T> bigArray(size_t n) {
   }
 #endif
   return BigArray<T>(new (std::nothrow) T[n], BigFree{});
+}
+
+// Grows a to at least `need` records (doubling from 1,024, at most `limit`),
+// keeping its first `cap` records; cap becomes the new capacity. False when
+// over the limit or out of memory (a unchanged).
+template <typename T>
+bool growArray(BigArray<T>& a, uint32_t& cap, uint64_t need, uint64_t limit) {
+  if (need <= cap) return true;
+  if (need > limit) return false;
+  uint64_t c = cap ? uint64_t(cap) : 1024;
+  while (c < need) c *= 2;
+  if (c > limit) c = limit;
+  BigArray<T> b = bigArray<T>(size_t(c));
+  if (!b) return false;
+  if (cap) std::memcpy(b.get(), a.get(), sizeof(T) * cap);
+  a = std::move(b);
+  cap = uint32_t(c);
+  return true;
 }
 
 }  // namespace nv

@@ -439,6 +439,42 @@ class Engine {
   static constexpr uint32_t kNeedTail = 0x20000u;  // reserved[1]: criteria beyond protocol + first address test
   static constexpr uint32_t kProtoTest = 0x40000u;  // reserved[1]: flags hold M_PROTO or M_NOT_PROTO
   BigArray<fmt::MatchRec> mrec_;
+  // Derived at load (buildRfcs, after buildTrees; env NV_RFC=0 off): Recursive
+  // Flow Classification tables (native/src/rfc.cc) for a tree block whose
+  // rules are exact boxes (up to kMaxInexact that are not are checked apart
+  // with matchRule), when they fit the engine-wide budgets (table
+  // bytes, default 64 MiB or NV_RFC_MB; build work). Phase 0 maps the halves of
+  // each address, each port and the protocol to 16-bit classes; s = (src hi,
+  // src lo), d = (dst hi, dst lo), pp = (sport, dport), q = (pp, proto); then
+  // x = two of u = {s, d, q} (u[x1], u[x2]) and the last table maps (x, u[y])
+  // to the block's first matching exact box (none: the block's rule count).
+  // Thirteen loads per lookup, no branch (rfcLanes, for one tuple or a
+  // batch); used instead of the tree's descent and leaf scan, and the tree is
+  // then released.
+  struct Rfc {
+    BigArray<uint16_t> chunk[7];  // src hi, src lo, dst hi, dst lo, sport, dport (65,536 entries), proto (256)
+    BigArray<uint16_t> s, d, pp, q, x, f;
+    uint32_t nSl = 0, nDl = 0, nDp = 0, nPr = 0, nX2 = 0, nY = 0;  // the right operands' class counts
+    uint32_t none = 0;  // the last table's "no exact box matches": the block's rule count
+    uint8_t x1 = 0, x2 = 0, y = 0;
+    uint64_t bytes = 0;
+    // Rules checked apart (not exact boxes, or NV_RFC_APART's; not in the
+    // tables), block-relative, in rule order: each one below the tables'
+    // answer is checked with matchRule.
+    static constexpr uint32_t kMaxInexact = 32;
+    uint32_t nInexact = 0;
+    uint16_t inexact[kMaxInexact];
+    // The block's first matching rule given the tables' answer r (none:
+    // fmt::kNone): the first rule checked apart below it that match(rule)
+    // accepts, else r.
+    template <typename Match>
+    uint32_t withApart(uint32_t r, Match&& match) const {
+      if (r == none) r = fmt::kNone;
+      for (uint32_t i = 0; i < nInexact && inexact[i] < r; i++)
+        if (match(inexact[i])) return inexact[i];
+      return r;
+    }
+  };
   // Derived at load (not in the image): a HyperSplit-style decision tree per IPv4
   // decision block of at least treeMinRules_ rules (env NV_DTREE_MIN_RULES,
   // default 64) of which at least half are exact boxes (ACL-like; selector
@@ -452,42 +488,6 @@ class Engine {
   // STRATEGY_DECISION only. Over the node/entry caps a block gets grouped
   // trees; over theirs, or over the engine-wide build budget, none (protocol
   // lists or bitmaps, see dfast_).
-  // Derived at load (buildRfcs, after buildTrees; env NV_RFC=0 off): Recursive
-  // Flow Classification tables (native/src/rfc.cc) for a tree block whose
-  // rules are all exact boxes, when they fit the engine-wide budgets (table
-  // bytes, default 64 MiB or NV_RFC_MB; build work). Phase 0 maps the halves of
-  // each address, each port and the protocol to 16-bit classes; s = (src hi,
-  // src lo), d = (dst hi, dst lo), pp = (sport, dport), q = (pp, proto); then
-  // x = two of u = {s, d, q} (u[x1], u[x2]) and the last table maps (x, u[y])
-  // to the block's first matching exact box (none: the block's rule count). Thirteen loads
-  // per lookup, no branch; used instead of the tree's descent and leaf scan.
-  // Up to kMaxInexact rules that are not exact boxes are checked apart.
-  struct Rfc {
-    BigArray<uint16_t> chunk[7];  // src hi, src lo, dst hi, dst lo, sport, dport (65,536 entries), proto (256)
-    BigArray<uint16_t> s, d, pp, q, x, f;
-    uint32_t nSl = 0, nDl = 0, nDp = 0, nPr = 0, nX2 = 0, nY = 0;  // the right operands' class counts
-    uint32_t none = 0;  // the last table's "no exact box matches": the block's rule count
-    uint8_t x1 = 0, x2 = 0, y = 0;
-    uint64_t bytes = 0;
-    // Rules that are not exact boxes (not in the tables), block-relative, in
-    // rule order: each one below the tables' answer is checked with matchRule.
-    static constexpr uint32_t kMaxInexact = 32;
-    uint32_t nInexact = 0;
-    uint16_t inexact[kMaxInexact];
-    // The block-relative first matching exact box, or none.
-    uint32_t lookup(uint32_t sa, uint32_t da, uint8_t proto, uint16_t sp, uint16_t dp) const {
-      uint32_t u[3];
-      u[0] = s[uint32_t(chunk[0][sa >> 16]) * nSl + chunk[1][sa & 0xffff]];
-      u[1] = d[uint32_t(chunk[2][da >> 16]) * nDl + chunk[3][da & 0xffff]];
-      u[2] = q[uint32_t(pp[uint32_t(chunk[4][sp]) * nDp + chunk[5][dp]]) * nPr + chunk[6][proto]];
-      return f[uint32_t(x[u[x1] * nX2 + u[x2]]) * nY + u[y]];
-    }
-    // The same, kNone for none.
-    uint32_t first(uint32_t sa, uint32_t da, uint8_t proto, uint16_t sp, uint16_t dp) const {
-      const uint32_t r = lookup(sa, da, proto, sp, dp);
-      return r == none ? 0xffffffffu : r;
-    }
-  };
   struct Tree {
     std::unique_ptr<Rfc> rfc;  // or nullptr; then the tree itself (nodes, leaves, boxes, cut) is released
     BigArray<Box> boxes;  // block rule count entries
@@ -526,7 +526,7 @@ class Engine {
   template <typename L, typename Inexact>
   static uint32_t leafFirst(const L* leaves, const Box* boxes, const TreeNode& leaf, uint32_t best, uint32_t s, uint32_t d, uint8_t proto,
                             uint16_t sp, uint16_t dp, uint8_t pf, uint32_t* visited, Inexact&& inexact);
-  // Derived at load (buildFastTransit, after buildTransitPath): on a
+  // Derived at load (buildFastTransit, after buildTransitPath and the decision records): on a
   // transit-only image without NAT whose two transit programs each forward
   // through no tier or one tier block with a tree (pure 5-tuple ACLs such as
   // ClassBench conversions), IPv4 batches of the decision strategy without
@@ -536,10 +536,8 @@ class Engine {
   // Same outputs as evaluate() (tested both ways: NV_FAST_TRANSIT=0 keeps the
   // general path).
   struct FastStage {
-    const Tree* tree = nullptr;  // nullptr: the program has no tier (allows, EVAL_NO_FORWARD_POLICY)
-    uint32_t ruleStart = 0;      // the block's DRULES start (leaves are block-relative)
-    uint32_t endRule = 0;        // the tier's end-of-tier pseudo rule
-    uint32_t endAction = 0;      // ACTION_DENY or ACTION_PASS
+    const Tree* tree = nullptr;    // nullptr: the program has no tier (allows, EVAL_NO_FORWARD_POLICY)
+    const DFast* block = nullptr;  // its decision record: DRULES start (leaves are block-relative), end of tier
   };
   bool fastTransit_ = false;
   FastStage fastStage_[2];

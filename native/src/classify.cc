@@ -285,16 +285,12 @@ __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint3
     const Tree& t = trees_[bi];
     if (const Rfc* rf = t.rfc.get()) {
       // One RFC lookup (counted as one rule visited when it finds one: the
-      // exact box check a leaf scan would end with), then the rules that are
-      // not exact boxes below its answer.
-      uint32_t r = rf->first(p.srcA, p.dstA, p.proto, p.sport, p.dport);
-      p.rulesVisited += r != kNone;
-      for (uint32_t i = 0; i < rf->nInexact && rf->inexact[i] < r; i++) {
-        if (matchRule(mrec_[drules_[f.ruleStart + rf->inexact[i]].matchIdx], p)) {
-          r = rf->inexact[i];
-          break;
-        }
-      }
+      // exact box check a leaf scan would end with), then the rules checked
+      // apart below its answer.
+      uint32_t ans;
+      rfcLanes(*rf, 1, &p.srcA, &p.dstA, &p.proto, &p.sport, &p.dport, &ans);
+      p.rulesVisited += ans != rf->none;
+      const uint32_t r = rf->withApart(ans, [&](uint32_t rule) { return matchRule(mrec_[drules_[f.ruleStart + rule].matchIdx], p); });
       return r != kNone ? &mrec_[drules_[f.ruleStart + r].matchIdx] : nullptr;
     }
     uint32_t best = kNone;
@@ -991,9 +987,7 @@ void Engine::buildFastTransit() {
       const Tree& t = trees_[bi];
       if (!t.rfc && (!t.nodes || t.nRoots == 0 || t.nRoots > 4)) return;
       st.tree = &t;
-      st.ruleStart = dblocks_[bi].ruleStart;
-      st.endRule = tierBlocks_[tbi].endRule;
-      st.endAction = tierBlocks_[tbi].endAction;
+      st.block = &dfast_[bi];
     }
     fastStage_[i] = st;
   }
@@ -1017,8 +1011,8 @@ void Engine::buildFastTransit() {
     for (uint32_t r = 0; r <= n; r++) {
       // What classifyFastTransit makes of answer r (n: none) for a live lane.
       EvalOut ev{1, EVAL_NONE, kNone, nullptr};
-      const DRule* dr = r < n ? &drules_[st.ruleStart + r] : nullptr;
-      if (!tierOutcome<false>(dr ? dr->ruleId : kNone, dr ? dr->action : 0, st.endRule, st.endAction, &ev)) {
+      const DRule* dr = r < n ? &drules_[st.block->ruleStart + r] : nullptr;
+      if (!tierOutcome<false>(dr ? dr->ruleId : kNone, dr ? dr->action : 0, st.block->endRule, st.block->endAction, &ev)) {
         ev.allow = 1;
         ev.reason = EVAL_ALL_TIERS_PASSED;
       }
@@ -1055,16 +1049,6 @@ void Engine::classifyFastRfc(const Batch& in, const BatchOut& out) const {
   const FastOutcome noTier{kNone, 1, EVAL_NO_FORWARD_POLICY, 0, 0};
   const FastOutcome* o0 = fastOut_[0].get();
   const FastOutcome* o1 = fastOut_[1].get();
-  // Output columns in locals: the byte stores would otherwise make the
-  // compiler reload every pointer of `out` after each one.
-  uint8_t* const verdict = out.verdict;
-  uint8_t* const reason = out.reason;
-  uint32_t* const egressRule = out.egressRule;
-  uint32_t* const ingressRule = out.ingressRule;
-  uint32_t* const decidingRule = out.decidingRule;
-  uint32_t* const evalReasons = out.evalReasons;
-  uint32_t* const natBackend = out.natBackend;
-  uint32_t* const rulesVisited = out.rulesVisited;
   uint32_t r[2][kLanes];
   for (size_t from = 0; from < in.n; from += kLanes) {
     const size_t m = in.n - from < kLanes ? in.n - from : kLanes;
@@ -1086,12 +1070,12 @@ void Engine::classifyFastRfc(const Batch& in, const BatchOut& out) const {
       er[k] = uint32_t(o.reason) << 16;
       vis[k] = a.visited + (a.allow ? b.visited : 0u);
     }
-    std::memcpy(verdict + from, allow, m);
-    if (reason) std::memset(reason + from, FLOW_POLICY, m);
-    if (decidingRule) std::memcpy(decidingRule + from, last, 4 * m);
-    if (evalReasons) std::memcpy(evalReasons + from, er, 4 * m);
-    if (rulesVisited) std::memcpy(rulesVisited + from, vis, 4 * m);
-    for (uint32_t* col : {egressRule, ingressRule, natBackend})
+    std::memcpy(out.verdict + from, allow, m);
+    if (out.reason) std::memset(out.reason + from, FLOW_POLICY, m);
+    if (out.decidingRule) std::memcpy(out.decidingRule + from, last, 4 * m);
+    if (out.evalReasons) std::memcpy(out.evalReasons + from, er, 4 * m);
+    if (out.rulesVisited) std::memcpy(out.rulesVisited + from, vis, 4 * m);
+    for (uint32_t* col : {out.egressRule, out.ingressRule, out.natBackend})
       if (col) std::fill(col + from, col + from + m, kNone);
   }
 }
@@ -1152,41 +1136,26 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
         pk->rulesVisited = 0;
       };
       if (const Rfc* rf = t.rfc.get()) {
-        // RFC tables: per live lane the three phase-1/2 classes (independent
-        // loads across lanes), then x and the last table; no descent, no scan.
-        uint32_t u[kLanes][3];
-        uint8_t live[kLanes];
-        size_t nl = 0;
+        // RFC tables (rules checked apart; the RFC form takes the others):
+        // every lane's answer, phase by phase, then per live lane the rules
+        // checked apart below it, as firstDecided.
+        uint32_t ans[kLanes];
+        rfcLanes(*rf, m, src, dst, proto, sport, dport, ans);
         for (size_t k = 0; k < m; k++) {
           if (!ev[k].allow) continue;
           ev[k].last = kNone;
-          live[nl] = uint8_t(k);
-          const uint32_t sa = src[k], da = dst[k];
-          u[nl][0] = rf->s[uint32_t(rf->chunk[0][sa >> 16]) * rf->nSl + rf->chunk[1][sa & 0xffff]];
-          u[nl][1] = rf->d[uint32_t(rf->chunk[2][da >> 16]) * rf->nDl + rf->chunk[3][da & 0xffff]];
-          u[nl][2] = rf->pp[uint32_t(rf->chunk[4][sport[k]]) * rf->nDp + rf->chunk[5][dport[k]]];
-          nl++;
-        }
-        for (size_t j = 0; j < nl; j++) u[j][2] = rf->q[u[j][2] * rf->nPr + rf->chunk[6][proto[live[j]]]];
-        for (size_t j = 0; j < nl; j++) {
-          const size_t k = live[j];
-          uint32_t r = rf->f[uint32_t(rf->x[u[j][rf->x1] * rf->nX2 + u[j][rf->x2]]) * rf->nY + u[j][rf->y]];
-          if (r == rf->none) r = kNone;
-          visited[k] += r != kNone;
-          if (rf->nInexact > 0 && rf->inexact[0] < r) {
-            // As firstDecided: the rules that are not exact boxes below r.
-            Pkt pk;
-            lanePkt(k, &pk);
-            for (uint32_t i = 0; i < rf->nInexact && rf->inexact[i] < r; i++) {
-              if (matchRule(mrec_[drules_[st.ruleStart + rf->inexact[i]].matchIdx], pk)) {
-                r = rf->inexact[i];
-                break;
-              }
-            }
+          visited[k] += ans[k] != rf->none;
+          Pkt pk;
+          bool classes = false;
+          const uint32_t r = rf->withApart(ans[k], [&](uint32_t rule) {
+            if (!classes) lanePkt(k, &pk), classes = true;
+            pk.rulesVisited = 0;
+            const bool hit = matchRule(mrec_[drules_[st.block->ruleStart + rule].matchIdx], pk);
             visited[k] += pk.rulesVisited;
-          }
-          const DRule* dr = r != kNone ? &drules_[st.ruleStart + r] : nullptr;
-          if (!tierOutcome<false>(dr ? dr->ruleId : kNone, dr ? dr->action : 0, st.endRule, st.endAction, &ev[k])) {
+            return hit;
+          });
+          const DRule* dr = r != kNone ? &drules_[st.block->ruleStart + r] : nullptr;
+          if (!tierOutcome<false>(dr ? dr->ruleId : kNone, dr ? dr->action : 0, st.block->endRule, st.block->endAction, &ev[k])) {
             ev[k].allow = 1;
             ev[k].reason = EVAL_ALL_TIERS_PASSED;
           }
@@ -1240,15 +1209,15 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
               classes = true;
             }
             pk.rulesVisited = 0;
-            const bool hit = matchRule(mrec_[drules_[st.ruleStart + rule].matchIdx], pk);
+            const bool hit = matchRule(mrec_[drules_[st.block->ruleStart + rule].matchIdx], pk);
             visited[k] += pk.rulesVisited;
             return hit;
           };
           for (uint32_t g = 0; g < roots; g++)
             best = leafFirst(lv, boxes, nodes[leaf[k][g]], best, src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexact);
           // What walkTiers and forwardTiers make of this one-block tier walk.
-          const DRule* r = best != kNone ? &drules_[st.ruleStart + best] : nullptr;
-          if (!tierOutcome<false>(r ? r->ruleId : kNone, r ? r->action : 0, st.endRule, st.endAction, &ev[k])) {
+          const DRule* r = best != kNone ? &drules_[st.block->ruleStart + best] : nullptr;
+          if (!tierOutcome<false>(r ? r->ruleId : kNone, r ? r->action : 0, st.block->endRule, st.block->endAction, &ev[k])) {
             ev[k].allow = 1;
             ev[k].reason = EVAL_ALL_TIERS_PASSED;
           }

@@ -126,12 +126,12 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   e->buildFirstTrees();
   e->buildTransitPath();
   e->buildFlatPrograms();
-  e->buildFastTransit();
   if (!e->buildDecisionIndex()) {
     *err = LoadError::OutOfMemory;
     if (detail) *detail = "cannot allocate the decision block index";
     return nullptr;
   }
+  e->buildFastTransit();  // its stages point at decision records
   if (!e->computeTraceBound()) {
     *err = LoadError::OutOfMemory;
     if (detail) *detail = "cannot allocate the trace tables";
@@ -751,20 +751,6 @@ bool portComplement(const PortList& l, const PortRange* ranges, TRange* out) {
   return gaps == 1;
 }
 
-template <typename T>
-bool growArray(BigArray<T>& a, uint32_t& cap, uint64_t need, uint64_t limit) {
-  if (need <= cap) return true;
-  if (need > limit) return false;
-  uint64_t c = cap ? uint64_t(cap) : 1024;
-  while (c < need) c *= 2;
-  if (c > limit) c = limit;
-  BigArray<T> b = bigArray<T>(size_t(c));
-  if (!b) return false;
-  if (cap) std::memcpy(b.get(), a.get(), sizeof(T) * cap);
-  a = std::move(b);
-  cap = uint32_t(c);
-  return true;
-}
 
 struct TreeBuilder {
   const TSpan* spans;  // ruleCount * kTreeDims

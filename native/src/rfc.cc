@@ -22,24 +22,6 @@ namespace {
 constexpr uint32_t kMaxClasses = 0xffff;  // class ids are 16-bit
 constexpr uint32_t kChunks = 7;           // src hi, src lo, dst hi, dst lo, sport, dport (16 bits), proto (8)
 
-// A growable array of plain values without exceptions (push: false when out of memory).
-template <typename T>
-struct Vec {
-  std::unique_ptr<T[]> p;
-  size_t n = 0, cap = 0;
-  bool reserve(size_t want) {
-    if (want <= cap) return true;
-    size_t c = cap ? cap : 256;
-    while (c < want) c *= 2;
-    std::unique_ptr<T[]> q(new (std::nothrow) T[c]);
-    if (!q) return false;
-    if (n) std::memcpy(q.get(), p.get(), sizeof(T) * n);
-    p = std::move(q);
-    cap = c;
-    return true;
-  }
-};
-
 // A rule set as its nonzero 64-bit words (word index, bits), in index order:
 // the sets of large blocks are sparse, so intersections cost the words that
 // are there, not the block's width.
@@ -52,25 +34,25 @@ struct Row {
 // Interned rule sets: an id per distinct set, in first-seen order.
 struct Classes {
   uint32_t n = 0, mask = 0;
-  Vec<uint32_t> start;  // n + 1 offsets into idx / bits
-  Vec<uint32_t> idx;
-  Vec<uint64_t> bits;
+  BigArray<uint32_t> start;  // n + 1 offsets into idx / bits
+  BigArray<uint32_t> idx;    // the rows' word indices (`words` entries)
+  BigArray<uint64_t> bits;   // and their bits
+  uint32_t capStart = 0, capIdx = 0, capBits = 0;
   std::unique_ptr<uint32_t[]> slots;  // id + 1, 0 empty
-  uint64_t words = 0;                 // summed row lengths
+  uint64_t words = 0;  // summed row lengths
+  static constexpr uint64_t kLimit = uint64_t(1) << 31;
 
   bool init() {
     n = 0;
     mask = 255;
     words = 0;
     slots.reset(new (std::nothrow) uint32_t[size_t(mask) + 1]);
-    if (!slots || !start.reserve(1)) return false;
-    start.n = 1;
-    start.p[0] = 0;
-    idx.n = bits.n = 0;
+    if (!slots || !growArray(start, capStart, 1, kLimit)) return false;
+    start[0] = 0;
     std::memset(slots.get(), 0, sizeof(uint32_t) * (size_t(mask) + 1));
     return true;
   }
-  Row at(uint32_t i) const { return Row{idx.p.get() + start.p[i], bits.p.get() + start.p[i], start.p[i + 1] - start.p[i]}; }
+  Row at(uint32_t i) const { return Row{idx.get() + start[i], bits.get() + start[i], start[i + 1] - start[i]}; }
   static uint64_t hash(const Row& r) {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ r.len;
     for (uint32_t k = 0; k < r.len; k++) h = (h ^ r.bits[k] ^ (uint64_t(r.idx[k]) << 40)) * 0xff51afd7ed558ccdull, h ^= h >> 29;
@@ -100,16 +82,15 @@ struct Classes {
     uint32_t h = uint32_t(hv) & mask;
     for (; slots[h]; h = (h + 1) & mask)
       if (same(at(slots[h] - 1), r)) return int32_t(slots[h] - 1);
-    if (n >= kMaxClasses || !start.reserve(n + 2) || !idx.reserve(idx.n + r.len) || !bits.reserve(bits.n + r.len)) return -1;
+    if (n >= kMaxClasses || words + r.len > kLimit || !growArray(start, capStart, n + 2, kLimit) ||
+        !growArray(idx, capIdx, words + r.len, kLimit) || !growArray(bits, capBits, words + r.len, kLimit))
+      return -1;
     if (r.len) {
-      std::memcpy(idx.p.get() + idx.n, r.idx, 4 * size_t(r.len));
-      std::memcpy(bits.p.get() + bits.n, r.bits, 8 * size_t(r.len));
+      std::memcpy(idx.get() + words, r.idx, 4 * size_t(r.len));
+      std::memcpy(bits.get() + words, r.bits, 8 * size_t(r.len));
     }
-    idx.n += r.len;
-    bits.n += r.len;
     words += r.len;
-    start.p[n + 1] = uint32_t(idx.n);
-    start.n = n + 2;
+    start[n + 1] = uint32_t(words);
     slots[h] = n + 1;
     n++;
     if (uint64_t(n) * 2 >= mask && !rehash()) return -1;
