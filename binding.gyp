@@ -8,7 +8,8 @@
         "native/src/classify.cc",
         "native/src/crc32c.cc",
         "native/src/layout.cc",
-        "native/src/rfc.cc"
+        "native/src/rfc.cc",
+        "native/src/simd.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -176,6 +176,7 @@ class Engine {
   bool fastTransit() const { return fastTransit_; }
   // Whether those batches take its RFC form (see FastOutcome).
   bool fastRfc() const { return fastRfc_; }
+  bool simd() const { return simd_; }  // the fast path's tree stages run on AVX-512 (simd.cc)
   uint64_t treeBytes() const { return treeBytes_; }
   // Derived RFC tables (see Rfc): how many tree blocks got them, their bytes.
   uint32_t rfcCount() const { return rfcCount_; }
@@ -541,6 +542,19 @@ class Engine {
   };
   bool fastTransit_ = false;
   FastStage fastStage_[2];
+  static constexpr size_t kFastLanes = 32;  // tuples per chunk of classifyFastTransit's tree form
+  // The AVX-512 twin of its lockstep descent (simd.cc): used when the CPU has
+  // AVX-512 (F, BW, VL, DQ) and NV_SIMD is not 0, decided at load.
+  bool simd_ = false;
+  static bool simdSupported();
+  // One tree stage for m <= kFastLanes lanes (live, noPorts: a bit per lane):
+  // each live lane's first matching block rule (kNone: none) into best[k] and
+  // the exact boxes it checked added to visited[k]; a candidate that is not an
+  // exact box goes to inexact(ctx, lane, rule), which counts its own work.
+  using InexactFn = bool (*)(void* ctx, size_t lane, uint32_t rule);
+  static void treeStageAvx512(const Tree& t, size_t m, uint32_t live, uint32_t noPorts, const uint32_t* src, const uint32_t* dst,
+                              const uint8_t* proto, const uint16_t* sport, const uint16_t* dport, uint32_t* best,
+                              uint32_t* visited, InexactFn inexact, void* ctx);
   void buildFastTransit();
   void classifyFastTransit(const Batch& in, const BatchOut& out) const;
   // The fast transit path's RFC form (buildFastTransit): when each stage is

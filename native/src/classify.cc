@@ -1088,7 +1088,7 @@ void Engine::classifyFastRfc(const Batch& in, const BatchOut& out) const {
 // firstDecided and walkTiers decide for a one-block tier walk.
 void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
   if (fastRfc_) return classifyFastRfc(in, out);
-  constexpr size_t kLanes = 32;
+  constexpr size_t kLanes = kFastLanes;
   for (size_t from = 0; from < in.n; from += kLanes) {
     const size_t m = in.n - from < kLanes ? in.n - from : kLanes;
     const uint32_t* src = in.src + from;
@@ -1162,69 +1162,86 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
         }
         continue;
       }
-      const TreeNode* nodes = t.nodes.get();
-      const uint16_t* l16 = t.leaves16.get();
-      const uint32_t* l32 = t.leaves.get();
-      // Descents of the live lanes (allowed so far), one unit per lane and
-      // root; keys as rows so the node's dimension indexes them (no branch).
-      const uint32_t roots = t.nRoots;
-      uint32_t unit[kLanes * 4], idx[kLanes * 4], leaf[kLanes][4], key[kLanes][8];
-      size_t nu = 0;
+      // Per live lane (allowed so far), the block's first matching rule
+      // (kNone: none) over the roots (groups); a rule that is not an exact
+      // box gets matchRule, on the address classes looked up then.
+      uint32_t live = 0, noPorts = 0, best[kLanes];
       for (size_t k = 0; k < m; k++) {
         if (!ev[k].allow) continue;
         ev[k].last = kNone;
-        key[k][0] = src[k];
-        key[k][1] = dst[k];
-        key[k][2] = proto[k];
-        key[k][3] = sport[k];
-        key[k][4] = dport[k];
-        for (uint32_t g = 0; g < roots; g++) {
-          unit[nu] = uint32_t(k) << 2 | g;
-          idx[nu] = t.rootOf(g, src[k], dst[k]);
-          nu++;
-        }
+        live |= uint32_t(1) << k;
+        if (!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) noPorts |= uint32_t(1) << k;
       }
-      lockstepRounds(
-          nu, idx, [&](size_t) { return nodes; }, [&](size_t j, uint32_t dim) { return key[unit[j] >> 2][dim]; },
-          [&](size_t j, const TreeNode& nd) {
-            // The leaf's list is read next.
-            __builtin_prefetch(l16 ? static_cast<const void*>(l16 + nd.w0) : static_cast<const void*>(l32 + nd.w0));
-            leaf[unit[j] >> 2][unit[j] & 3] = idx[j];
-          },
-          [&](size_t j, size_t last) { unit[j] = unit[last]; });
-      const Box* boxes = t.boxes.get();
-      // The lanes' leaf scans, per leaf-list width (16 or 32 bits).
-      auto scanLanes = [&](const auto* lv) {
+      Pkt pk[kLanes];
+      uint32_t classes = 0;  // lanes whose pk is built
+      auto inexact = [&](size_t k, uint32_t rule) {
+        if (!((classes >> k) & 1)) {
+          lanePkt(k, &pk[k]);
+          classes |= uint32_t(1) << k;
+        }
+        pk[k].rulesVisited = 0;
+        const bool hit = matchRule(mrec_[drules_[st.block->ruleStart + rule].matchIdx], pk[k]);
+        visited[k] += pk[k].rulesVisited;
+        return hit;
+      };
+      if (simd_) {
+        auto call = [](void* ctx, size_t k, uint32_t rule) { return (*static_cast<decltype(inexact)*>(ctx))(k, rule); };
+        treeStageAvx512(t, m, live, noPorts, src, dst, proto, sport, dport, best, visited, call, &inexact);
+      } else {
+        // Lockstep descents, one unit per live lane and root (leafAt[g][k]:
+        // lane k's leaf under root g); keys as rows so the node's dimension
+        // indexes them (no branch). Then each lane's leaves in root order.
+        const TreeNode* nodes = t.nodes.get();
+        const uint16_t* l16 = t.leaves16.get();
+        const uint32_t* l32 = t.leaves.get();
+        const uint32_t roots = t.nRoots;
+        uint32_t leafAt[4][kLanes], unit[kLanes * 4], idx[kLanes * 4], key[kLanes][8];
+        size_t nu = 0;
         for (size_t k = 0; k < m; k++) {
-          if (!ev[k].allow) continue;
-          const uint8_t pf = protoFlags_[proto[k]];
-          // The first match over the roots (groups). A rule that is not an
-          // exact box gets matchRule, on the address classes looked up then.
-          uint32_t best = kNone;
-          Pkt pk;
-          bool classes = false;
-          auto inexact = [&](uint32_t rule) {
-            if (!classes) {
-              lanePkt(k, &pk);
-              classes = true;
-            }
-            pk.rulesVisited = 0;
-            const bool hit = matchRule(mrec_[drules_[st.block->ruleStart + rule].matchIdx], pk);
-            visited[k] += pk.rulesVisited;
-            return hit;
-          };
-          for (uint32_t g = 0; g < roots; g++)
-            best = leafFirst(lv, boxes, nodes[leaf[k][g]], best, src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexact);
-          // What walkTiers and forwardTiers make of this one-block tier walk.
-          const DRule* r = best != kNone ? &drules_[st.block->ruleStart + best] : nullptr;
-          if (!tierOutcome<false>(r ? r->ruleId : kNone, r ? r->action : 0, st.block->endRule, st.block->endAction, &ev[k])) {
-            ev[k].allow = 1;
-            ev[k].reason = EVAL_ALL_TIERS_PASSED;
+          if (!((live >> k) & 1)) continue;
+          key[k][0] = src[k];
+          key[k][1] = dst[k];
+          key[k][2] = proto[k];
+          key[k][3] = sport[k];
+          key[k][4] = dport[k];
+          for (uint32_t g = 0; g < roots; g++) {
+            unit[nu] = uint32_t(k) << 2 | g;
+            idx[nu] = t.rootOf(g, src[k], dst[k]);
+            nu++;
           }
         }
-      };
-      if (l16) scanLanes(l16);
-      else scanLanes(l32);
+        lockstepRounds(
+            nu, idx, [&](size_t) { return nodes; }, [&](size_t j, uint32_t dim) { return key[unit[j] >> 2][dim]; },
+            [&](size_t j, const TreeNode& nd) {
+              // The leaf's list is read next.
+              __builtin_prefetch(l16 ? static_cast<const void*>(l16 + nd.w0) : static_cast<const void*>(l32 + nd.w0));
+              leafAt[unit[j] & 3][unit[j] >> 2] = idx[j];
+            },
+            [&](size_t j, size_t last) { unit[j] = unit[last]; });
+        const Box* boxes = t.boxes.get();
+        auto scanLanes = [&](const auto* lv) {
+          for (size_t k = 0; k < m; k++) {
+            if (!((live >> k) & 1)) continue;
+            const uint8_t pf = protoFlags_[proto[k]];
+            auto inexactK = [&](uint32_t rule) { return inexact(k, rule); };
+            best[k] = kNone;
+            for (uint32_t g = 0; g < roots; g++)
+              best[k] = leafFirst(lv, boxes, nodes[leafAt[g][k]], best[k], src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k],
+                                  inexactK);
+          }
+        };
+        if (l16) scanLanes(l16);
+        else scanLanes(l32);
+      }
+      // What walkTiers and forwardTiers make of this one-block tier walk.
+      for (size_t k = 0; k < m; k++) {
+        if (!((live >> k) & 1)) continue;
+        const DRule* r = best[k] != kNone ? &drules_[st.block->ruleStart + best[k]] : nullptr;
+        if (!tierOutcome<false>(r ? r->ruleId : kNone, r ? r->action : 0, st.block->endRule, st.block->endAction, &ev[k])) {
+          ev[k].allow = 1;
+          ev[k].reason = EVAL_ALL_TIERS_PASSED;
+        }
+      }
     }
     for (size_t k = 0; k < m; k++) out.verdict[from + k] = ev[k].allow;
     if (out.reason) for (size_t k = 0; k < m; k++) out.reason[from + k] = FLOW_POLICY;

@@ -132,6 +132,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     return nullptr;
   }
   e->buildFastTransit();  // its stages point at decision records
+  e->simd_ = simdSupported();
   if (!e->computeTraceBound()) {
     *err = LoadError::OutOfMemory;
     if (detail) *detail = "cannot allocate the trace tables";
@@ -1051,6 +1052,11 @@ void Engine::buildTrees() {
   const bool groups = genv && genv[0] == '1';
   const char* lenv = std::getenv("NV_DTREE_LEAVES32");  // 32-bit leaves whatever the block's size (tests)
   const bool leaves32 = lenv && lenv[0] == '1';
+  // NV_DTREE_INEXACT=N (tests): every Nth rule of a block is checked with the
+  // full rule test (matchRule) even when its box is exact — the leaf scans'
+  // path for rules that are not boxes, on sets where all are.
+  uint32_t inexactEvery = 0;
+  if (const char* env = std::getenv("NV_DTREE_INEXACT")) inexactEvery = uint32_t(std::strtoul(env, nullptr, 10));
   bool any = false;
   for (uint32_t t = 0; t < nTierBlocks_; t++) {
     const DBlock& b = dblocks_[2 * uint64_t(t)];
@@ -1215,6 +1221,7 @@ void Engine::buildTrees() {
         x.spLo = uint16_t(sp[3].r[0].lo); x.spHi = uint16_t(sp[3].r[0].hi);
         x.dpLo = uint16_t(sp[4].r[0].lo); x.dpHi = uint16_t(sp[4].r[0].hi);
         x.flags = kBoxExact | (m.srcPorts != kNone || m.dstPorts != kNone ? kBoxPorts : 0);
+        if (inexactEvery && i % inexactEvery == 0) x.flags = 0;  // tests: the full rule test instead
       }
     }
     // A tree pays where rules are boxes over contiguous address ranges (ACLs,
@@ -1361,6 +1368,7 @@ void Engine::buildTrees() {
         tr.leaves16 = bigArray<uint16_t>(size_t(tb.nLeaves) + 1);
         if (!tr.leaves16) break;  // no memory: no tree
         for (uint32_t i = 0; i < tb.nLeaves; i++) tr.leaves16[i] = uint16_t(tb.leaves[i]);
+        tr.leaves16[tb.nLeaves] = 0;  // the AVX-512 leaf scan's 32-bit gathers read 2 bytes past an entry
         leafBytes = (uint64_t(tb.nLeaves) + 1) * 2;
       } else {
         tr.leaves = std::move(tb.leaves);

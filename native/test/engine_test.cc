@@ -342,8 +342,15 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
   // RFC tables (the fast path's RFC form), with rules checked apart, then
   // without RFC tables: one root, grouped trees, one root with 32-bit leaves
   // (blocks of more than 65,536 rules; 16-bit otherwise).
-  for (const char* config : {"R", "A", "0", "1", "L"}) {
+  bool simdTested = false;
+  // Tree configs twice: the AVX-512 stage where the CPU has it, then the
+  // scalar twin (NV_SIMD=0, suffix S); suffix I: every 5th rule gets the full
+  // rule test in the leaf scans (NV_DTREE_INEXACT=5).
+  for (const char* config : {"R", "A", "0", "1", "L", "0S", "1S", "LS", "1I", "1IS"}) {
     const char* groups = config[0] == '1' ? "1" : "0";
+    const bool scalar = std::strchr(config, 'S') != nullptr;
+    if (scalar) setenv("NV_SIMD", "0", 1);
+    if (std::strchr(config, 'I')) setenv("NV_DTREE_INEXACT", "5", 1);
     setenv("NV_DTREE_GROUPS", groups, 1);
     if (config[0] == 'L') setenv("NV_DTREE_LEAVES32", "1", 1);
     if (config[0] == 'A') setenv("NV_RFC_APART", "7", 1);
@@ -357,11 +364,15 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     unsetenv("NV_DTREE_LEAVES32");
     unsetenv("NV_RFC");
     unsetenv("NV_RFC_APART");
+    unsetenv("NV_SIMD");
+    unsetenv("NV_DTREE_INEXACT");
     setenv("NV_DTREE_MIN_RULES", "1", 1);
     EXPECT(fast && twin, "transit fixture rejected: %s %s", nv::loadErrorName(err), detail.c_str());
     if (!fast || !twin) return;
     EXPECT(fast->fastTransit() && !twin->fastTransit(), "fast transit path not taken (groups %s), or not off in the twin", groups);
     EXPECT(fast->fastRfc() == (config[0] == 'R'), "config %s: the fast path's RFC form %s", config, fast->fastRfc() ? "taken" : "not taken");
+    EXPECT(!fast->simd() || !scalar, "config %s: NV_SIMD=0 did not turn the AVX-512 stage off", config);
+    if (config[0] == '0' && !config[1]) simdTested = fast->simd();
     for (size_t m : {n, size_t(0), size_t(1), size_t(31), size_t(33)}) {
       std::vector<uint32_t> o32[2][6];
       std::vector<uint8_t> o8[2][2];
@@ -392,7 +403,8 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     }
     classifyRandom(*fast, 2000);
   }
-  std::printf("fast transit: %zu tuples, RFC tables == trees, fast path == general path: RFC, RFC with rules apart, trees (one root, grouped, 32-bit leaves)\n", n);
+  std::printf("fast transit: %zu tuples, RFC tables == trees, fast path == general path: RFC, RFC with rules apart, trees (one root, grouped, 32-bit leaves; %s)\n", n,
+              simdTested ? "AVX-512 and scalar" : "scalar only: no AVX-512 here");
 }
 
 int main(int argc, char** argv) {

@@ -214,7 +214,11 @@ Examples:
       const engineInfo = engine?.info();
       if (engineInfo) {
         const mib = (b: number): string => (b / 2 ** 20).toFixed(1);
-        const path = !engineInfo.fastTransit ? 'general path' : engineInfo.rfcCount > 0 ? 'fast transit path, RFC tables' : 'fast transit path, decision trees';
+        const path = !engineInfo.fastTransit
+          ? 'general path'
+          : engineInfo.rfcCount > 0
+            ? 'fast transit path, RFC tables'
+            : `fast transit path, decision trees (${engineInfo.simd ? 'AVX-512' : 'scalar'})`;
         say(
           `engine: ${mib(engineInfo.memoryBytes)} MiB loaded; ${num(engineInfo.rfcCount)} block(s) with RFC tables (${mib(engineInfo.rfcBytes)} MiB), ${num(engineInfo.treeCount)} with decision trees (${mib(engineInfo.treeBytes)} MiB); decision batches take the ${path}`,
         );
@@ -275,7 +279,7 @@ Examples:
           via: opts.via,
           timingsMs: { parse: parseMs, convert: convertMs, model: modelMs, yaml: yamlMs, compile: compileMs, traceParse: traceParseMs },
           image: { bytes: compiled.image.length, stats: st },
-          engine: engineInfo ? { memoryBytes: engineInfo.memoryBytes, rfcCount: engineInfo.rfcCount, rfcBytes: engineInfo.rfcBytes, treeCount: engineInfo.treeCount, treeBytes: engineInfo.treeBytes, fastTransit: engineInfo.fastTransit } : undefined,
+          engine: engineInfo ? { memoryBytes: engineInfo.memoryBytes, rfcCount: engineInfo.rfcCount, rfcBytes: engineInfo.rfcBytes, treeCount: engineInfo.treeCount, treeBytes: engineInfo.treeBytes, fastTransit: engineInfo.fastTransit, simd: engineInfo.simd } : undefined,
           emitted: opts.emit ? { dir: opts.emit, files: yamlFiles!.map((f) => f.name) } : undefined,
           fallback,
           trace: trace ? { file: opts.trace, headers: trace.length } : undefined,

@@ -69,6 +69,7 @@ export interface EngineSummary {
   rfcCount: number;
   rfcBytes: number;
   fastTransit: boolean;
+  simd: boolean;
   maxProgramWork: number;
   workCap: number;
   traceBound: number;
@@ -94,7 +95,9 @@ export function formatInspect(s: ImageSummary & { engine?: EngineSummary }): str
     lines.push(`engine           ${mib(e.memoryBytes)} MiB loaded (image copy and derived indexes)`);
     lines.push(`decision trees   ${e.treeCount} (${mib(e.treeBytes)} MiB)`);
     lines.push(`RFC tables       ${e.rfcCount} (${mib(e.rfcBytes)} MiB)`);
-    lines.push(`fast transit     ${e.fastTransit ? 'yes (pure 5-tuple ACL: IPv4 decision batches skip the program walk)' : 'no'}`);
+    lines.push(
+      `fast transit     ${e.fastTransit ? `yes (pure 5-tuple ACL: IPv4 decision batches skip the program walk${e.treeCount > e.rfcCount ? `; tree stages ${e.simd ? 'on AVX-512' : 'scalar'}` : ''})` : 'no'}`,
+    );
     lines.push(`work per tuple   at most ${e.maxProgramWork} per program (cap ${e.workCap})`);
     lines.push(`trace events     at most ${e.traceBound} per tuple`);
   }

@@ -17,6 +17,9 @@
  * ACLs get RFC tables (Engine::Rfc) by default; NV_RFC=0 keeps the trees alone,
  * NV_RFC_MB=1 leaves the tables to blocks that fit in 1 MiB, and
  * NV_RFC_APART=5 checks every 5th rule apart (up to 32) with the rule test.
+ * The fast path's tree stages run on AVX-512 where the CPU has it; NV_SIMD=0
+ * gives their scalar twin, and NV_DTREE_INEXACT=3 sends every 3rd rule of a
+ * leaf to the full rule test (the path of rules that are not exact boxes).
  */
 import t from 'tap';
 import { parseFilters, parseTrace, type Trace } from '../../src/classbench/parse.js';
@@ -120,14 +123,27 @@ for (const [seed, n, perPolicy, rfc] of [
       // The batch fast transit path (decision, events off) against its twin,
       // the general path (NV_FAST_TRANSIT=0): RFC tables where built, with
       // rules checked apart, single- and multi-root trees.
-      for (const variant of ['rfc', 'apart', 'tree', 'groups'] as const) {
-        const env: Record<string, string> = { apart: { NV_RFC_APART: '5' }, tree: { NV_RFC: '0' }, groups: { NV_RFC: '0', NV_DTREE_GROUPS: '1' }, rfc: {} }[variant];
+      // Tree stages run on AVX-512 where the CPU has it (native/src/simd.cc):
+      // 'scalar' variants force their scalar twin (NV_SIMD=0), 'inexact' ones
+      // send every 3rd rule to the full rule test in the leaf scans.
+      for (const variant of ['rfc', 'apart', 'tree', 'groups', 'scalar', 'scalar-groups', 'inexact', 'inexact-scalar'] as const) {
+        const env: Record<string, string> = {
+          apart: { NV_RFC_APART: '5' },
+          tree: { NV_RFC: '0' },
+          groups: { NV_RFC: '0', NV_DTREE_GROUPS: '1' },
+          scalar: { NV_RFC: '0', NV_SIMD: '0' },
+          'scalar-groups': { NV_RFC: '0', NV_DTREE_GROUPS: '1', NV_SIMD: '0' },
+          inexact: { NV_RFC: '0', NV_DTREE_GROUPS: '1', NV_DTREE_INEXACT: '3' },
+          'inexact-scalar': { NV_RFC: '0', NV_DTREE_GROUPS: '1', NV_DTREE_INEXACT: '3', NV_SIMD: '0' },
+          rfc: {},
+        }[variant];
         for (const [k, v] of Object.entries(env)) process.env[k] = v;
         const fast = NativeEngine.fromImage(image);
         process.env.NV_FAST_TRANSIT = '0';
         const twin = NativeEngine.fromImage(image);
         for (const k of [...Object.keys(env), 'NV_FAST_TRANSIT']) delete process.env[k];
         t.ok(fast.info().fastTransit && !twin.info().fastTransit, 'the fast path is taken, and off in the twin');
+        if (env.NV_SIMD === '0') t.equal(fast.info().simd, false, 'NV_SIMD=0: the scalar tree stages');
         const a = outs(), b = outs();
         fast.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, a, 'decision');
         twin.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, b, 'decision');

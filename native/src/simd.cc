@@ -1,0 +1,203 @@
+// AVX-512 twin of one stage of the fast transit path's tree form
+// (classifyFastTransit: lockstep descent, then each lane's leaves scanned in
+// rule order to the first box hit). Compiled for AVX-512 by a target
+// attribute and chosen at load only when the CPU has it (Engine::simd_), so
+// the addon runs on any x86-64 and elsewhere (where this file compiles to
+// stubs). Tested equal to the scalar form: engine_test and the ClassBench
+// tests run both (NV_SIMD=0 forces the scalar form).
+#include <cstdlib>
+
+#include "engine.h"
+
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 flags the intrinsics' own _mm512_undefined_* results (a known false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define NV_HAVE_AVX512 1
+#endif
+
+namespace nv {
+
+#ifdef NV_HAVE_AVX512
+
+bool Engine::simdSupported() {
+  if (const char* env = std::getenv("NV_SIMD")) {
+    if (env[0] == '0' && env[1] == 0) return false;
+  }
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512dq");
+}
+
+#define NV_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+
+namespace {
+// Sixteen lanes' keys, one vector per dimension (src, dst, proto, sport,
+// dport); lanes past the batch are zero (never live).
+struct Keys16 {
+  __m512i k[5];
+};
+
+// Per-lane unsigned range test x - lo <= hi - lo on the low `bits` bits.
+NV_AVX512 inline __mmask16 inRange(__mmask16 m, __m512i x, __m512i lo, __m512i hi, __m512i low) {
+  return _mm512_mask_cmple_epu32_mask(m, _mm512_and_si512(_mm512_sub_epi32(x, lo), low), _mm512_and_si512(_mm512_sub_epi32(hi, lo), low));
+}
+}  // namespace
+
+// Descent: sixteen lanes per vector, one vector per (root, 16 lanes); each
+// round moves every live lane of every vector one level (two 64-bit gathers of
+// the nodes, the key of the node's dimension by compare-and-blend, an
+// unsigned compare with the threshold) — the same nodes and comparisons as
+// lockstepRounds. Scan: per 16 lanes and root in order, candidate j of every
+// lane's leaf at once (a gather of the entry, then of the box's fields),
+// while it is below the lane's best so far — the order and checks of
+// leafFirst, so the same first match and the same boxes counted.
+NV_AVX512 void Engine::treeStageAvx512(const Tree& t, size_t m, uint32_t live, uint32_t noPorts, const uint32_t* src,
+                                       const uint32_t* dst, const uint8_t* proto, const uint16_t* sport, const uint16_t* dport,
+                                       uint32_t* best, uint32_t* visited, InexactFn inexact, void* ctx) {
+  constexpr size_t kBlocks = kFastLanes / 16, kMaxVec = 4 * kBlocks;
+  const size_t blocks = (m + 15) / 16;
+  const uint32_t roots = t.nRoots < 4 ? t.nRoots : 4;
+  Keys16 keys[kBlocks];
+  __mmask16 liveOf[kBlocks];
+  for (size_t b = 0; b < blocks; b++) {
+    const size_t n = m - 16 * b < 16 ? m - 16 * b : 16;
+    const __mmask16 in = __mmask16((uint32_t(1) << n) - 1);
+    liveOf[b] = __mmask16(live >> (16 * b)) & in;
+    keys[b].k[0] = _mm512_maskz_loadu_epi32(in, src + 16 * b);
+    keys[b].k[1] = _mm512_maskz_loadu_epi32(in, dst + 16 * b);
+    keys[b].k[2] = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(in, proto + 16 * b));
+    keys[b].k[3] = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(in, sport + 16 * b));
+    keys[b].k[4] = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(in, dport + 16 * b));
+  }
+  // The units (vector v: root vg[v], lanes 16 vb[v] ...): root slots from the
+  // roots' cut tables.
+  __m512i idx[kMaxVec], start[kMaxVec], count[kMaxVec];
+  __mmask16 act[kMaxVec];
+  size_t vb[kMaxVec];
+  size_t nv = 0;
+  const uint32_t* cut = t.cut.get();
+  for (uint32_t g = 0; g < roots; g++) {
+    const __m512i shS = _mm512_set1_epi32(t.cutShS[g]), shD = _mm512_set1_epi32(t.cutShD[g]), cD = _mm512_set1_epi32(t.cutD[g]);
+    for (size_t b = 0; b < blocks; b++) {
+      if (!liveOf[b]) continue;
+      // (src >> shS) << cD | dst >> shD; a shift by 32 gives 0, as in rootOf.
+      const __m512i cell = _mm512_or_si512(_mm512_sllv_epi32(_mm512_srlv_epi32(keys[b].k[0], shS), cD),
+                                           _mm512_srlv_epi32(keys[b].k[1], shD));
+      idx[nv] = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), liveOf[b], cell, cut + t.cutBase[g], 4);
+      start[nv] = count[nv] = _mm512_setzero_si512();
+      act[nv] = liveOf[b];
+      vb[nv] = b;
+      nv++;
+    }
+  }
+  const TreeNode* nodes = t.nodes.get();
+  const __m512i seven = _mm512_set1_epi32(int(kTreeLeaf)), one = _mm512_set1_epi32(1);
+  const __m512i two = _mm512_set1_epi32(2), three = _mm512_set1_epi32(3), four = _mm512_set1_epi32(4);
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  for (bool any = true; any;) {
+    any = false;
+    for (size_t v = 0; v < nv; v++) {
+      const __mmask16 a = act[v];
+      if (!a) continue;
+      // The nodes of the live lanes (8 bytes each: w0, w1), lanes 0-7 and 8-15.
+      const __m512i x = idx[v];
+      const __m512i lo = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), __mmask8(a), _mm512_castsi512_si256(x), nodes, 8);
+      const __m512i hi =
+          _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), __mmask8(a >> 8), _mm512_extracti64x4_epi64(x, 1), nodes, 8);
+      const __m512i w0 = _mm512_permutex2var_epi32(lo, even, hi);
+      const __m512i w1 = _mm512_permutex2var_epi32(lo, odd, hi);
+      const __m512i dim = _mm512_and_si512(w1, seven);
+      const Keys16& k = keys[vb[v]];
+      __m512i key = k.k[0];
+      key = _mm512_mask_mov_epi32(key, _mm512_cmpeq_epi32_mask(dim, one), k.k[1]);
+      key = _mm512_mask_mov_epi32(key, _mm512_cmpeq_epi32_mask(dim, two), k.k[2]);
+      key = _mm512_mask_mov_epi32(key, _mm512_cmpeq_epi32_mask(dim, three), k.k[3]);
+      key = _mm512_mask_mov_epi32(key, _mm512_cmpeq_epi32_mask(dim, four), k.k[4]);
+      const __mmask16 ge = _mm512_cmpge_epu32_mask(key, w0);
+      const __m512i upper = _mm512_srli_epi32(w1, 3);  // inner: first child; leaf: rule count
+      const __mmask16 leaf = _mm512_mask_cmpeq_epi32_mask(a, dim, seven);
+      const __mmask16 next = a & ~leaf;
+      idx[v] = _mm512_mask_add_epi32(x, next, upper, _mm512_maskz_mov_epi32(ge, one));
+      start[v] = _mm512_mask_mov_epi32(start[v], leaf, w0);
+      count[v] = _mm512_mask_mov_epi32(count[v], leaf, upper);
+      act[v] = next;
+      any |= next != 0;
+    }
+  }
+  // The scans, per 16 lanes, roots in order (the lane's best so far bounds
+  // the next root's candidates).
+  const Box* boxes = t.boxes.get();
+  const char* bx = reinterpret_cast<const char*>(boxes);
+  const uint16_t* l16 = t.leaves16.get();
+  const uint32_t* l32 = t.leaves.get();
+  const __m512i none = _mm512_set1_epi32(int(fmt::kNone)), low8 = _mm512_set1_epi32(0xff), low16 = _mm512_set1_epi32(0xffff);
+  const __m512i all = _mm512_set1_epi32(-1);
+  for (size_t b = 0; b < blocks; b++) {
+    __m512i bst = none, vis = _mm512_setzero_si512();
+    const Keys16& k = keys[b];
+    const __mmask16 portless = __mmask16(noPorts >> (16 * b));
+    for (size_t v = 0; v < nv; v++) {
+      if (vb[v] != b) continue;
+      __mmask16 a = _mm512_mask_cmpgt_epu32_mask(liveOf[b], count[v], _mm512_setzero_si512());
+      for (__m512i at = start[v], left = count[v]; a;) {
+        __m512i r = l16 ? _mm512_and_si512(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), a, at, l16, 2), low16)
+                        : _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), a, at, l32, 4);
+        a = _mm512_mask_cmplt_epu32_mask(a, r, bst);
+        if (!a) break;
+        const __m512i off = _mm512_slli_epi32(r, 5);  // sizeof(Box) == 32
+        const __m512i pf = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), a, off, bx + offsetof(Box, pLo), 1);
+        const __m512i flags = _mm512_and_si512(_mm512_srli_epi32(pf, 16), low8);
+        const __mmask16 exact = _mm512_mask_test_epi32_mask(a, flags, _mm512_set1_epi32(kBoxExact));
+        __mmask16 hit = 0;
+        if (exact) {
+          const __mmask16 needPorts = _mm512_mask_test_epi32_mask(exact, flags, _mm512_set1_epi32(kBoxPorts));
+          __mmask16 h = exact & ~(needPorts & portless);
+          const __m512i sLo = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, sLo), 1);
+          const __m512i sHi = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, sHi), 1);
+          const __m512i dLo = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, dLo), 1);
+          const __m512i dHi = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, dHi), 1);
+          const __m512i sp = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, spLo), 1);
+          const __m512i dp = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, dpLo), 1);
+          h = inRange(h, k.k[0], sLo, sHi, all);
+          h = inRange(h, k.k[1], dLo, dHi, all);
+          h = inRange(h, k.k[2], pf, _mm512_srli_epi32(pf, 8), low8);
+          h = inRange(h, k.k[3], sp, _mm512_srli_epi32(sp, 16), low16);
+          h = inRange(h, k.k[4], dp, _mm512_srli_epi32(dp, 16), low16);
+          hit = h;
+          vis = _mm512_mask_add_epi32(vis, exact, vis, one);
+        }
+        if (const __mmask16 inex = a & ~exact) {
+          alignas(64) uint32_t rs[16];
+          _mm512_store_si512(rs, r);
+          for (uint32_t bits = inex; bits; bits &= bits - 1) {
+            const uint32_t lane = uint32_t(__builtin_ctz(bits));
+            if (inexact(ctx, 16 * b + lane, rs[lane])) hit |= __mmask16(1u << lane);
+          }
+        }
+        bst = _mm512_mask_mov_epi32(bst, hit, r);
+        at = _mm512_add_epi32(at, one);
+        left = _mm512_sub_epi32(left, one);
+        a = _mm512_mask_cmpgt_epu32_mask(a & ~hit, left, _mm512_setzero_si512());
+      }
+    }
+    const size_t n = m - 16 * b < 16 ? m - 16 * b : 16;
+    const __mmask16 in = __mmask16((uint32_t(1) << n) - 1);
+    _mm512_mask_storeu_epi32(best + 16 * b, in, bst);
+    _mm512_mask_storeu_epi32(visited + 16 * b, in, _mm512_add_epi32(_mm512_maskz_loadu_epi32(in, visited + 16 * b), vis));
+  }
+}
+
+#else
+
+bool Engine::simdSupported() { return false; }
+void Engine::treeStageAvx512(const Tree&, size_t, uint32_t, uint32_t, const uint32_t*, const uint32_t*, const uint8_t*,
+                             const uint16_t*, const uint16_t*, uint32_t*, uint32_t*, InexactFn, void*) {}
+
+#endif
+
+}  // namespace nv
