@@ -542,7 +542,7 @@ class Engine {
   };
   bool fastTransit_ = false;
   FastStage fastStage_[2];
-  static constexpr size_t kFastLanes = 32;  // tuples per chunk of classifyFastTransit's tree form
+  static constexpr size_t kFastLanes = 64;  // tuples per chunk of classifyFastTransit's tree form
   // The AVX-512 twin of its lockstep descent (simd.cc): used when the CPU has
   // AVX-512 (F, BW, VL, DQ) and NV_SIMD is not 0, decided at load.
   bool simd_ = false;
@@ -552,7 +552,7 @@ class Engine {
   // the exact boxes it checked added to visited[k]; a candidate that is not an
   // exact box goes to inexact(ctx, lane, rule), which counts its own work.
   using InexactFn = bool (*)(void* ctx, size_t lane, uint32_t rule);
-  static void treeStageAvx512(const Tree& t, size_t m, uint32_t live, uint32_t noPorts, const uint32_t* src, const uint32_t* dst,
+  static void treeStageAvx512(const Tree& t, size_t m, uint64_t live, uint64_t noPorts, const uint32_t* src, const uint32_t* dst,
                               const uint8_t* proto, const uint16_t* sport, const uint16_t* dport, uint32_t* best,
                               uint32_t* visited, InexactFn inexact, void* ctx);
   void buildFastTransit();

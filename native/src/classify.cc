@@ -1165,26 +1165,30 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
       // Per live lane (allowed so far), the block's first matching rule
       // (kNone: none) over the roots (groups); a rule that is not an exact
       // box gets matchRule, on the address classes looked up then.
-      uint32_t live = 0, noPorts = 0, best[kLanes];
+      uint64_t live = 0, noPorts = 0;
+      uint32_t best[kLanes];
       for (size_t k = 0; k < m; k++) {
         if (!ev[k].allow) continue;
         ev[k].last = kNone;
-        live |= uint32_t(1) << k;
-        if (!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) noPorts |= uint32_t(1) << k;
+        live |= uint64_t(1) << k;
+        if (!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) noPorts |= uint64_t(1) << k;
       }
       Pkt pk[kLanes];
-      uint32_t classes = 0;  // lanes whose pk is built
+      uint64_t classes = 0;  // lanes whose pk is built
       auto inexact = [&](size_t k, uint32_t rule) {
         if (!((classes >> k) & 1)) {
           lanePkt(k, &pk[k]);
-          classes |= uint32_t(1) << k;
+          classes |= uint64_t(1) << k;
         }
         pk[k].rulesVisited = 0;
         const bool hit = matchRule(mrec_[drules_[st.block->ruleStart + rule].matchIdx], pk[k]);
         visited[k] += pk[k].rulesVisited;
         return hit;
       };
-      if (simd_) {
+      // AVX-512 for chunks of at least 8 live lanes: a gather costs the same
+      // however many of its lanes are live (single tuples measured 540 ns
+      // per call on AVX-512 against 140 scalar, on fw1 10K).
+      if (simd_ && __builtin_popcountll(live) >= 8) {
         auto call = [](void* ctx, size_t k, uint32_t rule) { return (*static_cast<decltype(inexact)*>(ctx))(k, rule); };
         treeStageAvx512(t, m, live, noPorts, src, dst, proto, sport, dport, best, visited, call, &inexact);
       } else {

@@ -45,6 +45,18 @@ struct Keys16 {
 NV_AVX512 inline __mmask16 inRange(__mmask16 m, __m512i x, __m512i lo, __m512i hi, __m512i low) {
   return _mm512_mask_cmple_epu32_mask(m, _mm512_and_si512(_mm512_sub_epi32(x, lo), low), _mm512_and_si512(_mm512_sub_epi32(hi, lo), low));
 }
+
+// The 32-bit halves of the 64-bit words at base + off[lane] (lanes in m):
+// *first the low, *second the high ones (two 8-lane gathers, then the even and
+// odd 32-bit elements of both).
+NV_AVX512 inline void gatherPair(__mmask16 m, __m256i offLo, __m256i offHi, const char* base, __m512i* first, __m512i* second) {
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const __m512i lo = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), __mmask8(m), offLo, base, 1);
+  const __m512i hi = _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), __mmask8(m >> 8), offHi, base, 1);
+  *first = _mm512_permutex2var_epi32(lo, even, hi);
+  *second = _mm512_permutex2var_epi32(lo, odd, hi);
+}
 }  // namespace
 
 // Descent: sixteen lanes per vector, one vector per (root, 16 lanes); each
@@ -55,7 +67,7 @@ NV_AVX512 inline __mmask16 inRange(__mmask16 m, __m512i x, __m512i lo, __m512i h
 // lane's leaf at once (a gather of the entry, then of the box's fields),
 // while it is below the lane's best so far — the order and checks of
 // leafFirst, so the same first match and the same boxes counted.
-NV_AVX512 void Engine::treeStageAvx512(const Tree& t, size_t m, uint32_t live, uint32_t noPorts, const uint32_t* src,
+NV_AVX512 void Engine::treeStageAvx512(const Tree& t, size_t m, uint64_t live, uint64_t noPorts, const uint32_t* src,
                                        const uint32_t* dst, const uint8_t* proto, const uint16_t* sport, const uint16_t* dport,
                                        uint32_t* best, uint32_t* visited, InexactFn inexact, void* ctx) {
   constexpr size_t kBlocks = kFastLanes / 16, kMaxVec = 4 * kBlocks;
@@ -129,73 +141,84 @@ NV_AVX512 void Engine::treeStageAvx512(const Tree& t, size_t m, uint32_t live, u
       any |= next != 0;
     }
   }
-  // The scans, per 16 lanes, roots in order (the lane's best so far bounds
-  // the next root's candidates).
+  // The scans: roots in order (a lane's best so far bounds the next root's
+  // candidates); per root, rounds over the 16-lane blocks in lockstep (one
+  // candidate of each block per round), so the blocks' gathers overlap.
   const Box* boxes = t.boxes.get();
   const char* bx = reinterpret_cast<const char*>(boxes);
   const uint16_t* l16 = t.leaves16.get();
   const uint32_t* l32 = t.leaves.get();
   const __m512i none = _mm512_set1_epi32(int(fmt::kNone)), low8 = _mm512_set1_epi32(0xff), low16 = _mm512_set1_epi32(0xffff);
-  const __m512i all = _mm512_set1_epi32(-1);
-  for (size_t b = 0; b < blocks; b++) {
-    __m512i bst = none, vis = _mm512_setzero_si512();
-    const Keys16& k = keys[b];
-    const __mmask16 portless = __mmask16(noPorts >> (16 * b));
-    for (size_t v = 0; v < nv; v++) {
-      if (vb[v] != b) continue;
-      __mmask16 a = _mm512_mask_cmpgt_epu32_mask(liveOf[b], count[v], _mm512_setzero_si512());
-      for (__m512i at = start[v], left = count[v]; a;) {
-        __m512i r = l16 ? _mm512_and_si512(_mm512_mask_i32gather_epi32(_mm512_setzero_si512(), a, at, l16, 2), low16)
-                        : _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), a, at, l32, 4);
-        a = _mm512_mask_cmplt_epu32_mask(a, r, bst);
-        if (!a) break;
+  const __m512i all = _mm512_set1_epi32(-1), zero = _mm512_setzero_si512();
+  __m512i bst[kBlocks], vis[kBlocks], at[kBlocks], left[kBlocks];
+  __mmask16 a[kBlocks];
+  for (size_t b = 0; b < blocks; b++) bst[b] = none, vis[b] = zero;
+  for (size_t v0 = 0; v0 < nv;) {
+    // The vectors of one root: v0 .. v1 - 1 (one per block with live lanes).
+    size_t v1 = v0;
+    for (size_t b = 0; b < blocks; b++) a[b] = 0;
+    for (; v1 < nv && (v1 == v0 || vb[v1] > vb[v1 - 1]); v1++) {
+      const size_t b = vb[v1];
+      a[b] = _mm512_mask_cmpgt_epu32_mask(liveOf[b], count[v1], zero);
+      at[b] = start[v1];
+      left[b] = count[v1];
+    }
+    v0 = v1;
+    for (bool any = true; any;) {
+      any = false;
+      for (size_t b = 0; b < blocks; b++) {
+        if (!a[b]) continue;
+        const __m512i r = l16 ? _mm512_and_si512(_mm512_mask_i32gather_epi32(zero, a[b], at[b], l16, 2), low16)
+                              : _mm512_mask_i32gather_epi32(zero, a[b], at[b], l32, 4);
+        const __mmask16 c = _mm512_mask_cmplt_epu32_mask(a[b], r, bst[b]);
         const __m512i off = _mm512_slli_epi32(r, 5);  // sizeof(Box) == 32
-        const __m512i pf = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), a, off, bx + offsetof(Box, pLo), 1);
+        const __m512i pf = _mm512_mask_i32gather_epi32(zero, c, off, bx + offsetof(Box, pLo), 1);
         const __m512i flags = _mm512_and_si512(_mm512_srli_epi32(pf, 16), low8);
-        const __mmask16 exact = _mm512_mask_test_epi32_mask(a, flags, _mm512_set1_epi32(kBoxExact));
-        __mmask16 hit = 0;
-        if (exact) {
-          const __mmask16 needPorts = _mm512_mask_test_epi32_mask(exact, flags, _mm512_set1_epi32(kBoxPorts));
-          __mmask16 h = exact & ~(needPorts & portless);
-          const __m512i sLo = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, sLo), 1);
-          const __m512i sHi = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, sHi), 1);
-          const __m512i dLo = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, dLo), 1);
-          const __m512i dHi = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, dHi), 1);
-          const __m512i sp = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, spLo), 1);
-          const __m512i dp = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), h, off, bx + offsetof(Box, dpLo), 1);
-          h = inRange(h, k.k[0], sLo, sHi, all);
-          h = inRange(h, k.k[1], dLo, dHi, all);
-          h = inRange(h, k.k[2], pf, _mm512_srli_epi32(pf, 8), low8);
-          h = inRange(h, k.k[3], sp, _mm512_srli_epi32(sp, 16), low16);
-          h = inRange(h, k.k[4], dp, _mm512_srli_epi32(dp, 16), low16);
-          hit = h;
-          vis = _mm512_mask_add_epi32(vis, exact, vis, one);
-        }
-        if (const __mmask16 inex = a & ~exact) {
+        const __mmask16 exact = _mm512_mask_test_epi32_mask(c, flags, _mm512_set1_epi32(kBoxExact));
+        const __mmask16 needPorts = _mm512_mask_test_epi32_mask(exact, flags, _mm512_set1_epi32(kBoxPorts));
+        const Keys16& k = keys[b];
+        __mmask16 h = exact & ~(needPorts & __mmask16(noPorts >> (16 * b)));
+        // Pairs of adjacent fields as 64-bit gathers (half the element loads
+        // of 32-bit ones), split into their 32-bit halves.
+        const __m256i offLo = _mm512_castsi512_si256(off), offHi = _mm512_extracti64x4_epi64(off, 1);
+        __m512i sLo, sHi, dLo, dHi, sp, dp;
+        gatherPair(h, offLo, offHi, bx + offsetof(Box, sLo), &sLo, &sHi);
+        gatherPair(h, offLo, offHi, bx + offsetof(Box, dLo), &dLo, &dHi);
+        gatherPair(h, offLo, offHi, bx + offsetof(Box, spLo), &sp, &dp);
+        h = inRange(h, k.k[0], sLo, sHi, all);
+        h = inRange(h, k.k[1], dLo, dHi, all);
+        h = inRange(h, k.k[2], pf, _mm512_srli_epi32(pf, 8), low8);
+        h = inRange(h, k.k[3], sp, _mm512_srli_epi32(sp, 16), low16);
+        h = inRange(h, k.k[4], dp, _mm512_srli_epi32(dp, 16), low16);
+        vis[b] = _mm512_mask_add_epi32(vis[b], exact, vis[b], one);
+        if (const __mmask16 inex = c & ~exact) {
           alignas(64) uint32_t rs[16];
           _mm512_store_si512(rs, r);
           for (uint32_t bits = inex; bits; bits &= bits - 1) {
             const uint32_t lane = uint32_t(__builtin_ctz(bits));
-            if (inexact(ctx, 16 * b + lane, rs[lane])) hit |= __mmask16(1u << lane);
+            if (inexact(ctx, 16 * b + lane, rs[lane])) h |= __mmask16(1u << lane);
           }
         }
-        bst = _mm512_mask_mov_epi32(bst, hit, r);
-        at = _mm512_add_epi32(at, one);
-        left = _mm512_sub_epi32(left, one);
-        a = _mm512_mask_cmpgt_epu32_mask(a & ~hit, left, _mm512_setzero_si512());
+        bst[b] = _mm512_mask_mov_epi32(bst[b], h, r);
+        at[b] = _mm512_add_epi32(at[b], one);
+        left[b] = _mm512_sub_epi32(left[b], one);
+        a[b] = _mm512_mask_cmpgt_epu32_mask(c & ~h, left[b], zero);
+        any |= a[b] != 0;
       }
     }
+  }
+  for (size_t b = 0; b < blocks; b++) {
     const size_t n = m - 16 * b < 16 ? m - 16 * b : 16;
     const __mmask16 in = __mmask16((uint32_t(1) << n) - 1);
-    _mm512_mask_storeu_epi32(best + 16 * b, in, bst);
-    _mm512_mask_storeu_epi32(visited + 16 * b, in, _mm512_add_epi32(_mm512_maskz_loadu_epi32(in, visited + 16 * b), vis));
+    _mm512_mask_storeu_epi32(best + 16 * b, in, bst[b]);
+    _mm512_mask_storeu_epi32(visited + 16 * b, in, _mm512_add_epi32(_mm512_maskz_loadu_epi32(in, visited + 16 * b), vis[b]));
   }
 }
 
 #else
 
 bool Engine::simdSupported() { return false; }
-void Engine::treeStageAvx512(const Tree&, size_t, uint32_t, uint32_t, const uint32_t*, const uint32_t*, const uint8_t*,
+void Engine::treeStageAvx512(const Tree&, size_t, uint64_t, uint64_t, const uint32_t*, const uint32_t*, const uint8_t*,
                              const uint16_t*, const uint16_t*, uint32_t*, uint32_t*, InexactFn, void*) {}
 
 #endif

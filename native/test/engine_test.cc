@@ -373,7 +373,7 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     EXPECT(fast->fastRfc() == (config[0] == 'R'), "config %s: the fast path's RFC form %s", config, fast->fastRfc() ? "taken" : "not taken");
     EXPECT(!fast->simd() || !scalar, "config %s: NV_SIMD=0 did not turn the AVX-512 stage off", config);
     if (config[0] == '0' && !config[1]) simdTested = fast->simd();
-    for (size_t m : {n, size_t(0), size_t(1), size_t(31), size_t(33)}) {
+    for (size_t m : {n, size_t(0), size_t(1), size_t(31), size_t(33), size_t(63), size_t(65), size_t(100)}) {
       std::vector<uint32_t> o32[2][6];
       std::vector<uint8_t> o8[2][2];
       for (int k = 0; k < 2; k++) {
