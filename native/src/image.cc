@@ -755,6 +755,8 @@ bool portComplement(const PortList& l, const PortRange* ranges, TRange* out) {
 
 struct TreeBuilder {
   const TSpan* spans;  // ruleCount * kTreeDims
+  const Engine::Box* boxes = nullptr;  // per block rule
+  const uint16_t* portless = nullptr;  // portless[p]: protocols below p without ports (257 entries)
   BigArray<Engine::TreeNode> nodes;
   uint32_t nNodes = 0, capNodes = 0;
   BigArray<uint32_t> leaves;
@@ -790,8 +792,26 @@ struct TreeBuilder {
   }
   // Fills `slot` with the tree over the rules (block-relative, increasing)
   // whose boxes meet the region lo..hi.
+  // Whether the rule is an exact box that every packet of the region lo..hi
+  // matches (a box with port criteria: only where every protocol has ports).
+  bool covers(uint32_t rule, const uint32_t* lo, const uint32_t* hi) const {
+    const Engine::Box& x = boxes[rule];
+    if (!(x.flags & Engine::kBoxExact)) return false;
+    if ((x.flags & Engine::kBoxPorts) && portless[hi[2] + 1] != portless[lo[2]]) return false;
+    return x.sLo <= lo[0] && x.sHi >= hi[0] && x.dLo <= lo[1] && x.dHi >= hi[1] && x.pLo <= lo[2] && x.pHi >= hi[2] &&
+           x.spLo <= lo[3] && x.spHi >= hi[3] && x.dpLo <= lo[4] && x.dpHi >= hi[4];
+  }
   void build(uint32_t slot, const uint32_t* rules, uint32_t n, const uint32_t* lo, const uint32_t* hi, int depth) {
     if (fail) return;
+    // The rules after one that covers the region never decide in it: a leaf
+    // (or subtree) keeps the list up to that rule.
+    for (uint32_t i = 0; i < n; i++) {
+      if (covers(rules[i], lo, hi)) {
+        n = i + 1;
+        break;
+      }
+    }
+    *work += n;
     if (n <= kLeafMax || depth >= kMaxDepth) return leaf(slot, rules, n);
     uint32_t bestDim = kTreeDims, bestThr = 0;
     uint64_t bestMax = n, bestSum = 2 * uint64_t(n);
@@ -1042,6 +1062,10 @@ bool Engine::buildDecisionIndex() {
 }
 
 void Engine::buildTrees() {
+  // Protocols without ports below each protocol (TreeBuilder::covers).
+  uint16_t portless[257];
+  portless[0] = 0;
+  for (uint32_t p = 0; p < 256; p++) portless[p + 1] = uint16_t(portless[p] + ((protoFlags_[p] & PROTO_HAS_PORTS) ? 0 : 1));
   if (const char* env = std::getenv("NV_DTREE_MIN_RULES")) {
     char* end = nullptr;
     const unsigned long v = std::strtoul(env, &end, 10);
@@ -1244,6 +1268,8 @@ void Engine::buildTrees() {
     for (int attempt = firstAttempt; attempt <= lastAttempt; attempt++) {
       TreeBuilder tb;
       tb.spans = spans.get();
+      tb.boxes = boxes.get();
+      tb.portless = portless;
       tb.work = &work;
       tb.workCap = workCap;
       const uint64_t wantNodes = attempt == 0 ? 64ull * n + 4096 : (64ull * n > (1u << 22) ? 64ull * n : (1u << 22));
