@@ -539,6 +539,7 @@ class Engine {
   struct FastStage {
     const Tree* tree = nullptr;    // nullptr: the program has no tier (allows, EVAL_NO_FORWARD_POLICY)
     const DFast* block = nullptr;  // its decision record: DRULES start (leaves are block-relative), end of tier
+    uint32_t rules = 0;            // the block's rule count (FastOutcome index of "no rule matches")
   };
   bool fastTransit_ = false;
   FastStage fastStage_[2];
@@ -557,12 +558,13 @@ class Engine {
                               uint32_t* visited, InexactFn inexact, void* ctx);
   void buildFastTransit();
   void classifyFastTransit(const Batch& in, const BatchOut& out) const;
-  // The fast transit path's RFC form (buildFastTransit): when each stage is
-  // no tier or a block with RFC tables and no rule outside them, a stage's
-  // outcome depends on its tables' answer alone and is tabulated at load,
-  // per block rule and for "none": the trace's last rule, allow, the
-  // evaluation's reason, the rules visited. A batch is then the lookups and
-  // two outcome reads per tuple (classifyFastRfc; same outputs).
+  // A stage's outcome for a live lane depends on its block's first matching
+  // rule alone and is tabulated at load (buildFastTransit), per block rule and
+  // for "none": the trace's last rule, allow, the evaluation's reason, and
+  // the rules visited when that rule came from RFC tables. The fast transit
+  // path's RFC form: when each stage is no tier or a block with RFC tables and
+  // no rule outside them, a batch is the lookups and two outcome reads per
+  // tuple (classifyFastRfc; same outputs).
   struct FastOutcome {
     uint32_t last;
     uint8_t allow, reason, visited, pad;

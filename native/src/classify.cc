@@ -988,28 +988,24 @@ void Engine::buildFastTransit() {
       if (!t.rfc && (!t.nodes || t.nRoots == 0 || t.nRoots > 4)) return;
       st.tree = &t;
       st.block = &dfast_[bi];
+      st.rules = dblocks_[bi].ruleCount;
     }
     fastStage_[i] = st;
   }
-  fastTransit_ = true;
-  // The RFC form (engine.h, FastOutcome): every stage no tier or all RFC.
-  bool anyRfc = false;
+  // Per stage with a tier, its outcome per first matching rule (engine.h,
+  // FastOutcome); without the memory, no fast path.
+  bool anyTier = false, allRfc = true;
   for (int i = 0; i < 2; i++) {
     const FastStage& st = fastStage_[i];
     if (!st.tree) continue;
+    anyTier = true;
     const Rfc* rf = st.tree->rfc.get();
-    if (!rf || rf->nInexact > 0) return;
-    anyRfc = true;
-  }
-  if (!anyRfc) return;
-  for (int i = 0; i < 2; i++) {
-    const FastStage& st = fastStage_[i];
-    if (!st.tree) continue;
-    const uint32_t n = st.tree->rfc->none;
+    if (!rf || rf->nInexact > 0) allRfc = false;
+    const uint32_t n = st.rules;
     fastOut_[i] = bigArray<FastOutcome>(size_t(n) + 1);
     if (!fastOut_[i]) return;
     for (uint32_t r = 0; r <= n; r++) {
-      // What classifyFastTransit makes of answer r (n: none) for a live lane.
+      // What a stage makes of first matching rule r (n: none) for a live lane.
       EvalOut ev{1, EVAL_NONE, kNone, nullptr};
       const DRule* dr = r < n ? &drules_[st.block->ruleStart + r] : nullptr;
       if (!tierOutcome<false>(dr ? dr->ruleId : kNone, dr ? dr->action : 0, st.block->endRule, st.block->endAction, &ev)) {
@@ -1019,7 +1015,9 @@ void Engine::buildFastTransit() {
       fastOut_[i][r] = FastOutcome{ev.last, ev.allow, ev.reason, uint8_t(r < n ? 1 : 0), 0};
     }
   }
-  fastRfc_ = true;
+  fastTransit_ = true;
+  // The RFC form: every stage no tier or RFC tables with no rule apart.
+  fastRfc_ = anyTier && allRfc;
 }
 
 // One stage's RFC answers for m <= 128 lanes (classifyFastRfc's chunk; 128 measured
@@ -1098,43 +1096,60 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
     const uint8_t* proto = in.proto + from;
     // Per lane, the evaluation under way (allow: still evaluating, as stage 0
     // runs for every tuple and stage 1 for those stage 0 allowed).
-    EvalOut ev[kLanes];
-    uint32_t visited[kLanes];
-    for (size_t k = 0; k < m; k++) {
-      ev[k] = EvalOut{1, EVAL_NONE, kNone, nullptr};
-      visited[k] = 0;
-    }
+    uint8_t allow[kLanes], reason[kLanes];
+    uint32_t last[kLanes], visited[kLanes], best[kLanes];
+    std::memset(allow, 1, m);
+    std::memset(reason, EVAL_NONE, m);
+    std::fill(last, last + m, kNone);
+    std::memset(visited, 0, 4 * m);
     for (int s = 0; s < 2; s++) {
       const FastStage& st = fastStage_[s];
+      uint64_t live = 0, noPorts = 0;
+      for (size_t k = 0; k < m; k++) {
+        live |= uint64_t(allow[k]) << k;
+        noPorts |= uint64_t(!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) << k;
+      }
+      noPorts &= live;
       // A live lane's evaluation starts its own trace (as runProgram does).
       if (!st.tree) {
         for (size_t k = 0; k < m; k++) {
-          if (!ev[k].allow) continue;
-          ev[k].last = kNone;
-          ev[k].reason = EVAL_NO_FORWARD_POLICY;  // forwardTiers without tiers
+          if (!((live >> k) & 1)) continue;
+          last[k] = kNone;
+          reason[k] = EVAL_NO_FORWARD_POLICY;  // forwardTiers without tiers
         }
         continue;
       }
       const Tree& t = *st.tree;
       // Lane k's packet with its address classes, for the rules that are not
       // exact boxes (matchRule), built on their first check.
-      auto lanePkt = [&](size_t k, Pkt* pk) {
-        pk->src = lookup(4, &src[k]);
-        pk->dst = lookup(4, &dst[k]);
-        pk->rows[SIDE_SRC] = rowOf(pk->src);
-        pk->rows[SIDE_DST] = rowOf(pk->dst);
-        pk->family = 4;
-        pk->proto = proto[k];
-        pk->protoFlags = protoFlags_[proto[k]];
-        pk->sport = sport[k];
-        pk->dport = dport[k];
-        pk->strategy = STRATEGY_DECISION;
-        pk->srcA = src[k];
-        pk->dstA = dst[k];
-        pk->hintBlock = kNone;
-        pk->hintLeaf = nullptr;
-        pk->rulesVisited = 0;
+      Pkt pk[kLanes];
+      uint64_t classes = 0;  // lanes whose pk is built
+      auto inexact = [&](size_t k, uint32_t rule) {
+        Pkt& q = pk[k];
+        if (!((classes >> k) & 1)) {
+          q.src = lookup(4, &src[k]);
+          q.dst = lookup(4, &dst[k]);
+          q.rows[SIDE_SRC] = rowOf(q.src);
+          q.rows[SIDE_DST] = rowOf(q.dst);
+          q.family = 4;
+          q.proto = proto[k];
+          q.protoFlags = protoFlags_[proto[k]];
+          q.sport = sport[k];
+          q.dport = dport[k];
+          q.strategy = STRATEGY_DECISION;
+          q.srcA = src[k];
+          q.dstA = dst[k];
+          q.hintBlock = kNone;
+          q.hintLeaf = nullptr;
+          classes |= uint64_t(1) << k;
+        }
+        q.rulesVisited = 0;
+        const bool hit = matchRule(mrec_[drules_[st.block->ruleStart + rule].matchIdx], q);
+        visited[k] += q.rulesVisited;
+        return hit;
       };
+      // Per live lane (allowed so far), the block's first matching rule
+      // (kNone: none).
       if (const Rfc* rf = t.rfc.get()) {
         // RFC tables (rules checked apart; the RFC form takes the others):
         // every lane's answer, phase by phase, then per live lane the rules
@@ -1142,59 +1157,21 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
         uint32_t ans[kLanes];
         rfcLanes(*rf, m, src, dst, proto, sport, dport, ans);
         for (size_t k = 0; k < m; k++) {
-          if (!ev[k].allow) continue;
-          ev[k].last = kNone;
+          if (!((live >> k) & 1)) continue;
           visited[k] += ans[k] != rf->none;
-          Pkt pk;
-          bool classes = false;
-          const uint32_t r = rf->withApart(ans[k], [&](uint32_t rule) {
-            if (!classes) lanePkt(k, &pk), classes = true;
-            pk.rulesVisited = 0;
-            const bool hit = matchRule(mrec_[drules_[st.block->ruleStart + rule].matchIdx], pk);
-            visited[k] += pk.rulesVisited;
-            return hit;
-          });
-          const DRule* dr = r != kNone ? &drules_[st.block->ruleStart + r] : nullptr;
-          if (!tierOutcome<false>(dr ? dr->ruleId : kNone, dr ? dr->action : 0, st.block->endRule, st.block->endAction, &ev[k])) {
-            ev[k].allow = 1;
-            ev[k].reason = EVAL_ALL_TIERS_PASSED;
-          }
+          best[k] = rf->withApart(ans[k], [&](uint32_t rule) { return inexact(k, rule); });
         }
-        continue;
-      }
-      // Per live lane (allowed so far), the block's first matching rule
-      // (kNone: none) over the roots (groups); a rule that is not an exact
-      // box gets matchRule, on the address classes looked up then.
-      uint64_t live = 0, noPorts = 0;
-      uint32_t best[kLanes];
-      for (size_t k = 0; k < m; k++) {
-        if (!ev[k].allow) continue;
-        ev[k].last = kNone;
-        live |= uint64_t(1) << k;
-        if (!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) noPorts |= uint64_t(1) << k;
-      }
-      Pkt pk[kLanes];
-      uint64_t classes = 0;  // lanes whose pk is built
-      auto inexact = [&](size_t k, uint32_t rule) {
-        if (!((classes >> k) & 1)) {
-          lanePkt(k, &pk[k]);
-          classes |= uint64_t(1) << k;
-        }
-        pk[k].rulesVisited = 0;
-        const bool hit = matchRule(mrec_[drules_[st.block->ruleStart + rule].matchIdx], pk[k]);
-        visited[k] += pk[k].rulesVisited;
-        return hit;
-      };
-      // AVX-512 for chunks of at least 8 live lanes: a gather costs the same
-      // however many of its lanes are live (single tuples measured 540 ns
-      // per call on AVX-512 against 140 scalar, on fw1 10K).
-      if (simd_ && __builtin_popcountll(live) >= 8) {
+      } else if (simd_ && __builtin_popcountll(live) >= 8) {
+        // AVX-512 for chunks of at least 8 live lanes: a gather costs the
+        // same however many of its lanes are live (single tuples measured 540
+        // ns per call on AVX-512 against 140 scalar, on fw1 10K).
         auto call = [](void* ctx, size_t k, uint32_t rule) { return (*static_cast<decltype(inexact)*>(ctx))(k, rule); };
         treeStageAvx512(t, m, live, noPorts, src, dst, proto, sport, dport, best, visited, call, &inexact);
       } else {
         // Lockstep descents, one unit per live lane and root (leafAt[g][k]:
         // lane k's leaf under root g); keys as rows so the node's dimension
-        // indexes them (no branch). Then each lane's leaves in root order.
+        // indexes them (no branch). Then each lane's leaves in root order (a
+        // rule that is not an exact box gets matchRule).
         const TreeNode* nodes = t.nodes.get();
         const uint16_t* l16 = t.leaves16.get();
         const uint32_t* l32 = t.leaves.get();
@@ -1237,24 +1214,25 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
         if (l16) scanLanes(l16);
         else scanLanes(l32);
       }
-      // What walkTiers and forwardTiers make of this one-block tier walk.
+      // What walkTiers and forwardTiers make of this one-block tier walk
+      // (tabulated at load per first matching rule; st.rules: none).
+      const FastOutcome* oc = fastOut_[s].get();
       for (size_t k = 0; k < m; k++) {
         if (!((live >> k) & 1)) continue;
-        const DRule* r = best[k] != kNone ? &drules_[st.block->ruleStart + best[k]] : nullptr;
-        if (!tierOutcome<false>(r ? r->ruleId : kNone, r ? r->action : 0, st.block->endRule, st.block->endAction, &ev[k])) {
-          ev[k].allow = 1;
-          ev[k].reason = EVAL_ALL_TIERS_PASSED;
-        }
+        const FastOutcome& o = oc[best[k] != kNone ? best[k] : st.rules];
+        allow[k] = o.allow;
+        reason[k] = o.reason;
+        last[k] = o.last;
       }
     }
-    for (size_t k = 0; k < m; k++) out.verdict[from + k] = ev[k].allow;
-    if (out.reason) for (size_t k = 0; k < m; k++) out.reason[from + k] = FLOW_POLICY;
-    if (out.egressRule) for (size_t k = 0; k < m; k++) out.egressRule[from + k] = kNone;
-    if (out.ingressRule) for (size_t k = 0; k < m; k++) out.ingressRule[from + k] = kNone;
-    if (out.decidingRule) for (size_t k = 0; k < m; k++) out.decidingRule[from + k] = ev[k].last;
-    if (out.evalReasons) for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = uint32_t(ev[k].reason) << 16;
-    if (out.natBackend) for (size_t k = 0; k < m; k++) out.natBackend[from + k] = kNone;
-    if (out.rulesVisited) for (size_t k = 0; k < m; k++) out.rulesVisited[from + k] = visited[k];
+    std::memcpy(out.verdict + from, allow, m);
+    if (out.reason) std::memset(out.reason + from, FLOW_POLICY, m);
+    if (out.decidingRule) std::memcpy(out.decidingRule + from, last, 4 * m);
+    if (out.evalReasons)
+      for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = uint32_t(reason[k]) << 16;
+    if (out.rulesVisited) std::memcpy(out.rulesVisited + from, visited, 4 * m);
+    for (uint32_t* col : {out.egressRule, out.ingressRule, out.natBackend})
+      if (col) std::fill(col + from, col + from + m, kNone);
   }
 }
 
