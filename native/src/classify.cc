@@ -12,11 +12,6 @@ namespace nv {
 using namespace fmt;
 
 namespace {
-inline bool boxHit(const Engine::Box& x, uint32_t s, uint32_t d, uint8_t proto, uint16_t sp, uint16_t dp, uint8_t pf) {
-  if ((x.flags & Engine::kBoxPorts) && !(pf & PROTO_HAS_PORTS)) return false;
-  return s - x.sLo <= x.sHi - x.sLo && d - x.dLo <= x.dHi - x.dLo && uint8_t(proto - x.pLo) <= uint8_t(x.pHi - x.pLo) &&
-         uint16_t(sp - x.spLo) <= uint16_t(x.spHi - x.spLo) && uint16_t(dp - x.dpLo) <= uint16_t(x.dpHi - x.dpLo);
-}
 
 // The rounds of a lockstep tree descent, shared by the batch loop's
 // (Engine::descendLockstep) and the fast transit path's: n units, unit k at
@@ -234,30 +229,6 @@ uint32_t Engine::listOnlyClasses(const DFast& f) const {
   return r;
 }
 
-// The first rule (block-relative) among one leaf's candidates, in rule order
-// and below `best`, that the packet matches, else `best`: an exact box is
-// tested by its box (counted in *visited), any other rule by inexact(rule),
-// which counts its own work. The leaf scan of firstDecided and of the fast
-// transit path.
-template <typename L, typename Inexact>
-__attribute__((always_inline)) inline uint32_t Engine::leafFirst(const L* leaves, const Box* boxes, const TreeNode& leaf,
-                                                                uint32_t best, uint32_t s,
-                                                                uint32_t d, uint8_t proto, uint16_t sp, uint16_t dp, uint8_t pf,
-                                                                uint32_t* visited, Inexact&& inexact) {
-  const L* l = leaves + leaf.w0;
-  for (uint32_t k = 0, n = leaf.count(); k < n && l[k] < best; k++) {
-    const Box& x = boxes[l[k]];
-    bool hit;
-    if (x.flags & kBoxExact) {
-      ++*visited;
-      hit = boxHit(x, s, d, proto, sp, dp, pf);
-    } else {
-      hit = inexact(l[k]);
-    }
-    if (hit) return l[k];
-  }
-  return best;
-}
 
 // Block-relative index of the first rule of the tier block (packet family)
 // that matches, or -1: the AND of the four field rows gives the candidates in
