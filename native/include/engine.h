@@ -431,7 +431,7 @@ class Engine {
   // Derived at load: RULE_REFS resolved, MATCHES copied in reference order, so a
   // tier or profile walk reads its rules sequentially without an indirection.
   BigArray<fmt::MatchRec> refRules_;
-  // Derived at load: MATCHES with the reserved words reused to hold the first
+  // Derived at load: MATCHES with the reserved words reused to hold one
   // address test inline (reserved[0] = set id, reserved[1] = kInlineTest | side |
   // negate << 8, plus kNeedTail when more criteria follow and kProtoTest when there is a protocol
   // test), saving a dependent load per rule. All matching reads these
@@ -439,6 +439,9 @@ class Engine {
   static constexpr uint32_t kInlineTest = 0x10000u;
   static constexpr uint32_t kNeedTail = 0x20000u;  // reserved[1]: criteria beyond protocol + first address test
   static constexpr uint32_t kProtoTest = 0x40000u;  // reserved[1]: flags hold M_PROTO or M_NOT_PROTO
+  // reserved[1] bits 24..31: which address test is inline (the one fewest
+  // identities pass; matchTail tests the others).
+  static constexpr uint32_t kInlineIndexShift = 24, kInlineIndexMax = 255;
   BigArray<fmt::MatchRec> mrec_;
   // Derived at load (buildRfcs, after buildTrees; env NV_RFC=0 off): Recursive
   // Flow Classification tables (native/src/rfc.cc) for a tree block whose

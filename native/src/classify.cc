@@ -371,7 +371,9 @@ __attribute__((always_inline)) inline bool Engine::matchUncounted(const MatchRec
 
 bool Engine::matchTail(const MatchRec& m, const Pkt& p) const {
   const uint8_t f = m.flags;
-  for (uint32_t i = 1; i < m.addrTestCount; i++) {
+  const uint32_t inl = m.reserved[1] >> kInlineIndexShift;  // tested by the front
+  for (uint32_t i = 0; i < m.addrTestCount; i++) {
+    if (i == inl) continue;
     const AddrTest& t = addrTests_[m.addrTestStart + i];
     const bool in = inSide(p, t.side, t.setId);
     if (in == bool(t.negate)) return false;

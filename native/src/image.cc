@@ -85,13 +85,35 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     if (detail) *detail = "cannot allocate the rule copies";
     return nullptr;
   }
+  // The inline test of a rule with several address tests is the one fewest
+  // identities pass (a set's identities, or the others when negated): the
+  // walk's front then rejects most rules without the tail's call. members[s]:
+  // identities whose row holds set s (a proxy for the share of traffic).
+  std::unique_ptr<uint32_t[]> members;
+  for (uint32_t i = 0; i < e->nMatches_ && !members; i++) {
+    if (e->matches_[i].addrTestCount < 2) continue;
+    members.reset(new (std::nothrow) uint32_t[size_t(e->config_->addrSetCount) + 1]());
+    if (!members) break;  // no memory: first tests inline, as written
+    for (uint32_t k = 0; k < e->nIdentSets_; k++)
+      if (e->identSets_[k] < e->config_->addrSetCount) members[e->identSets_[k]]++;
+  }
   for (uint32_t i = 0; i < e->nMatches_; i++) {
     MatchRec m = e->matches_[i];
     m.reserved[0] = m.reserved[1] = 0;
     if (m.addrTestCount > 0) {
-      const AddrTest& t = e->addrTests_[m.addrTestStart];
+      uint32_t pick = 0;
+      if (members && m.addrTestCount > 1) {
+        uint64_t best = ~uint64_t(0);
+        for (uint32_t k = 0; k < m.addrTestCount && k <= kInlineIndexMax; k++) {
+          const AddrTest& t = e->addrTests_[m.addrTestStart + k];
+          const uint64_t c = t.setId < e->config_->addrSetCount ? members[t.setId] : 0;
+          const uint64_t pass = t.negate ? uint64_t(e->nIdentRows_) - c : c;
+          if (pass < best) best = pass, pick = k;
+        }
+      }
+      const AddrTest& t = e->addrTests_[m.addrTestStart + pick];
       m.reserved[0] = t.setId;
-      m.reserved[1] = kInlineTest | uint32_t(t.side) | (uint32_t(t.negate ? 1 : 0) << 8);
+      m.reserved[1] = kInlineTest | uint32_t(t.side) | (uint32_t(t.negate ? 1 : 0) << 8) | pick << kInlineIndexShift;
     }
     if (m.addrTestCount > 1 || m.dstSvcSet != kNone || m.srcPorts != kNone || m.srcNotPorts != kNone || m.dstPorts != kNone ||
         m.dstNotPorts != kNone || (m.flags & (M_ICMP_TYPE | M_NOT_ICMP_TYPE)))
