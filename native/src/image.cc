@@ -89,8 +89,11 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   // identities pass (a set's identities, or the others when negated): the
   // walk's front then rejects most rules without the tail's call. members[s]:
   // identities whose row holds set s (a proxy for the share of traffic).
+  // (Counted only when the set count is in proportion to the image's set
+  // references, so a hostile CONFIG cannot make loading allocate gigabytes.)
   std::unique_ptr<uint32_t[]> members;
-  for (uint32_t i = 0; i < e->nMatches_ && !members; i++) {
+  const bool countable = e->config_->addrSetCount <= 8 * (uint64_t(e->nIdentSets_) + e->nAddrTests_) + 4096;
+  for (uint32_t i = 0; i < e->nMatches_ && !members && countable; i++) {
     if (e->matches_[i].addrTestCount < 2) continue;
     members.reset(new (std::nothrow) uint32_t[size_t(e->config_->addrSetCount) + 1]());
     if (!members) break;  // no memory: first tests inline, as written
