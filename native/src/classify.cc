@@ -343,9 +343,10 @@ bool Engine::portListHit(uint32_t listIdx, const AddrClass* c, const Pkt& p, uin
   return false;
 }
 
-// The rule test, in two parts: the front (protocol, first address test) is
-// inlined into the walks, and most rules are decided there; the tail (further
-// address tests, service set, ports, ICMP) is a call, made only for rules whose
+// The rule test, in two parts: the front (protocol, one address test: of
+// several, the one fewest identities pass) is inlined into the walks, and most
+// rules are decided there; the tail (the other address tests, service set,
+// ports, ICMP) is a call, made only for rules whose
 // load-time copy is flagged kNeedTail. The front reads the copy's last 8 bytes
 // (reserved words) first, and the protocol fields at its start only when
 // kProtoTest says there is a protocol test (never in the single-protocol
