@@ -2,8 +2,8 @@
 // (classifyFastTransit: lockstep descent, then each lane's leaves scanned in
 // rule order to the first box hit). Compiled for AVX-512 by a target
 // attribute and chosen at load only when the CPU has it (Engine::simd_), so
-// the addon runs on any x86-64 and elsewhere (where this file compiles to
-// stubs). Tested equal to the scalar form: engine_test and the ClassBench
+// the addon runs on any x86-64, and on other architectures, where this file
+// compiles to stubs. Tested equal to the scalar form: engine_test and the ClassBench
 // tests run both (NV_SIMD=0 forces the scalar form).
 #include <cstdlib>
 
@@ -41,7 +41,7 @@ struct Keys16 {
   __m512i k[5];
 };
 
-// Per-lane unsigned range test x - lo <= hi - lo on the low `bits` bits.
+// Per lane of m: the unsigned range test x - lo <= hi - lo on the bits of `low`.
 NV_AVX512 inline __mmask16 inRange(__mmask16 m, __m512i x, __m512i lo, __m512i hi, __m512i low) {
   return _mm512_mask_cmple_epu32_mask(m, _mm512_and_si512(_mm512_sub_epi32(x, lo), low), _mm512_and_si512(_mm512_sub_epi32(hi, lo), low));
 }
@@ -63,10 +63,11 @@ NV_AVX512 inline void gatherPair(__mmask16 m, __m256i offLo, __m256i offHi, cons
 // round moves every live lane of every vector one level (two 64-bit gathers of
 // the nodes, the key of the node's dimension by compare-and-blend, an
 // unsigned compare with the threshold) — the same nodes and comparisons as
-// lockstepRounds. Scan: per 16 lanes and root in order, candidate j of every
-// lane's leaf at once (a gather of the entry, then of the box's fields),
-// while it is below the lane's best so far — the order and checks of
-// leafFirst, so the same first match and the same boxes counted.
+// lockstepRounds. Scan: per root in order, rounds over the 16-lane blocks in
+// lockstep, candidate j of every lane's leaf at once (a gather of the entry,
+// then of the box's fields) while it is below the lane's best so far, and a
+// round's last few lanes one by one with leafFirst — the order and checks of
+// leafFirst throughout, so the same first match and the same boxes counted.
 NV_AVX512 void Engine::treeStageAvx512(const Tree& t, size_t m, uint64_t live, uint64_t noPorts, const uint32_t* src,
                                        const uint32_t* dst, const uint8_t* proto, const uint16_t* sport, const uint16_t* dport,
                                        uint32_t* best, uint32_t* visited, InexactFn inexact, void* ctx) {
@@ -93,7 +94,8 @@ NV_AVX512 void Engine::treeStageAvx512(const Tree& t, size_t m, uint64_t live, u
   // roots' cut tables.
   __m512i idx[kMaxVec], start[kMaxVec], count[kMaxVec];
   __mmask16 act[kMaxVec];
-  size_t vb[kMaxVec];
+  size_t vb[kMaxVec];    // the vector's block of 16 lanes
+  uint32_t vg[kMaxVec];  // its root
   size_t nv = 0;
   const uint32_t* cut = t.cut.get();
   for (uint32_t g = 0; g < roots; g++) {
@@ -107,6 +109,7 @@ NV_AVX512 void Engine::treeStageAvx512(const Tree& t, size_t m, uint64_t live, u
       start[nv] = count[nv] = _mm512_setzero_si512();
       act[nv] = liveOf[b];
       vb[nv] = b;
+      vg[nv] = g;
       nv++;
     }
   }
@@ -161,7 +164,7 @@ NV_AVX512 void Engine::treeStageAvx512(const Tree& t, size_t m, uint64_t live, u
     // The vectors of one root: v0 .. v1 - 1 (one per block with live lanes).
     size_t v1 = v0;
     for (size_t b = 0; b < blocks; b++) a[b] = 0;
-    for (; v1 < nv && (v1 == v0 || vb[v1] > vb[v1 - 1]); v1++) {
+    for (; v1 < nv && vg[v1] == vg[v0]; v1++) {
       const size_t b = vb[v1];
       a[b] = _mm512_mask_cmpgt_epu32_mask(liveOf[b], count[v1], zero);
       at[b] = start[v1];
