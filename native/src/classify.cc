@@ -1135,10 +1135,12 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
           visited[k] += ans[k] != rf->none;
           best[k] = rf->withApart(ans[k], [&](uint32_t rule) { return inexact(k, rule); });
         }
-      } else if (simd_ && __builtin_popcountll(live) >= 8) {
+      } else if (simd_ && __builtin_popcountll(live) >= 8 && st.rules < (1u << 26)) {
         // AVX-512 for chunks of at least 8 live lanes: a gather costs the
         // same however many of its lanes are live (single tuples measured 540
-        // ns per call on AVX-512 against 140 scalar, on fw1 10K).
+        // ns per call on AVX-512 against 140 scalar, on fw1 10K). (Its box
+        // gathers take byte offsets rule * 32 as signed 32-bit indexes: blocks
+        // of fewer than 2^26 rules.)
         auto call = [](void* ctx, size_t k, uint32_t rule) { return (*static_cast<decltype(inexact)*>(ctx))(k, rule); };
         treeStageAvx512(t, m, live, noPorts, src, dst, proto, sport, dport, best, visited, call, &inexact);
       } else {
