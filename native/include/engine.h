@@ -437,7 +437,7 @@ class Engine {
   // test), saving a dependent load per rule. All matching reads these
   // copies (and refRules_, copied from them), never MATCHES' reserved words.
   static constexpr uint32_t kInlineTest = 0x10000u;
-  static constexpr uint32_t kNeedTail = 0x20000u;  // reserved[1]: criteria beyond protocol + first address test
+  static constexpr uint32_t kNeedTail = 0x20000u;  // reserved[1]: criteria beyond protocol + the inline address test
   static constexpr uint32_t kProtoTest = 0x40000u;  // reserved[1]: flags hold M_PROTO or M_NOT_PROTO
   // reserved[1] bits 24..31: which address test is inline (the one fewest
   // identities pass; matchTail tests the others).
@@ -546,9 +546,12 @@ class Engine {
   };
   bool fastTransit_ = false;
   FastStage fastStage_[2];
-  static constexpr size_t kFastLanes = 64;  // tuples per chunk of classifyFastTransit's tree form
-  // The AVX-512 twin of its lockstep descent (simd.cc): used when the CPU has
-  // AVX-512 (F, BW, VL, DQ) and NV_SIMD is not 0, decided at load.
+  // Tuples per chunk of classifyFastTransit's tree form on AVX-512 (half of
+  // it for the scalar form).
+  static constexpr size_t kFastLanes = 64;
+  // The AVX-512 twin of its tree stages (simd.cc: descent and leaf scans):
+  // used when the CPU has AVX-512 (F, BW, VL, DQ) and NV_SIMD is not 0,
+  // decided at load.
   bool simd_ = false;
   static bool simdSupported();
   // One tree stage for m <= kFastLanes lanes (live, noPorts: a bit per lane):
@@ -575,6 +578,10 @@ class Engine {
   bool fastRfc_ = false;
   BigArray<FastOutcome> fastOut_[2];  // per stage, rule count + 1 entries; nullptr: no tier
   void classifyFastRfc(const Batch& in, const BatchOut& out) const;
+  // The fast path's output columns for tuples from .. from + m from its lanes'
+  // verdicts, deciding rules, evaluation reasons (evalReasons words) and work.
+  static void writeFastColumns(const BatchOut& out, size_t from, size_t m, const uint8_t* allow, const uint32_t* last,
+                               const uint32_t* evalReasons, const uint32_t* visited);
   static void rfcLanes(const Rfc& rf, size_t m, const uint32_t* src, const uint32_t* dst, const uint8_t* proto, const uint16_t* sport,
                        const uint16_t* dport, uint32_t* out);
   const fmt::PortMember* portMembers_ = nullptr; uint32_t nPortMembers_ = 0;

@@ -1042,14 +1042,19 @@ void Engine::classifyFastRfc(const Batch& in, const BatchOut& out) const {
       er[k] = uint32_t(o.reason) << 16;
       vis[k] = a.visited + (a.allow ? b.visited : 0u);
     }
-    std::memcpy(out.verdict + from, allow, m);
-    if (out.reason) std::memset(out.reason + from, FLOW_POLICY, m);
-    if (out.decidingRule) std::memcpy(out.decidingRule + from, last, 4 * m);
-    if (out.evalReasons) std::memcpy(out.evalReasons + from, er, 4 * m);
-    if (out.rulesVisited) std::memcpy(out.rulesVisited + from, vis, 4 * m);
-    for (uint32_t* col : {out.egressRule, out.ingressRule, out.natBackend})
-      if (col) std::fill(col + from, col + from + m, kNone);
+    writeFastColumns(out, from, m, allow, last, er, vis);
   }
+}
+
+void Engine::writeFastColumns(const BatchOut& out, size_t from, size_t m, const uint8_t* allow, const uint32_t* last,
+                              const uint32_t* evalReasons, const uint32_t* visited) {
+  std::memcpy(out.verdict + from, allow, m);
+  if (out.reason) std::memset(out.reason + from, FLOW_POLICY, m);
+  if (out.decidingRule) std::memcpy(out.decidingRule + from, last, 4 * m);
+  if (out.evalReasons) std::memcpy(out.evalReasons + from, evalReasons, 4 * m);
+  if (out.rulesVisited) std::memcpy(out.rulesVisited + from, visited, 4 * m);
+  for (uint32_t* col : {out.egressRule, out.ingressRule, out.natBackend})
+    if (col) std::fill(col + from, col + from + m, kNone);
 }
 
 // The transit evaluations of evaluate()'s transitOnly_ branch, for chunks of
@@ -1079,14 +1084,12 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
     std::memset(reason, EVAL_NONE, m);
     std::fill(last, last + m, kNone);
     std::memset(visited, 0, 4 * m);
+    uint64_t noPorts = 0;  // lanes whose protocol has no ports
+    for (size_t k = 0; k < m; k++) noPorts |= uint64_t(!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) << k;
     for (int s = 0; s < 2; s++) {
       const FastStage& st = fastStage_[s];
-      uint64_t live = 0, noPorts = 0;
-      for (size_t k = 0; k < m; k++) {
-        live |= uint64_t(allow[k]) << k;
-        noPorts |= uint64_t(!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) << k;
-      }
-      noPorts &= live;
+      uint64_t live = 0;  // lanes still evaluating
+      for (size_t k = 0; k < m; k++) live |= uint64_t(allow[k]) << k;
       // A live lane's evaluation starts its own trace (as runProgram does).
       if (!st.tree) {
         for (size_t k = 0; k < m; k++) {
@@ -1204,14 +1207,9 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
         last[k] = o.last;
       }
     }
-    std::memcpy(out.verdict + from, allow, m);
-    if (out.reason) std::memset(out.reason + from, FLOW_POLICY, m);
-    if (out.decidingRule) std::memcpy(out.decidingRule + from, last, 4 * m);
-    if (out.evalReasons)
-      for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = uint32_t(reason[k]) << 16;
-    if (out.rulesVisited) std::memcpy(out.rulesVisited + from, visited, 4 * m);
-    for (uint32_t* col : {out.egressRule, out.ingressRule, out.natBackend})
-      if (col) std::fill(col + from, col + from + m, kNone);
+    uint32_t er[kLanes];
+    for (size_t k = 0; k < m; k++) er[k] = uint32_t(reason[k]) << 16;
+    writeFastColumns(out, from, m, allow, last, er, visited);
   }
 }
 

@@ -91,14 +91,14 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   // identities whose row holds set s (a proxy for the share of traffic).
   // (Counted only when the set count is in proportion to the image's set
   // references, so a hostile CONFIG cannot make loading allocate gigabytes.)
-  std::unique_ptr<uint32_t[]> members;
-  const bool countable = e->config_->addrSetCount <= 8 * (uint64_t(e->nIdentSets_) + e->nAddrTests_) + 4096;
-  for (uint32_t i = 0; i < e->nMatches_ && !members && countable; i++) {
-    if (e->matches_[i].addrTestCount < 2) continue;
+  std::unique_ptr<uint32_t[]> members;  // nullptr: first tests inline, as written
+  bool multi = false;
+  for (uint32_t i = 0; i < e->nMatches_ && !multi; i++) multi = e->matches_[i].addrTestCount > 1;
+  if (multi && e->config_->addrSetCount <= 8 * (uint64_t(e->nIdentSets_) + e->nAddrTests_) + 4096) {
     members.reset(new (std::nothrow) uint32_t[size_t(e->config_->addrSetCount) + 1]());
-    if (!members) break;  // no memory: first tests inline, as written
-    for (uint32_t k = 0; k < e->nIdentSets_; k++)
-      if (e->identSets_[k] < e->config_->addrSetCount) members[e->identSets_[k]]++;
+    if (members)
+      for (uint32_t k = 0; k < e->nIdentSets_; k++)
+        if (e->identSets_[k] < e->config_->addrSetCount) members[e->identSets_[k]]++;
   }
   for (uint32_t i = 0; i < e->nMatches_; i++) {
     MatchRec m = e->matches_[i];
@@ -815,8 +815,6 @@ struct TreeBuilder {
     nodes[slot] = Engine::TreeNode{nLeaves, n << 3 | Engine::kTreeLeaf};
     nLeaves += n;
   }
-  // Fills `slot` with the tree over the rules (block-relative, increasing)
-  // whose boxes meet the region lo..hi.
   // Whether the rule is an exact box that every packet of the region lo..hi
   // matches (a box with port criteria: only where every protocol has ports).
   bool covers(uint32_t rule, const uint32_t* lo, const uint32_t* hi) const {
@@ -826,6 +824,8 @@ struct TreeBuilder {
     return x.sLo <= lo[0] && x.sHi >= hi[0] && x.dLo <= lo[1] && x.dHi >= hi[1] && x.pLo <= lo[2] && x.pHi >= hi[2] &&
            x.spLo <= lo[3] && x.spHi >= hi[3] && x.dpLo <= lo[4] && x.dpHi >= hi[4];
   }
+  // Fills `slot` with the tree over the rules (block-relative, increasing)
+  // whose boxes meet the region lo..hi.
   void build(uint32_t slot, const uint32_t* rules, uint32_t n, const uint32_t* lo, const uint32_t* hi, int depth) {
     if (fail) return;
     // The rules after one that covers the region never decide in it: a leaf
