@@ -299,6 +299,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       o.Set("traceBound", Napi::Number::New(env, double(engine_->traceBound())));
       o.Set("fastTransit", Napi::Boolean::New(env, engine_->fastTransit()));
       o.Set("simd", Napi::Boolean::New(env, engine_->simd()));
+      o.Set("simdForm", Napi::String::New(env, engine_->simdForm()));
       o.Set("memoryBytes", Napi::Number::New(env, double(engine_->memoryBytes())));
       o.Set("treeCount", Napi::Number::New(env, engine_->treeCount()));
       o.Set("treeBytes", Napi::Number::New(env, double(engine_->treeBytes())));

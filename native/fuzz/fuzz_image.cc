@@ -430,18 +430,22 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
     if (!twin) fail("the image loads with the fast transit path but not without it", 0);
     if (twin->fastTransit()) fail("NV_FAST_TRANSIT=0 left the fast transit path on", 0);
     // And with trees only (NV_RFC=0): the fast path's tree stages (AVX-512
-    // where the CPU has it), which RFC tables would otherwise take.
+    // where the CPU has it), which RFC tables would otherwise take; and those
+    // on AVX2 (NV_SIMD=avx2), the same trees.
     setenv("NV_RFC", "0", 1);
     const std::unique_ptr<Engine> trees = Engine::load(img.data(), img.size(), &terr, nullptr);
+    setenv("NV_SIMD", "avx2", 1);
+    const std::unique_ptr<Engine> trees2 = Engine::load(img.data(), img.size(), &terr, nullptr);
+    unsetenv("NV_SIMD");
     unsetenv("NV_RFC");
-    if (!trees) fail("the image loads with RFC tables but not without them", 0);
+    if (!trees || !trees2) fail("the image loads with RFC tables but not without them", 0);
     const Tuples t = makeTuples(4, img.data(), dir);
     const size_t n = t.proto.size();
     const nv::Batch in{n, t.src.data(), t.dst.data(), t.sport.data(), t.dport.data(), t.proto.data()};
-    std::vector<uint8_t> v[3], r[3];
-    std::vector<uint32_t> o[3][6];
-    const Engine* engines[3] = {&a, twin.get(), trees.get()};
-    for (int k = 0; k < 3; k++) {
+    std::vector<uint8_t> v[4], r[4];
+    std::vector<uint32_t> o[4][6];
+    const Engine* engines[4] = {&a, twin.get(), trees.get(), trees2.get()};
+    for (int k = 0; k < 4; k++) {
       v[k].assign(n, 0);
       r[k].assign(n, 0);
       for (auto& x : o[k]) x.assign(n, 0);
@@ -453,7 +457,9 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
       const Result x{v[0][i], r[0][i], o[0][0][i], o[0][1][i], o[0][2][i], o[0][3][i], o[0][4][i], o[0][5][i]};
       const Result y{v[1][i], r[1][i], o[1][0][i], o[1][1][i], o[1][2][i], o[1][3][i], o[1][4][i], o[1][5][i]};
       const Result z{v[2][i], r[2][i], o[2][0][i], o[2][1][i], o[2][2][i], o[2][3][i], o[2][4][i], o[2][5][i]};
+      const Result z2{v[3][i], r[3][i], o[3][0][i], o[3][1][i], o[3][2][i], o[3][3][i], o[3][4][i], o[3][5][i]};
       if (!sameResult(x, y)) fail("fast transit path != general path", i);
+      if (!sameResult(z, z2)) fail("tree stages on AVX2 != on AVX-512 / scalar (NV_SIMD=avx2)", i);
       // Work counts differ between RFC tables and trees; the verdict and rules must not.
       if (z.verdict != y.verdict || z.reason != y.reason || z.decidingRule != y.decidingRule || z.evalReasons != y.evalReasons)
         fail("fast transit path with trees only != general path", i);

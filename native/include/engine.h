@@ -176,7 +176,10 @@ class Engine {
   bool fastTransit() const { return fastTransit_; }
   // Whether those batches take its RFC form (see FastOutcome).
   bool fastRfc() const { return fastRfc_; }
-  bool simd() const { return simd_; }  // the fast path's tree stages run on AVX-512 (simd.cc)
+  // The fast path's tree stages run on SIMD (simd.cc): "avx512", "avx2", or
+  // "scalar"; simd() says whether on either.
+  bool simd() const { return simd_ != kSimdNone; }
+  const char* simdForm() const { return simd_ == kSimdAvx512 ? "avx512" : simd_ == kSimdAvx2 ? "avx2" : "scalar"; }
   uint64_t treeBytes() const { return treeBytes_; }
   // Derived RFC tables (see Rfc): how many tree blocks got them, their bytes.
   uint32_t rfcCount() const { return rfcCount_; }
@@ -546,14 +549,15 @@ class Engine {
   };
   bool fastTransit_ = false;
   FastStage fastStage_[2];
-  // Tuples per chunk of classifyFastTransit's tree form on AVX-512 (half of
-  // it for the scalar form).
+  // Tuples per chunk of classifyFastTransit's tree form on SIMD (half of it
+  // for the scalar form).
   static constexpr size_t kFastLanes = 64;
-  // The AVX-512 twin of its tree stages (simd.cc: descent and leaf scans):
-  // used when the CPU has AVX-512 (F, BW, VL, DQ) and NV_SIMD is not 0,
-  // decided at load.
-  bool simd_ = false;
-  static bool simdSupported();
+  // The SIMD twins of its tree stages (simd.cc: descent and leaf scans),
+  // decided at load: AVX-512 when the CPU has it (F, BW, VL, DQ), else AVX2
+  // when it has that (NV_SIMD=avx2 forces it, NV_SIMD=0 the scalar form).
+  static constexpr uint8_t kSimdNone = 0, kSimdAvx2 = 1, kSimdAvx512 = 2;
+  uint8_t simd_ = kSimdNone;
+  static uint8_t simdSupported();
   // One tree stage for m <= kFastLanes lanes (live, noPorts: a bit per lane):
   // each live lane's first matching block rule (kNone: none) into best[k] and
   // the exact boxes it checked added to visited[k]; a candidate that is not an
@@ -562,6 +566,17 @@ class Engine {
   static void treeStageAvx512(const Tree& t, size_t m, uint64_t live, uint64_t noPorts, const uint32_t* src, const uint32_t* dst,
                               const uint8_t* proto, const uint16_t* sport, const uint16_t* dport, uint32_t* best,
                               uint32_t* visited, InexactFn inexact, void* ctx);
+  // Both forms' scans end a round with few lanes left one lane at a time:
+  // lanes base + j for the bits j of `bits`, from their leaf positions
+  // (ats, lefts) and bests so far (bs, updated).
+  static void scanTail(const Tree& t, uint32_t bits, size_t base, const uint32_t* ats, const uint32_t* lefts, uint32_t* bs,
+                       uint64_t noPorts, const uint32_t* src, const uint32_t* dst, const uint8_t* proto, const uint16_t* sport,
+                       const uint16_t* dport, uint32_t* visited, InexactFn inexact, void* ctx);
+  // Its AVX2 form (8 lanes per vector), for CPUs without AVX-512 (and
+  // NV_SIMD=avx2): the same arguments and results.
+  static void treeStageAvx2(const Tree& t, size_t m, uint64_t live, uint64_t noPorts, const uint32_t* src, const uint32_t* dst,
+                            const uint8_t* proto, const uint16_t* sport, const uint16_t* dport, uint32_t* best,
+                            uint32_t* visited, InexactFn inexact, void* ctx);
   void buildFastTransit();
   void classifyFastTransit(const Batch& in, const BatchOut& out) const;
   // A stage's outcome for a live lane depends on its block's first matching

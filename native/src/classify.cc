@@ -1066,7 +1066,7 @@ void Engine::writeFastColumns(const BatchOut& out, size_t from, size_t m, const 
 void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
   if (fastRfc_) return classifyFastRfc(in, out);
   constexpr size_t kLanes = kFastLanes;
-  // Chunks of 64 lanes for the AVX-512 stages, 32 for the scalar ones
+  // Chunks of 64 lanes for the SIMD stages, 32 for the scalar ones
   // (measured: ipc1 10K 5 % faster scalar at 32, the AVX-512 stages 5 % at 64).
   const size_t lanes = simd_ ? kLanes : kLanes / 2;
   for (size_t from = 0; from < in.n; from += lanes) {
@@ -1142,13 +1142,14 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
           best[k] = rf->withApart(ans[k], [&](uint32_t rule) { return inexact(k, rule); });
         }
       } else if (simd_ && __builtin_popcountll(live) >= 8 && st.rules < (1u << 26)) {
-        // AVX-512 for chunks of at least 8 live lanes: a gather costs the
-        // same however many of its lanes are live (single tuples measured 540
-        // ns per call on AVX-512 against 140 scalar, on fw1 10K). (Its box
-        // gathers take byte offsets rule * 32 as signed 32-bit indexes: blocks
-        // of fewer than 2^26 rules.)
+        // AVX-512 (else AVX2) for chunks of at least 8 live lanes: a gather
+        // costs the same however many of its lanes are live (single tuples
+        // measured 540 ns per call on AVX-512 against 140 scalar, on fw1 10K).
+        // (Their box gathers take byte offsets rule * 32 as signed 32-bit
+        // indexes: blocks of fewer than 2^26 rules.)
         auto call = [](void* ctx, size_t k, uint32_t rule) { return (*static_cast<decltype(inexact)*>(ctx))(k, rule); };
-        treeStageAvx512(t, m, live, noPorts, src, dst, proto, sport, dport, best, visited, call, &inexact);
+        if (simd_ == kSimdAvx512) treeStageAvx512(t, m, live, noPorts, src, dst, proto, sport, dport, best, visited, call, &inexact);
+        else treeStageAvx2(t, m, live, noPorts, src, dst, proto, sport, dport, best, visited, call, &inexact);
       } else {
         // Lockstep descents, one unit per live lane and root (leafAt[g][k]:
         // lane k's leaf under root g); keys as rows so the node's dimension

@@ -342,14 +342,17 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
   // RFC tables (the fast path's RFC form), with rules checked apart, then
   // without RFC tables: one root, grouped trees, one root with 32-bit leaves
   // (blocks of more than 65,536 rules; 16-bit otherwise).
-  bool simdTested = false;
-  // Tree configs twice: the AVX-512 stage where the CPU has it, then the
-  // scalar twin (NV_SIMD=0, suffix S); suffix I: every 5th rule gets the full
-  // rule test in the leaf scans (NV_DTREE_INEXACT=5).
-  for (const char* config : {"R", "A", "0", "1", "L", "0S", "1S", "LS", "1I", "1IS"}) {
+  bool simdTested = false, avx2Tested = false;
+  // Tree configs three times: the AVX-512 stage where the CPU has it, the
+  // AVX2 one (NV_SIMD=avx2, suffix V) where it has AVX2, then the scalar twin
+  // (NV_SIMD=0, suffix S); suffix I: every 5th rule gets the full rule test in
+  // the leaf scans (NV_DTREE_INEXACT=5).
+  for (const char* config : {"R", "A", "0", "1", "L", "0V", "1V", "LV", "0S", "1S", "LS", "1I", "1IV", "1IS"}) {
     const char* groups = config[0] == '1' ? "1" : "0";
     const bool scalar = std::strchr(config, 'S') != nullptr;
+    const bool avx2 = std::strchr(config, 'V') != nullptr;
     if (scalar) setenv("NV_SIMD", "0", 1);
+    if (avx2) setenv("NV_SIMD", "avx2", 1);
     if (std::strchr(config, 'I')) setenv("NV_DTREE_INEXACT", "5", 1);
     setenv("NV_DTREE_GROUPS", groups, 1);
     if (config[0] == 'L') setenv("NV_DTREE_LEAVES32", "1", 1);
@@ -371,8 +374,10 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     if (!fast || !twin) return;
     EXPECT(fast->fastTransit() && !twin->fastTransit(), "fast transit path not taken (groups %s), or not off in the twin", groups);
     EXPECT(fast->fastRfc() == (config[0] == 'R'), "config %s: the fast path's RFC form %s", config, fast->fastRfc() ? "taken" : "not taken");
-    EXPECT(!fast->simd() || !scalar, "config %s: NV_SIMD=0 did not turn the AVX-512 stage off", config);
-    if (config[0] == '0' && !config[1]) simdTested = fast->simd();
+    EXPECT(!fast->simd() || !scalar, "config %s: NV_SIMD=0 did not turn the SIMD stages off", config);
+    EXPECT(!avx2 || std::strcmp(fast->simdForm(), "avx512") != 0, "config %s: NV_SIMD=avx2 kept the AVX-512 stage", config);
+    if (config[0] == '0' && !config[1]) simdTested = std::strcmp(fast->simdForm(), "avx512") == 0;
+    if (config[0] == '0' && avx2) avx2Tested = std::strcmp(fast->simdForm(), "avx2") == 0;
     for (size_t m : {n, size_t(0), size_t(1), size_t(31), size_t(33), size_t(63), size_t(65), size_t(100)}) {
       std::vector<uint32_t> o32[2][6];
       std::vector<uint8_t> o8[2][2];
@@ -403,8 +408,8 @@ void checkFastTransit(const std::vector<uint8_t>& img) {
     }
     classifyRandom(*fast, 2000);
   }
-  std::printf("fast transit: %zu tuples, RFC tables == trees, fast path == general path: RFC, RFC with rules apart, trees (one root, grouped, 32-bit leaves; %s)\n", n,
-              simdTested ? "AVX-512 and scalar" : "scalar only: no AVX-512 here");
+  std::printf("fast transit: %zu tuples, RFC tables == trees, fast path == general path: RFC, RFC with rules apart, trees (one root, grouped, 32-bit leaves; %s, %s, scalar)\n", n,
+              simdTested ? "AVX-512" : "no AVX-512 here", avx2Tested ? "AVX2" : "no AVX2 here");
 }
 
 int main(int argc, char** argv) {

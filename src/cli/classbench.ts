@@ -218,7 +218,7 @@ Examples:
           ? 'general path'
           : engineInfo.rfcCount > 0
             ? 'fast transit path, RFC tables'
-            : `fast transit path, decision trees (${engineInfo.simd ? 'AVX-512' : 'scalar'})`;
+            : `fast transit path, decision trees (${engineInfo.simdForm === 'avx512' ? 'AVX-512' : engineInfo.simdForm === 'avx2' ? 'AVX2' : 'scalar'})`;
         say(
           `engine: ${mib(engineInfo.memoryBytes)} MiB loaded; ${num(engineInfo.rfcCount)} block(s) with RFC tables (${mib(engineInfo.rfcBytes)} MiB), ${num(engineInfo.treeCount)} with decision trees (${mib(engineInfo.treeBytes)} MiB); decision batches take the ${path}`,
         );
@@ -279,7 +279,7 @@ Examples:
           via: opts.via,
           timingsMs: { parse: parseMs, convert: convertMs, model: modelMs, yaml: yamlMs, compile: compileMs, traceParse: traceParseMs },
           image: { bytes: compiled.image.length, stats: st },
-          engine: engineInfo ? { memoryBytes: engineInfo.memoryBytes, rfcCount: engineInfo.rfcCount, rfcBytes: engineInfo.rfcBytes, treeCount: engineInfo.treeCount, treeBytes: engineInfo.treeBytes, fastTransit: engineInfo.fastTransit, simd: engineInfo.simd } : undefined,
+          engine: engineInfo ? { memoryBytes: engineInfo.memoryBytes, rfcCount: engineInfo.rfcCount, rfcBytes: engineInfo.rfcBytes, treeCount: engineInfo.treeCount, treeBytes: engineInfo.treeBytes, fastTransit: engineInfo.fastTransit, simd: engineInfo.simd, simdForm: engineInfo.simdForm } : undefined,
           emitted: opts.emit ? { dir: opts.emit, files: yamlFiles!.map((f) => f.name) } : undefined,
           fallback,
           trace: trace ? { file: opts.trace, headers: trace.length } : undefined,

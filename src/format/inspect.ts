@@ -70,6 +70,7 @@ export interface EngineSummary {
   rfcBytes: number;
   fastTransit: boolean;
   simd: boolean;
+  simdForm: 'avx512' | 'avx2' | 'scalar';
   maxProgramWork: number;
   workCap: number;
   traceBound: number;
@@ -96,7 +97,7 @@ export function formatInspect(s: ImageSummary & { engine?: EngineSummary }): str
     lines.push(`decision trees   ${e.treeCount} (${mib(e.treeBytes)} MiB)`);
     lines.push(`RFC tables       ${e.rfcCount} (${mib(e.rfcBytes)} MiB)`);
     lines.push(
-      `fast transit     ${e.fastTransit ? `yes (pure 5-tuple ACL: IPv4 decision batches skip the program walk${e.treeCount > e.rfcCount ? `; tree stages ${e.simd ? 'on AVX-512' : 'scalar'}` : ''})` : 'no'}`,
+      `fast transit     ${e.fastTransit ? `yes (pure 5-tuple ACL: IPv4 decision batches skip the program walk${e.treeCount > e.rfcCount ? `; tree stages ${e.simdForm === 'avx512' ? 'on AVX-512' : e.simdForm === 'avx2' ? 'on AVX2' : 'scalar'}` : ''})` : 'no'}`,
     );
     lines.push(`work per tuple   at most ${e.maxProgramWork} per program (cap ${e.workCap})`);
     lines.push(`trace events     at most ${e.traceBound} per tuple`);

@@ -79,7 +79,8 @@ interface RawEngine {
 /**
  * maxProgramWork / workCap: the load-time work budget (docs/FORMAT.md §6); traceBound: worst-case trace events per tuple;
  * fastTransit: IPv4 batches of the decision strategy take the fast transit path (pure 5-tuple ACL images, e.g. ClassBench);
- * simd: that path's decision-tree stages run on AVX-512 (the CPU has it and NV_SIMD is not 0; else their scalar twin);
+ * simd: that path's decision-tree stages run on SIMD, simdForm which: 'avx512' where the CPU has AVX-512 F/BW/VL/DQ,
+ * else 'avx2' where it has AVX2 (NV_SIMD=avx2 forces it), else 'scalar' (NV_SIMD=0 forces it: the tested twin);
  * memoryBytes: what the engine holds (the image copy plus every derived index); treeCount / treeBytes: the
  * decision trees derived at load for large IPv4 tier blocks; rfcCount / rfcBytes: the Recursive Flow
  * Classification tables derived for those of them that are 5-tuple ACLs and fit the budget (docs/ARCHITECTURE.md).
@@ -93,6 +94,7 @@ export interface EngineInfo {
   traceBound: number;
   fastTransit: boolean;
   simd: boolean;
+  simdForm: 'avx512' | 'avx2' | 'scalar';
   memoryBytes: number;
   treeCount: number;
   treeBytes: number;

@@ -123,14 +123,18 @@ for (const [seed, n, perPolicy, rfc] of [
       // The batch fast transit path (decision, events off) against its twin,
       // the general path (NV_FAST_TRANSIT=0): RFC tables where built, with
       // rules checked apart, single- and multi-root trees.
-      // Tree stages run on AVX-512 where the CPU has it (native/src/simd.cc):
-      // 'scalar' variants force their scalar twin (NV_SIMD=0), 'inexact' ones
-      // send every 3rd rule to the full rule test in the leaf scans.
-      for (const variant of ['rfc', 'apart', 'tree', 'groups', 'scalar', 'scalar-groups', 'inexact', 'inexact-scalar'] as const) {
+      // Tree stages run on AVX-512 where the CPU has it, else on AVX2
+      // (native/src/simd.cc): 'avx2' variants force the AVX2 form
+      // (NV_SIMD=avx2), 'scalar' ones their scalar twin (NV_SIMD=0), 'inexact'
+      // ones send every 3rd rule to the full rule test in the leaf scans.
+      for (const variant of ['rfc', 'apart', 'tree', 'groups', 'avx2', 'avx2-groups', 'scalar', 'scalar-groups', 'inexact', 'inexact-avx2', 'inexact-scalar'] as const) {
         const env: Record<string, string> = {
           apart: { NV_RFC_APART: '5' },
           tree: { NV_RFC: '0' },
           groups: { NV_RFC: '0', NV_DTREE_GROUPS: '1' },
+          avx2: { NV_RFC: '0', NV_SIMD: 'avx2' },
+          'avx2-groups': { NV_RFC: '0', NV_DTREE_GROUPS: '1', NV_SIMD: 'avx2' },
+          'inexact-avx2': { NV_RFC: '0', NV_DTREE_GROUPS: '1', NV_DTREE_INEXACT: '3', NV_SIMD: 'avx2' },
           scalar: { NV_RFC: '0', NV_SIMD: '0' },
           'scalar-groups': { NV_RFC: '0', NV_DTREE_GROUPS: '1', NV_SIMD: '0' },
           inexact: { NV_RFC: '0', NV_DTREE_GROUPS: '1', NV_DTREE_INEXACT: '3' },
@@ -143,7 +147,8 @@ for (const [seed, n, perPolicy, rfc] of [
         const twin = NativeEngine.fromImage(image);
         for (const k of [...Object.keys(env), 'NV_FAST_TRANSIT']) delete process.env[k];
         t.ok(fast.info().fastTransit && !twin.info().fastTransit, 'the fast path is taken, and off in the twin');
-        if (env.NV_SIMD === '0') t.equal(fast.info().simd, false, 'NV_SIMD=0: the scalar tree stages');
+        if (env.NV_SIMD === '0') t.equal(fast.info().simdForm, 'scalar', 'NV_SIMD=0: the scalar tree stages');
+        if (env.NV_SIMD === 'avx2') t.not(fast.info().simdForm, 'avx512', 'NV_SIMD=avx2: not the AVX-512 stages');
         const a = outs(), b = outs();
         fast.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, a, 'decision');
         twin.classifyBatch(4, trace.src, trace.dst, trace.sport, trace.dport, trace.proto, b, 'decision');
