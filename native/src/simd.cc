@@ -18,7 +18,7 @@
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
-#define NV_HAVE_AVX512 1
+#define NV_X86_SIMD 1
 #endif
 
 namespace nv {
@@ -40,7 +40,7 @@ void Engine::scanTail(const Tree& t, uint32_t bits, size_t base, const uint32_t*
   }
 }
 
-#ifdef NV_HAVE_AVX512
+#ifdef NV_X86_SIMD
 
 uint8_t Engine::simdSupported() {
   bool avx2Only = false;
