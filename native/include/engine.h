@@ -54,7 +54,8 @@ inline uint32_t nodePortHash(uint8_t family, uint8_t proto, uint16_t port) {
   uint32_t k = ((uint32_t(family) << 24) | (uint32_t(proto) << 16) | port) * 0x9E3779B1u;
   return k ^ (k >> 15);
 }
-uint32_t crc32c(const uint8_t* data, size_t len, uint32_t crc = 0);
+uint32_t crc32c(const uint8_t* data, size_t len, uint32_t crc = 0);  // hardware CRC32C where the CPU has it
+uint32_t crc32cPortable(const uint8_t* data, size_t len, uint32_t crc = 0);  // the table form (tests)
 uint32_t tupleHash(int family, const uint32_t* src, const uint32_t* dst, uint8_t proto, uint16_t sport, uint16_t dport);
 
 // Per-tuple outputs. Rule ids index RULE_META; kNone = no such evaluation / empty trace.
