@@ -1106,17 +1106,48 @@ void Engine::buildTrees() {
   // path for rules that are not boxes, on sets where all are.
   uint32_t inexactEvery = 0;
   if (const char* env = std::getenv("NV_DTREE_INEXACT")) inexactEvery = uint32_t(std::strtoul(env, nullptr, 10));
+  // A rule can be an exact box (below) only if, besides its address sets
+  // being single ranges (known after the interval sweep), it has at most one
+  // positive address test per side, no other criteria than a protocol, and
+  // single port ranges (a not-ports list only as the complement of one).
+  auto maybeExact = [&](const MatchRec& m) {
+    if ((m.flags & ~M_PROTO) != 0 || m.dstSvcSet != kNone || m.addrTestCount > 2) return false;
+    uint32_t perSide[2] = {0, 0};
+    for (uint32_t k = 0; k < m.addrTestCount; k++) {
+      const AddrTest& a = addrTests_[m.addrTestStart + k];
+      if (a.negate || a.side > 1 || ++perSide[a.side] > 1) return false;
+    }
+    const bool protoPorts = (m.flags & M_PROTO) && (protoFlags_[m.proto] & PROTO_HAS_PORTS);
+    for (int side = 0; side < 2; side++) {
+      const uint32_t l = side ? m.dstPorts : m.srcPorts, nl = side ? m.dstNotPorts : m.srcNotPorts;
+      if (l != kNone && (portLists_[l].namedCount != 0 || portLists_[l].rangeCount != 1)) return false;
+      TRange left;
+      if (nl != kNone && !(protoPorts && l == kNone && portComplement(portLists_[nl], portRanges_, &left))) return false;
+    }
+    return true;
+  };
+  // Candidate blocks: enough rules, and at least half of them possibly exact
+  // boxes (the test below that decides a tree, before the costly sweep of
+  // every address interval's sets, which Calico-shaped images would pay for
+  // no tree: their rules name selector sets, not address ranges).
+  std::unique_ptr<uint8_t[]> cand(new (std::nothrow) uint8_t[size_t(nTierBlocks_) + 1]);
+  if (!cand) return;
   bool any = false;
   for (uint32_t t = 0; t < nTierBlocks_; t++) {
     const DBlock& b = dblocks_[2 * uint64_t(t)];
-    if (b.ruleCount >= treeMinRules_) any = true;
+    cand[t] = 0;
+    if (b.ruleCount < treeMinRules_ || b.ruleCount == 0) continue;
+    uint32_t maybe = 0;
+    for (uint32_t i = 0; i < b.ruleCount; i++) maybe += maybeExact(matches_[drules_[b.ruleStart + i].matchIdx]);
+    cand[t] = 2 * uint64_t(maybe) >= b.ruleCount;
+    any |= cand[t] != 0;
   }
   if (!any) return;
   // Address sets tested positively by rules of candidate blocks: ids < nSets.
   auto forEachPositiveTest = [&](auto&& visit) {
     for (uint32_t t = 0; t < nTierBlocks_; t++) {
       const DBlock& b = dblocks_[2 * uint64_t(t)];
-      if (b.ruleCount < treeMinRules_) continue;
+      if (!cand[t]) continue;
       for (uint32_t i = 0; i < b.ruleCount; i++) {
         const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
         for (uint32_t k = 0; k < m.addrTestCount; k++) {
@@ -1183,7 +1214,7 @@ void Engine::buildTrees() {
   const uint64_t workCap = uint64_t(1) << 30;  // about a second of building, whatever the image
   for (uint32_t t = 0; t < nTierBlocks_; t++) {
     const DBlock& b = dblocks_[2 * uint64_t(t)];
-    if (b.ruleCount < treeMinRules_ || b.ruleCount == 0) continue;
+    if (!cand[t]) continue;
     const uint32_t n = b.ruleCount;
     uint64_t poolSize = 3 * uint64_t(n);  // protocols, complements of not-ports lists
     for (uint32_t i = 0; i < n; i++) {
@@ -1204,15 +1235,11 @@ void Engine::buildTrees() {
       const MatchRec& m = matches_[drules_[b.ruleStart + i].matchIdx];
       TSpan* sp = &spans[uint64_t(i) * kTreeDims];
       for (uint32_t d = 0; d < kTreeDims; d++) sp[d] = TSpan{&kWild[d], 1};
-      bool exact = (m.flags & ~M_PROTO) == 0 && m.dstSvcSet == kNone && m.addrTestCount <= 2;
-      uint32_t perSide[2] = {0, 0};
-      for (uint32_t k = 0; k < m.addrTestCount; k++) {
+      bool exact = maybeExact(m);
+      for (uint32_t k = 0; k < m.addrTestCount && exact; k++) {
         const AddrTest& a = addrTests_[m.addrTestStart + k];
-        if (a.negate || a.side > 1 || a.setId >= nSets) { exact = false; continue; }
-        perSide[a.side]++;
-        if (setOff[a.setId + 1] - setOff[a.setId] != 1) exact = false;
+        if (a.setId >= nSets || setOff[a.setId + 1] - setOff[a.setId] != 1) exact = false;
       }
-      if (perSide[0] > 1 || perSide[1] > 1) exact = false;
       for (int side = 0; side < 2; side++) {
         for (uint32_t k = 0; k < m.addrTestCount; k++) {
           const AddrTest& a = addrTests_[m.addrTestStart + k];
@@ -1221,10 +1248,6 @@ void Engine::buildTrees() {
           if (cnt <= kMaxSetRanges) sp[side] = TSpan{iv.get() + setOff[a.setId], cnt};  // else: wildcard
           break;  // the first positive test: a superset of the rule's addresses
         }
-      }
-      for (int side = 0; side < 2; side++) {
-        const uint32_t l = side ? m.dstPorts : m.srcPorts;
-        if (l != kNone && (portLists_[l].namedCount != 0 || portLists_[l].rangeCount != 1)) exact = false;
       }
       // A not-ports list is a box side when the rule's protocol has ports (a
       // packet then always has them) and the list leaves one range: the
