@@ -281,18 +281,24 @@ export class ImageFormatError extends Error {
   }
 }
 
-/** Parses and structurally checks an image (header, CRC, directory bounds). */
-export function readImage(bytes: Uint8Array): ImageView {
+/**
+ * Parses and structurally checks an image (header, CRC, directory bounds).
+ * crcChecked: the caller has verified the CRC already (the native loader does,
+ * before anything else), so the copy and second CRC pass are skipped.
+ */
+export function readImage(bytes: Uint8Array, opts: { crcChecked?: boolean } = {}): ImageView {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < HEADER_SIZE) throw new ImageFormatError('TRUNCATED', `image is ${bytes.length} bytes, shorter than the header`);
   const header = readRecord(view, 0, HEADER);
   if (new TextDecoder().decode(header.magic as Uint8Array) !== MAGIC) throw new ImageFormatError('BAD_MAGIC', 'not a netverdict image');
   if (header.major !== FORMAT_MAJOR) throw new ImageFormatError('BAD_VERSION', `format major ${String(header.major)}, expected ${FORMAT_MAJOR}`);
   if (Number(header.totalLength) !== bytes.length) throw new ImageFormatError('BAD_LENGTH', `header says ${String(header.totalLength)} bytes, have ${bytes.length}`);
-  // A real copy: Buffer#slice would share (and corrupt) the caller's memory.
-  const copy = new Uint8Array(bytes);
-  new DataView(copy.buffer).setUint32(24, 0, true);
-  if (crc32c(copy) !== header.crc32c) throw new ImageFormatError('BAD_CRC', 'CRC32C mismatch');
+  if (!opts.crcChecked) {
+    // A real copy: Buffer#slice would share (and corrupt) the caller's memory.
+    const copy = new Uint8Array(bytes);
+    new DataView(copy.buffer).setUint32(24, 0, true);
+    if (crc32c(copy) !== header.crc32c) throw new ImageFormatError('BAD_CRC', 'CRC32C mismatch');
+  }
   const sections: SectionInfo[] = [];
   const count = Number(header.sectionCount);
   const dir = Number(header.directoryOffset);

@@ -238,7 +238,8 @@ export class NativeEngine {
       throw new ImageLoadError(err.code ?? 'UNKNOWN', err.message);
     }
     void SECTIONS;
-    return new NativeEngine(raw, readImage(bytes), strategy);
+    // The addon has verified the image, CRC included: no second CRC pass here.
+    return new NativeEngine(raw, readImage(bytes, { crcChecked: true }), strategy);
   }
 
   info(): EngineInfo {
