@@ -124,6 +124,8 @@ const result: Record<string, unknown> = {
   // Load-time work budget (FORMAT.md §6): worst program's work vs the cap.
   maxProgramWork: engine.info().maxProgramWork,
   workCap: engine.info().workCap,
+  // Which form the fast transit path's tree stages run in (avx512 / avx2 / scalar; NV_SIMD).
+  simdForm: engine.info().simdForm,
 };
 // BENCH_STRATEGIES=decision (comma list) limits the strategies (linear on 10K ClassBench sets takes minutes).
 const strategies = (process.env.BENCH_STRATEGIES ?? 'linear,decision').split(',') as ('linear' | 'decision')[];
