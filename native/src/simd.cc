@@ -289,14 +289,10 @@ NV_AVX2 inline void gatherPair8(__m256i m, __m256i off, const char* base, __m256
   *second = _mm256_permute2x128_si256(l, h, 0x31);
 }
 NV_AVX2 inline __m256i load8(const uint32_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
-NV_AVX2 inline __m256i gather32(__m256i m, __m256i off, const void* base, int scale) {
-  const auto* b = static_cast<const int*>(base);
-  const __m256i zero = _mm256_setzero_si256();
-  switch (scale) {
-    case 1: return _mm256_mask_i32gather_epi32(zero, b, off, m, 1);
-    case 2: return _mm256_mask_i32gather_epi32(zero, b, off, m, 2);
-    default: return _mm256_mask_i32gather_epi32(zero, b, off, m, 4);
-  }
+// The 32-bit words at base + off[lane] * scale (lanes in m; 0 elsewhere).
+template <int kScale>
+NV_AVX2 inline __m256i gather32(__m256i m, __m256i off, const void* base) {
+  return _mm256_mask_i32gather_epi32(_mm256_setzero_si256(), static_cast<const int*>(base), off, m, kScale);
 }
 }  // namespace
 
@@ -322,7 +318,11 @@ NV_AVX2 void Engine::treeStageAvx2(const Tree& t, size_t m, uint64_t live, uint6
     key[4][k] = in ? dport[k] : 0;
   }
   uint32_t liveOf[kBlocks];
-  for (size_t b = 0; b < blocks; b++) liveOf[b] = uint32_t(live >> (8 * b)) & 0xffu;
+  __m256i noPortsOf[kBlocks];  // lanes whose protocol has no ports, as lane masks
+  for (size_t b = 0; b < blocks; b++) {
+    liveOf[b] = uint32_t(live >> (8 * b)) & 0xffu;
+    noPortsOf[b] = maskOf(uint32_t(noPorts >> (8 * b)) & 0xffu);
+  }
   __m256i idx[kMaxVec], start[kMaxVec], count[kMaxVec];
   uint32_t act[kMaxVec];
   size_t vb[kMaxVec];
@@ -336,7 +336,7 @@ NV_AVX2 void Engine::treeStageAvx2(const Tree& t, size_t m, uint64_t live, uint6
       if (!liveOf[b]) continue;
       // (src >> shS) << cD | dst >> shD; a shift by 32 gives 0, as in rootOf.
       const __m256i cell = _mm256_or_si256(_mm256_sllv_epi32(_mm256_srlv_epi32(load8(&key[0][8 * b]), shS), cD), _mm256_srlv_epi32(load8(&key[1][8 * b]), shD));
-      idx[nv] = gather32(maskOf(liveOf[b]), cell, cut + t.cutBase[g], 4);
+      idx[nv] = gather32<4>(maskOf(liveOf[b]), cell, cut + t.cutBase[g]);
       start[nv] = count[nv] = zero;
       act[nv] = liveOf[b];
       vb[nv] = b;
@@ -408,14 +408,14 @@ NV_AVX2 void Engine::treeStageAvx2(const Tree& t, size_t m, uint64_t live, uint6
           continue;
         }
         const __m256i am = maskOf(a[b]);
-        const __m256i r = l16 ? _mm256_and_si256(gather32(am, at[b], l16, 2), low16) : gather32(am, at[b], l32, 4);
+        const __m256i r = l16 ? _mm256_and_si256(gather32<2>(am, at[b], l16), low16) : gather32<4>(am, at[b], l32);
         const __m256i c = _mm256_andnot_si256(leU(bst[b], r), am);  // r < best so far
         const __m256i off = _mm256_slli_epi32(r, 5);  // sizeof(Box) == 32
-        const __m256i pf = gather32(c, off, bx + offsetof(Box, pLo), 1);
+        const __m256i pf = gather32<1>(c, off, bx + offsetof(Box, pLo));
         const __m256i flags = _mm256_and_si256(_mm256_srli_epi32(pf, 16), low8);
         const __m256i exact = _mm256_andnot_si256(_mm256_cmpeq_epi32(_mm256_and_si256(flags, exactBit), zero), c);
         const __m256i needPorts = _mm256_andnot_si256(_mm256_cmpeq_epi32(_mm256_and_si256(flags, portsBit), zero), exact);
-        __m256i h = _mm256_andnot_si256(_mm256_and_si256(needPorts, maskOf(uint32_t(noPorts >> (8 * b)) & 0xffu)), exact);
+        __m256i h = _mm256_andnot_si256(_mm256_and_si256(needPorts, noPortsOf[b]), exact);
         __m256i sLo, sHi, dLo, dHi, sp, dp;
         gatherPair8<1>(h, off, bx + offsetof(Box, sLo), &sLo, &sHi);
         gatherPair8<1>(h, off, bx + offsetof(Box, dLo), &dLo, &dHi);
