@@ -5,7 +5,7 @@
  * sets rules refer to (§4), and service NAT (§6).
  */
 import type { IpAddr } from '../net/ip.js';
-import { cidrContains } from '../net/ip.js';
+import { familyBits } from '../net/ip.js';
 import type { Selector } from '../parse/selector/types.js';
 import type { Cluster, EntityRule, Policy, Profile, Rule, Tier } from '../model/types.js';
 import { buildEntities, buildProfiles, cmp, type Entity } from './entities.js';
@@ -73,6 +73,25 @@ class AddrMap<V> {
 }
 
 /** An AddressOwner whose network set (display only) is looked up on first use. */
+/** Network-set CIDRs per family: by prefix length (longest first), then base address. */
+interface SetIndex {
+  v4: [number, Map<bigint, Entity>][];
+  v6: [number, Map<bigint, Entity>][];
+}
+
+function buildSetIndex(sets: readonly Entity[]): SetIndex {
+  const by: Record<4 | 6, Map<number, Map<bigint, Entity>>> = { 4: new Map(), 6: new Map() };
+  for (const s of sets) {
+    for (const c of s.cidrs) {
+      let m = by[c.family].get(c.prefixLen);
+      if (!m) by[c.family].set(c.prefixLen, (m = new Map()));
+      if (!m.has(c.base)) m.set(c.base, s);
+    }
+  }
+  const sorted = (m: Map<number, Map<bigint, Entity>>): [number, Map<bigint, Entity>][] => [...m].sort((a, b) => b[0] - a[0]);
+  return { v4: sorted(by[4]), v6: sorted(by[6]) };
+}
+
 class LazyOwner implements AddressOwner {
   private set: Entity | null | undefined;
   constructor(
@@ -254,20 +273,25 @@ export class ResolvedCluster {
     return new LazyOwner(this, addr, this.endpointByAddr.get(addr), this.hostAddr.get(addr));
   }
 
-  /** Longest-prefix NetworkSet/GlobalNetworkSet containing `addr` (for naming only; a scan). */
+  /**
+   * Longest-prefix NetworkSet/GlobalNetworkSet containing `addr` (for naming
+   * only). Of equally long matching CIDRs, the first in entity order, then CIDR
+   * order. A lookup per distinct prefix length (longest first) in a map of the
+   * CIDRs of that length, built on first use (was a scan of every CIDR per
+   * address: the cost of naming flows to many distinct external addresses).
+   */
   networkSetAt(addr: IpAddr): Entity | undefined {
-    let best: Entity | undefined;
-    let bestLen = -1;
-    for (const s of this.setEntities) {
-      for (const c of s.cidrs) {
-        if (c.prefixLen > bestLen && cidrContains(c, addr)) {
-          best = s;
-          bestLen = c.prefixLen;
-        }
-      }
+    const index = (this.setIndex ??= buildSetIndex(this.setEntities));
+    const bits = familyBits(addr.family);
+    for (const [len, byBase] of addr.family === 4 ? index.v4 : index.v6) {
+      const host = BigInt(bits - len);
+      const e = byBase.get(len === 0 ? 0n : (addr.value >> host) << host);
+      if (e) return e;
     }
-    return best;
+    return undefined;
   }
+
+  private setIndex?: SetIndex;
 
   appliesTo(p: Policy): Selector {
     let s = this.appliesCache.get(p);
