@@ -13,6 +13,7 @@ import { parseProtocol } from './io/tuples.js';
 import { compileImage, type CompiledImage } from './compile/index.js';
 import { NativeEngine, type Strategy } from './native/index.js';
 import { NativeFlowClassifier } from './output/native.js';
+import { FlowRecordWriter, type RecordFormat } from './output/writer.js';
 
 export interface Loaded {
   cluster: Cluster;
@@ -101,4 +102,15 @@ export function createBatchEvaluator(
   }
   const nc = createNativeClassifier(cluster, options, strategy);
   return (tuples) => nc.classify(tuples);
+}
+
+/**
+ * JSON Lines or CSV flow records for column batches (`readTupleBatches`,
+ * src/io/columns.ts) from the native engine: the same records as
+ * `flowRecord` over `createNativeClassifier`'s results, built from parts
+ * shared between tuples (what `netverdict classify` uses).
+ */
+export function createRecordWriter(cluster: Cluster, options: ResolveOptions, format: RecordFormat, strategy: Strategy = 'decision'): FlowRecordWriter {
+  const model = new ResolvedCluster(cluster, options);
+  return new FlowRecordWriter(model, NativeEngine.fromImage(compileImage(model).image, { strategy }), format);
 }

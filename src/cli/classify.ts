@@ -2,9 +2,10 @@
 import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { formatDiagnostic } from '../diag/diagnostic.js';
+import { formatDiagnostic, type DiagnosticBag } from '../diag/diagnostic.js';
 import { readTuples } from '../io/tuples.js';
-import { createBatchEvaluator } from '../api.js';
+import { createBatchEvaluator, createRecordWriter } from '../api.js';
+import { readTupleBatches } from '../io/columns.js';
 import type { Tuple } from '../net/tuple.js';
 import { csvRow, CSV_COLUMNS, flowRecord, tableRows, type FlowRecord } from '../output/records.js';
 import { CliExit, DATA_PATH_HELP, EXIT_INPUT, loadOrExit, resolveOptions, trafficOf } from './common.js';
@@ -54,7 +55,6 @@ Example:
         if (opts.tuples === '-') throw new CliExit(EXIT_INPUT, '--scope traffic reads the tuples twice: give a file, not stdin');
         ropts.traffic = await trafficOf(opts.tuples);
       }
-      const evaluate = createBatchEvaluator(cluster, ropts, opts.engine as 'native' | 'reference', opts.strategy);
       let input: Readable;
       if (opts.tuples === '-') input = process.stdin;
       else {
@@ -66,57 +66,80 @@ Example:
       }
       let bad = 0;
       const out = process.stdout;
-      const table: FlowRecord[] = [];
-      if (format === 'csv') out.write(CSV_COLUMNS.join(',') + '\n');
-      let lineErrors: string[] = [];
-      const tuples = readTuples(input, opts.tuples === '-' ? '<stdin>' : opts.tuples, (diags) => {
+      const write = async (chunk: string | Uint8Array): Promise<void> => {
+        if (chunk.length > 0 && !out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      };
+      const file = opts.tuples === '-' ? '<stdin>' : opts.tuples;
+      const report = (diags: DiagnosticBag): void => {
         for (const d of diags.errors) {
           bad++;
           process.stderr.write(formatDiagnostic(d) + '\n');
-          lineErrors.push(JSON.stringify({ line: d.line, error: d.message }));
         }
-      });
-      // Tuples are classified in batches; a malformed line's error record keeps its place.
-      type Item = { tuple: Tuple } | { error: string };
-      let pending: Item[] = [];
-      const flush = async (): Promise<void> => {
-        const batch = pending.filter((x): x is { tuple: Tuple } => 'tuple' in x).map((x) => x.tuple);
-        const results = evaluate(batch);
-        let k = 0;
-        let chunk = '';
-        for (const item of pending) {
-          if ('error' in item) {
-            if (format === 'jsonl') chunk += item.error + '\n';
-            continue;
-          }
-          const rec = flowRecord(results[k++]!);
-          if (format === 'jsonl') chunk += JSON.stringify(rec) + '\n';
-          else if (format === 'csv') chunk += csvRow(rec) + '\n';
-          else table.push(rec);
-        }
-        pending = [];
-        if (chunk && !out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
       };
       // A bar over the tuple file's bytes on a terminal; Ctrl-C stops after the current batch.
       const total = opts.tuples === '-' ? 0 : statSync(opts.tuples).size;
       const progress = createProgress(total, 'tuples');
       let classified = 0;
-      const interrupted = await interruptible(async (stopped) => {
-        for await (const t of tuples) {
-          for (const l of lineErrors) pending.push({ error: l });
-          lineErrors = [];
-          pending.push({ tuple: t });
-          if (pending.length >= 4096) {
-            classified += pending.length;
-            await flush();
+      let interrupted: boolean;
+      const table: FlowRecord[] = [];
+      if (format === 'csv') out.write(CSV_COLUMNS.join(',') + '\n');
+      if (opts.engine === 'native' && format !== 'table') {
+        // Column batches straight from the file's bytes to the engine, records from shared parts.
+        const writer = createRecordWriter(cluster, ropts, format as 'jsonl' | 'csv', opts.strategy);
+        interrupted = await interruptible(async (stopped) => {
+          for await (const batch of readTupleBatches(input, { file, onError: report })) {
+            classified += batch.n;
+            await write(writer.write(batch));
             progress.update((input as ReadStream).bytesRead ?? 0, classified);
             if (stopped()) return true;
           }
-        }
-        return false;
-      });
-      for (const l of lineErrors) pending.push({ error: l });
-      await flush();
+          return false;
+        });
+      } else {
+        const evaluate = createBatchEvaluator(cluster, ropts, opts.engine as 'native' | 'reference', opts.strategy);
+        let lineErrors: string[] = [];
+        const tuples = readTuples(input, file, (diags) => {
+          report(diags);
+          for (const d of diags.errors) lineErrors.push(JSON.stringify({ line: d.line, error: d.message }));
+        });
+        // Tuples are classified in batches; a malformed line's error record keeps its place.
+        type Item = { tuple: Tuple } | { error: string };
+        let pending: Item[] = [];
+        const flush = async (): Promise<void> => {
+          const batch = pending.filter((x): x is { tuple: Tuple } => 'tuple' in x).map((x) => x.tuple);
+          const results = evaluate(batch);
+          let k = 0;
+          let chunk = '';
+          for (const item of pending) {
+            if ('error' in item) {
+              if (format === 'jsonl') chunk += item.error + '\n';
+              continue;
+            }
+            const rec = flowRecord(results[k++]!);
+            if (format === 'jsonl') chunk += JSON.stringify(rec) + '\n';
+            else if (format === 'csv') chunk += csvRow(rec) + '\n';
+            else table.push(rec);
+          }
+          pending = [];
+          await write(chunk);
+        };
+        interrupted = await interruptible(async (stopped) => {
+          for await (const t of tuples) {
+            for (const l of lineErrors) pending.push({ error: l });
+            lineErrors = [];
+            pending.push({ tuple: t });
+            if (pending.length >= 4096) {
+              classified += pending.length;
+              await flush();
+              progress.update((input as ReadStream).bytesRead ?? 0, classified);
+              if (stopped()) return true;
+            }
+          }
+          return false;
+        });
+        for (const l of lineErrors) pending.push({ error: l });
+        await flush();
+      }
       progress.stop();
       if (interrupted) {
         if (format === 'table') out.write(tableRows(table).join('\n') + '\n');

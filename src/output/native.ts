@@ -57,7 +57,8 @@ export interface NativeClassifyStats {
 /** Tuples per engine call: bounds the event buffer (chunk × stride words). */
 const CHUNK = 4096;
 
-interface ChunkOutputs {
+/** One engine call's outputs (classifyBatch with trace events). */
+export interface ChunkOutputs {
   verdict: Uint8Array;
   reason: Uint8Array;
   natBackend: Uint32Array;
@@ -146,7 +147,7 @@ export class NativeFlowClassifier {
           eventStride: K,
         };
         this.engine.classifyBatch(family, a.src, a.dst, a.sport, a.dport, a.proto, o);
-        for (let j = 0; j < n; j++) out[part[j]!] = this.result(batch[j]!, o, j);
+        for (let j = 0; j < n; j++) out[part[j]!] = this.resultOf(batch[j]!, o, j);
       }
     }
     this.stats.tuples += tuples.length;
@@ -166,7 +167,8 @@ export class NativeFlowClassifier {
     }
   }
 
-  private result(t: Tuple, o: ChunkOutputs, j: number): FlowResult {
+  /** Tuple j of an engine call (`t` itself) as a FlowResult; the reference evaluator's when its events overflowed. */
+  resultOf(t: Tuple, o: ChunkOutputs, j: number): FlowResult {
     const count = o.eventCount[j]!;
     if (count === EVENT_OVERFLOW) {
       this.stats.referenceTraces++;

@@ -5,7 +5,7 @@
 import type { IpAddr } from '../net/ip.js';
 import { formatIp, parseCidr, cidrContains, protocolName } from '../net/ip.js';
 import type { AddressOwner } from '../resolve/index.js';
-import type { Evaluation, FlowResult, TraceEntry } from '../reference/evaluate.js';
+import type { Evaluation, FlowResult, NatResult, TraceEntry } from '../reference/evaluate.js';
 import { decidingEvaluation, formatTraceEntry } from '../reference/evaluate.js';
 
 const PRIVATE = [
@@ -151,19 +151,30 @@ export function flowRecord(r: FlowResult): FlowRecord {
   if (t.icmpCode !== undefined) rec.icmp_code = t.icmpCode;
   if (s.labels) rec.source_labels = s.labels;
   if (d.labels) rec.dest_labels = d.labels;
-  if (r.nat) {
-    rec.dest_service_namespace = r.nat.service.namespace;
-    rec.dest_service_name = r.nat.service.name;
-    rec.dest_service_port = r.nat.service.port;
-    rec.nat = {
-      frontend: r.nat.frontend,
-      pre_dest_ip: formatIp(r.nat.preDst),
-      pre_dest_port: r.nat.preDport,
-      post_dest_ip: r.nat.postDst ? formatIp(r.nat.postDst) : null,
-      post_dest_port: r.nat.postDport ?? null,
-      backends: r.nat.backendCount,
-    };
-  }
+  if (r.nat) Object.assign(rec, natFields(r.nat));
+  return Object.assign(rec, evaluationFields(r));
+}
+
+/** The service and NAT fields of a record whose destination was a service frontend (in record order). */
+export function natFields(nat: NatResult): Pick<FlowRecord, 'dest_service_namespace' | 'dest_service_name' | 'dest_service_port' | 'nat'> {
+  return {
+    dest_service_namespace: nat.service.namespace,
+    dest_service_name: nat.service.name,
+    dest_service_port: nat.service.port,
+    nat: {
+      frontend: nat.frontend,
+      pre_dest_ip: formatIp(nat.preDst),
+      pre_dest_port: nat.preDport,
+      post_dest_ip: nat.postDst ? formatIp(nat.postDst) : null,
+      post_dest_port: nat.postDport ?? null,
+      backends: nat.backendCount,
+    },
+  };
+}
+
+/** The evaluation fields of a record (egress, ingress, host_policies, deciding; those present, in record order). */
+export function evaluationFields(r: FlowResult): Pick<FlowRecord, 'egress' | 'ingress' | 'host_policies' | 'deciding'> {
+  const rec: Pick<FlowRecord, 'egress' | 'ingress' | 'host_policies' | 'deciding'> = {};
   if (r.egress) rec.egress = directionRecord(r.egress, 'src');
   if (r.ingress) rec.ingress = directionRecord(r.ingress, 'dst');
   const host = r.evaluations.filter((e) => e !== r.egress && e !== r.ingress);
@@ -202,7 +213,7 @@ export const CSV_COLUMNS = [
 
 const CSV_SPECIAL = /[",\n\r]/;
 
-function csvField(v: string | number | null | undefined): string {
+export function csvField(v: string | number | null | undefined): string {
   if (v === undefined || v === null) return '';
   if (typeof v === 'number') return String(v);
   return CSV_SPECIAL.test(v) ? `"${v.replace(/"/g, '""')}"` : v;

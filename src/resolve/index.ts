@@ -5,7 +5,6 @@
  * sets rules refer to (§4), and service NAT (§6).
  */
 import type { IpAddr } from '../net/ip.js';
-import { familyBits } from '../net/ip.js';
 import type { Selector } from '../parse/selector/types.js';
 import type { Cluster, EntityRule, Policy, Profile, Rule, Tier } from '../model/types.js';
 import { buildEntities, buildProfiles, cmp, type Entity } from './entities.js';
@@ -75,21 +74,27 @@ class AddrMap<V> {
 /** An AddressOwner whose network set (display only) is looked up on first use. */
 /** Network-set CIDRs per family: by prefix length (longest first), then base address. */
 interface SetIndex {
-  v4: [number, Map<bigint, Entity>][];
+  v4: [number, Map<number, Entity>][];
   v6: [number, Map<bigint, Entity>][];
 }
 
 function buildSetIndex(sets: readonly Entity[]): SetIndex {
-  const by: Record<4 | 6, Map<number, Map<bigint, Entity>>> = { 4: new Map(), 6: new Map() };
+  const v4 = new Map<number, Map<number, Entity>>();
+  const v6 = new Map<number, Map<bigint, Entity>>();
   for (const s of sets) {
     for (const c of s.cidrs) {
-      let m = by[c.family].get(c.prefixLen);
-      if (!m) by[c.family].set(c.prefixLen, (m = new Map()));
-      if (!m.has(c.base)) m.set(c.base, s);
+      if (c.family === 4) {
+        let m = v4.get(c.prefixLen);
+        if (!m) v4.set(c.prefixLen, (m = new Map()));
+        if (!m.has(Number(c.base))) m.set(Number(c.base), s);
+      } else {
+        let m = v6.get(c.prefixLen);
+        if (!m) v6.set(c.prefixLen, (m = new Map()));
+        if (!m.has(c.base)) m.set(c.base, s);
+      }
     }
   }
-  const sorted = (m: Map<number, Map<bigint, Entity>>): [number, Map<bigint, Entity>][] => [...m].sort((a, b) => b[0] - a[0]);
-  return { v4: sorted(by[4]), v6: sorted(by[6]) };
+  return { v4: [...v4].sort((a, b) => b[0] - a[0]), v6: [...v6].sort((a, b) => b[0] - a[0]) };
 }
 
 class LazyOwner implements AddressOwner {
@@ -282,9 +287,17 @@ export class ResolvedCluster {
    */
   networkSetAt(addr: IpAddr): Entity | undefined {
     const index = (this.setIndex ??= buildSetIndex(this.setEntities));
-    const bits = familyBits(addr.family);
-    for (const [len, byBase] of addr.family === 4 ? index.v4 : index.v6) {
-      const host = BigInt(bits - len);
+    if (addr.family === 4) {
+      const v = Number(addr.value);
+      for (const [len, byBase] of index.v4) {
+        // The base as an unsigned 32-bit number (no BigInt per length).
+        const e = byBase.get(len === 0 ? 0 : ((v >>> (32 - len)) << (32 - len)) >>> 0);
+        if (e) return e;
+      }
+      return undefined;
+    }
+    for (const [len, byBase] of index.v6) {
+      const host = BigInt(128 - len);
       const e = byBase.get(len === 0 ? 0n : (addr.value >> host) << host);
       if (e) return e;
     }
