@@ -390,9 +390,15 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
     }
     let s = i;
     const n = b.length;
-    for (; i < n; i++) {
+    // Line ends found by indexOf (native), the next CR kept apart (none in most files).
+    let cr = b.indexOf(13, i);
+    for (;;) {
+      let lf = b.indexOf(10, i);
+      if (lf < 0) lf = n;
+      if (cr >= 0 && cr < i) cr = b.indexOf(13, i);
+      i = cr >= 0 && cr < lf ? cr : lf;
+      if (i >= n) break;
       const c = b[i]!;
-      if (c !== 10 && c !== 13) continue;
       line(b, s, i);
       // Line ends as node:readline splits them: CRLF, LF or a lone CR.
       if (c === 13) {
@@ -400,7 +406,7 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
           if (b[i + 1] === 10) i++;
         } else skipLf = true;
       }
-      s = i + 1;
+      s = ++i;
       if (headerErrors) {
         yield headerFailed();
         return;

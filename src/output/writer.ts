@@ -46,24 +46,82 @@ interface OwnerPart {
   forwardJson?: Uint8Array;
 }
 
-/** What an address writes: its IP fragments and its owner's part. */
-interface AddressPart {
-  owner: OwnerPart;
-  /** JSON: `{"source_ip":"IP","source_port":` and `,"dest_ip":"IP","dest_port":`. */
-  jsonSrcIp: Uint8Array;
-  jsonDstIp: Uint8Array;
-  /** CSV: `IP,`. */
-  csvIp: Uint8Array;
+/**
+ * Addresses to what they write: an open-addressing table from (family, four
+ * words) to a value — for IPv4 its owner's index (the address itself is
+ * written as digits), for IPv6 the index of its text and owner in `v6`.
+ * Emptied (with `v6`) when it holds `limit` addresses.
+ */
+class AddressTable {
+  private fam!: Uint8Array;
+  private keys!: Uint32Array;
+  private vals!: Int32Array;
+  private mask = 0;
+  count = 0;
+
+  constructor(private readonly limit: number) {
+    this.alloc(1 << 12);
+  }
+
+  private alloc(cap: number): void {
+    this.fam = new Uint8Array(cap);
+    this.keys = new Uint32Array(cap * 4);
+    this.vals = new Int32Array(cap);
+    this.mask = cap - 1;
+    this.count = 0;
+  }
+
+  private slot(family: number, w0: number, w1: number, w2: number, w3: number): number {
+    const h = family === 4 ? mix(4, w0) : mix(mix(mix(mix(6, w0), w1), w2), w3);
+    const fam = this.fam;
+    const keys = this.keys;
+    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+      const f = fam[i]!;
+      if (f === 0 || (f === family && keys[4 * i] === w0 && keys[4 * i + 1] === w1 && keys[4 * i + 2] === w2 && keys[4 * i + 3] === w3)) return i;
+    }
+  }
+
+  /** The value of an address (IPv4: w1..w3 zero), or -1. */
+  get(family: number, w0: number, w1: number, w2: number, w3: number): number {
+    const i = this.slot(family, w0, w1, w2, w3);
+    return this.fam[i] !== 0 ? this.vals[i]! : -1;
+  }
+
+  /** Adds an address not in the table; false when the table was emptied first (the caller's indexes with it). */
+  add(family: number, w0: number, w1: number, w2: number, w3: number, value: number): boolean {
+    let kept = true;
+    if (this.count >= this.limit) {
+      this.alloc(this.fam.length);
+      kept = false;
+    } else if (2 * (this.count + 1) > this.fam.length) {
+      const { fam, keys, vals } = this;
+      this.alloc(fam.length * 2);
+      for (let i = 0; i < fam.length; i++) {
+        if (fam[i] === 0) continue;
+        const j = this.slot(fam[i]!, keys[4 * i]!, keys[4 * i + 1]!, keys[4 * i + 2]!, keys[4 * i + 3]!);
+        this.fam[j] = fam[i]!;
+        this.keys.set(keys.subarray(4 * i, 4 * i + 4), 4 * j);
+        this.vals[j] = vals[i]!;
+        this.count++;
+      }
+    }
+    if (!kept) return false;
+    const i = this.slot(family, w0, w1, w2, w3);
+    this.fam[i] = family;
+    this.keys[4 * i] = w0;
+    this.keys[4 * i + 1] = w1;
+    this.keys[4 * i + 2] = w2;
+    this.keys[4 * i + 3] = w3;
+    this.vals[i] = value;
+    this.count++;
+    return true;
+  }
 }
 
-/** An address's part in its hash chain (IPv4: w0 only). */
-interface AddressEntry {
-  w0: number;
-  w1: number;
-  w2: number;
-  w3: number;
-  part: AddressPart;
-  next: AddressEntry | undefined;
+/** An IPv6 address's text (as formatIp writes it) and owner. */
+interface V6Part {
+  text: Uint8Array;
+  owner: number;
 }
 
 interface NatPart {
@@ -77,8 +135,8 @@ interface NatPart {
   dport: number;
   backend: number;
   next: NatPart | undefined;
-  /** The post-NAT destination (the backend), when there is one. */
-  post?: IpAddr;
+  /** The post-NAT destination (the backend), when there is one: family and words (IPv4: w[1..3] zero). */
+  post?: { family: number; w: number[] };
   /** `dest_port` after NAT (the backend's port), or -1 for the tuple's own. */
   postDport: number;
   /** JSON: `,"dest_service_namespace":...,"nat":{...}`. */
@@ -140,6 +198,10 @@ const ACTION_CSV = [bytes('deny,'), bytes('allow,')];
 const REASON_JSON = FLOW_REASONS.map((r) => bytes(json(r)));
 const REASON_CSV = FLOW_REASONS.map((r) => bytes(csvField(r) + ','));
 const NO_NAT_CSV = bytes(',,');
+const SOURCE_IP = bytes('{"source_ip":"');
+const SOURCE_PORT = bytes('","source_port":');
+const DEST_IP = bytes(',"dest_ip":"');
+const DEST_PORT = bytes('","dest_port":');
 const NULL = bytes('null');
 const ICMP_TYPE = bytes(',"icmp_type":');
 const ICMP_CODE = bytes(',"icmp_code":');
@@ -187,6 +249,27 @@ class ByteSink {
     this.pos = p;
   }
 
+  /** An IPv4 address (a 32-bit number) as a dotted quad. */
+  ipv4(v: number): void {
+    if (this.pos + 16 > this.buf.length) this.grow(16);
+    this.octet(v >>> 24);
+    this.buf[this.pos++] = 46;
+    this.octet((v >>> 16) & 255);
+    this.buf[this.pos++] = 46;
+    this.octet((v >>> 8) & 255);
+    this.buf[this.pos++] = 46;
+    this.octet(v & 255);
+  }
+
+  private octet(x: number): void {
+    const b = this.buf;
+    if (x >= 100) {
+      b[this.pos++] = 48 + ((x / 100) | 0);
+      b[this.pos++] = 48 + (((x / 10) | 0) % 10);
+    } else if (x >= 10) b[this.pos++] = 48 + ((x / 10) | 0);
+    b[this.pos++] = 48 + (x % 10);
+  }
+
   comma(): void {
     if (this.pos + 1 > this.buf.length) this.grow(1);
     this.buf[this.pos++] = 44;
@@ -201,10 +284,12 @@ const NO_BACKEND = FLOW_REASONS.indexOf('no_backend');
 export class FlowRecordWriter {
   readonly classifier: NativeFlowClassifier;
   private readonly stride: number;
-  private readonly addrs = new Map<number, AddressEntry>();
+  private readonly addrs: AddressTable;
+  private v6: V6Part[] = [];
+  private readonly ownerList: OwnerPart[] = [];
   private readonly nats = new Map<number, NatPart>();
   private readonly evals = new Map<number, EvalPart>();
-  private readonly owners = new Map<Entity | string, OwnerPart>();
+  private readonly owners = new Map<Entity | string, number>();
   /** Chains per cache before it is emptied (MAP_LIMIT; smaller in tests). */
   private readonly mapLimit: number;
   private readonly reference: ReferenceEvaluator;
@@ -221,6 +306,7 @@ export class FlowRecordWriter {
     options: { eventStride?: number; mapLimit?: number } = {},
   ) {
     this.mapLimit = options.mapLimit ?? MAP_LIMIT;
+    this.addrs = new AddressTable(this.mapLimit);
     this.classifier = new NativeFlowClassifier(model, engine, options);
     this.reference = new ReferenceEvaluator(model);
     this.stride = Math.max(1, Math.min(options.eventStride ?? engine.info().traceBound, MAX_EVENT_STRIDE));
@@ -287,7 +373,11 @@ export class FlowRecordWriter {
       return;
     }
     const fam = c.family;
-    const src = this.address(fam, batch.src, 4 * i);
+    const w = 4 * i;
+    const bs = batch.src;
+    const bd = batch.dst;
+    const so = this.ownerList[this.address(fam, bs[w]!, fam === 4 ? 0 : bs[w + 1]!, fam === 4 ? 0 : bs[w + 2]!, fam === 4 ? 0 : bs[w + 3]!)]!;
+    const srcV6 = fam === 6 ? this.v6Last : undefined;
     const proto = batch.proto[i]!;
     const sport = batch.sport[i]!;
     const dportIn = batch.dport[i]!;
@@ -295,17 +385,34 @@ export class FlowRecordWriter {
     const backend = o.natBackend[j]!;
     // A frontend was hit when the engine chose a backend or found none (the engine and the resolver agree: tested).
     const nat = backend !== NONE || reason === NO_BACKEND ? this.natPart(batch, i, backend) : undefined;
-    const dst = nat?.post ? this.addressOf(nat.post) : this.address(fam, batch.dst, 4 * i);
+    // The destination after NAT: its family, words and owner.
+    let dfam: number = fam;
+    let d0 = bd[w]!;
+    let d1 = fam === 4 ? 0 : bd[w + 1]!;
+    let d2 = fam === 4 ? 0 : bd[w + 2]!;
+    let d3 = fam === 4 ? 0 : bd[w + 3]!;
+    if (nat?.post) {
+      const p = nat.post;
+      dfam = p.family;
+      d0 = p.w[0]!;
+      d1 = p.w[1]!;
+      d2 = p.w[2]!;
+      d3 = p.w[3]!;
+    }
+    const dso = this.ownerList[this.address(dfam, d0, d1, d2, d3)]!;
+    const dstV6 = dfam === 6 ? this.v6Last : undefined;
     const dport = nat && nat.postDport >= 0 ? nat.postDport : dportIn;
     const ev = this.evalPart(batch, i, o, j, count);
     const allow = o.verdict[j] !== 0 ? 1 : 0;
-    const so = src.owner;
-    const dso = dst.owner;
     if (this.format === 'csv') {
-      out.put(src.csvIp);
+      if (srcV6) out.put(srcV6.text);
+      else out.ipv4(bs[w]!);
+      out.comma();
       if (sport >= 0) out.num(sport, true);
       else out.comma();
-      out.put(dst.csvIp);
+      if (dstV6) out.put(dstV6.text);
+      else out.ipv4(d0);
+      out.comma();
       if (dport >= 0) out.num(dport, true);
       else out.comma();
       out.put(PROTO_CSV[proto]!);
@@ -317,10 +424,16 @@ export class FlowRecordWriter {
       out.put(ev.csv);
       return;
     }
-    out.put(src.jsonSrcIp);
+    out.put(SOURCE_IP);
+    if (srcV6) out.put(srcV6.text);
+    else out.ipv4(bs[w]!);
+    out.put(SOURCE_PORT);
     if (sport >= 0) out.num(sport, false);
     else out.put(NULL);
-    out.put(dst.jsonDstIp);
+    out.put(DEST_IP);
+    if (dstV6) out.put(dstV6.text);
+    else out.ipv4(d0);
+    out.put(DEST_PORT);
     if (dport >= 0) out.num(dport, false);
     else out.put(NULL);
     out.put(PROTO_JSON[proto]!);
@@ -372,54 +485,39 @@ export class FlowRecordWriter {
     return name;
   }
 
-  /** The part of the address at words[w..w+4) (IPv4: words[w]). */
-  private address(family: Family, words: Uint32Array, w: number): AddressPart {
-    const w0 = words[w]!;
-    if (family === 4) {
-      for (let e = this.addrs.get(smi(mix(4, w0))); e; e = e.next) if (e.w0 === w0 && e.w1 === -1) return e.part;
-      return this.remember(4, w0, -1, 0, 0, { family: 4, value: BigInt(w0) });
+  /** The IPv6 part found by the last `address` call of an IPv6 address. */
+  private v6Last: V6Part | undefined;
+
+  /** The owner index of an address (IPv4: w1..w3 zero); for IPv6 its text part in v6Last. */
+  private address(family: number, w0: number, w1: number, w2: number, w3: number): number {
+    const v = this.addrs.get(family, w0, w1, w2, w3);
+    if (v >= 0) {
+      if (family === 4) return v;
+      this.v6Last = this.v6[v]!;
+      return this.v6Last.owner;
     }
-    const w1 = words[w + 1]!;
-    const w2 = words[w + 2]!;
-    const w3 = words[w + 3]!;
-    for (let e = this.addrs.get(smi(mix(mix(mix(mix(6, w0), w1), w2), w3))); e; e = e.next) {
-      if (e.w0 === w0 && e.w1 === w1 && e.w2 === w2 && e.w3 === w3) return e.part;
+    const a: IpAddr =
+      family === 4 ? { family: 4, value: BigInt(w0) } : { family: 6, value: (BigInt(w0) << 96n) | (BigInt(w1) << 64n) | (BigInt(w2) << 32n) | BigInt(w3) };
+    const owner = this.ownerPart(a, this.model.owner(a));
+    const value = family === 4 ? owner : this.v6.length;
+    if (!this.addrs.add(family, w0, w1, w2, w3, value)) {
+      // The table was emptied (and with it the IPv6 parts its values pointed to).
+      this.v6 = [];
+      this.addrs.add(family, w0, w1, w2, w3, family === 4 ? owner : 0);
     }
-    const value = (BigInt(w0) << 96n) | (BigInt(w1) << 64n) | (BigInt(w2) << 32n) | BigInt(w3);
-    return this.remember(6, w0, w1, w2, w3, { family: 6, value });
-  }
-
-  private addressOf(a: IpAddr): AddressPart {
-    const w = a.family === 4 ? new Uint32Array([Number(a.value)]) : new Uint32Array([96n, 64n, 32n, 0n].map((s) => Number((a.value >> s) & 0xffffffffn)));
-    return this.address(a.family, w, 0);
-  }
-
-  /** A new address's part, chained under its hash (IPv4: w1 = -1, never an IPv6 word). */
-  private remember(family: Family, w0: number, w1: number, w2: number, w3: number, a: IpAddr): AddressPart {
-    const h = smi(family === 4 ? mix(4, w0) : mix(mix(mix(mix(6, w0), w1), w2), w3));
-    if (this.addrs.size >= this.mapLimit) this.addrs.clear();
-    const part = this.addressPart(a);
-    this.addrs.set(h, { w0, w1, w2, w3, part, next: this.addrs.get(h) });
-    return part;
-  }
-
-  private addressPart(a: IpAddr): AddressPart {
-    const owner = this.model.owner(a);
-    const ip = json(formatIp(a));
-    return {
-      owner: this.ownerPart(a, owner),
-      jsonSrcIp: bytes(`{"source_ip":${ip},"source_port":`),
-      jsonDstIp: bytes(`,"dest_ip":${ip},"dest_port":`),
-      csvIp: bytes(csvField(formatIp(a)) + ','),
-    };
+    if (family === 4) return owner;
+    const part: V6Part = { text: bytes(formatIp(a)), owner };
+    this.v6.push(part);
+    this.v6Last = part;
+    return owner;
   }
 
   /** The owner's part: per endpoint, per network set, or per pvt/pub name of an unknown address. */
-  private ownerPart(a: IpAddr, owner: AddressOwner): OwnerPart {
+  private ownerPart(a: IpAddr, owner: AddressOwner): number {
     const f = endpointFields(a, owner);
     const key = owner.endpoint ?? owner.networkSet ?? f.name;
     const hit = this.owners.get(key);
-    if (hit) return hit;
+    if (hit !== undefined) return hit;
     const labels = f.labels ? json(f.labels) : undefined;
     const part: OwnerPart = {
       endpoint: owner.endpoint,
@@ -430,8 +528,9 @@ export class FlowRecordWriter {
       csv: bytes(`${csvField(f.type)},${csvField(f.namespace)},${csvField(f.name)},`),
     };
     if (owner.endpoint) part.endpointJson = bytes(json(endpointName(owner.endpoint)));
-    this.owners.set(key, part);
-    return part;
+    this.owners.set(key, this.ownerList.length);
+    this.ownerList.push(part);
+    return this.ownerList.length - 1;
   }
 
   private natPart(batch: TupleBatch, i: number, backend: number): NatPart {
@@ -452,11 +551,13 @@ export class FlowRecordWriter {
     const found = serviceFrontend(this.model, t);
     if (!found) throw new Error(`engine reported a NAT backend for ${formatIp(t.dst)}:${t.dport} that has no service frontend`);
     const r = found.result;
-    let post: IpAddr | undefined;
+    let post: NatPart['post'];
     if (backend !== NONE) {
       const b = this.engine.backends[backend]!;
-      r.postDst = post = b.addr;
+      r.postDst = b.addr;
       r.postDport = b.port;
+      const v = b.addr.value;
+      post = { family: b.addr.family, w: b.addr.family === 4 ? [Number(v), 0, 0, 0] : [96n, 64n, 32n, 0n].map((s) => Number((v >> s) & 0xffffffffn)) };
     }
     const nf = natFields(r);
     if (this.nats.size >= this.mapLimit) this.nats.clear();
