@@ -7,11 +7,14 @@ export {
   compile,
   createNativeClassifier,
   createBatchEvaluator,
+  createRecordWriter,
   type Loaded,
   type TupleInput,
 } from './api.js';
 export { NativeEngine, ImageLoadError, NativeUnavailableError, type BatchOutputs, type RuleInfo } from './native/index.js';
 export { NativeFlowClassifier, tupleArrays } from './output/native.js';
+export { FlowRecordWriter, type RecordFormat } from './output/writer.js';
+export { readTupleBatches, TupleBatch, ENTRY_ERROR, type BatchReaderOptions } from './io/columns.js';
 export type { CompiledImage, CompileStats } from './compile/index.js';
 export { inspectImage, formatInspect, type ImageSummary } from './format/inspect.js';
 export { loadCluster, type LoadInput, type LoadResult } from './model/load.js';

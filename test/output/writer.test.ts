@@ -137,3 +137,18 @@ t.test('tuples whose events overflow take the per-tuple path: same records', asy
   const model = new ResolvedCluster(loadGeneratedCluster(generateCluster(6, TINY)).cluster);
   await compare(t, model, generateTuples(6, model, 3000), 'event stride 2', { strategies: ['decision'], eventStride: 2 });
 });
+
+t.test('public API (README "Library use"): readTupleBatches + createRecordWriter', async (t) => {
+  const api = await import('../../src/index.js');
+  const { createReadStream, readFileSync } = await import('node:fs');
+  const { cluster } = await api.load([join(root, 'examples/egress-allowlist')]);
+  const flows = join(root, 'examples/egress-allowlist/flows.csv');
+  const writer = api.createRecordWriter(cluster, { node: 'node-1' }, 'jsonl');
+  const parts: Buffer[] = [];
+  for await (const batch of api.readTupleBatches(createReadStream(flows), { file: 'flows.csv' })) parts.push(writer.write(batch));
+  const got = Buffer.concat(parts).toString('utf8');
+  const nc = api.createNativeClassifier(cluster, { node: 'node-1' });
+  const want = nc.classify(parseTuplesCsv(readFileSync(flows, 'utf8'))).map((r) => JSON.stringify(api.flowRecord(r)) + '\n').join('');
+  t.equal(got, want, 'the records of flows.csv');
+  t.equal(got.split('\n').length - 1, 4, 'one per tuple');
+});
