@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { formatDiagnostic, InputError, type Diagnostic } from '../diag/diagnostic.js';
 import { load, type Loaded } from '../api.js';
 import type { ResolveOptions, TrafficKey } from '../resolve/options.js';
-import { readTuples } from '../io/tuples.js';
+import { ENTRY_ERROR, readTupleBatches } from '../io/columns.js';
 
 /** Exit codes: 0 ok, 1 expectation failed, 2 input or usage error. */
 export const EXIT_OK = 0;
@@ -93,9 +93,20 @@ export async function trafficOf(file: string): Promise<TrafficKey[]> {
   } catch (e) {
     throw new CliExit(EXIT_INPUT, `cannot read tuples: ${(e as Error).message}`);
   }
-  for await (const t of readTuples(input, file, () => {})) {
-    const k = `${t.src.family}|${t.src.value}|${t.dst.value}|${t.proto}|${t.dport ?? ''}`;
-    if (!keys.has(k)) keys.set(k, { src: t.src, dst: t.dst, proto: t.proto, dport: t.dport });
+  // Column batches (no Tuple per line): a key from the words, a TrafficKey per new one.
+  for await (const b of readTupleBatches(input, { file })) {
+    for (let i = 0; i < b.n; i++) {
+      const fam = b.kind[i]!;
+      if (fam === ENTRY_ERROR) continue;
+      const w = 4 * i;
+      const k =
+        fam === 4
+          ? `4|${b.src[w]}|${b.dst[w]}|${b.proto[i]}|${b.dport[i]}`
+          : `6|${b.src[w]},${b.src[w + 1]},${b.src[w + 2]},${b.src[w + 3]}|${b.dst[w]},${b.dst[w + 1]},${b.dst[w + 2]},${b.dst[w + 3]}|${b.proto[i]}|${b.dport[i]}`;
+      if (keys.has(k)) continue;
+      const t = b.tuple(i);
+      keys.set(k, { src: t.src, dst: t.dst, proto: t.proto, dport: t.dport });
+    }
   }
   return [...keys.values()];
 }
