@@ -518,6 +518,10 @@ class Engine {
     BigArray<uint32_t> cut;  // the roots' tables, concatenated
     uint32_t cutBase[4] = {0, 0, 0, 0};
     uint8_t cutShS[4] = {32, 32, 32, 32}, cutShD[4] = {32, 32, 32, 32}, cutD[4] = {0, 0, 0, 0};  // 32 - bits; dst bits
+    // The smallest block-relative rule index under each root (kNone: none): a
+    // lane whose first match so far is below it finds nothing better there
+    // (the SIMD stages skip that root's descent and scan for it).
+    uint32_t minRule[4] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
     uint32_t rootOf(uint32_t g, uint32_t srcA, uint32_t dstA) const {
       return cut[cutBase[g] + (((uint64_t(srcA) >> cutShS[g]) << cutD[g]) | (uint64_t(dstA) >> cutShD[g]))];
     }

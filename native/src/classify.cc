@@ -266,6 +266,7 @@ __attribute__((always_inline)) inline const MatchRec* Engine::firstDecided(uint3
     }
     uint32_t best = kNone;
     for (uint32_t g = 0; g < t.nRoots; g++) {
+      if (best < t.minRule[g]) continue;  // nothing better under this root
       const TreeNode* nd;
       if (p.hintLeaf && p.hintBlock == tierBlock) {
         nd = p.hintLeaf[g];  // descended already, in lockstep with other tuples
@@ -1151,51 +1152,54 @@ void Engine::classifyFastTransit(const Batch& in, const BatchOut& out) const {
         if (simd_ == kSimdAvx512) treeStageAvx512(t, m, live, noPorts, src, dst, proto, sport, dport, best, visited, call, &inexact);
         else treeStageAvx2(t, m, live, noPorts, src, dst, proto, sport, dport, best, visited, call, &inexact);
       } else {
-        // Lockstep descents, one unit per live lane and root (leafAt[g][k]:
-        // lane k's leaf under root g); keys as rows so the node's dimension
-        // indexes them (no branch). Then each lane's leaves in root order (a
-        // rule that is not an exact box gets matchRule).
+        // Root by root (as the SIMD stages): lockstep descents, one unit per
+        // live lane whose first match so far does not precede every rule of
+        // the root (leafAt[k]: lane k's leaf); keys as rows so the node's
+        // dimension indexes them (no branch). Then those lanes' leaves (a rule
+        // that is not an exact box gets matchRule).
         const TreeNode* nodes = t.nodes.get();
         const uint16_t* l16 = t.leaves16.get();
         const uint32_t* l32 = t.leaves.get();
         const uint32_t roots = t.nRoots;
-        uint32_t leafAt[4][kLanes], unit[kLanes * 4], idx[kLanes * 4], key[kLanes][8];
-        size_t nu = 0;
+        uint32_t leafAt[kLanes], unit[kLanes], idx[kLanes], laneOf[kLanes], key[kLanes][8];
         for (size_t k = 0; k < m; k++) {
+          best[k] = kNone;
           if (!((live >> k) & 1)) continue;
           key[k][0] = src[k];
           key[k][1] = dst[k];
           key[k][2] = proto[k];
           key[k][3] = sport[k];
           key[k][4] = dport[k];
-          for (uint32_t g = 0; g < roots; g++) {
-            unit[nu] = uint32_t(k) << 2 | g;
+        }
+        const Box* boxes = t.boxes.get();
+        for (uint32_t g = 0; g < roots; g++) {
+          size_t nu = 0;
+          for (size_t k = 0; k < m; k++) {
+            if (!((live >> k) & 1) || best[k] < t.minRule[g]) continue;
+            laneOf[nu] = unit[nu] = uint32_t(k);
             idx[nu] = t.rootOf(g, src[k], dst[k]);
             nu++;
           }
+          const size_t nl = nu;
+          lockstepRounds(
+              nu, idx, [&](size_t) { return nodes; }, [&](size_t j, uint32_t dim) { return key[unit[j]][dim]; },
+              [&](size_t j, const TreeNode& nd) {
+                // The leaf's list is read next.
+                __builtin_prefetch(l16 ? static_cast<const void*>(l16 + nd.w0) : static_cast<const void*>(l32 + nd.w0));
+                leafAt[unit[j]] = idx[j];
+              },
+              [&](size_t j, size_t last) { unit[j] = unit[last]; });
+          auto scanLanes = [&](const auto* lv) {
+            for (size_t j = 0; j < nl; j++) {
+              const uint32_t k = laneOf[j];
+              const uint8_t pf = protoFlags_[proto[k]];
+              auto inexactK = [&](uint32_t rule) { return inexact(k, rule); };
+              best[k] = leafFirst(lv, boxes, nodes[leafAt[k]], best[k], src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k], inexactK);
+            }
+          };
+          if (l16) scanLanes(l16);
+          else scanLanes(l32);
         }
-        lockstepRounds(
-            nu, idx, [&](size_t) { return nodes; }, [&](size_t j, uint32_t dim) { return key[unit[j] >> 2][dim]; },
-            [&](size_t j, const TreeNode& nd) {
-              // The leaf's list is read next.
-              __builtin_prefetch(l16 ? static_cast<const void*>(l16 + nd.w0) : static_cast<const void*>(l32 + nd.w0));
-              leafAt[unit[j] & 3][unit[j] >> 2] = idx[j];
-            },
-            [&](size_t j, size_t last) { unit[j] = unit[last]; });
-        const Box* boxes = t.boxes.get();
-        auto scanLanes = [&](const auto* lv) {
-          for (size_t k = 0; k < m; k++) {
-            if (!((live >> k) & 1)) continue;
-            const uint8_t pf = protoFlags_[proto[k]];
-            auto inexactK = [&](uint32_t rule) { return inexact(k, rule); };
-            best[k] = kNone;
-            for (uint32_t g = 0; g < roots; g++)
-              best[k] = leafFirst(lv, boxes, nodes[leafAt[g][k]], best[k], src[k], dst[k], proto[k], sport[k], dport[k], pf, &visited[k],
-                                  inexactK);
-          }
-        };
-        if (l16) scanLanes(l16);
-        else scanLanes(l32);
       }
       // What walkTiers and forwardTiers make of this one-block tier walk
       // (tabulated at load per first matching rule; st.rules: none).

@@ -1334,6 +1334,7 @@ void Engine::buildTrees() {
       if (!sub) break;
       auto addRoot = [&](const uint32_t* rules, uint32_t k) {
         const uint32_t g = tr.nRoots++;
+        for (uint32_t i = 0; i < k; i++) tr.minRule[g] = rules[i] < tr.minRule[g] ? rules[i] : tr.minRule[g];
         const CutChoice cc = chooseCut(spans.get(), rules, k, &work);
         const uint32_t cells = 1u << (cc.bitsS + cc.bitsD);
         if (!growArray(cutAll, capCut, uint64_t(nCut) + cells, uint64_t(1) << 20)) { tb.fail = true; return; }
