@@ -3,9 +3,8 @@ import { createReadStream, statSync, type ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import { formatDiagnostic, type DiagnosticBag } from '../diag/diagnostic.js';
-import { readTuples } from '../io/tuples.js';
 import { createBatchEvaluator, createRecordWriter } from '../api.js';
-import { readTupleBatches } from '../io/columns.js';
+import { ENTRY_ERROR, readTupleBatches } from '../io/columns.js';
 import type { Tuple } from '../net/tuple.js';
 import { csvRow, CSV_COLUMNS, flowRecord, tableRows, type FlowRecord } from '../output/records.js';
 import { CliExit, DATA_PATH_HELP, EXIT_INPUT, loadOrExit, resolveOptions, trafficOf } from './common.js';
@@ -97,11 +96,6 @@ Example:
         });
       } else {
         const evaluate = createBatchEvaluator(cluster, ropts, opts.engine as 'native' | 'reference', opts.strategy);
-        let lineErrors: string[] = [];
-        const tuples = readTuples(input, file, (diags) => {
-          report(diags);
-          for (const d of diags.errors) lineErrors.push(JSON.stringify({ line: d.line, error: d.message }));
-        });
         // Tuples are classified in batches; a malformed line's error record keeps its place.
         type Item = { tuple: Tuple } | { error: string };
         let pending: Item[] = [];
@@ -124,21 +118,16 @@ Example:
           await write(chunk);
         };
         interrupted = await interruptible(async (stopped) => {
-          for await (const t of tuples) {
-            for (const l of lineErrors) pending.push({ error: l });
-            lineErrors = [];
-            pending.push({ tuple: t });
-            if (pending.length >= 4096) {
-              classified += pending.length;
-              await flush();
-              progress.update((input as ReadStream).bytesRead ?? 0, classified);
-              if (stopped()) return true;
-            }
+          // The same reader (and its guards) as above, its entries as Tuples.
+          for await (const batch of readTupleBatches(input, { file, onError: report })) {
+            for (let i = 0; i < batch.n; i++) pending.push(batch.kind[i] === ENTRY_ERROR ? { error: batch.errors[i]! } : { tuple: batch.tuple(i) });
+            classified += batch.n;
+            await flush();
+            progress.update((input as ReadStream).bytesRead ?? 0, classified);
+            if (stopped()) return true;
           }
           return false;
         });
-        for (const l of lineErrors) pending.push({ error: l });
-        await flush();
       }
       progress.stop();
       if (interrupted) {

@@ -7,7 +7,10 @@
  * every tuple and every error is exactly what `readTuples` gives: the same
  * line splitting (CRLF, LF or a lone CR, like node:readline), blank and `#`
  * lines skipped, the same diagnostics and line numbers. Tested equal to it
- * (test/io/columns.test.ts). Memory: one batch and one partial line.
+ * (test/io/columns.test.ts). Memory: one batch and one partial line of at
+ * most MAX_LINE bytes — a longer line is an error of its own, and a pcap or
+ * pcapng capture given by mistake is named as such (where readTuples would
+ * read them as text).
  */
 import type { Readable } from 'node:stream';
 import { DiagnosticBag } from '../diag/diagnostic.js';
@@ -374,14 +377,60 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
     errorsOf(headerErrors!, errs);
     return errs;
   };
+  // A line longer than MAX_LINE is an error of its own (its bytes skipped to
+  // its end: memory stays bounded on a file without line ends).
+  const overlongEnd = (): void => {
+    lineNo++;
+    const diags = new DiagnosticBag();
+    const what = parser ? 'line' : 'header line';
+    diags.error('NV-TUPLE', `${what} longer than ${MAX_LINE.toLocaleString('en-US')} bytes`, { file, line: lineNo, column: 1 });
+    if (parser) errorsOf(diags, batch);
+    else headerErrors = diags;
+  };
   let rest: Buffer | undefined;
   let skipLf = false;
+  let overlong = false;
+  let first = true;
   for await (const chunk of input as AsyncIterable<Buffer | string>) {
     let b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     let i = 0;
+    if (first && b.length > 0) {
+      first = false;
+      const magic = b.length >= 4 ? captureMagic(b) : undefined;
+      if (magic) {
+        const diags = new DiagnosticBag();
+        diags.error('NV-TUPLE-HEADER', `this is a ${magic} capture, not a tuple CSV (a header naming any of ${COLUMN_NAMES.join(', ')}, then one tuple per line)`, { file, line: 1, column: 1 });
+        headerErrors = diags;
+        yield headerFailed();
+        return;
+      }
+    }
     if (skipLf && b.length > 0) {
       if (b[0] === 10) i = 1;
       skipLf = false;
+    }
+    if (overlong) {
+      // Skip to the overlong line's end.
+      let e = b.indexOf(10, i);
+      const r = b.indexOf(13, i);
+      if (e < 0 || (r >= 0 && r < e)) e = r;
+      if (e < 0) continue;
+      overlong = false;
+      overlongEnd();
+      if (b[e] === 13) {
+        if (e + 1 < b.length) {
+          if (b[e + 1] === 10) e++;
+        } else skipLf = true;
+      }
+      i = e + 1;
+      if (headerErrors) {
+        yield headerFailed();
+        return;
+      }
+      if (batch.n >= batch.size) {
+        yield batch;
+        batch.n = 0;
+      }
     }
     if (rest) {
       b = Buffer.concat([rest, b.subarray(i)]);
@@ -399,7 +448,8 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
       i = cr >= 0 && cr < lf ? cr : lf;
       if (i >= n) break;
       const c = b[i]!;
-      line(b, s, i);
+      if (i - s > MAX_LINE) overlongEnd();
+      else line(b, s, i);
       // Line ends as node:readline splits them: CRLF, LF or a lone CR.
       if (c === 13) {
         if (i + 1 < n) {
@@ -416,9 +466,24 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
         batch.n = 0;
       }
     }
-    if (s < n) rest = Buffer.from(b.subarray(s));
+    if (s < n) {
+      if (n - s > MAX_LINE) overlong = true;
+      else rest = Buffer.from(b.subarray(s));
+    }
   }
-  if (rest && rest.length > 0) line(rest, 0, rest.length);
+  if (overlong) overlongEnd();
+  else if (rest && rest.length > 0) line(rest, 0, rest.length);
   if (headerErrors) yield headerFailed();
   else if (batch.n > 0) yield batch;
+}
+
+/** Longest line read (bytes, without its end). */
+export const MAX_LINE = 1 << 20;
+
+/** The capture format whose magic number starts b, if any (pcap in either byte order and resolution, pcapng). */
+function captureMagic(b: Buffer): string | undefined {
+  const m = b.readUInt32BE(0);
+  if (m === 0xa1b2c3d4 || m === 0xd4c3b2a1 || m === 0xa1b23c4d || m === 0x4d3cb2a1) return 'pcap';
+  if (m === 0x0a0d0d0a) return 'pcapng';
+  return undefined;
 }

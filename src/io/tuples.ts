@@ -67,14 +67,29 @@ export interface TupleParser {
   parseLine(line: string, lineNo: number, diags?: DiagnosticBag): Tuple | undefined;
 }
 
+/** Unknown header columns reported one by one; more are summed up in one line. */
+const MAX_UNKNOWN_COLUMNS = 8;
+
 export function headerParser(header: string, file: string, headerDiags: DiagnosticBag): TupleParser | undefined {
   const diags = headerDiags;
+  // Binary data (a capture, an image, a compressed file) is one error, not a column per comma.
+  if (/[\u0000\ufffd]/.test(header)) {
+    diags.error('NV-TUPLE-HEADER', `binary data where the header was expected: not a tuple CSV (a header naming any of ${COLUMNS.join(', ')})`, { file, line: 1, column: 1 });
+    return undefined;
+  }
   const names = splitCsv(header).map((s) => s.toLowerCase());
   const index: Partial<Record<Column, number>> = {};
+  let unknown = 0;
   names.forEach((n, i) => {
     if ((COLUMNS as readonly string[]).includes(n)) index[n as Column] = i;
-    else diags.error('NV-TUPLE-HEADER', `unknown column "${n}" (expected any of ${COLUMNS.join(', ')})`, { file, line: 1, column: 1 });
+    else if (++unknown <= MAX_UNKNOWN_COLUMNS) {
+      const shown = n.length > 64 ? `${n.slice(0, 64)}…` : n;
+      diags.error('NV-TUPLE-HEADER', `unknown column "${shown}" (expected any of ${COLUMNS.join(', ')})`, { file, line: 1, column: 1 });
+    }
   });
+  if (unknown > MAX_UNKNOWN_COLUMNS) {
+    diags.error('NV-TUPLE-HEADER', `${unknown - MAX_UNKNOWN_COLUMNS} more unknown columns`, { file, line: 1, column: 1 });
+  }
   for (const req of ['src', 'dst', 'proto'] as const) {
     if (index[req] === undefined) diags.error('NV-TUPLE-HEADER', `missing required column "${req}"`, { file, line: 1, column: 1 });
   }

@@ -264,3 +264,20 @@ t.test('usage errors exit 2', async (t) => {
   t.equal(run(['explain', '-p', example, '--src', 'x', '--dst', '1.1.1.1', '--proto', 'tcp']).code, 2, 'bad address');
   t.equal(run(['verify', '/nonexistent/path']).code, 2, 'missing path');
 });
+
+t.test('classify: a capture given as tuples is named, on every output path; exit 2', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'nv-cli-pcap-'));
+  const file = join(dir, 'capture.pcap');
+  // A pcap global header (little-endian magic) and a few bytes of packet data.
+  writeFileSync(file, Buffer.concat([Buffer.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0]), Buffer.alloc(16), Buffer.from('\n,,\n')]));
+  try {
+    for (const extra of [['--format', 'jsonl'], ['--format', 'table'], ['--engine', 'reference', '--format', 'csv']]) {
+      const r = run(['classify', '-p', example, '--tuples', file, ...extra]);
+      t.equal(r.code, 2, `${extra.join(' ')}: exit 2`);
+      t.match(r.stderr, /error NV-TUPLE-HEADER: this is a pcap capture, not a tuple CSV/, `${extra.join(' ')}: named`);
+      t.notMatch(r.stderr, /at .*\.ts:\d+/, `${extra.join(' ')}: no stack trace`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

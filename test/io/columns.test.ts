@@ -12,7 +12,7 @@ import { formatDiagnostic, type DiagnosticBag } from '../../src/diag/diagnostic.
 import { Rng } from '../../src/gen/random.js';
 import { formatIp, type IpAddr } from '../../src/net/ip.js';
 import type { Tuple } from '../../src/net/tuple.js';
-import { ENTRY_ERROR, readTupleBatches } from '../../src/io/columns.js';
+import { ENTRY_ERROR, MAX_LINE, readTupleBatches } from '../../src/io/columns.js';
 import { readTuples } from '../../src/io/tuples.js';
 
 type Entry = { tuple: Tuple } | { error: string };
@@ -151,4 +151,39 @@ t.test('fields the line parser trims or unquotes', async (t) => {
   const got = await batchReader(bytes, [5], 4096);
   t.same(got, await lineReader(bytes));
   t.equal(got.entries.filter((e) => !e.startsWith('error')).length, 2);
+});
+
+t.test('a capture given as tuples is named; an overlong line is an error of its own', async (t) => {
+  const errorsOf = async (bytes: Buffer, sizes = [4096]): Promise<{ entries: string[]; diags: string[] }> => batchReader(bytes, sizes, 4096);
+  for (const [magic, name] of [
+    [[0xd4, 0xc3, 0xb2, 0xa1], 'pcap'],
+    [[0xa1, 0xb2, 0xc3, 0xd4], 'pcap'],
+    [[0x4d, 0x3c, 0xb2, 0xa1], 'pcap'],
+    [[0x0a, 0x0d, 0x0d, 0x0a], 'pcapng'],
+  ] as const) {
+    const got = await errorsOf(Buffer.concat([Buffer.from(magic), Buffer.alloc(200, 0x2c), Buffer.from('\n1,2\n')]));
+    t.same(got.diags, [`in.csv:1:1: error NV-TUPLE-HEADER: this is a ${name} capture, not a tuple CSV (a header naming any of src, dst, proto, sport, dport, icmp_type, icmp_code, then one tuple per line)`], name);
+    t.equal(got.entries.length, 1, `${name}: one error record`);
+  }
+  // A line over MAX_LINE in the middle: its own error, the lines around it read.
+  const long = 'x'.repeat(MAX_LINE + 10);
+  for (const sizes of [[1 << 20], [65536], [7, 1 << 16, 3]]) {
+    const got = await errorsOf(Buffer.from(`src,dst,proto\n10.0.0.1,10.0.0.2,tcp\n${long}\n10.0.0.3,10.0.0.4,udp\r\n${long}\r\n10.0.0.5,10.0.0.6,6\n${long}`), sizes);
+    t.same(got.diags, [2, 4, 6].map((l) => `in.csv:${l + 1}:1: error NV-TUPLE: line longer than 1,048,576 bytes`), `chunks ${sizes}: three overlong lines`);
+    t.equal(got.entries.filter((e) => !e.startsWith('error')).length, 3, `chunks ${sizes}: the three tuples read`);
+  }
+  // A file without line ends: one header error, read in bounded memory.
+  const blob = Buffer.alloc(3 * MAX_LINE, 0x41);
+  const got = await errorsOf(blob, [65536]);
+  t.same(got.diags, ['in.csv:1:1: error NV-TUPLE: header line longer than 1,048,576 bytes']);
+});
+
+t.test('binary data or a very wide header: few, clear header errors', async (t) => {
+  const bin = await batchReader(Buffer.from([0x00, 0x01, 0x2c, 0xff, 0xfe, 0x0a, 0x31]), [4096], 4096);
+  t.equal(bin.diags.length, 1);
+  t.match(bin.diags[0]!, /binary data where the header was expected: not a tuple CSV/);
+  const wide = await batchReader(Buffer.from(['src', 'dst', 'proto', ...Array.from({ length: 30 }, (_, i) => `c${'y'.repeat(100)}${i}`)].join(',') + '\n'), [4096], 4096);
+  t.equal(wide.diags.length, 9, '8 unknown columns and a count of the rest');
+  t.match(wide.diags[0]!, /unknown column "cyyyy[y]+…"/);
+  t.match(wide.diags[8]!, /22 more unknown columns/);
 });
