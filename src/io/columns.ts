@@ -389,6 +389,15 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
   };
   let rest: Buffer | undefined;
   let skipLf = false;
+  // Past the line end at b[e], as node:readline splits lines: CRLF, LF or a
+  // lone CR (a CR ending the chunk: an LF starting the next one is skipped).
+  const past = (b: Buffer, e: number): number => {
+    if (b[e] === 13) {
+      if (e + 1 >= b.length) skipLf = true;
+      else if (b[e + 1] === 10) return e + 2;
+    }
+    return e + 1;
+  };
   let overlong = false;
   let first = true;
   for await (const chunk of input as AsyncIterable<Buffer | string>) {
@@ -417,12 +426,7 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
       if (e < 0) continue;
       overlong = false;
       overlongEnd();
-      if (b[e] === 13) {
-        if (e + 1 < b.length) {
-          if (b[e + 1] === 10) e++;
-        } else skipLf = true;
-      }
-      i = e + 1;
+      i = past(b, e);
       if (headerErrors) {
         yield headerFailed();
         return;
@@ -447,16 +451,9 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
       if (cr >= 0 && cr < i) cr = b.indexOf(13, i);
       i = cr >= 0 && cr < lf ? cr : lf;
       if (i >= n) break;
-      const c = b[i]!;
       if (i - s > MAX_LINE) overlongEnd();
       else line(b, s, i);
-      // Line ends as node:readline splits them: CRLF, LF or a lone CR.
-      if (c === 13) {
-        if (i + 1 < n) {
-          if (b[i + 1] === 10) i++;
-        } else skipLf = true;
-      }
-      s = ++i;
+      s = i = past(b, i);
       if (headerErrors) {
         yield headerFailed();
         return;
