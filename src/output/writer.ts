@@ -5,14 +5,19 @@
  * A record is the concatenation of parts that repeat across tuples, each
  * built once by the same functions the per-tuple path uses (flowRecord's
  * endpointFields, natFields, evaluationFields; JSON.stringify, csvField) and
- * kept in bounded maps:
- *  - per address: its formatted IP and endpoint fields (source and dest forms);
+ * kept as UTF-8 bytes:
+ *  - per owner (endpoint, network set, or the pvt/pub name of an unknown
+ *    address): its endpoint fields, source and dest forms;
+ *  - per address: its owner, in an open-addressing table (bounded; IPv4
+ *    addresses are written as digits, IPv6 ones keep their text);
  *  - per service frontend hit (destination, protocol, port, backend): the
  *    service and NAT fields and the post-NAT destination;
- *  - per (trace events, source endpoint, destination endpoint): the
- *    evaluation fields (egress, ingress, host_policies, deciding). The events
- *    name every evaluation with its entries, Log hits, reason and action, and
- *    the endpoints are the only other input of those fields.
+ *  - per sequence of trace events: the evaluation fields (egress, ingress,
+ *    host_policies, deciding) as a template whose holes are the evaluated
+ *    endpoints' names. The events name every evaluation with its slot,
+ *    entries, Log hits, reason and action; the endpoints (by slot: source,
+ *    destination, their nodes' forward host endpoints, the transit one) are
+ *    the only other input of those fields.
  * The tuple's own numbers (ports, protocol, ICMP type/code), the verdict and
  * the flow reason are written per tuple. A tuple whose events overflowed
  * takes the per-tuple path whole. Byte-for-byte equal to
@@ -205,7 +210,6 @@ const DEST_PORT = bytes('","dest_port":');
 const NULL = bytes('null');
 const ICMP_TYPE = bytes(',"icmp_type":');
 const ICMP_CODE = bytes(',"icmp_code":');
-const NEWLINE = bytes('\n');
 
 /** A batch's output bytes: fragments copied in, numbers written as digits. */
 class ByteSink {
