@@ -185,8 +185,14 @@ function mix(h: number, w: number): number {
 /** A hash as a map key V8 keeps unboxed (a small integer). */
 const smi = (h: number): number => h & 0x3fffffff;
 
-/** Chains per map before it is emptied (bounds memory on captures of millions of addresses). */
-const MAP_LIMIT = 500_000;
+/**
+ * Cache sizes before a cache is emptied, bounding memory on captures of
+ * millions of addresses: addresses (21 bytes each in typed arrays, plus the
+ * text of IPv6 ones) and the NAT and evaluation parts (an evaluation part is a
+ * record's policy fields, up to a few KB).
+ */
+const ADDRESS_LIMIT = 1 << 20;
+const PART_LIMIT = 1 << 16;
 
 const json = (v: unknown): string => JSON.stringify(v);
 /** `{"a":1,"b":2}` as `,"a":1,"b":2` (empty for `{}`). */
@@ -294,7 +300,7 @@ export class FlowRecordWriter {
   private readonly nats = new Map<number, NatPart>();
   private readonly evals = new Map<number, EvalPart>();
   private readonly owners = new Map<Entity | string, number>();
-  /** Chains per cache before it is emptied (MAP_LIMIT; smaller in tests). */
+  /** Entries per NAT and evaluation cache before it is emptied (PART_LIMIT; smaller in tests). */
   private readonly mapLimit: number;
   private readonly reference: ReferenceEvaluator;
   private transitJson?: Uint8Array;
@@ -307,10 +313,11 @@ export class FlowRecordWriter {
     readonly model: ResolvedCluster,
     readonly engine: NativeEngine,
     readonly format: RecordFormat,
+    /** mapLimit: every cache's size (tests of their emptying). */
     options: { eventStride?: number; mapLimit?: number } = {},
   ) {
-    this.mapLimit = options.mapLimit ?? MAP_LIMIT;
-    this.addrs = new AddressTable(this.mapLimit);
+    this.mapLimit = options.mapLimit ?? PART_LIMIT;
+    this.addrs = new AddressTable(options.mapLimit ?? ADDRESS_LIMIT);
     this.classifier = new NativeFlowClassifier(model, engine, options);
     this.reference = new ReferenceEvaluator(model);
     this.stride = Math.max(1, Math.min(options.eventStride ?? engine.info().traceBound, MAX_EVENT_STRIDE));
