@@ -14,9 +14,9 @@
  */
 import type { Readable } from 'node:stream';
 import { DiagnosticBag } from '../diag/diagnostic.js';
-import { parseIp } from '../net/ip.js';
+import { addrToWords, parseIp, wordsToAddr } from '../net/ip.js';
 import type { Tuple } from '../net/tuple.js';
-import { headerParser, type TupleParser } from './tuples.js';
+import { COLUMNS, headerParser, PROTO_BY_NAME, type TupleParser } from './tuples.js';
 
 /** Entry kinds of a batch. */
 export const ENTRY_ERROR = 0;
@@ -29,7 +29,7 @@ export const ENTRY_ERROR = 0;
 export class TupleBatch {
   n = 0;
   readonly kind: Uint8Array;
-  /** Four words per entry, most significant first (IPv4: word 0 only). */
+  /** Four words per entry, most significant first (IPv4: the address, then zeros). */
   readonly src: Uint32Array;
   readonly dst: Uint32Array;
   readonly proto: Uint8Array;
@@ -66,8 +66,8 @@ export class TupleBatch {
   addTuple(t: Tuple): void {
     const i = this.n++;
     this.kind[i] = t.src.family;
-    putAddr(this.src, i, t.src.value, t.src.family);
-    putAddr(this.dst, i, t.dst.value, t.dst.family);
+    addrToWords(t.src, this.src, 4 * i);
+    addrToWords(t.dst, this.dst, 4 * i);
     this.proto[i] = t.proto;
     this.sport[i] = t.sport ?? -1;
     this.dport[i] = t.dport ?? -1;
@@ -78,7 +78,10 @@ export class TupleBatch {
   /** Entry i as a Tuple (tuples only). */
   tuple(i: number): Tuple {
     const family = this.kind[i] as 4 | 6;
-    const t: Tuple = { src: { family, value: getAddr(this.src, i, family) }, dst: { family, value: getAddr(this.dst, i, family) }, proto: this.proto[i]! };
+    const w = 4 * i;
+    const s = this.src;
+    const d = this.dst;
+    const t: Tuple = { src: wordsToAddr(family, s[w]!, s[w + 1], s[w + 2], s[w + 3]), dst: wordsToAddr(family, d[w]!, d[w + 1], d[w + 2], d[w + 3]), proto: this.proto[i]! };
     if (this.sport[i]! >= 0) t.sport = this.sport[i]!;
     if (this.dport[i]! >= 0) t.dport = this.dport[i]!;
     if (this.icmpType[i]! >= 0) t.icmpType = this.icmpType[i]!;
@@ -87,54 +90,23 @@ export class TupleBatch {
   }
 }
 
-function putAddr(w: Uint32Array, i: number, v: bigint, family: 4 | 6): void {
-  if (family === 4) {
-    w[4 * i] = Number(v);
-    return;
-  }
-  w[4 * i] = Number(v >> 96n);
-  w[4 * i + 1] = Number((v >> 64n) & 0xffffffffn);
-  w[4 * i + 2] = Number((v >> 32n) & 0xffffffffn);
-  w[4 * i + 3] = Number(v & 0xffffffffn);
-}
-
-function getAddr(w: Uint32Array, i: number, family: 4 | 6): bigint {
-  if (family === 4) return BigInt(w[4 * i]!);
-  return (BigInt(w[4 * i]!) << 96n) | (BigInt(w[4 * i + 1]!) << 64n) | (BigInt(w[4 * i + 2]!) << 32n) | BigInt(w[4 * i + 3]!);
-}
-
-const COLUMN_NAMES = ['src', 'dst', 'proto', 'sport', 'dport', 'icmp_type', 'icmp_code'] as const;
-
-/** Protocol names the byte parser knows (the line parser knows the same, any case). */
-const PROTO_NAMES: [string, number][] = [
-  ['tcp', 6],
-  ['udp', 17],
-  ['icmp', 1],
-  ['icmpv6', 58],
-  ['icmp6', 58],
-  ['sctp', 132],
-  ['udplite', 136],
-];
+/** Protocol names, as the line parser knows them (any case). */
+const PROTO_NAMES = Object.entries(PROTO_BY_NAME);
 
 /**
- * The byte parser of one line, for a header whose columns it knows. Returns
- * false (nothing added) for any line it leaves to the line parser.
+ * The byte parser of one line, for the columns of the header the line parser
+ * read. Returns false (nothing added) for any line it leaves to the line
+ * parser.
  */
 class FastLine {
-  /** Field index per column (src, dst, proto, sport, dport, icmp_type, icmp_code), -1 when absent. */
+  /** Field index per entry of COLUMNS, -1 when absent. */
   private readonly col: Int32Array;
   private readonly fields: number;
   private readonly starts: Int32Array;
   private readonly ends: Int32Array;
-  private readonly v6: number[] = [0, 0, 0, 0];
 
-  constructor(header: string) {
-    const names = header.split(',').map((s) => s.trim().toLowerCase());
-    this.col = new Int32Array(COLUMN_NAMES.length);
-    // A repeated column: the last one, as the line parser takes it.
-    COLUMN_NAMES.forEach((c, k) => {
-      this.col[k] = names.lastIndexOf(c);
-    });
+  constructor(columns: readonly number[]) {
+    this.col = Int32Array.from(columns);
     this.fields = Math.max(...this.col) + 1;
     this.starts = new Int32Array(this.fields);
     this.ends = new Int32Array(this.fields);
@@ -207,6 +179,7 @@ class FastLine {
     }
     if (octets === 4 && j === e) {
       w[4 * i] = v;
+      w[4 * i + 1] = w[4 * i + 2] = w[4 * i + 3] = 0;
       return 4;
     }
     // IPv6 (or nothing): hex groups here, other forms (an IPv4 tail) by the address parser.
@@ -219,7 +192,7 @@ class FastLine {
         }
         const a = parseIp(b.toString('latin1', s, e));
         if (!a || a.family !== 6) return 0;
-        putAddr(w, i, a.value, 6);
+        addrToWords(a, w, 4 * i);
         return 6;
       }
     }
@@ -354,8 +327,7 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
     if (!parser) {
       parser = headerParser(text, file, diags);
       if (!parser) headerErrors = diags;
-      // The byte parser splits the header as the line parser does when it has no quotes.
-      else if (!text.includes('"')) fast = new FastLine(text);
+      else fast = new FastLine(parser.columns);
       return;
     }
     const t = parser.parseLine(text, lineNo, diags);
@@ -408,7 +380,7 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
       const magic = b.length >= 4 ? captureMagic(b) : undefined;
       if (magic) {
         const diags = new DiagnosticBag();
-        diags.error('NV-TUPLE-HEADER', `this is a ${magic} capture, not a tuple CSV (a header naming any of ${COLUMN_NAMES.join(', ')}, then one tuple per line)`, { file, line: 1, column: 1 });
+        diags.error('NV-TUPLE-HEADER', `this is a ${magic} capture, not a tuple CSV (a header naming any of ${COLUMNS.join(', ')}, then one tuple per line)`, { file, line: 1, column: 1 });
         headerErrors = diags;
         yield headerFailed();
         return;
@@ -417,24 +389,6 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
     if (skipLf && b.length > 0) {
       if (b[0] === 10) i = 1;
       skipLf = false;
-    }
-    if (overlong) {
-      // Skip to the overlong line's end.
-      let e = b.indexOf(10, i);
-      const r = b.indexOf(13, i);
-      if (e < 0 || (r >= 0 && r < e)) e = r;
-      if (e < 0) continue;
-      overlong = false;
-      overlongEnd();
-      i = past(b, e);
-      if (headerErrors) {
-        yield headerFailed();
-        return;
-      }
-      if (batch.n >= batch.size) {
-        yield batch;
-        batch.n = 0;
-      }
     }
     if (rest) {
       b = Buffer.concat([rest, b.subarray(i)]);
@@ -451,8 +405,10 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
       if (cr >= 0 && cr < i) cr = b.indexOf(13, i);
       i = cr >= 0 && cr < lf ? cr : lf;
       if (i >= n) break;
-      if (i - s > MAX_LINE) overlongEnd();
+      // An overlong line's start was dropped with the chunks before this one.
+      if (overlong || i - s > MAX_LINE) overlongEnd();
       else line(b, s, i);
+      overlong = false;
       s = i = past(b, i);
       if (headerErrors) {
         yield headerFailed();
@@ -464,7 +420,7 @@ export async function* readTupleBatches(input: AsyncIterable<Buffer | string> | 
       }
     }
     if (s < n) {
-      if (n - s > MAX_LINE) overlong = true;
+      if (overlong || n - s > MAX_LINE) overlong = true;
       else rest = Buffer.from(b.subarray(s));
     }
   }

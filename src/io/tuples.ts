@@ -10,7 +10,8 @@ import { DiagnosticBag } from '../diag/diagnostic.js';
 import { parseIp } from '../net/ip.js';
 import type { Tuple } from '../net/tuple.js';
 
-const PROTO_BY_NAME: Record<string, number> = {
+/** Protocol names a tuple file may use (any case). */
+export const PROTO_BY_NAME: Readonly<Record<string, number>> = {
   tcp: 6,
   udp: 17,
   icmp: 1,
@@ -20,7 +21,8 @@ const PROTO_BY_NAME: Record<string, number> = {
   udplite: 136,
 };
 
-const COLUMNS = ['src', 'dst', 'proto', 'sport', 'dport', 'icmp_type', 'icmp_code'] as const;
+/** The columns a tuple file's header may name (src, dst and proto required). */
+export const COLUMNS = ['src', 'dst', 'proto', 'sport', 'dport', 'icmp_type', 'icmp_code'] as const;
 type Column = (typeof COLUMNS)[number];
 
 /** Parses a protocol name (any case) or number 0–255. */
@@ -63,6 +65,8 @@ export class TupleParseError extends Error {
 }
 
 export interface TupleParser {
+  /** Per entry of COLUMNS, its field index in a line (the last of a repeated column), or -1. */
+  readonly columns: readonly number[];
   /** Parses one data line; returns undefined and records a diagnostic if invalid. */
   parseLine(line: string, lineNo: number, diags?: DiagnosticBag): Tuple | undefined;
 }
@@ -95,6 +99,7 @@ export function headerParser(header: string, file: string, headerDiags: Diagnost
   }
   if (diags.hasErrors()) return undefined;
   return {
+    columns: COLUMNS.map((c) => index[c] ?? -1),
     parseLine(line: string, lineNo: number, lineDiags: DiagnosticBag = headerDiags): Tuple | undefined {
       const diags = lineDiags;
       const f = splitCsv(line);

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import type { Family, IpAddr } from '../net/ip.js';
+import { wordsToAddr, type Family, type IpAddr } from '../net/ip.js';
 import { readImage, type ImageView } from '../format/image.js';
 import { EVAL_REASONS, FLOW_REASONS, FORMAT_MAJOR, NONE, SECTIONS } from '../format/spec.js';
 
@@ -175,12 +175,6 @@ export interface BackendInfo {
 
 const ACTIONS = ['allow', 'deny', 'pass', 'log'] as const;
 
-function wordsToAddr(family: Family, w: number[]): IpAddr {
-  if (family === 4) return { family, value: BigInt(w[0]! >>> 0) };
-  let v = 0n;
-  for (const x of w) v = (v << 32n) | BigInt(x >>> 0);
-  return { family, value: v };
-}
 
 /** Comparable per-tuple record (deciding entries as `tier|name|action|ruleIndex`). */
 export interface NativeFlowRecord {
@@ -222,7 +216,7 @@ export class NativeEngine {
       fastFn = loadAddon().fastShared(fastIo);
     }
     this.slot = raw.fastSlot(this.scratch, STRATEGY_CODE[strategy]);
-    this.backends = image.records('NAT_BACKENDS').map((b) => ({ addr: wordsToAddr(Number(b.family) as Family, b.addr as number[]), port: Number(b.port) }));
+    this.backends = image.records('NAT_BACKENDS').map((b) => ({ addr: wordsToAddr(Number(b.family) as Family, ...(b.addr as [number, number, number, number])), port: Number(b.port) }));
   }
 
   /** Verifies and loads an image; throws ImageLoadError with the loader's error code. */

@@ -169,6 +169,25 @@ export function formatCidr(c: Cidr): string {
   return `${formatIp({ family: c.family, value: c.base })}/${c.prefixLen}`;
 }
 
+/** An address as four 32-bit words, most significant first, into out[at..at+4) (IPv4: the address, then three zeros). */
+export function addrToWords(a: IpAddr, out: Uint32Array | number[], at = 0): void {
+  if (a.family === 4) {
+    out[at] = Number(a.value);
+    out[at + 1] = out[at + 2] = out[at + 3] = 0;
+    return;
+  }
+  out[at] = Number(a.value >> 96n);
+  out[at + 1] = Number((a.value >> 64n) & 0xffffffffn);
+  out[at + 2] = Number((a.value >> 32n) & 0xffffffffn);
+  out[at + 3] = Number(a.value & 0xffffffffn);
+}
+
+/** The address of four 32-bit words, most significant first (IPv4: w0 only). */
+export function wordsToAddr(family: Family, w0: number, w1 = 0, w2 = 0, w3 = 0): IpAddr {
+  if (family === 4) return { family, value: BigInt(w0 >>> 0) };
+  return { family, value: (BigInt(w0 >>> 0) << 96n) | (BigInt(w1 >>> 0) << 64n) | (BigInt(w2 >>> 0) << 32n) | BigInt(w3 >>> 0) };
+}
+
 export function ipEquals(a: IpAddr, b: IpAddr): boolean {
   return a.family === b.family && a.value === b.value;
 }

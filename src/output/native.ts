@@ -9,7 +9,7 @@
  * the reference evaluator (stats.referenceTraces). Both engines are proven
  * equal by test/oracle and test/output/native-records.test.ts.
  */
-import { formatIp, type Family } from '../net/ip.js';
+import { addrToWords, formatIp, type Family } from '../net/ip.js';
 import type { Tuple } from '../net/tuple.js';
 import type { Direction } from '../model/types.js';
 import { EV_ENTRY, EV_EVAL, EV_LOG, EVENT_OVERFLOW, EVENT_PAYLOAD, MAX_EVENT_STRIDE, NativeEngine } from '../native/index.js';
@@ -35,11 +35,8 @@ export function tupleArrays(family: Family, tuples: readonly Tuple[]) {
       src[i] = Number(t.src.value);
       dst[i] = Number(t.dst.value);
     } else {
-      for (let k = 0; k < 4; k++) {
-        const shift = BigInt(96 - 32 * k);
-        src[i * 4 + k] = Number((t.src.value >> shift) & 0xffffffffn);
-        dst[i * 4 + k] = Number((t.dst.value >> shift) & 0xffffffffn);
-      }
+      addrToWords(t.src, src, 4 * i);
+      addrToWords(t.dst, dst, 4 * i);
     }
     proto[i] = t.proto;
     sport[i] = isIcmp(t.proto) ? (t.icmpType ?? 0) : (t.sport ?? 0);

@@ -78,12 +78,17 @@ export function decidingRecord(e: TraceEntry | undefined): DecidingRecord | unde
   return rec;
 }
 
+/** An endpoint as evaluation records name it: `namespace/name`, or the name of a cluster-scoped one. */
+export function endpointName(e: { namespace?: string | undefined; name: string }): string {
+  return e.namespace ? `${e.namespace}/${e.name}` : e.name;
+}
+
 function directionRecord(ev: Evaluation, reporter: 'src' | 'dst'): DirectionRecord {
   const rec: DirectionRecord = {
     action: ev.action,
     reporter,
     reason: ev.reason,
-    endpoint: ev.endpoint.namespace ? `${ev.endpoint.namespace}/${ev.endpoint.name}` : ev.endpoint.name,
+    endpoint: endpointName(ev.endpoint),
     policies: { enforced_policies: ev.trace.map((t, i) => formatTraceEntry(t, i)) },
   };
   if (ev.logged.length) rec.logged = ev.logged.map((t) => formatTraceEntry(t));

@@ -24,13 +24,13 @@
  * JSON.stringify(flowRecord(...)) / csvRow(...) of NativeFlowClassifier's
  * results (test/output/writer.test.ts).
  */
-import { formatIp, protocolName, type Family, type IpAddr } from '../net/ip.js';
+import { addrToWords, formatIp, protocolName, wordsToAddr, type Family, type IpAddr } from '../net/ip.js';
 import { NONE, FLOW_REASONS } from '../format/spec.js';
 import { EV_EVAL, EVENT_OVERFLOW, MAX_EVENT_STRIDE, type NativeEngine } from '../native/index.js';
 import { ReferenceEvaluator, serviceFrontend } from '../reference/evaluate.js';
 import type { AddressOwner, Entity, ResolvedCluster } from '../resolve/index.js';
 import { ENTRY_ERROR, type TupleBatch } from '../io/columns.js';
-import { csvField, csvRow, endpointFields, evaluationFields, flowRecord, natFields } from './records.js';
+import { csvField, csvRow, endpointFields, endpointName, evaluationFields, flowRecord, natFields } from './records.js';
 import { NativeFlowClassifier, type ChunkOutputs } from './native.js';
 
 export type RecordFormat = 'jsonl' | 'csv';
@@ -141,7 +141,7 @@ interface NatPart {
   backend: number;
   next: NatPart | undefined;
   /** The post-NAT destination (the backend), when there is one: family and words (IPv4: w[1..3] zero). */
-  post?: { family: number; w: number[] };
+  post?: { family: Family; w: Uint32Array };
   /** `dest_port` after NAT (the backend's port), or -1 for the tuple's own. */
   postDport: number;
   /** JSON: `,"dest_service_namespace":...,"nat":{...}`. */
@@ -385,10 +385,10 @@ export class FlowRecordWriter {
     }
     const fam = c.family;
     const w = 4 * i;
+    // Addresses as four words each (IPv4: then zeros); the source, and the destination after NAT.
     const bs = batch.src;
-    const bd = batch.dst;
-    const so = this.ownerList[this.address(fam, bs[w]!, fam === 4 ? 0 : bs[w + 1]!, fam === 4 ? 0 : bs[w + 2]!, fam === 4 ? 0 : bs[w + 3]!)]!;
-    const srcV6 = fam === 6 ? this.v6Last : undefined;
+    const srcV6 = fam === 6 ? this.v6Part(bs, w) : undefined;
+    const so = this.ownerList[srcV6 ? srcV6.owner : this.owner4(bs[w]!)]!;
     const proto = batch.proto[i]!;
     const sport = batch.sport[i]!;
     const dportIn = batch.dport[i]!;
@@ -396,22 +396,12 @@ export class FlowRecordWriter {
     const backend = o.natBackend[j]!;
     // A frontend was hit when the engine chose a backend or found none (the engine and the resolver agree: tested).
     const nat = backend !== NONE || reason === NO_BACKEND ? this.natPart(batch, i, backend) : undefined;
-    // The destination after NAT: its family, words and owner.
-    let dfam: number = fam;
-    let d0 = bd[w]!;
-    let d1 = fam === 4 ? 0 : bd[w + 1]!;
-    let d2 = fam === 4 ? 0 : bd[w + 2]!;
-    let d3 = fam === 4 ? 0 : bd[w + 3]!;
-    if (nat?.post) {
-      const p = nat.post;
-      dfam = p.family;
-      d0 = p.w[0]!;
-      d1 = p.w[1]!;
-      d2 = p.w[2]!;
-      d3 = p.w[3]!;
-    }
-    const dso = this.ownerList[this.address(dfam, d0, d1, d2, d3)]!;
-    const dstV6 = dfam === 6 ? this.v6Last : undefined;
+    const dfam = nat?.post ? nat.post.family : fam;
+    const dw = nat?.post ? nat.post.w : batch.dst;
+    const dat = nat?.post ? 0 : w;
+    const dstV6 = dfam === 6 ? this.v6Part(dw, dat) : undefined;
+    const dso = this.ownerList[dstV6 ? dstV6.owner : this.owner4(dw[dat]!)]!;
+    const d0 = dw[dat]!;
     const dport = nat && nat.postDport >= 0 ? nat.postDport : dportIn;
     const ev = this.evalPart(batch, i, o, j, count);
     const allow = o.verdict[j] !== 0 ? 1 : 0;
@@ -496,31 +486,35 @@ export class FlowRecordWriter {
     return name;
   }
 
-  /** The IPv6 part found by the last `address` call of an IPv6 address. */
-  private v6Last: V6Part | undefined;
-
-  /** The owner index of an address (IPv4: w1..w3 zero); for IPv6 its text part in v6Last. */
-  private address(family: number, w0: number, w1: number, w2: number, w3: number): number {
-    const v = this.addrs.get(family, w0, w1, w2, w3);
-    if (v >= 0) {
-      if (family === 4) return v;
-      this.v6Last = this.v6[v]!;
-      return this.v6Last.owner;
-    }
-    const a: IpAddr =
-      family === 4 ? { family: 4, value: BigInt(w0) } : { family: 6, value: (BigInt(w0) << 96n) | (BigInt(w1) << 64n) | (BigInt(w2) << 32n) | BigInt(w3) };
+  /** The owner index of an IPv4 address. */
+  private owner4(w0: number): number {
+    const v = this.addrs.get(4, w0, 0, 0, 0);
+    if (v >= 0) return v;
+    const a = wordsToAddr(4, w0);
     const owner = this.ownerPart(a, this.model.owner(a));
-    const value = family === 4 ? owner : this.v6.length;
-    if (!this.addrs.add(family, w0, w1, w2, w3, value)) {
-      // The table was emptied (and with it the IPv6 parts its values pointed to).
-      this.v6 = [];
-      this.addrs.add(family, w0, w1, w2, w3, family === 4 ? owner : 0);
+    if (!this.addrs.add(4, w0, 0, 0, 0, owner)) {
+      this.v6 = []; // the table was emptied, and with it the IPv6 parts its values pointed to
+      this.addrs.add(4, w0, 0, 0, 0, owner);
     }
-    if (family === 4) return owner;
-    const part: V6Part = { text: bytes(formatIp(a)), owner };
-    this.v6.push(part);
-    this.v6Last = part;
     return owner;
+  }
+
+  /** The text and owner of the IPv6 address at words[at..at+4). */
+  private v6Part(words: Uint32Array, at: number): V6Part {
+    const w0 = words[at]!;
+    const w1 = words[at + 1]!;
+    const w2 = words[at + 2]!;
+    const w3 = words[at + 3]!;
+    const v = this.addrs.get(6, w0, w1, w2, w3);
+    if (v >= 0) return this.v6[v]!;
+    const a = wordsToAddr(6, w0, w1, w2, w3);
+    const part: V6Part = { text: bytes(formatIp(a)), owner: this.ownerPart(a, this.model.owner(a)) };
+    if (!this.addrs.add(6, w0, w1, w2, w3, this.v6.length)) {
+      this.v6 = [];
+      this.addrs.add(6, w0, w1, w2, w3, 0);
+    }
+    this.v6.push(part);
+    return part;
   }
 
   /** The owner's part: per endpoint, per network set, or per pvt/pub name of an unknown address. */
@@ -549,9 +543,9 @@ export class FlowRecordWriter {
     const family = batch.kind[i]!;
     const d = batch.dst;
     const w0 = d[w]!;
-    const w1 = family === 4 ? 0 : d[w + 1]!;
-    const w2 = family === 4 ? 0 : d[w + 2]!;
-    const w3 = family === 4 ? 0 : d[w + 3]!;
+    const w1 = d[w + 1]!;
+    const w2 = d[w + 2]!;
+    const w3 = d[w + 3]!;
     const proto = batch.proto[i]!;
     const dport = batch.dport[i]!;
     const h = smi(mix(mix(mix(mix(mix(mix(mix(family, w0), w1), w2), w3), proto), dport), backend));
@@ -567,8 +561,8 @@ export class FlowRecordWriter {
       const b = this.engine.backends[backend]!;
       r.postDst = b.addr;
       r.postDport = b.port;
-      const v = b.addr.value;
-      post = { family: b.addr.family, w: b.addr.family === 4 ? [Number(v), 0, 0, 0] : [96n, 64n, 32n, 0n].map((s) => Number((v >> s) & 0xffffffffn)) };
+      post = { family: b.addr.family, w: new Uint32Array(4) };
+      addrToWords(b.addr, post.w);
     }
     const nf = natFields(r);
     if (this.nats.size >= this.mapLimit) this.nats.clear();
@@ -640,8 +634,6 @@ export class FlowRecordWriter {
   }
 }
 
-/** An endpoint as evaluation records name it. */
-const endpointName = (e: Entity): string => (e.namespace ? `${e.namespace}/${e.name}` : e.name);
 const EMPTY = new Uint8Array(0);
 
 /** One family's engine inputs and outputs for a batch. */
