@@ -9,6 +9,7 @@
         "native/src/crc32c.cc",
         "native/src/layout.cc",
         "native/src/rfc.cc",
+        "native/src/pmask.cc",
         "native/src/simd.cc"
       ],
       "include_dirs": [

@@ -30,7 +30,7 @@ const files = await cachedScenario(scenario);
 const work = mkdtempSync(join(tmpdir(), 'nv-instr-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 const bin = join(work, 'driver');
-const srcs = ['image.cc', 'classify.cc', 'crc32c.cc', 'layout.cc', 'rfc.cc', 'simd.cc'].map((f) => join(root, 'native/src', f));
+const srcs = ['image.cc', 'classify.cc', 'crc32c.cc', 'layout.cc', 'rfc.cc', 'pmask.cc', 'simd.cc'].map((f) => join(root, 'native/src', f));
 const cc = spawnSync('g++', ['-std=c++17', '-O3', '-g', `-I${join(root, 'native/include')}`, '-o', bin, join(root, 'bench/native/driver.cc'), ...srcs], { encoding: 'utf8' });
 if (cc.status !== 0) throw new Error(`g++ failed:\n${cc.stderr}`);
 // Two runs: `reps` and 1; their difference is the per-tuple work (loading cancels out).

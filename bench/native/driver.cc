@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
   // builds, NV_* settings) give equal checksums.
   uint64_t h = 1469598103934665603ull;
   for (size_t i = 0; i < n; i++) h = (h ^ (uint64_t(verdict[i]) << 32 | rule[i])) * 1099511628211ull;
-  std::printf("{\"tuples\":%zu,\"reps\":%d,\"nsPerTuple\":%.1f,\"rulesVisited\":%.2f,\"checksum\":\"%016llx\"}\n", n, reps, ns,
-              double(v) / n, (unsigned long long)h);
+  std::printf("{\"tuples\":%zu,\"reps\":%d,\"nsPerTuple\":%.1f,\"rulesVisited\":%.2f,\"checksum\":\"%016llx\",\"pmCount\":%u,\"pmBytes\":%llu}\n",
+              n, reps, ns, double(v) / n, (unsigned long long)h, e->pmCount(), (unsigned long long)e->pmBytes());
   return 0;
 }

@@ -305,6 +305,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       o.Set("treeBytes", Napi::Number::New(env, double(engine_->treeBytes())));
       o.Set("rfcCount", Napi::Number::New(env, engine_->rfcCount()));
       o.Set("rfcBytes", Napi::Number::New(env, double(engine_->rfcBytes())));
+      o.Set("pmCount", Napi::Number::New(env, engine_->pmCount()));
+      o.Set("pmBytes", Napi::Number::New(env, double(engine_->pmBytes())));
+      o.Set("nodeLanes", Napi::Boolean::New(env, engine_->nodeLanes()));
     }
     return o;
   }

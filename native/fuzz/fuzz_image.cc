@@ -465,6 +465,56 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
         fail("fast transit path with trees only != general path", i);
     }
   }
+  // Program masks on every program that qualifies (NV_PMASK_MIN_RULES=0, the
+  // trees at their default size: a tree block keeps its walk), with and
+  // without the node lane path, against the walk (NV_PMASK=0): the same
+  // verdicts, reasons and rules; rulesVisited (candidates looked at) the same
+  // between the two mask forms and single tuples.
+  {
+    const char* trees = std::getenv("NV_DTREE_MIN_RULES");
+    const std::string saved = trees ? trees : "";
+    LoadError merr;
+    unsetenv("NV_DTREE_MIN_RULES");
+    setenv("NV_PMASK", "0", 1);
+    const std::unique_ptr<Engine> walk = Engine::load(img.data(), img.size(), &merr, nullptr);
+    unsetenv("NV_PMASK");
+    setenv("NV_PMASK_MIN_RULES", "0", 1);
+    const std::unique_ptr<Engine> masks = Engine::load(img.data(), img.size(), &merr, nullptr);
+    setenv("NV_NODE_LANES", "0", 1);
+    const std::unique_ptr<Engine> noLanes = Engine::load(img.data(), img.size(), &merr, nullptr);
+    unsetenv("NV_NODE_LANES");
+    unsetenv("NV_PMASK_MIN_RULES");
+    if (!saved.empty()) setenv("NV_DTREE_MIN_RULES", saved.c_str(), 1);
+    if (!walk || !masks || !noLanes) fail("the image loads with the default trees but not with or without program masks", 0);
+    if (masks->pmCount() > 0) {
+      const Tuples t = makeTuples(4, img.data(), dir);
+      const size_t n = t.proto.size();
+      const nv::Batch in{n, t.src.data(), t.dst.data(), t.sport.data(), t.dport.data(), t.proto.data()};
+      std::vector<uint8_t> v[3], r[3];
+      std::vector<uint32_t> o[3][6];
+      const Engine* engines[3] = {walk.get(), masks.get(), noLanes.get()};
+      for (int k = 0; k < 3; k++) {
+        v[k].assign(n, 0);
+        r[k].assign(n, 0);
+        for (auto& x : o[k]) x.assign(n, 0);
+        engines[k]->classifyBatch(4, in, nv::BatchOut{v[k].data(), r[k].data(), o[k][0].data(), o[k][1].data(), o[k][2].data(),
+                                                      o[k][3].data(), o[k][4].data(), o[k][5].data(), nullptr, nullptr, 0},
+                                  nv::STRATEGY_DECISION);
+      }
+      for (size_t i = 0; i < n; i++) {
+        const Result w{v[0][i], r[0][i], o[0][0][i], o[0][1][i], o[0][2][i], o[0][3][i], o[0][4][i], 0};
+        const Result m{v[1][i], r[1][i], o[1][0][i], o[1][1][i], o[1][2][i], o[1][3][i], o[1][4][i], o[1][5][i]};
+        const Result l{v[2][i], r[2][i], o[2][0][i], o[2][1][i], o[2][2][i], o[2][3][i], o[2][4][i], o[2][5][i]};
+        Result m0 = m;
+        m0.rulesVisited = 0;
+        if (!sameResult(w, m0)) fail("program masks != the walk", i);
+        if (!sameResult(m, l)) fail("node lane path != the batch loop (program masks)", i);
+        Result single;
+        masks->classify(4, &t.src[i], &t.dst[i], t.proto[i], t.sport[i], t.dport[i], &single, nv::STRATEGY_DECISION);
+        if (!sameResult(single, m)) fail("program masks: classifyBatch != classify", i);
+      }
+    }
+  }
 }
 
 }  // namespace

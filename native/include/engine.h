@@ -185,6 +185,11 @@ class Engine {
   // Derived RFC tables (see Rfc): how many tree blocks got them, their bytes.
   uint32_t rfcCount() const { return rfcCount_; }
   uint64_t rfcBytes() const { return rfcBytes_; }
+  // Derived program masks (see PmProg): how many programs got them, their bytes.
+  uint32_t pmCount() const { return pmCount_; }
+  uint64_t pmBytes() const { return pmBytes_; }
+  // Whether IPv4 decision batches take the node lane path (see nodeLanes_).
+  bool nodeLanes() const { return nodeLanes_; }
   // A tree slot, 8 bytes: an inner node or a leaf. An inner node's two
   // children are adjacent slots (key < thr: the first, else the second), so
   // a descent step is one load, siblings share a cache line, and a leaf is
@@ -386,6 +391,64 @@ class Engine {
     return opcode == fmt::OP_TIERS || opcode == fmt::OP_FORWARD_TIERS ? tierRefs_ + start : nullptr;
   }
   void buildFlatPrograms();
+  // Derived at load (buildProgMasks, pmask.cc), IPv4 decision strategy, for
+  // images with few programs (one node's data path): a program's rules in
+  // walk order as positions of a bit vector (<= kPmWords words), with a mask
+  // per field class: per side, the class of the address's identity in the
+  // sets that side's tests name; the protocol; the destination and the source
+  // port's interval among the node's port breakpoints. The AND of the five
+  // masks is the rules that match (exactly: a rule whose test the masks
+  // cannot decide — named ports, service sets, ICMP type — is a candidate
+  // everywhere and flagged for its full test), in walk order, with always-set
+  // positions for each tier's end and the profiles' outcomes; the first one
+  // decides or (Pass, an end of tier that passes) moves on to the next tier.
+  // Same outputs as the walk except rulesVisited (candidates looked at). Only
+  // for programs without pre-DNAT or forward tiers, tree or bitmap blocks;
+  // trace events (kEv) keep the walk. Env NV_PMASK=0: none; NV_PMASK_MB: the
+  // memory budget (default 256).
+  static constexpr uint32_t kPmWords = 4, kPmMaxPrograms = 1024, kPmMinRules = 40;
+  enum : uint8_t { PM_DECIDE = 0, PM_PASS = 1, PM_FALL = 2 };
+  struct PmPos {
+    uint32_t ruleId;   // the trace entry (PM_FALL: none)
+    uint16_t next;     // PM_PASS: the position to go on from
+    uint8_t kind, allow, reason, counted;  // counted: a rule (rulesVisited)
+    uint8_t pad[2];
+    const fmt::MatchRec* verify;  // the full test to pass first, or nullptr
+  };
+  struct PmProg {
+    uint32_t words;          // 1..kPmWords
+    uint32_t failsafe;       // the leading FAILSAFE op's direction, or kNone
+    uint32_t map[2];         // per side (SIDE_SRC, SIDE_DST): offset in pmMaps_ (a class per identity row), or kNone (one class)
+    uint32_t sideBits[2];    // per side: offset in pmBits_ of its classes' masks
+    uint32_t protoIdx;       // offset in pmIdx8_: a mask per protocol number
+    uint32_t dportIdx, sportIdx;  // offsets in pmIdx_: a mask per node port class (+1: no ports)
+    uint32_t protoBits, dportBits, sportBits;  // offsets in pmBits_
+    uint32_t pos;            // offset in pmPos_
+  };
+  std::unique_ptr<uint32_t[]> pmOf_;  // per program: index in pmProgs_, or kNone
+  std::unique_ptr<PmProg[]> pmProgs_;
+  BigArray<uint16_t> pmMaps_;
+  BigArray<uint64_t> pmBits_;
+  std::unique_ptr<uint16_t[]> pmIdx_;
+  std::unique_ptr<uint8_t[]> pmIdx8_;
+  std::unique_ptr<PmPos[]> pmPos_;
+  BigArray<uint16_t> pmPortClass_;  // [0, 65536): destination port -> class; [65536, 131072): source port
+  uint32_t pmNoPort_[2] = {0, 0};   // the class of a packet without ports (dst, src)
+  uint32_t pmCount_ = 0;
+  uint64_t pmBytes_ = 0;
+  void buildProgMasks();
+  void pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const;
+  // The node lane path (classifyNodeLanes): IPv4 decision batches without
+  // trace events on images with program masks, in
+  // chunks of kNodeLanes tuples, stage by stage over the chunk (NAT, address
+  // classes, path, evaluations, output columns) so the lanes' loads overlap.
+  // A lane whose path is not workload to workload through mask programs (host
+  // addresses, host endpoints, forward or transit programs, no backend,
+  // programs without masks) takes prepare + evaluate, as classify() does. Same outputs
+  // as that (tested both ways: NV_NODE_LANES=0 keeps the batch loop).
+  static constexpr size_t kNodeLanes = 64;
+  bool nodeLanes_ = false;
+  void classifyNodeLanes(const Batch& in, const BatchOut& out, int strategy) const;
 
   BigArray<uint64_t> mem_;  // nothrow-allocated image copy
   uint64_t maxWork_ = 0, workCap_ = 0;

@@ -548,6 +548,10 @@ __attribute__((always_inline)) inline bool Engine::runOp(uint32_t opcode, uint32
 template <bool kEv>
 __attribute__((always_inline)) inline void Engine::runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const {
   ev->last = kNone;
+  if (!kEv && pmOf_ && p.family == 4 && p.strategy == STRATEGY_DECISION) {
+    const uint32_t pi = pmOf_[prog];
+    if (pi != kNone) return pmRun(pmProgs_[pi], p, ev);
+  }
   const FlatProg* fp = flat_ ? &flat_[prog] : nullptr;
   if (fp && fp->nOps != kNotFlat) {
     for (uint32_t i = 0; i < fp->nOps; i++) {
@@ -564,6 +568,65 @@ __attribute__((always_inline)) inline void Engine::runProgram(uint32_t prog, con
     }
   }
   // Unreachable for verified images (every program ends in a terminal op).
+  ev->allow = 0;
+  ev->reason = EVAL_NONE;
+}
+
+// A program by its masks (see PmProg, engine.h): the first position set in
+// the AND of the packet's five masks decides, or (a Pass rule, an end of tier
+// that passes) the search goes on from the next tier's first position. The
+// last position is always set (a terminal outcome or the fall-through).
+void Engine::pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const {
+  if (t.failsafe != kNone && (p.protoFlags & PROTO_HAS_PORTS)) {
+    for (uint32_t k = 0; k < nFailsafe_; k++) {
+      const Failsafe& f = failsafe_[k];
+      if (f.dir == t.failsafe && f.proto == p.proto && f.port == p.dport) {
+        ev->allow = 1;
+        ev->reason = EVAL_FAILSAFE;
+        return;
+      }
+    }
+  }
+  const uint32_t W = t.words;
+  const uint64_t* B = pmBits_.get();
+  const uint32_t cs = t.map[SIDE_SRC] == kNone ? 0 : pmMaps_[t.map[SIDE_SRC] + p.src->identity];
+  const uint32_t cd = t.map[SIDE_DST] == kNone ? 0 : pmMaps_[t.map[SIDE_DST] + p.dst->identity];
+  const bool ports = p.protoFlags & PROTO_HAS_PORTS;
+  const uint32_t dc = ports ? pmPortClass_[p.dport] : pmNoPort_[0];
+  const uint32_t sc = ports ? pmPortClass_[65536 + uint32_t(p.sport)] : pmNoPort_[1];
+  const uint64_t* m0 = B + t.sideBits[SIDE_SRC] + uint64_t(cs) * W;
+  const uint64_t* m1 = B + t.sideBits[SIDE_DST] + uint64_t(cd) * W;
+  const uint64_t* m2 = B + t.protoBits + uint64_t(pmIdx8_[t.protoIdx + p.proto]) * W;
+  const uint64_t* m3 = B + t.dportBits + uint64_t(pmIdx_[t.dportIdx + dc]) * W;
+  const uint64_t* m4 = B + t.sportBits + uint64_t(pmIdx_[t.sportIdx + sc]) * W;
+  const PmPos* P = pmPos_.get() + t.pos;
+  uint32_t visited = 0, from = 0;
+  for (;;) {
+    uint32_t w = from >> 6;
+    if (w >= W) break;  // not reached: the last position is always set
+    uint64_t c = m0[w] & m1[w] & m2[w] & m3[w] & m4[w] & (~uint64_t(0) << (from & 63));
+    while (!c) {
+      if (++w >= W) break;
+      c = m0[w] & m1[w] & m2[w] & m3[w] & m4[w];
+    }
+    if (!c) break;
+    const uint32_t i = w * 64 + uint32_t(__builtin_ctzll(c));
+    const PmPos& q = P[i];
+    visited += q.counted;
+    from = i + 1;
+    if (q.verify && !matchUncounted(*q.verify, p)) continue;
+    if (q.kind == PM_PASS) {
+      ev->last = q.ruleId;
+      from = q.next;
+      continue;
+    }
+    if (q.kind == PM_DECIDE) ev->last = q.ruleId;
+    ev->allow = q.allow;
+    ev->reason = q.reason;
+    p.rulesVisited += visited;
+    return;
+  }
+  p.rulesVisited += visited;
   ev->allow = 0;
   ev->reason = EVAL_NONE;
 }
@@ -654,6 +717,16 @@ void Engine::prefetchFor(const Prep& pp) const {
   if (identDense_) {
     __builtin_prefetch(pp.p.rows[SIDE_SRC]);
     __builtin_prefetch(pp.p.rows[SIDE_DST]);
+  }
+  if (pmOf_ && pp.p.family == 4) {
+    // Program masks: the side classes (identity-indexed: the random loads).
+    for (uint32_t prog : {pp.p.src->egressProg, pp.p.dst->ingressProg}) {
+      const uint32_t pi = prog != kNone ? pmOf_[prog] : kNone;
+      if (pi == kNone) continue;
+      const PmProg& t = pmProgs_[pi];
+      if (t.map[SIDE_SRC] != kNone) __builtin_prefetch(&pmMaps_[t.map[SIDE_SRC] + pp.p.src->identity]);
+      if (t.map[SIDE_DST] != kNone) __builtin_prefetch(&pmMaps_[t.map[SIDE_DST] + pp.p.dst->identity]);
+    }
   }
   if (flat_) {
     if (pp.p.src->egressProg != kNone) __builtin_prefetch(&flat_[pp.p.src->egressProg]);
@@ -1272,8 +1345,160 @@ void Engine::descendLockstep(Prep* pps, size_t m) const {
   else rounds(std::false_type{});
 }
 
+namespace {
+// A chunk's results into the output columns, column by column: one test per
+// optional output and chunk instead of per tuple.
+inline void writeResults(const BatchOut& out, size_t from, const Result* rs, size_t m) {
+  for (size_t k = 0; k < m; k++) out.verdict[from + k] = rs[k].verdict;
+  if (out.reason) for (size_t k = 0; k < m; k++) out.reason[from + k] = rs[k].reason;
+  if (out.egressRule) for (size_t k = 0; k < m; k++) out.egressRule[from + k] = rs[k].egressRule;
+  if (out.ingressRule) for (size_t k = 0; k < m; k++) out.ingressRule[from + k] = rs[k].ingressRule;
+  if (out.decidingRule) for (size_t k = 0; k < m; k++) out.decidingRule[from + k] = rs[k].decidingRule;
+  if (out.evalReasons) for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = rs[k].evalReasons;
+  if (out.natBackend) for (size_t k = 0; k < m; k++) out.natBackend[from + k] = rs[k].natBackend;
+  if (out.rulesVisited) for (size_t k = 0; k < m; k++) out.rulesVisited[from + k] = rs[k].rulesVisited;
+}
+}  // namespace
+
+// See nodeLanes_ (engine.h).
+void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strategy) const {
+  constexpr size_t kL = kNodeLanes;
+  const NatBackend* const backends = backends_;
+  for (size_t from = 0; from < in.n; from += kL) {
+    const size_t m = in.n - from < kL ? in.n - from : kL;
+    const uint32_t* src = in.src + from;
+    const uint32_t* dstIn = in.dst + from;
+    const uint16_t* sport = in.sport + from;
+    const uint16_t* dportIn = in.dport + from;
+    const uint8_t* proto = in.proto + from;
+    uint32_t dst[kL], backend[kL];
+    uint16_t dport[kL];
+    uint64_t slow = 0;  // lanes for prepare + evaluate
+    // 1. Service NAT (prepare's step 1 for frontends): hashes and slot
+    //    prefetches for the chunk, then the probes. A lane with no backend,
+    //    or that may be a NodePort (no frontend, NodePorts in the image: its
+    //    destination is a host address then, which goes slow below anyway),
+    //    is decided by its class test in step 3.
+    for (size_t k = 0; k < m; k++) {
+      dst[k] = dstIn[k];
+      dport[k] = dportIn[k];
+      backend[k] = kNone;
+    }
+    if (nFrontends_ > 0) {
+      uint64_t h[kL];
+      for (size_t k = 0; k < m; k++) {
+        h[k] = natHashOf(4, dstIn + k, proto[k], dportIn[k]);
+        __builtin_prefetch(&natHash_[uint32_t(h[k]) & natMask_]);
+      }
+      for (size_t k = 0; k < m; k++) {
+        if (!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
+        const uint32_t key[4] = {dstIn[k], 0, 0, 0};
+        const NatFrontend* fe = natLookup(h[k], 4, key, proto[k], dportIn[k]);
+        if (!fe) continue;
+        if (fe->backendCount == 0) {
+          slow |= uint64_t(1) << k;
+          continue;
+        }
+        const uint32_t b = fe->backendStart + tupleHash(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k]) % fe->backendCount;
+        backend[k] = b;
+        dst[k] = backends[b].addr[0];
+        dport[k] = backends[b].port;
+      }
+    }
+    // 2. Address classes.
+    const AddrClass* sc[kL];
+    const AddrClass* dc[kL];
+    for (size_t k = 0; k < m; k++) {
+      sc[k] = lookup(4, src + k);
+      dc[k] = lookup(4, dst + k);
+    }
+    // 3. The path: workload to workload (either end policed, no host address,
+    //    no host endpoint, no forward program) through programs with masks, or
+    //    neither end policed without transit programs; else slow. Per lane
+    //    its two programs' tables (kNone: that end is not evaluated).
+    uint32_t eg[kL], ing[kL];
+    for (size_t k = 0; k < m; k++) {
+      const AddrClass* s = sc[k];
+      const AddrClass* d = dc[k];
+      const bool srcPoliced = s->flags & CLASS_POLICED, dstPoliced = d->flags & CLASS_POLICED;
+      const bool srcWep = (s->epKind == EP_WEP) & srcPoliced, dstWep = (d->epKind == EP_WEP) & dstPoliced;
+      const bool srcHep = (s->epKind == EP_HEP) & srcPoliced, dstHep = (d->epKind == EP_HEP) & dstPoliced;
+      eg[k] = srcWep && s->egressProg < nPrograms_ ? pmOf_[s->egressProg] : kNone;
+      ing[k] = dstWep && d->ingressProg < nPrograms_ ? pmOf_[d->ingressProg] : kNone;
+      // Neither end policed: evaluate's transit case, no evaluation without
+      // transit programs (eg and ing kNone: not policed).
+      // A forward program on either endpoint's node (host endpoints with
+      // applyOnForward policies): slow.
+      const bool fwd = (srcWep && s->epNode != kNone && nodes_[s->epNode].fwdEgressProg != kNone) ||
+                       (dstWep && d->epNode != kNone && nodes_[d->epNode].fwdIngressProg != kNone);
+      const bool fast = s->hostNode == kNone && d->hostNode == kNone && !srcHep && !dstHep && !fwd &&
+                        ((srcWep | dstWep) || config_->transitIngressProg == kNone) && (!srcWep || eg[k] != kNone) &&
+                        (!dstWep || ing[k] != kNone);
+      slow |= uint64_t(!fast) << k;
+    }
+    // 4. Evaluations (evaluate's for these paths): the egress program, then
+    //    the ingress program where the egress allowed.
+    Result rs[kL];
+    Pkt p;
+    std::memset(&p, 0, sizeof p);
+    p.family = 4;
+    p.strategy = strategy;
+    p.hintBlock = kNone;
+    for (size_t k = 0; k < m; k++) {
+      Result& r = rs[k];
+      if ((slow >> k) & 1) {
+        Prep pp;
+        prepare(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k], natHash_ ? natHashOf(4, dstIn + k, proto[k], dportIn[k]) : 0, &pp);
+        evaluate<false>(4, pp, &r, strategy, nullptr);
+        continue;
+      }
+      p.src = sc[k];
+      p.dst = dc[k];
+      p.proto = proto[k];
+      p.protoFlags = protoFlags_[proto[k]];
+      p.sport = sport[k];
+      p.dport = dport[k];
+      p.srcA = src[k];
+      p.dstA = dst[k];
+      p.rows[SIDE_SRC] = rowOf(sc[k]);
+      p.rows[SIDE_DST] = rowOf(dc[k]);
+      p.rulesVisited = 0;
+      r.reason = FLOW_POLICY;
+      r.egressRule = r.ingressRule = kNone;
+      r.natBackend = backend[k];
+      EvalOut ev{0, EVAL_NONE, kNone, nullptr};
+      uint32_t reasons = 0;
+      if (eg[k] != kNone) {
+        pmRun(pmProgs_[eg[k]], p, &ev);
+        r.egressRule = ev.last;
+        reasons = ev.reason;
+      }
+      if (ing[k] != kNone && (eg[k] == kNone || ev.allow)) {
+        ev = EvalOut{0, EVAL_NONE, kNone, nullptr};
+        pmRun(pmProgs_[ing[k]], p, &ev);
+        r.ingressRule = ev.last;
+        reasons |= uint32_t(ev.reason) << 8;
+      }
+      if (eg[k] == kNone && ing[k] == kNone) {
+        r.reason = FLOW_NOT_POLICED;
+        r.verdict = 1;
+        r.decidingRule = kNone;
+        r.evalReasons = 0;
+        r.rulesVisited = 0;
+        continue;
+      }
+      r.verdict = ev.allow;
+      r.decidingRule = ev.last;
+      r.evalReasons = reasons | (uint32_t(ev.reason) << 16);
+      r.rulesVisited = p.rulesVisited;
+    }
+    writeResults(out, from, rs, m);
+  }
+}
+
 void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {
   if (fastTransit_ && family == 4 && strategy == STRATEGY_DECISION && !out.events) return classifyFastTransit(in, out);
+  if (nodeLanes_ && family == 4 && strategy == STRATEGY_DECISION && !out.events) return classifyNodeLanes(in, out, strategy);
   const size_t w = family == 4 ? 1 : 4;
   // Software pipeline over chunks of kChunk tuples: the NAT index slot and the
   // trie's first level are prefetched two chunks ahead; the first stage (NAT,
@@ -1331,14 +1556,7 @@ void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int
     } else {
       for (size_t k = 0; k < m; k++) evaluate<false>(family, pps[k], &rs[k], strategy, nullptr);
     }
-    for (size_t k = 0; k < m; k++) out.verdict[from + k] = rs[k].verdict;
-    if (out.reason) for (size_t k = 0; k < m; k++) out.reason[from + k] = rs[k].reason;
-    if (out.egressRule) for (size_t k = 0; k < m; k++) out.egressRule[from + k] = rs[k].egressRule;
-    if (out.ingressRule) for (size_t k = 0; k < m; k++) out.ingressRule[from + k] = rs[k].ingressRule;
-    if (out.decidingRule) for (size_t k = 0; k < m; k++) out.decidingRule[from + k] = rs[k].decidingRule;
-    if (out.evalReasons) for (size_t k = 0; k < m; k++) out.evalReasons[from + k] = rs[k].evalReasons;
-    if (out.natBackend) for (size_t k = 0; k < m; k++) out.natBackend[from + k] = rs[k].natBackend;
-    if (out.rulesVisited) for (size_t k = 0; k < m; k++) out.rulesVisited[from + k] = rs[k].rulesVisited;
+    writeResults(out, from, rs, m);
   }
 }
 

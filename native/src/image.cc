@@ -157,6 +157,7 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     return nullptr;
   }
   e->buildFastTransit();  // its stages point at decision records
+  e->buildProgMasks();    // reads the decision records' tree and bitmap flags
   e->simd_ = simdSupported();
   if (!e->computeTraceBound()) {
     *err = LoadError::OutOfMemory;
@@ -1476,6 +1477,7 @@ uint64_t Engine::memoryBytes() const {
   if (tierLog_) b += uint64_t(nTierBlocks_) + 1;
   if (firstTree_) b += (uint64_t(nPrograms_) + 1) * 4;
   if (trees_) b += uint64_t(nDBlocks_) * sizeof(Tree) + treeBytes_ + rfcCount_ * sizeof(Rfc) + rfcBytes_;
+  b += pmBytes_;
   for (int i = 0; i < 2; i++)
     if (fastOut_[i] && fastStage_[i].tree && fastStage_[i].tree->rfc) b += (uint64_t(fastStage_[i].tree->rfc->none) + 1) * sizeof(FastOutcome);
   return b;

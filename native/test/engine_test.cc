@@ -429,6 +429,77 @@ void checkCrc32c() {
   std::printf("crc32c: check value, hardware == table form on 2,409 buffers\n");
 }
 
+// Program masks and the node lane path (engine.h PmProg, nodeLanes_)
+// against the walk (NV_PMASK=0), on every program that qualifies
+// (NV_PMASK_MIN_RULES=0; trees at their default size, as a tree block keeps
+// its walk): batches with the lanes, batches without them (NV_NODE_LANES=0)
+// and single tuples give the walk's outputs; the two mask forms also agree
+// on rulesVisited (candidates looked at, not the walk's tests).
+void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
+  nv::LoadError err;
+  std::string detail;
+  const char* trees = std::getenv("NV_DTREE_MIN_RULES");
+  const std::string savedTrees = trees ? trees : "";
+  unsetenv("NV_DTREE_MIN_RULES");
+  setenv("NV_PMASK", "0", 1);
+  auto walk = nv::Engine::load(img.data(), img.size(), &err, &detail);
+  unsetenv("NV_PMASK");
+  setenv("NV_PMASK_MIN_RULES", "0", 1);
+  auto lanes = nv::Engine::load(img.data(), img.size(), &err, &detail);
+  setenv("NV_NODE_LANES", "0", 1);
+  auto noLanes = nv::Engine::load(img.data(), img.size(), &err, &detail);
+  unsetenv("NV_NODE_LANES");
+  unsetenv("NV_PMASK_MIN_RULES");
+  if (!savedTrees.empty()) setenv("NV_DTREE_MIN_RULES", savedTrees.c_str(), 1);
+  EXPECT(walk && lanes && noLanes, "%s: load for the program mask check failed", name);
+  if (!walk || !lanes || !noLanes) return;
+  EXPECT(walk->pmCount() == 0 && lanes->pmCount() > 0 && noLanes->pmCount() == lanes->pmCount() && !noLanes->nodeLanes(),
+         "%s: program masks not built as asked (%u / %u)", name, walk->pmCount(), lanes->pmCount());
+  const size_t n = 3000;
+  std::vector<uint32_t> src(n), dst(n);
+  std::vector<uint16_t> sp(n), dp(n);
+  std::vector<uint8_t> pr(n);
+  for (size_t i = 0; i < n; i++) {
+    int fam;
+    uint32_t s[4], d[4];
+    biasedTuple(int(i), &fam, s, d, &pr[i], &sp[i], &dp[i]);
+    src[i] = s[0];
+    dst[i] = d[0];
+  }
+  struct Cols {
+    std::vector<uint8_t> vd, rs;
+    std::vector<uint32_t> er, ir, dr, ev, nb, rv;
+    explicit Cols(size_t k) : vd(k), rs(k), er(k), ir(k), dr(k), ev(k), nb(k), rv(k) {}
+    nv::BatchOut out() { return {vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data(), nullptr, nullptr, 0}; }
+  };
+  Cols a(n), b(n), c(n);
+  const nv::Batch batch{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
+  walk->classifyBatch(4, batch, a.out(), nv::STRATEGY_DECISION);
+  lanes->classifyBatch(4, batch, b.out(), nv::STRATEGY_DECISION);
+  noLanes->classifyBatch(4, batch, c.out(), nv::STRATEGY_DECISION);
+  size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0;
+  for (size_t i = 0; i < n; i++) {
+    const bool same = a.vd[i] == b.vd[i] && a.rs[i] == b.rs[i] && a.er[i] == b.er[i] && a.ir[i] == b.ir[i] && a.dr[i] == b.dr[i] &&
+                      a.ev[i] == b.ev[i] && a.nb[i] == b.nb[i];
+    if (!same && differ++ < 3)
+      std::fprintf(stderr, "%s tuple %zu: walk %u/%u/%u/%u/%x masks %u/%u/%u/%u/%x\n", name, i, a.vd[i], a.rs[i], a.er[i], a.ir[i], a.ev[i],
+                   b.vd[i], b.rs[i], b.er[i], b.ir[i], b.ev[i]);
+    denied += a.vd[i] == 0;
+    laneDiffer += b.vd[i] != c.vd[i] || b.rs[i] != c.rs[i] || b.er[i] != c.er[i] || b.ir[i] != c.ir[i] || b.dr[i] != c.dr[i] ||
+                  b.ev[i] != c.ev[i] || b.nb[i] != c.nb[i] || b.rv[i] != c.rv[i];
+    nv::Result r;
+    lanes->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &r, nv::STRATEGY_DECISION);
+    singleDiffer += r.verdict != b.vd[i] || r.reason != b.rs[i] || r.egressRule != b.er[i] || r.ingressRule != b.ir[i] ||
+                    r.decidingRule != b.dr[i] || r.evalReasons != b.ev[i] || r.natBackend != b.nb[i] || r.rulesVisited != b.rv[i];
+  }
+  EXPECT(differ == 0, "%s: program masks differ from the walk on %zu of %zu tuples", name, differ, n);
+  EXPECT(laneDiffer == 0, "%s: node lanes differ from the batch loop on %zu tuples", name, laneDiffer);
+  EXPECT(singleDiffer == 0, "%s: single tuples differ from the batch on %zu tuples", name, singleDiffer);
+  EXPECT(denied > 0 && denied < n, "%s: the tuples should be both allowed and denied (%zu denied)", name, denied);
+  std::printf("program masks (%s): %u programs, %llu bytes, node lanes %s; %zu tuples (%zu denied) == the walk\n", name,
+              lanes->pmCount(), (unsigned long long)lanes->pmBytes(), lanes->nodeLanes() ? "on" : "off", n, denied);
+}
+
 int main(int argc, char** argv) {
   checkCrc32c();
   const char* path = argc > 1 ? argv[1] : "native/test/fixtures/egress-allowlist.nvt";
@@ -556,6 +627,12 @@ int main(int argc, char** argv) {
       classifyRandom(*te, 2000);
     }
     setenv("NV_DTREE_MIN_RULES", "1", 1);
+  }
+
+  checkProgMasks(img, path);
+  if (argc > 2) {
+    std::ifstream tf(argv[2], std::ios::binary);
+    checkProgMasks(std::vector<uint8_t>((std::istreambuf_iterator<char>(tf)), std::istreambuf_iterator<char>()), argv[2]);
   }
 
   if (argc > 3) {

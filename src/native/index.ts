@@ -83,7 +83,9 @@ interface RawEngine {
  * else 'avx2' where it has AVX2 (NV_SIMD=avx2 forces it), else 'scalar' (NV_SIMD=0 forces it: the tested twin);
  * memoryBytes: what the engine holds (the image copy plus every derived index); treeCount / treeBytes: the
  * decision trees derived at load for large IPv4 tier blocks; rfcCount / rfcBytes: the Recursive Flow
- * Classification tables derived for those of them that are 5-tuple ACLs and fit the budget (docs/ARCHITECTURE.md).
+ * Classification tables derived for those of them that are 5-tuple ACLs and fit the budget (docs/ARCHITECTURE.md);
+ * pmCount / pmBytes: the program masks derived for images with few programs (one node's data path);
+ * nodeLanes: IPv4 decision batches take the node lane path (docs/ARCHITECTURE.md).
  */
 export interface EngineInfo {
   imageSize: number;
@@ -100,6 +102,9 @@ export interface EngineInfo {
   treeBytes: number;
   rfcCount: number;
   rfcBytes: number;
+  pmCount: number;
+  pmBytes: number;
+  nodeLanes: boolean;
 }
 
 export interface RawAddon {

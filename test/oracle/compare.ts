@@ -51,6 +51,9 @@ export interface DiffResult {
   nativeMs: number;
   /** Outcome histogram: `action/reason/decidingEvalReason`. */
   outcomes: Record<string, number>;
+  /** Programs the engine evaluated by their masks, and whether its batches took the node lane path. */
+  pmCount: number;
+  nodeLanes: boolean;
 }
 
 /** Struct-of-arrays for one family's tuples: the library's own packing (ICMP type/code in the port arrays). */
@@ -113,5 +116,6 @@ export function differential(model: ResolvedCluster, tuples: Tuple[], engine?: N
     const k = `${r.action}/${r.reason}/${r.deciding?.reason ?? '-'}`;
     outcomes[k] = (outcomes[k] ?? 0) + 1;
   }
-  return { tuples: tuples.length, mismatches, refMs, nativeMs: ms, outcomes };
+  const info = eng.info();
+  return { tuples: tuples.length, mismatches, refMs, nativeMs: ms, outcomes, pmCount: info.pmCount, nodeLanes: info.nodeLanes };
 }

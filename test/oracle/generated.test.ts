@@ -9,7 +9,9 @@
  * of seeds with a decision tree on every IPv4 block, and by dozens of runs
  * with programs read from the image's tables instead of the derived flat
  * programs (NV_FLAT_PROGRAMS=0) or flat with one inline tier reference
- * (NV_FLAT_REFS=1). A mismatch prints the seed, options and the tuple:
+ * (NV_FLAT_REFS=1), and by threes with program masks on every program that
+ * qualifies (NV_PMASK_MIN_RULES=0), with or without the node lane path
+ * (NV_NODE_LANES=0). A mismatch prints the seed, options and the tuple:
  * `netverdict explain` on `src/gen` seed N reproduces it.
  */
 import t from 'tap';
@@ -25,6 +27,8 @@ const runs = Math.max(1, Math.ceil(TOTAL / PER_RUN));
 
 let total = 0;
 let mismatches = 0;
+let maskRuns = 0;
+let laneRuns = 0;
 /** Tuples whose destination is a service frontend, by frontend kind (NodePorts must be among them). */
 const frontendKinds: Record<string, number> = {};
 const outcomes: Record<string, number> = {};
@@ -64,7 +68,18 @@ for (let run = 0; run < runs; run++) {
   const flatMode = Math.floor(run / 12) % 3;
   if (flatMode === 1) process.env.NV_FLAT_PROGRAMS = '0';
   if (flatMode === 2) process.env.NV_FLAT_REFS = '1';
+  // And by threes of runs: program masks (engine.h PmProg) on every program
+  // that qualifies (NV_PMASK_MIN_RULES=0; by default only programs of 40+
+  // rules, which tiny clusters lack), with the node lane path where the image
+  // allows it, or without it (NV_NODE_LANES=0), or the default.
+  const pmMode = Math.floor(run / 3) % 3;
+  if (pmMode > 0) process.env.NV_PMASK_MIN_RULES = '0';
+  if (pmMode === 2) process.env.NV_NODE_LANES = '0';
   const d = differential(model, tuples);
+  delete process.env.NV_PMASK_MIN_RULES;
+  delete process.env.NV_NODE_LANES;
+  if (d.pmCount > 0) maskRuns++;
+  if (d.nodeLanes) laneRuns++;
   if (searchLpm) delete process.env.NV_LPM;
   if (allTrees) delete process.env.NV_DTREE_MIN_RULES;
   delete process.env.NV_FLAT_PROGRAMS;
@@ -80,4 +95,6 @@ for (let run = 0; run < runs; run++) {
 t.comment(`outcomes: ${JSON.stringify(outcomes)}`);
 t.comment(`service frontends hit: ${JSON.stringify(frontendKinds)}`);
 t.ok((frontendKinds.nodePort ?? 0) > 0 && (frontendKinds.clusterIP ?? 0) > 0, 'the generated tuples hit NodePorts and ClusterIPs');
+t.comment(`runs with program masks: ${maskRuns}, with the node lane path: ${laneRuns}`);
+if (runs >= 12) t.ok(maskRuns > 0 && laneRuns > 0, 'program masks and the node lane path were compared with the reference');
 t.equal(mismatches, 0, `${total} tuples over ${runs} cluster/option runs: engine == reference`);

@@ -1,0 +1,382 @@
+// Program masks (see Engine::PmProg, engine.h): a program's rules as bit
+// positions in walk order, with one mask per field class, so its outcome is
+// the first set bit of the AND of five masks instead of a walk through its
+// tiers. Built at load for images with few programs (one node's data path),
+// best effort: a program that does not qualify, or that the budget does not
+// cover, keeps the walk (same verdicts and rules either way).
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine.h"
+
+namespace nv {
+
+using namespace fmt;
+
+namespace {
+// A rule's test as the masks see it.
+struct RuleView {
+  const MatchRec* m;
+  bool verify;  // some test the masks cannot decide (the rule is then a candidate for it everywhere)
+};
+
+// Whether a port list (numeric ranges only) holds port.
+bool rangesHold(const PortList& l, const PortRange* ranges, uint32_t port) {
+  for (uint32_t i = 0; i < l.rangeCount; i++) {
+    const PortRange& r = ranges[l.rangeStart + i];
+    if (port >= r.first && port <= r.last) return true;
+  }
+  return false;
+}
+}  // namespace
+
+void Engine::buildProgMasks() {
+  if (!dfast_ || nPrograms_ == 0 || nPrograms_ > kPmMaxPrograms || nIdentRows_ == 0 ||
+      nIdentRows_ > (1u << 24))
+    return;
+  uint64_t budget = uint64_t(256) << 20;
+  if (const char* env = std::getenv("NV_PMASK")) {
+    if (env[0] == '0' && env[1] == 0) return;
+  }
+  uint32_t minRules = kPmMinRules;  // NV_PMASK_MIN_RULES (tests: every program)
+  if (const char* env = std::getenv("NV_PMASK_MIN_RULES")) minRules = uint32_t(std::strtoul(env, nullptr, 10));
+  if (const char* env = std::getenv("NV_PMASK_MB")) {
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(env, &end, 10);
+    if (end != env) budget = uint64_t(v) << 20;
+  }
+
+  // 1. Per program: its positions (rules in walk order and the outcomes in
+  //    between), or nothing when it does not qualify.
+  struct Pos {
+    PmPos p;
+    const MatchRec* rule;  // a rule position's test, else nullptr (always set)
+  };
+  struct Cand {
+    uint32_t prog, failsafe;
+    std::vector<Pos> pos;
+  };
+  std::vector<Cand> cands;
+  for (uint32_t prog = 0; prog < nPrograms_; prog++) {
+    const Program& pr = programs_[prog];
+    Cand c{prog, kNone, {}};
+    bool ok = pr.opCount > 0, terminal = false;
+    auto add = [&](uint32_t ruleId, uint8_t kind, uint8_t allow, uint8_t reason, const MatchRec* rule) {
+      if (c.pos.size() >= size_t(kPmWords) * 64) {
+        ok = false;
+        return;
+      }
+      PmPos q;
+      std::memset(&q, 0, sizeof q);
+      q.ruleId = ruleId;
+      q.kind = kind;
+      q.allow = allow;
+      q.reason = reason;
+      q.counted = rule ? 1 : 0;
+      c.pos.push_back(Pos{q, rule});
+    };
+    for (uint32_t i = 0; ok && !terminal && i < pr.opCount; i++) {
+      const Op& o = ops_[pr.opStart + i];
+      if (o.opcode == OP_FAILSAFE && i == 0) {
+        c.failsafe = o.arg;
+      } else if (o.opcode == OP_TIERS && o.arg != TIERS_PREDNAT) {
+        for (uint32_t t = 0; ok && t < o.count; t++) {
+          const uint32_t tbi = tierRefs_[o.start + t];
+          if (dfast_[2 * uint64_t(tbi)].flags & (kFastTree | kFastBitmaps)) {
+            ok = false;  // address-keyed structures: not identity masks
+            break;
+          }
+          const TierBlock& tb = tierBlocks_[tbi];
+          const size_t first = c.pos.size();
+          for (uint32_t r = 0; ok && r < tb.v4Count; r++) {
+            const MatchRec& m = refRules_[tb.v4Start + r];
+            if (m.action == ACTION_LOG) continue;  // trace only (events keep the walk)
+            if (m.action == ACTION_PASS) add(m.ruleId, PM_PASS, 0, EVAL_NONE, &m);
+            else add(m.ruleId, PM_DECIDE, m.action == ACTION_ALLOW, EVAL_RULE, &m);
+          }
+          // The end of the tier (tierOutcome): deny decides, else on to the next.
+          if (tb.endAction == ACTION_DENY) add(tb.endRule, PM_DECIDE, 0, EVAL_END_OF_TIER, nullptr);
+          else add(tb.endRule, PM_PASS, 0, EVAL_NONE, nullptr);
+          // Pass rules and a passing end go on after the tier's last position.
+          for (size_t k = first; ok && k < c.pos.size(); k++)
+            if (c.pos[k].p.kind == PM_PASS) c.pos[k].p.next = uint16_t(c.pos.size());
+        }
+      } else if (o.opcode == OP_PROFILES) {
+        for (uint32_t k = 0; ok && !terminal && k < o.count; k++) {
+          const ProfileBlock& pb = profileBlocks_[profileRefs_[o.start + k]];
+          if (pb.missingRule != kNone) {
+            add(pb.missingRule, PM_DECIDE, 0, EVAL_MISSING_PROFILE, nullptr);
+            terminal = true;
+            break;
+          }
+          for (uint32_t r = 0; ok && r < pb.v4Count; r++) {
+            const MatchRec& m = refRules_[pb.v4Start + r];
+            if (m.action == ACTION_LOG) continue;
+            add(m.ruleId, PM_DECIDE, m.action == ACTION_ALLOW, EVAL_PROFILE, &m);  // Pass was compiled as Deny
+          }
+        }
+        if (!terminal) add(config_->noProfileMatchRule, PM_DECIDE, 0, EVAL_NO_PROFILE_MATCH, nullptr);
+        terminal = true;
+      } else {
+        ok = false;  // a failsafe op later, pre-DNAT or forward tiers
+      }
+    }
+    if (ok && !terminal) add(kNone, PM_FALL, 0, EVAL_NONE, nullptr);  // runProgram's fall-through
+    if (!ok) continue;
+    // Short programs walk faster than their masks are read.
+    size_t rules = 0;
+    for (const Pos& q : c.pos) rules += q.rule != nullptr;
+    if (rules < minRules) continue;
+    cands.push_back(std::move(c));
+  }
+  if (cands.empty()) return;
+
+  auto viewOf = [&](const MatchRec& m) {
+    bool verify = m.dstSvcSet != kNone || (m.flags & (M_ICMP_TYPE | M_NOT_ICMP_TYPE));
+    for (uint32_t pl : {m.srcPorts, m.srcNotPorts, m.dstPorts, m.dstNotPorts})
+      if (pl != kNone && portLists_[pl].namedCount > 0) verify = true;
+    return RuleView{&m, verify};
+  };
+
+  // 2. The node's port classes: every qualifying program's numeric range
+  //    bounds, per field (0: destination, 1: source).
+  std::vector<uint32_t> bounds[2];
+  for (const Cand& c : cands) {
+    for (const Pos& q : c.pos) {
+      if (!q.rule) continue;
+      const MatchRec& m = *q.rule;
+      const uint32_t lists[2][2] = {{m.dstPorts, m.dstNotPorts}, {m.srcPorts, m.srcNotPorts}};
+      for (int f = 0; f < 2; f++) {
+        for (uint32_t pl : lists[f]) {
+          if (pl == kNone) continue;
+          const PortList& l = portLists_[pl];
+          for (uint32_t k = 0; k < l.rangeCount; k++) {
+            const PortRange& r = portRanges_[l.rangeStart + k];
+            bounds[f].push_back(r.first);
+            if (r.last < 65535) bounds[f].push_back(uint32_t(r.last) + 1);
+          }
+        }
+      }
+    }
+  }
+  std::vector<uint32_t> classStart[2];  // per field: each class's first port
+  BigArray<uint16_t> portClass = bigArray<uint16_t>(size_t(2) * 65536);
+  if (!portClass) return;
+  for (int f = 0; f < 2; f++) {
+    bounds[f].push_back(0);
+    std::sort(bounds[f].begin(), bounds[f].end());
+    bounds[f].erase(std::unique(bounds[f].begin(), bounds[f].end()), bounds[f].end());
+    classStart[f] = bounds[f];
+    if (classStart[f].size() >= 65535) return;
+    uint32_t cls = 0;
+    for (uint32_t port = 0; port < 65536; port++) {
+      if (cls + 1 < classStart[f].size() && port == classStart[f][cls + 1]) cls++;
+      portClass[size_t(f) * 65536 + port] = uint16_t(cls);
+    }
+  }
+  uint64_t bytes = uint64_t(2) * 65536 * sizeof(uint16_t) + uint64_t(nPrograms_) * 4;
+
+  // 3. Per program its tables, while the budget lasts. Set membership of an
+  //    identity: its dense row, else its sorted set list.
+  auto member = [&](uint32_t id, uint32_t set) {
+    if (identDense_) return bool((identDense_[identDenseWords_ * id + (set >> 6)] >> (set & 63)) & 1);
+    const IdentityRow& r = identRows_[id];
+    const uint32_t* v = identSets_ + r.setStart;
+    return std::binary_search(v, v + r.setCount, set);
+  };
+  std::map<std::vector<uint32_t>, std::pair<uint32_t, std::vector<uint32_t>>> sideMaps;  // sets -> (map offset, a representative per class)
+  std::vector<uint16_t> maps, idx16;
+  std::vector<uint8_t> idx8;
+  std::vector<uint64_t> bits;
+  std::vector<PmPos> posAll;
+  std::vector<PmProg> progs;
+  std::vector<uint32_t> progOf(nPrograms_, kNone);
+  for (const Cand& c : cands) {
+    const uint32_t n = uint32_t(c.pos.size());
+    const uint32_t W = (n + 63) / 64;
+    std::vector<RuleView> views(n, RuleView{nullptr, false});
+    for (uint32_t i = 0; i < n; i++)
+      if (c.pos[i].rule) views[i] = viewOf(*c.pos[i].rule);
+    PmProg t;
+    std::memset(&t, 0, sizeof t);
+    t.words = W;
+    t.failsafe = c.failsafe;
+    const size_t mapsMark = maps.size(), bitsMark = bits.size(), idx16Mark = idx16.size(), idx8Mark = idx8.size();
+    std::vector<std::vector<uint32_t>> newMaps;  // side maps this program added (dropped with it)
+    // A mask per class, appended to bits: bit i set when position i passes for
+    // the class (always-set positions pass everywhere).
+    auto pushMask = [&](auto&& passes) {
+      const size_t at = bits.size();
+      bits.resize(at + W, 0);
+      for (uint32_t i = 0; i < n; i++)
+        if (!views[i].m || passes(*views[i].m)) bits[at + i / 64] |= uint64_t(1) << (i % 64);
+    };
+    bool fits = true;
+    // Sides: classes of identities by their membership in the sets this
+    // side's tests name.
+    for (int s = 0; s < 2 && fits; s++) {
+      std::vector<uint32_t> sets;
+      for (uint32_t i = 0; i < n; i++) {
+        if (!views[i].m) continue;
+        const MatchRec& m = *views[i].m;
+        for (uint32_t k = 0; k < m.addrTestCount; k++) {
+          const AddrTest& a = addrTests_[m.addrTestStart + k];
+          if ((a.side & 1) == uint32_t(s)) sets.push_back(a.setId);
+        }
+      }
+      std::sort(sets.begin(), sets.end());
+      sets.erase(std::unique(sets.begin(), sets.end()), sets.end());
+      std::vector<uint32_t> reps;
+      if (sets.empty()) {
+        t.map[s] = kNone;
+        reps.push_back(0);
+      } else {
+        auto it = sideMaps.find(sets);
+        if (it == sideMaps.end()) {
+          std::unordered_map<std::string, uint32_t> ids;
+          std::vector<uint32_t> r;
+          const size_t off = maps.size();
+          maps.resize(off + nIdentRows_);
+          const size_t nb = (sets.size() + 7) / 8;
+          std::string sig(nb, '\0');
+          for (uint32_t id = 0; id < nIdentRows_ && fits; id++) {
+            std::fill(sig.begin(), sig.end(), '\0');
+            for (size_t k = 0; k < sets.size(); k++)
+              if (member(id, sets[k])) sig[k >> 3] = char(sig[k >> 3] | (1 << (k & 7)));
+            auto e = ids.emplace(sig, uint32_t(ids.size()));
+            if (e.second) {
+              if (ids.size() > 65535) fits = false;
+              r.push_back(id);
+            }
+            maps[off + id] = uint16_t(e.first->second);
+          }
+          if (!fits) break;
+          it = sideMaps.emplace(sets, std::make_pair(uint32_t(off), std::move(r))).first;
+          newMaps.push_back(sets);
+        }
+        t.map[s] = it->second.first;
+        reps = it->second.second;
+      }
+      t.sideBits[s] = uint32_t(bits.size());
+      for (uint32_t id : reps) {
+        pushMask([&](const MatchRec& m) {
+          for (uint32_t k = 0; k < m.addrTestCount; k++) {
+            const AddrTest& a = addrTests_[m.addrTestStart + k];
+            if ((a.side & 1) != uint32_t(s)) continue;
+            const bool in = member(id, a.setId);
+            if (in == bool(a.negate)) return false;
+          }
+          return true;
+        });
+      }
+    }
+    // Protocol: its tests, and the tests a packet without ports fails
+    // (positive port lists, service sets) or only an ICMP packet can pass.
+    if (fits) {
+      t.protoBits = uint32_t(bits.size());
+      t.protoIdx = uint32_t(idx8.size());
+      std::map<std::vector<uint64_t>, uint8_t> seen;
+      for (uint32_t proto = 0; proto < 256; proto++) {
+        const uint8_t pf = protoFlags_[proto];
+        const bool ports = pf & PROTO_HAS_PORTS;
+        const size_t at = bits.size();
+        pushMask([&](const MatchRec& m) {
+          if ((m.flags & M_PROTO) && proto != m.proto) return false;
+          if ((m.flags & M_NOT_PROTO) && proto == m.notProto) return false;
+          if (!ports && (m.srcPorts != kNone || m.dstPorts != kNone || m.dstSvcSet != kNone)) return false;
+          if ((m.flags & M_ICMP_TYPE) && !(pf & PROTO_IS_ICMP)) return false;
+          return true;
+        });
+        std::vector<uint64_t> key(bits.begin() + long(at), bits.end());
+        auto e = seen.emplace(key, uint8_t(seen.size()));
+        if (!e.second) bits.resize(at);
+        idx8.push_back(e.first->second);
+      }
+    }
+    // Ports: per node class (its first port), and the class of packets
+    // without ports (last): positive lists fail there, negated ones pass.
+    for (int f = 0; f < 2 && fits; f++) {
+      const std::vector<uint32_t>& starts = classStart[f];
+      (f == 0 ? t.dportBits : t.sportBits) = uint32_t(bits.size());
+      (f == 0 ? t.dportIdx : t.sportIdx) = uint32_t(idx16.size());
+      std::map<std::vector<uint64_t>, uint16_t> seen;
+      for (size_t k = 0; k <= starts.size(); k++) {
+        const bool none = k == starts.size();
+        const uint32_t port = none ? 0 : starts[k];
+        const size_t at = bits.size();
+        pushMask([&](const MatchRec& m) {
+          const uint32_t pos = f == 0 ? m.dstPorts : m.srcPorts;
+          const uint32_t neg = f == 0 ? m.dstNotPorts : m.srcNotPorts;
+          if (pos != kNone) {
+            const PortList& l = portLists_[pos];
+            if (none) return false;
+            if (l.namedCount == 0 && !rangesHold(l, portRanges_, port)) return false;  // named: verified
+          }
+          // A negated list's range hit fails whatever its names hold.
+          if (neg != kNone && !none && rangesHold(portLists_[neg], portRanges_, port)) return false;
+          return true;
+        });
+        std::vector<uint64_t> key(bits.begin() + long(at), bits.end());
+        auto e = seen.emplace(key, uint16_t(seen.size()));
+        if (!e.second) bits.resize(at);
+        idx16.push_back(e.first->second);
+      }
+    }
+    const uint64_t add = (maps.size() - mapsMark) * 2 + (bits.size() - bitsMark) * 8 + (idx16.size() - idx16Mark) * 2 +
+                         (idx8.size() - idx8Mark) + uint64_t(n) * sizeof(PmPos) + sizeof(PmProg);
+    if (!fits || bytes + add > budget) {
+      maps.resize(mapsMark);
+      bits.resize(bitsMark);
+      idx16.resize(idx16Mark);
+      idx8.resize(idx8Mark);
+      for (const auto& k : newMaps) sideMaps.erase(k);
+      continue;
+    }
+    bytes += add;
+    t.pos = uint32_t(posAll.size());
+    for (uint32_t i = 0; i < n; i++) {
+      PmPos q = c.pos[i].p;
+      q.verify = views[i].m && views[i].verify ? views[i].m : nullptr;
+      posAll.push_back(q);
+    }
+    progOf[c.prog] = uint32_t(progs.size());
+    progs.push_back(t);
+  }
+  if (progs.empty() || bits.size() >= (uint64_t(1) << 32) || maps.size() >= (uint64_t(1) << 32)) return;
+
+  pmOf_.reset(new (std::nothrow) uint32_t[nPrograms_]);
+  pmProgs_.reset(new (std::nothrow) PmProg[progs.size()]);
+  pmMaps_ = bigArray<uint16_t>(maps.size() + 1);
+  pmBits_ = bigArray<uint64_t>(bits.size() + 1);
+  pmIdx_.reset(new (std::nothrow) uint16_t[idx16.size() + 1]);
+  pmIdx8_.reset(new (std::nothrow) uint8_t[idx8.size() + 1]);
+  pmPos_.reset(new (std::nothrow) PmPos[posAll.size() + 1]);
+  if (!pmOf_ || !pmProgs_ || !pmMaps_ || !pmBits_ || !pmIdx_ || !pmIdx8_ || !pmPos_) {
+    pmOf_.reset();
+    return;
+  }
+  std::copy(progOf.begin(), progOf.end(), pmOf_.get());
+  std::copy(progs.begin(), progs.end(), pmProgs_.get());
+  std::copy(maps.begin(), maps.end(), pmMaps_.get());
+  std::copy(bits.begin(), bits.end(), pmBits_.get());
+  std::copy(idx16.begin(), idx16.end(), pmIdx_.get());
+  std::copy(idx8.begin(), idx8.end(), pmIdx8_.get());
+  std::copy(posAll.begin(), posAll.end(), pmPos_.get());
+  pmPortClass_ = std::move(portClass);
+  pmNoPort_[0] = uint32_t(classStart[0].size());
+  pmNoPort_[1] = uint32_t(classStart[1].size());
+  pmCount_ = uint32_t(progs.size());
+  pmBytes_ = bytes;
+  // The node lane path (see nodeLanes_).
+  nodeLanes_ = true;
+  if (const char* env = std::getenv("NV_NODE_LANES")) {
+    if (env[0] == '0' && env[1] == 0) nodeLanes_ = false;
+  }
+}
+
+}  // namespace nv
