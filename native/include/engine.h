@@ -438,6 +438,18 @@ class Engine {
   uint64_t pmBytes_ = 0;
   void buildProgMasks();
   void pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const;
+  // pmRun in two steps (the node lanes run each over a chunk, so the lanes'
+  // loads overlap): the packet's five masks, then the positions they select.
+  struct PmCur {
+    const PmProg* t;
+    const uint64_t* m[5];
+  };
+  void pmSetup(const PmProg& t, uint32_t srcIdentity, uint32_t dstIdentity, uint8_t proto, uint8_t protoFlags, uint16_t sport,
+               uint16_t dport, PmCur* c) const;
+  // verify(rule): the full test of a candidate the masks cannot decide.
+  // Returns the positions looked at that are rules (rulesVisited).
+  template <typename Verify>
+  uint32_t pmResolve(const PmCur& c, Verify verify, EvalOut* ev) const;
   // The node lane path (classifyNodeLanes): IPv4 decision batches without
   // trace events on images with program masks, in
   // chunks of kNodeLanes tuples, stage by stage over the chunk (NAT, address
@@ -448,6 +460,14 @@ class Engine {
   // as that (tested both ways: NV_NODE_LANES=0 keeps the batch loop).
   static constexpr size_t kNodeLanes = 64;
   bool nodeLanes_ = false;
+  // Per address class (derived with the masks): [2c] its programs' tables as
+  // the source (egress), [2c + 1] as the destination (ingress): a PmProg
+  // index, kNone (that end is not policed), kLaneHost (a host address
+  // without a policed host endpoint), or kLaneSlow (a policed host endpoint,
+  // a forward program on its node, a program without masks or with a
+  // failsafe op).
+  static constexpr uint32_t kLaneSlow = 0xfffffffeu, kLaneHost = 0xfffffffdu;
+  std::unique_ptr<uint32_t[]> laneProg_;
   void classifyNodeLanes(const Batch& in, const BatchOut& out, int strategy) const;
 
   BigArray<uint64_t> mem_;  // nothrow-allocated image copy

@@ -572,10 +572,66 @@ __attribute__((always_inline)) inline void Engine::runProgram(uint32_t prog, con
   ev->reason = EVAL_NONE;
 }
 
-// A program by its masks (see PmProg, engine.h): the first position set in
-// the AND of the packet's five masks decides, or (a Pass rule, an end of tier
-// that passes) the search goes on from the next tier's first position. The
-// last position is always set (a terminal outcome or the fall-through).
+__attribute__((always_inline)) inline void Engine::pmSetup(const PmProg& t, uint32_t srcIdentity, uint32_t dstIdentity, uint8_t proto,
+                                                          uint8_t protoFlags, uint16_t sport, uint16_t dport, PmCur* c) const {
+  const uint32_t W = t.words;
+  const uint64_t* B = pmBits_.get();
+  const uint32_t cs = t.map[SIDE_SRC] == kNone ? 0 : pmMaps_[t.map[SIDE_SRC] + srcIdentity];
+  const uint32_t cd = t.map[SIDE_DST] == kNone ? 0 : pmMaps_[t.map[SIDE_DST] + dstIdentity];
+  const bool ports = protoFlags & PROTO_HAS_PORTS;
+  const uint32_t dc = ports ? pmPortClass_[dport] : pmNoPort_[0];
+  const uint32_t sc = ports ? pmPortClass_[65536 + uint32_t(sport)] : pmNoPort_[1];
+  c->t = &t;
+  c->m[0] = B + t.sideBits[SIDE_SRC] + uint64_t(cs) * W;
+  c->m[1] = B + t.sideBits[SIDE_DST] + uint64_t(cd) * W;
+  c->m[2] = B + t.protoBits + uint64_t(pmIdx8_[t.protoIdx + proto]) * W;
+  c->m[3] = B + t.dportBits + uint64_t(pmIdx_[t.dportIdx + dc]) * W;
+  c->m[4] = B + t.sportBits + uint64_t(pmIdx_[t.sportIdx + sc]) * W;
+}
+
+// Program masks (see PmProg, engine.h): the first position set in the AND of
+// the packet's five masks decides, or (a Pass
+// rule, an end of tier that passes) the search goes on from the next tier's
+// first position. The last position is always set (a terminal outcome or the
+// fall-through).
+template <typename Verify>
+__attribute__((always_inline)) inline uint32_t Engine::pmResolve(const PmCur& c, Verify verify, EvalOut* ev) const {
+  const PmProg& t = *c.t;
+  const uint32_t W = t.words;
+  const uint64_t *m0 = c.m[0], *m1 = c.m[1], *m2 = c.m[2], *m3 = c.m[3], *m4 = c.m[4];
+  const PmPos* P = pmPos_.get() + t.pos;
+  uint32_t visited = 0, from = 0;
+  for (;;) {
+    uint32_t w = from >> 6;
+    if (w >= W) break;  // not reached: the last position is always set
+    uint64_t x = m0[w] & m1[w] & m2[w] & m3[w] & m4[w] & (~uint64_t(0) << (from & 63));
+    while (!x) {
+      if (++w >= W) break;
+      x = m0[w] & m1[w] & m2[w] & m3[w] & m4[w];
+    }
+    if (!x) break;
+    const uint32_t i = w * 64 + uint32_t(__builtin_ctzll(x));
+    const PmPos& q = P[i];
+    visited += q.counted;
+    from = i + 1;
+    if (q.verify && !verify(*q.verify)) continue;
+    if (q.kind == PM_PASS) {
+      ev->last = q.ruleId;
+      from = q.next;
+      continue;
+    }
+    if (q.kind == PM_DECIDE) ev->last = q.ruleId;
+    ev->allow = q.allow;
+    ev->reason = q.reason;
+    return visited;
+  }
+  ev->allow = 0;
+  ev->reason = EVAL_NONE;
+  return visited;
+}
+
+// A program by its masks (see PmProg, engine.h): the failsafe op first where
+// it has one, then its masks.
 void Engine::pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const {
   if (t.failsafe != kNone && (p.protoFlags & PROTO_HAS_PORTS)) {
     for (uint32_t k = 0; k < nFailsafe_; k++) {
@@ -587,48 +643,9 @@ void Engine::pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const {
       }
     }
   }
-  const uint32_t W = t.words;
-  const uint64_t* B = pmBits_.get();
-  const uint32_t cs = t.map[SIDE_SRC] == kNone ? 0 : pmMaps_[t.map[SIDE_SRC] + p.src->identity];
-  const uint32_t cd = t.map[SIDE_DST] == kNone ? 0 : pmMaps_[t.map[SIDE_DST] + p.dst->identity];
-  const bool ports = p.protoFlags & PROTO_HAS_PORTS;
-  const uint32_t dc = ports ? pmPortClass_[p.dport] : pmNoPort_[0];
-  const uint32_t sc = ports ? pmPortClass_[65536 + uint32_t(p.sport)] : pmNoPort_[1];
-  const uint64_t* m0 = B + t.sideBits[SIDE_SRC] + uint64_t(cs) * W;
-  const uint64_t* m1 = B + t.sideBits[SIDE_DST] + uint64_t(cd) * W;
-  const uint64_t* m2 = B + t.protoBits + uint64_t(pmIdx8_[t.protoIdx + p.proto]) * W;
-  const uint64_t* m3 = B + t.dportBits + uint64_t(pmIdx_[t.dportIdx + dc]) * W;
-  const uint64_t* m4 = B + t.sportBits + uint64_t(pmIdx_[t.sportIdx + sc]) * W;
-  const PmPos* P = pmPos_.get() + t.pos;
-  uint32_t visited = 0, from = 0;
-  for (;;) {
-    uint32_t w = from >> 6;
-    if (w >= W) break;  // not reached: the last position is always set
-    uint64_t c = m0[w] & m1[w] & m2[w] & m3[w] & m4[w] & (~uint64_t(0) << (from & 63));
-    while (!c) {
-      if (++w >= W) break;
-      c = m0[w] & m1[w] & m2[w] & m3[w] & m4[w];
-    }
-    if (!c) break;
-    const uint32_t i = w * 64 + uint32_t(__builtin_ctzll(c));
-    const PmPos& q = P[i];
-    visited += q.counted;
-    from = i + 1;
-    if (q.verify && !matchUncounted(*q.verify, p)) continue;
-    if (q.kind == PM_PASS) {
-      ev->last = q.ruleId;
-      from = q.next;
-      continue;
-    }
-    if (q.kind == PM_DECIDE) ev->last = q.ruleId;
-    ev->allow = q.allow;
-    ev->reason = q.reason;
-    p.rulesVisited += visited;
-    return;
-  }
-  p.rulesVisited += visited;
-  ev->allow = 0;
-  ev->reason = EVAL_NONE;
+  PmCur c;
+  pmSetup(t, p.src->identity, p.dst->identity, p.proto, p.protoFlags, p.sport, p.dport, &c);
+  p.rulesVisited += pmResolve(c, [&](const MatchRec& m) { return matchUncounted(m, p); }, ev);
 }
 
 // The NAT frontend hash of a tuple's destination (natKeyHash over the padded key).
@@ -1405,45 +1422,109 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
         dport[k] = backends[b].port;
       }
     }
-    // 2. Address classes.
+    // 2. Address classes; a host destination without a frontend may be a
+    //    NodePort (prepare's step 1 for NodePorts), its backend's class then.
     const AddrClass* sc[kL];
     const AddrClass* dc[kL];
     for (size_t k = 0; k < m; k++) {
       sc[k] = lookup(4, src + k);
       dc[k] = lookup(4, dst + k);
     }
-    // 3. The path: workload to workload (either end policed, no host address,
-    //    no host endpoint, no forward program) through programs with masks, or
-    //    neither end policed without transit programs; else slow. Per lane
-    //    its two programs' tables (kNone: that end is not evaluated).
+    if (nNodePorts_ > 0) {
+      for (size_t k = 0; k < m; k++) {
+        if (dc[k]->hostNode == kNone || backend[k] != kNone || ((slow >> k) & 1) || !(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
+        const NatNodePort* np = nodePortLookup(4, proto[k], dportIn[k]);
+        if (!np) continue;
+        if (np->backendCount == 0) {
+          slow |= uint64_t(1) << k;
+          continue;
+        }
+        const uint32_t b = np->backendStart + tupleHash(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k]) % np->backendCount;
+        backend[k] = b;
+        dst[k] = backends[b].addr[0];
+        dport[k] = backends[b].port;
+        dc[k] = lookup(4, dst + k);
+      }
+    }
+    // 3. The path (evaluate's tests, by laneProg_): an end that is a host
+    //    address is not evaluated; a host to a workload on its own node is not
+    //    policed; a workload to its own node's address gets the egress and
+    //    then the endpoint-to-host action (e2h). Neither end policed and no
+    //    host address: not policed, or the transit programs (slow).
     uint32_t eg[kL], ing[kL];
+    uint64_t e2h = 0, htlw = 0;
+    const bool transit = config_->transitIngressProg != kNone;
     for (size_t k = 0; k < m; k++) {
       const AddrClass* s = sc[k];
       const AddrClass* d = dc[k];
-      const bool srcPoliced = s->flags & CLASS_POLICED, dstPoliced = d->flags & CLASS_POLICED;
-      const bool srcWep = (s->epKind == EP_WEP) & srcPoliced, dstWep = (d->epKind == EP_WEP) & dstPoliced;
-      const bool srcHep = (s->epKind == EP_HEP) & srcPoliced, dstHep = (d->epKind == EP_HEP) & dstPoliced;
-      eg[k] = srcWep && s->egressProg < nPrograms_ ? pmOf_[s->egressProg] : kNone;
-      ing[k] = dstWep && d->ingressProg < nPrograms_ ? pmOf_[d->ingressProg] : kNone;
-      // Neither end policed: evaluate's transit case, no evaluation without
-      // transit programs (eg and ing kNone: not policed).
-      // A forward program on either endpoint's node (host endpoints with
-      // applyOnForward policies): slow.
-      const bool fwd = (srcWep && s->epNode != kNone && nodes_[s->epNode].fwdEgressProg != kNone) ||
-                       (dstWep && d->epNode != kNone && nodes_[d->epNode].fwdIngressProg != kNone);
-      const bool fast = s->hostNode == kNone && d->hostNode == kNone && !srcHep && !dstHep && !fwd &&
-                        ((srcWep | dstWep) || config_->transitIngressProg == kNone) && (!srcWep || eg[k] != kNone) &&
-                        (!dstWep || ing[k] != kNone);
+      uint32_t e = laneProg_[2 * size_t(s - classes_)];
+      uint32_t i = laneProg_[2 * size_t(d - classes_) + 1];
+      const bool host = e == kLaneHost || i == kLaneHost;
+      if (e == kLaneHost) {
+        htlw |= uint64_t(d->epKind == EP_WEP && d->epNode == s->hostNode) << k;
+        e = kNone;
+      }
+      if (i == kLaneHost) {
+        e2h |= uint64_t(e != kNone && e != kLaneSlow && d->hostNode == s->epNode) << k;
+        i = kNone;
+      }
+      eg[k] = e;
+      ing[k] = i;
+      const bool fast = e != kLaneSlow && i != kLaneSlow && (host || !transit || e != kNone || i != kNone);
       slow |= uint64_t(!fast) << k;
     }
-    // 4. Evaluations (evaluate's for these paths): the egress program, then
-    //    the ingress program where the egress allowed.
+    htlw &= ~slow;
+    // 4. Evaluations (evaluate's for these paths), each in two passes over
+    //    the chunk (masks, then positions): the egress program, then the
+    //    ingress program where the egress allowed. A candidate the masks
+    //    cannot decide gets the full rule test on the lane's packet.
     Result rs[kL];
-    Pkt p;
-    std::memset(&p, 0, sizeof p);
-    p.family = 4;
-    p.strategy = strategy;
-    p.hintBlock = kNone;
+    PmCur cur[kL];
+    uint8_t allow[kL], reason[kL];
+    auto verifyOn = [&](size_t k) {
+      return [&, k](const MatchRec& rule) {
+        Pkt q;
+        std::memset(&q, 0, sizeof q);
+        q.src = sc[k];
+        q.dst = dc[k];
+        q.family = 4;
+        q.proto = proto[k];
+        q.protoFlags = protoFlags_[proto[k]];
+        q.sport = sport[k];
+        q.dport = dport[k];
+        q.strategy = strategy;
+        q.srcA = src[k];
+        q.dstA = dst[k];
+        q.rows[SIDE_SRC] = rowOf(sc[k]);
+        q.rows[SIDE_DST] = rowOf(dc[k]);
+        q.hintBlock = kNone;
+        return matchUncounted(rule, q);
+      };
+    };
+    for (size_t k = 0; k < m; k++)
+      if (!((slow >> k) & 1) && eg[k] != kNone)
+        pmSetup(pmProgs_[eg[k]], sc[k]->identity, dc[k]->identity, proto[k], protoFlags_[proto[k]], sport[k], dport[k], &cur[k]);
+    for (size_t k = 0; k < m; k++) {
+      Result& r = rs[k];
+      r.verdict = 1;
+      r.reason = FLOW_POLICY;
+      r.egressRule = r.ingressRule = r.decidingRule = kNone;
+      r.natBackend = backend[k];
+      r.evalReasons = 0;
+      r.rulesVisited = 0;
+      allow[k] = 1;
+      reason[k] = EVAL_NONE;
+      if ((slow >> k) & 1 || ((htlw >> k) & 1) || eg[k] == kNone) continue;
+      EvalOut ev{0, EVAL_NONE, kNone, nullptr};
+      r.rulesVisited = pmResolve(cur[k], verifyOn(k), &ev);
+      r.egressRule = r.decidingRule = ev.last;
+      r.evalReasons = ev.reason;
+      allow[k] = ev.allow;
+      reason[k] = ev.reason;
+    }
+    for (size_t k = 0; k < m; k++)
+      if (!(((slow | htlw) >> k) & 1) && ing[k] != kNone && allow[k])
+        pmSetup(pmProgs_[ing[k]], sc[k]->identity, dc[k]->identity, proto[k], protoFlags_[proto[k]], sport[k], dport[k], &cur[k]);
     for (size_t k = 0; k < m; k++) {
       Result& r = rs[k];
       if ((slow >> k) & 1) {
@@ -1452,45 +1533,29 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
         evaluate<false>(4, pp, &r, strategy, nullptr);
         continue;
       }
-      p.src = sc[k];
-      p.dst = dc[k];
-      p.proto = proto[k];
-      p.protoFlags = protoFlags_[proto[k]];
-      p.sport = sport[k];
-      p.dport = dport[k];
-      p.srcA = src[k];
-      p.dstA = dst[k];
-      p.rows[SIDE_SRC] = rowOf(sc[k]);
-      p.rows[SIDE_DST] = rowOf(dc[k]);
-      p.rulesVisited = 0;
-      r.reason = FLOW_POLICY;
-      r.egressRule = r.ingressRule = kNone;
-      r.natBackend = backend[k];
-      EvalOut ev{0, EVAL_NONE, kNone, nullptr};
-      uint32_t reasons = 0;
-      if (eg[k] != kNone) {
-        pmRun(pmProgs_[eg[k]], p, &ev);
-        r.egressRule = ev.last;
-        reasons = ev.reason;
-      }
-      if (ing[k] != kNone && (eg[k] == kNone || ev.allow)) {
-        ev = EvalOut{0, EVAL_NONE, kNone, nullptr};
-        pmRun(pmProgs_[ing[k]], p, &ev);
-        r.ingressRule = ev.last;
-        reasons |= uint32_t(ev.reason) << 8;
-      }
-      if (eg[k] == kNone && ing[k] == kNone) {
-        r.reason = FLOW_NOT_POLICED;
+      if ((htlw >> k) & 1) {
+        r.reason = FLOW_HOST_TO_LOCAL_WORKLOAD;
         r.verdict = 1;
-        r.decidingRule = kNone;
-        r.evalReasons = 0;
-        r.rulesVisited = 0;
         continue;
       }
-      r.verdict = ev.allow;
-      r.decidingRule = ev.last;
-      r.evalReasons = reasons | (uint32_t(ev.reason) << 16);
-      r.rulesVisited = p.rulesVisited;
+      if (ing[k] != kNone && allow[k]) {
+        EvalOut ev{0, EVAL_NONE, kNone, nullptr};
+        r.rulesVisited += pmResolve(cur[k], verifyOn(k), &ev);
+        r.ingressRule = r.decidingRule = ev.last;
+        r.evalReasons |= uint32_t(ev.reason) << 8;
+        allow[k] = ev.allow;
+        reason[k] = ev.reason;
+      } else if (eg[k] == kNone) {
+        r.reason = FLOW_NOT_POLICED;  // neither end policed (step 3)
+        continue;
+      }
+      r.verdict = allow[k];
+      r.evalReasons |= uint32_t(reason[k]) << 16;
+      if (((e2h >> k) & 1) && allow[k] && config_->endpointToHostAction != E2H_RETURN) {
+        const bool accept = config_->endpointToHostAction == E2H_ACCEPT;
+        r.reason = accept ? FLOW_ENDPOINT_TO_HOST_ACCEPT : FLOW_ENDPOINT_TO_HOST_DROP;
+        r.verdict = accept;
+      }
     }
     writeResults(out, from, rs, m);
   }

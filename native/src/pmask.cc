@@ -372,7 +372,31 @@ void Engine::buildProgMasks() {
   pmNoPort_[1] = uint32_t(classStart[1].size());
   pmCount_ = uint32_t(progs.size());
   pmBytes_ = bytes;
-  // The node lane path (see nodeLanes_).
+  // The node lane path (see nodeLanes_): each class's part in it.
+  laneProg_.reset(new (std::nothrow) uint32_t[2 * size_t(nClasses_) + 2]);
+  if (!laneProg_) return;
+  for (uint32_t c = 0; c < nClasses_; c++) {
+    const AddrClass& a = classes_[c];
+    const bool policed = a.flags & CLASS_POLICED;
+    for (int side = 0; side < 2; side++) {
+      uint32_t v = kNone;
+      if ((a.epKind == EP_HEP || a.epKind == EP_WEP) && policed && a.hostNode != kNone) {
+        v = kLaneSlow;
+      } else if (a.epKind == EP_HEP && policed) {
+        v = kLaneSlow;
+      } else if (a.hostNode != kNone) {
+        v = kLaneHost;
+      } else if (a.epKind == EP_WEP && policed) {
+        const uint32_t prog = side == 0 ? a.egressProg : a.ingressProg;
+        const NodeRec* node = a.epNode < nNodes_ ? &nodes_[a.epNode] : nullptr;
+        const uint32_t fwd = node ? (side == 0 ? node->fwdEgressProg : node->fwdIngressProg) : kNone;
+        v = prog < nPrograms_ ? pmOf_[prog] : kNone;
+        if (v == kNone || pmProgs_[v].failsafe != kNone || fwd != kNone) v = kLaneSlow;
+      }
+      laneProg_[2 * size_t(c) + side] = v;
+    }
+  }
+  pmBytes_ += 8 * uint64_t(nClasses_);
   nodeLanes_ = true;
   if (const char* env = std::getenv("NV_NODE_LANES")) {
     if (env[0] == '0' && env[1] == 0) nodeLanes_ = false;
