@@ -68,6 +68,9 @@ export interface EngineSummary {
   treeBytes: number;
   rfcCount: number;
   rfcBytes: number;
+  pmCount: number;
+  pmBytes: number;
+  nodeLanes: boolean;
   fastTransit: boolean;
   simd: boolean;
   simdForm: 'avx512' | 'avx2' | 'scalar';
@@ -96,6 +99,9 @@ export function formatInspect(s: ImageSummary & { engine?: EngineSummary }): str
     lines.push(`engine           ${mib(e.memoryBytes)} MiB loaded (image copy and derived indexes)`);
     lines.push(`decision trees   ${e.treeCount} (${mib(e.treeBytes)} MiB)`);
     lines.push(`RFC tables       ${e.rfcCount} (${mib(e.rfcBytes)} MiB)`);
+    lines.push(
+      `program masks    ${e.pmCount} (${mib(e.pmBytes)} MiB)${e.nodeLanes ? '; IPv4 decision batches take the node lane path' : ''}`,
+    );
     lines.push(
       `fast transit     ${e.fastTransit ? `yes (pure 5-tuple ACL: IPv4 decision batches skip the program walk${e.treeCount > e.rfcCount ? `; tree stages ${e.simdForm === 'avx512' ? 'on AVX-512' : e.simdForm === 'avx2' ? 'on AVX2' : 'scalar'}` : ''})` : 'no'}`,
     );
