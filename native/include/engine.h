@@ -468,6 +468,10 @@ class Engine {
   // failsafe op).
   static constexpr uint32_t kLaneSlow = 0xfffffffeu, kLaneHost = 0xfffffffdu;
   std::unique_ptr<uint32_t[]> laneProg_;
+  // Per address class: 1 when an IPv4 NAT frontend's address is in it (only
+  // such destinations are probed by the lanes; buildLaneNat).
+  std::unique_ptr<uint8_t[]> laneNat_;
+  bool buildLaneNat();
   void classifyNodeLanes(const Batch& in, const BatchOut& out, int strategy) const;
 
   BigArray<uint64_t> mem_;  // nothrow-allocated image copy

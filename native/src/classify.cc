@@ -1377,6 +1377,16 @@ inline void writeResults(const BatchOut& out, size_t from, const Result* rs, siz
 }
 }  // namespace
 
+// See laneNat_ (engine.h): the classes of the IPv4 frontends' addresses.
+bool Engine::buildLaneNat() {
+  laneNat_.reset(new (std::nothrow) uint8_t[size_t(nClasses_) + 1]);
+  if (!laneNat_) return false;
+  std::memset(laneNat_.get(), 0, size_t(nClasses_) + 1);
+  for (uint32_t i = 0; i < nFrontends_; i++)
+    if (frontends_[i].family == 4) laneNat_[lookup(4, frontends_[i].addr) - classes_] = 1;
+  return true;
+}
+
 // See nodeLanes_ (engine.h).
 void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strategy) const {
   constexpr size_t kL = kNodeLanes;
@@ -1391,26 +1401,24 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     uint32_t dst[kL], backend[kL];
     uint16_t dport[kL];
     uint64_t slow = 0;  // lanes for prepare + evaluate
-    // 1. Service NAT (prepare's step 1 for frontends): hashes and slot
-    //    prefetches for the chunk, then the probes. A lane with no backend,
-    //    or that may be a NodePort (no frontend, NodePorts in the image: its
-    //    destination is a host address then, which goes slow below anyway),
-    //    is decided by its class test in step 3.
+    // 1. Address classes; then service NAT (prepare's step 1) for the lanes
+    //    whose destination's class holds a frontend address (laneNat_), the
+    //    backend's class then; a frontend without backends is slow. A host
+    //    destination without a frontend may be a NodePort.
+    const AddrClass* sc[kL];
+    const AddrClass* dc[kL];
     for (size_t k = 0; k < m; k++) {
       dst[k] = dstIn[k];
       dport[k] = dportIn[k];
       backend[k] = kNone;
+      sc[k] = lookup(4, src + k);
+      dc[k] = lookup(4, dstIn + k);
     }
     if (nFrontends_ > 0) {
-      uint64_t h[kL];
       for (size_t k = 0; k < m; k++) {
-        h[k] = natHashOf(4, dstIn + k, proto[k], dportIn[k]);
-        __builtin_prefetch(&natHash_[uint32_t(h[k]) & natMask_]);
-      }
-      for (size_t k = 0; k < m; k++) {
-        if (!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
+        if (!laneNat_[dc[k] - classes_] || !(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
         const uint32_t key[4] = {dstIn[k], 0, 0, 0};
-        const NatFrontend* fe = natLookup(h[k], 4, key, proto[k], dportIn[k]);
+        const NatFrontend* fe = natLookup(natHashOf(4, dstIn + k, proto[k], dportIn[k]), 4, key, proto[k], dportIn[k]);
         if (!fe) continue;
         if (fe->backendCount == 0) {
           slow |= uint64_t(1) << k;
@@ -1420,15 +1428,8 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
         backend[k] = b;
         dst[k] = backends[b].addr[0];
         dport[k] = backends[b].port;
+        dc[k] = lookup(4, dst + k);
       }
-    }
-    // 2. Address classes; a host destination without a frontend may be a
-    //    NodePort (prepare's step 1 for NodePorts), its backend's class then.
-    const AddrClass* sc[kL];
-    const AddrClass* dc[kL];
-    for (size_t k = 0; k < m; k++) {
-      sc[k] = lookup(4, src + k);
-      dc[k] = lookup(4, dst + k);
     }
     if (nNodePorts_ > 0) {
       for (size_t k = 0; k < m; k++) {
@@ -1446,7 +1447,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
         dc[k] = lookup(4, dst + k);
       }
     }
-    // 3. The path (evaluate's tests, by laneProg_): an end that is a host
+    // 2. The path (evaluate's tests, by laneProg_): an end that is a host
     //    address is not evaluated; a host to a workload on its own node is not
     //    policed; a workload to its own node's address gets the egress and
     //    then the endpoint-to-host action (e2h). Neither end policed and no
@@ -1474,7 +1475,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       slow |= uint64_t(!fast) << k;
     }
     htlw &= ~slow;
-    // 4. Evaluations (evaluate's for these paths), each in two passes over
+    // 3. Evaluations (evaluate's for these paths), each in two passes over
     //    the chunk (masks, then positions): the egress program, then the
     //    ingress program where the egress allowed. A candidate the masks
     //    cannot decide gets the full rule test on the lane's packet.
