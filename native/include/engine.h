@@ -468,10 +468,12 @@ class Engine {
   // failsafe op).
   static constexpr uint32_t kLaneSlow = 0xfffffffeu, kLaneHost = 0xfffffffdu;
   std::unique_ptr<uint32_t[]> laneProg_;
-  // Per address class: 1 when an IPv4 NAT frontend's address is in it (only
-  // such destinations are probed by the lanes; buildLaneNat).
-  std::unique_ptr<uint8_t[]> laneNat_;
-  bool buildLaneNat();
+  // Per address class (derived at load when there are NAT frontends): 1 when
+  // an IPv4 frontend's address is in it. IPv4 tuples whose destination's
+  // class has none skip the NAT probe (prepare, the node lanes).
+  std::unique_ptr<uint8_t[]> natClass_;
+  void buildNatClasses();
+  uint64_t prepHash(int family, const uint32_t* dstIn, uint8_t proto, uint16_t dportIn) const;
   void classifyNodeLanes(const Batch& in, const BatchOut& out, int strategy) const;
 
   BigArray<uint64_t> mem_;  // nothrow-allocated image copy

@@ -656,6 +656,11 @@ inline uint64_t Engine::natHashOf(int family, const uint32_t* dstIn, uint8_t pro
   return natKeyHash(uint8_t(family), key, proto, dportIn);
 }
 
+// prepare's natHash argument: the hash where prepare probes every tuple.
+inline uint64_t Engine::prepHash(int family, const uint32_t* dstIn, uint8_t proto, uint16_t dportIn) const {
+  return natHash_ && !(family == 4 && natClass_) ? natHashOf(family, dstIn, proto, dportIn) : 0;
+}
+
 // natHash: natHashOf(...) when there are NAT frontends (else unused), computed
 // once per tuple by the caller (the batch loop needs it early, for a prefetch).
 // Inlined into its two callers (the call and its nine arguments cost ~30
@@ -684,14 +689,24 @@ __attribute__((always_inline)) inline void Engine::prepare(int family, const uin
   if ((pf & PROTO_HAS_PORTS) && (nFrontends_ > 0 || nNodePorts_ > 0)) {
     uint32_t key[4] = {dstIn[0], 0, 0, 0};
     if (family != 4) key[1] = dstIn[1], key[2] = dstIn[2], key[3] = dstIn[3];
-    const NatFrontend* fe = nFrontends_ > 0 ? natLookup(natHash, family, key, proto, dportIn) : nullptr;
+    const NatFrontend* fe = nullptr;
+    if (nFrontends_ > 0) {
+      if (family == 4 && natClass_) {
+        // Probed only when the destination's class holds a frontend address
+        // (natHash is then not computed by the caller: 0).
+        preDstClass = lookup(family, dstIn);
+        if (natClass_[preDstClass - classes_]) fe = natLookup(natHashOf(family, dstIn, proto, dportIn), family, key, proto, dportIn);
+      } else {
+        fe = natLookup(natHash, family, key, proto, dportIn);
+      }
+    }
     uint32_t backendStart = 0, backendCount = 0;
     bool hit = fe != nullptr;
     if (fe) {
       backendStart = fe->backendStart;
       backendCount = fe->backendCount;
     } else if (nNodePorts_ > 0) {
-      preDstClass = lookup(family, dstIn);
+      if (!preDstClass) preDstClass = lookup(family, dstIn);
       const NatNodePort* np = preDstClass->hostNode != kNone ? nodePortLookup(family, proto, dportIn) : nullptr;
       if (np) {
         hit = true;
@@ -765,7 +780,7 @@ void Engine::classify(int family, const uint32_t* src, const uint32_t* dstIn, ui
     return classifyFastTransit(b, o);
   }
   Prep pp;
-  prepare(family, src, dstIn, proto, sport, dportIn, natHash_ ? natHashOf(family, dstIn, proto, dportIn) : 0, &pp);
+  prepare(family, src, dstIn, proto, sport, dportIn, prepHash(family, dstIn, proto, dportIn), &pp);
   if (!events) return evaluate<false>(family, pp, out, strategy, nullptr);
   EventSink sink{events, eventCap < kMaxEventStride ? eventCap : kMaxEventStride, 0};
   evaluate<true>(family, pp, out, strategy, &sink);
@@ -1377,14 +1392,18 @@ inline void writeResults(const BatchOut& out, size_t from, const Result* rs, siz
 }
 }  // namespace
 
-// See laneNat_ (engine.h): the classes of the IPv4 frontends' addresses.
-bool Engine::buildLaneNat() {
-  laneNat_.reset(new (std::nothrow) uint8_t[size_t(nClasses_) + 1]);
-  if (!laneNat_) return false;
-  std::memset(laneNat_.get(), 0, size_t(nClasses_) + 1);
+// See natClass_ (engine.h): the classes of the IPv4 frontends' addresses.
+// Best effort: without memory, every tuple is probed.
+void Engine::buildNatClasses() {
+  if (nFrontends_ == 0 || nClasses_ == 0) return;
+  if (const char* env = std::getenv("NV_NAT_CLASSES")) {
+    if (env[0] == '0' && env[1] == 0) return;
+  }
+  natClass_.reset(new (std::nothrow) uint8_t[size_t(nClasses_) + 1]);
+  if (!natClass_) return;
+  std::memset(natClass_.get(), 0, size_t(nClasses_) + 1);
   for (uint32_t i = 0; i < nFrontends_; i++)
-    if (frontends_[i].family == 4) laneNat_[lookup(4, frontends_[i].addr) - classes_] = 1;
-  return true;
+    if (frontends_[i].family == 4) natClass_[lookup(4, frontends_[i].addr) - classes_] = 1;
 }
 
 // See nodeLanes_ (engine.h).
@@ -1402,7 +1421,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     uint16_t dport[kL];
     uint64_t slow = 0;  // lanes for prepare + evaluate
     // 1. Address classes; then service NAT (prepare's step 1) for the lanes
-    //    whose destination's class holds a frontend address (laneNat_), the
+    //    whose destination's class holds a frontend address (natClass_), the
     //    backend's class then; a frontend without backends is slow. A host
     //    destination without a frontend may be a NodePort.
     const AddrClass* sc[kL];
@@ -1416,7 +1435,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     }
     if (nFrontends_ > 0) {
       for (size_t k = 0; k < m; k++) {
-        if (!laneNat_[dc[k] - classes_] || !(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
+        if (!natClass_[dc[k] - classes_] || !(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
         const uint32_t key[4] = {dstIn[k], 0, 0, 0};
         const NatFrontend* fe = natLookup(natHashOf(4, dstIn + k, proto[k], dportIn[k]), 4, key, proto[k], dportIn[k]);
         if (!fe) continue;
@@ -1530,7 +1549,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       Result& r = rs[k];
       if ((slow >> k) & 1) {
         Prep pp;
-        prepare(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k], natHash_ ? natHashOf(4, dstIn + k, proto[k], dportIn[k]) : 0, &pp);
+        prepare(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k], prepHash(4, dstIn + k, proto[k], dportIn[k]), &pp);
         evaluate<false>(4, pp, &r, strategy, nullptr);
         continue;
       }
@@ -1573,7 +1592,7 @@ void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int
   // evaluation. Tuples stay independent: same results as classify() one by one.
   constexpr size_t kChunk = 16;
   Prep bufs[2][kChunk];
-  const bool natPrefetch = natHash_ != nullptr;
+  const bool natPrefetch = natHash_ != nullptr && !(family == 4 && natClass_);  // else prepare probes few tuples
   const uint32_t* dir = family == 4 ? v4Dir_.get() : nullptr;
   const bool lockstep = family == 4 && strategy == STRATEGY_DECISION && anyFirstTree_;
   // NAT frontend hashes, computed once per tuple two chunks ahead (for the

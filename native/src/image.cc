@@ -157,7 +157,8 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
     return nullptr;
   }
   e->buildFastTransit();  // its stages point at decision records
-  e->buildProgMasks();    // reads the decision records' tree and bitmap flags
+  e->buildNatClasses();
+  e->buildProgMasks();    // reads the decision records' tree and bitmap flags (and natClass_)
   e->simd_ = simdSupported();
   if (!e->computeTraceBound()) {
     *err = LoadError::OutOfMemory;
@@ -1478,6 +1479,7 @@ uint64_t Engine::memoryBytes() const {
   if (firstTree_) b += (uint64_t(nPrograms_) + 1) * 4;
   if (trees_) b += uint64_t(nDBlocks_) * sizeof(Tree) + treeBytes_ + rfcCount_ * sizeof(Rfc) + rfcBytes_;
   b += pmBytes_;
+  if (natClass_) b += uint64_t(nClasses_) + 1;
   for (int i = 0; i < 2; i++)
     if (fastOut_[i] && fastStage_[i].tree && fastStage_[i].tree->rfc) b += (uint64_t(fastStage_[i].tree->rfc->none) + 1) * sizeof(FastOutcome);
   return b;

@@ -396,8 +396,8 @@ void Engine::buildProgMasks() {
       laneProg_[2 * size_t(c) + side] = v;
     }
   }
-  if (!buildLaneNat()) return;
-  pmBytes_ += 9 * uint64_t(nClasses_);
+  if (nFrontends_ > 0 && !natClass_) return;
+  pmBytes_ += 8 * uint64_t(nClasses_);
   nodeLanes_ = true;
   if (const char* env = std::getenv("NV_NODE_LANES")) {
     if (env[0] == '0' && env[1] == 0) nodeLanes_ = false;
