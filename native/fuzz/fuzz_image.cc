@@ -476,7 +476,11 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
     LoadError merr;
     unsetenv("NV_DTREE_MIN_RULES");
     setenv("NV_PMASK", "0", 1);
+    setenv("NV_NODE_LANES", "0", 1);
     const std::unique_ptr<Engine> walk = Engine::load(img.data(), img.size(), &merr, nullptr);
+    setenv("NV_NODE_LANES", "1", 1);
+    const std::unique_ptr<Engine> walkLanes = Engine::load(img.data(), img.size(), &merr, nullptr);
+    unsetenv("NV_NODE_LANES");
     unsetenv("NV_PMASK");
     setenv("NV_PMASK_MIN_RULES", "0", 1);
     const std::unique_ptr<Engine> masks = Engine::load(img.data(), img.size(), &merr, nullptr);
@@ -485,29 +489,37 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
     unsetenv("NV_NODE_LANES");
     unsetenv("NV_PMASK_MIN_RULES");
     if (!saved.empty()) setenv("NV_DTREE_MIN_RULES", saved.c_str(), 1);
-    if (!walk || !masks || !noLanes) fail("the image loads with the default trees but not with or without program masks", 0);
-    if (masks->pmCount() > 0) {
-      const Tuples t = makeTuples(4, img.data(), dir);
-      const size_t n = t.proto.size();
+    if (!walk || !walkLanes || !masks || !noLanes) fail("the image loads with the default trees but not with or without program masks", 0);
+    // Decision batches of IPv4 tuples, every output.
+    const Tuples t = makeTuples(4, img.data(), dir);
+    const size_t n = t.proto.size();
+    auto decide = [&](const Engine& e) {
       const nv::Batch in{n, t.src.data(), t.dst.data(), t.sport.data(), t.dport.data(), t.proto.data()};
-      std::vector<uint8_t> v[3], r[3];
-      std::vector<uint32_t> o[3][6];
-      const Engine* engines[3] = {walk.get(), masks.get(), noLanes.get()};
-      for (int k = 0; k < 3; k++) {
-        v[k].assign(n, 0);
-        r[k].assign(n, 0);
-        for (auto& x : o[k]) x.assign(n, 0);
-        engines[k]->classifyBatch(4, in, nv::BatchOut{v[k].data(), r[k].data(), o[k][0].data(), o[k][1].data(), o[k][2].data(),
-                                                      o[k][3].data(), o[k][4].data(), o[k][5].data(), nullptr, nullptr, 0},
-                                  nv::STRATEGY_DECISION);
-      }
+      std::vector<uint8_t> v(n), r(n);
+      std::vector<uint32_t> o[6];
+      for (auto& x : o) x.assign(n, 0);
+      e.classifyBatch(4, in, nv::BatchOut{v.data(), r.data(), o[0].data(), o[1].data(), o[2].data(), o[3].data(), o[4].data(),
+                                          o[5].data(), nullptr, nullptr, 0},
+                      nv::STRATEGY_DECISION);
+      std::vector<Result> res(n);
+      for (size_t i = 0; i < n; i++) res[i] = Result{v[i], r[i], o[0][i], o[1][i], o[2][i], o[3][i], o[4][i], o[5][i]};
+      return res;
+    };
+    const std::vector<Result> w = decide(*walk);
+    if (walkLanes->nodeLanes()) {
+      // The lanes walking programs: every output the batch loop's.
+      const std::vector<Result> y = decide(*walkLanes);
+      for (size_t i = 0; i < n; i++)
+        if (!sameResult(w[i], y[i])) fail("node lanes walking != the batch loop", i);
+    }
+    if (masks->pmCount() > 0) {
+      const std::vector<Result> mr = decide(*masks), lr = decide(*noLanes);
       for (size_t i = 0; i < n; i++) {
-        const Result w{v[0][i], r[0][i], o[0][0][i], o[0][1][i], o[0][2][i], o[0][3][i], o[0][4][i], 0};
-        const Result m{v[1][i], r[1][i], o[1][0][i], o[1][1][i], o[1][2][i], o[1][3][i], o[1][4][i], o[1][5][i]};
-        const Result l{v[2][i], r[2][i], o[2][0][i], o[2][1][i], o[2][2][i], o[2][3][i], o[2][4][i], o[2][5][i]};
-        Result m0 = m;
-        m0.rulesVisited = 0;
-        if (!sameResult(w, m0)) fail("program masks != the walk", i);
+        const Result& m = mr[i];
+        const Result& l = lr[i];
+        Result m0 = m, w0 = w[i];
+        m0.rulesVisited = w0.rulesVisited = 0;
+        if (!sameResult(w0, m0)) fail("program masks != the walk", i);
         if (!sameResult(m, l)) fail("node lane path != the batch loop (program masks)", i);
         Result single;
         masks->classify(4, &t.src[i], &t.dst[i], t.proto[i], t.sport[i], t.dport[i], &single, nv::STRATEGY_DECISION);

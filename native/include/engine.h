@@ -451,29 +451,35 @@ class Engine {
   template <typename Verify>
   uint32_t pmResolve(const PmCur& c, Verify verify, EvalOut* ev) const;
   // The node lane path (classifyNodeLanes): IPv4 decision batches without
-  // trace events on images with program masks, in
+  // trace events on images without decision-tree hints, in
   // chunks of kNodeLanes tuples, stage by stage over the chunk (NAT, address
   // classes, path, evaluations, output columns) so the lanes' loads overlap.
-  // A lane whose path is not workload to workload through mask programs (host
-  // addresses, host endpoints, forward or transit programs, no backend,
-  // programs without masks) takes prepare + evaluate, as classify() does. Same outputs
+  // A lane whose path is not workload to workload (host endpoints, forward or
+  // transit programs, no backend) takes prepare + evaluate, as classify() does;
+  // programs with masks run by them, the others by their walk. Same outputs
   // as that (tested both ways: NV_NODE_LANES=0 keeps the batch loop).
   static constexpr size_t kNodeLanes = 64;
   bool nodeLanes_ = false;
-  // Per address class (derived with the masks): [2c] its programs' tables as
-  // the source (egress), [2c + 1] as the destination (ingress): a PmProg
-  // index, kNone (that end is not policed), kLaneHost (a host address
-  // without a policed host endpoint), or kLaneSlow (a policed host endpoint,
-  // a forward program on its node, a program without masks or with a
-  // failsafe op).
-  static constexpr uint32_t kLaneSlow = 0xfffffffeu, kLaneHost = 0xfffffffdu;
+  // Per address class (buildNodeLanes): [2c] its program as the source
+  // (egress), [2c + 1] as the destination (ingress): a PmProg index (below
+  // kPmMaxPrograms), kLaneWalk | program (walked: no masks), kNone (that end
+  // is not policed), kLaneHost (a host address without a policed host
+  // endpoint), or kLaneSlow (a policed host endpoint, a forward program on
+  // its node, a program with pre-DNAT tiers or a failsafe op).
+  static constexpr uint32_t kLaneSlow = 0xfffffffeu, kLaneHost = 0xfffffffdu, kLaneWalk = 0x40000000u;
   std::unique_ptr<uint32_t[]> laneProg_;
+  uint64_t laneBytes_ = 0;
+  bool laneTransit_ = false;  // the transit programs are walkable by the lanes
+  bool laneWalks_ = false;    // some class's lane entry is kLaneWalk | program, or laneTransit_
+  void buildNodeLanes();
+  void laneWalk(uint32_t prog, const Pkt& q, EvalOut* ev) const;
   // Per address class (derived at load when there are NAT frontends): 1 when
   // an IPv4 frontend's address is in it. IPv4 tuples whose destination's
   // class has none skip the NAT probe (prepare, the node lanes).
   std::unique_ptr<uint8_t[]> natClass_;
   void buildNatClasses();
   uint64_t prepHash(int family, const uint32_t* dstIn, uint8_t proto, uint16_t dportIn) const;
+  template <bool kWalk>
   void classifyNodeLanes(const Batch& in, const BatchOut& out, int strategy) const;
 
   BigArray<uint64_t> mem_;  // nothrow-allocated image copy

@@ -1406,7 +1406,13 @@ void Engine::buildNatClasses() {
     if (frontends_[i].family == 4) natClass_[lookup(4, frontends_[i].addr) - classes_] = 1;
 }
 
+// A lane's program without masks, walked (out of line: the lanes' loops stay small).
+__attribute__((noinline)) void Engine::laneWalk(uint32_t prog, const Pkt& q, EvalOut* ev) const { runProgram<false>(prog, q, q, ev); }
+
 // See nodeLanes_ (engine.h).
+// kWalk: some lane programs are walked (laneWalks_); without it the walk and
+// transit branches are compiled out (their lanes cannot occur, or go slow).
+template <bool kWalk>
 void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strategy) const {
   constexpr size_t kL = kNodeLanes;
   const NatBackend* const backends = backends_;
@@ -1470,9 +1476,9 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     //    address is not evaluated; a host to a workload on its own node is not
     //    policed; a workload to its own node's address gets the egress and
     //    then the endpoint-to-host action (e2h). Neither end policed and no
-    //    host address: not policed, or the transit programs (slow).
+    //    host address: not policed, or the transit programs (tr).
     uint32_t eg[kL], ing[kL];
-    uint64_t e2h = 0, htlw = 0;
+    uint64_t e2h = 0, htlw = 0, tr = 0;  // tr: the transit programs
     const bool transit = config_->transitIngressProg != kNone;
     for (size_t k = 0; k < m; k++) {
       const AddrClass* s = sc[k];
@@ -1490,39 +1496,54 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       }
       eg[k] = e;
       ing[k] = i;
-      const bool fast = e != kLaneSlow && i != kLaneSlow && (host || !transit || e != kNone || i != kNone);
+      const bool viaTransit = transit && !host && e == kNone && i == kNone;
+      const bool fast = e != kLaneSlow && i != kLaneSlow && (!viaTransit || (kWalk && laneTransit_));
       slow |= uint64_t(!fast) << k;
+      tr |= uint64_t(viaTransit) << k;
     }
     htlw &= ~slow;
-    // 3. Evaluations (evaluate's for these paths), each in two passes over
-    //    the chunk (masks, then positions): the egress program, then the
-    //    ingress program where the egress allowed. A candidate the masks
-    //    cannot decide gets the full rule test on the lane's packet.
+    tr &= ~slow;
+    // 3. Evaluations (evaluate's for these paths): the egress program, then
+    //    the ingress program where the egress allowed. A program with masks
+    //    runs in two passes over the chunk (masks, then positions), a
+    //    candidate the masks cannot decide getting the full rule test on the
+    //    lane's packet; a program without them is walked on that packet.
     Result rs[kL];
     PmCur cur[kL];
     uint8_t allow[kL], reason[kL];
-    auto verifyOn = [&](size_t k) {
-      return [&, k](const MatchRec& rule) {
-        Pkt q;
-        std::memset(&q, 0, sizeof q);
-        q.src = sc[k];
-        q.dst = dc[k];
-        q.family = 4;
-        q.proto = proto[k];
-        q.protoFlags = protoFlags_[proto[k]];
-        q.sport = sport[k];
-        q.dport = dport[k];
-        q.strategy = strategy;
-        q.srcA = src[k];
-        q.dstA = dst[k];
-        q.rows[SIDE_SRC] = rowOf(sc[k]);
-        q.rows[SIDE_DST] = rowOf(dc[k]);
-        q.hintBlock = kNone;
-        return matchUncounted(rule, q);
-      };
+    auto pktOf = [&](size_t k, Pkt* q) {
+      std::memset(q, 0, sizeof *q);
+      q->src = sc[k];
+      q->dst = dc[k];
+      q->family = 4;
+      q->proto = proto[k];
+      q->protoFlags = protoFlags_[proto[k]];
+      q->sport = sport[k];
+      q->dport = dport[k];
+      q->strategy = strategy;
+      q->srcA = src[k];
+      q->dstA = dst[k];
+      q->rows[SIDE_SRC] = rowOf(sc[k]);
+      q->rows[SIDE_DST] = rowOf(dc[k]);
+      q->hintBlock = kNone;
+    };
+    // One lane's program (a PmProg index whose masks pmSetup read into
+    // cur[k], or kLaneWalk | program): its rules looked at or tested.
+    auto runLane = [&](size_t k, uint32_t v, EvalOut* ev) __attribute__((always_inline)) -> uint32_t {
+      if (!kWalk || v < kLaneWalk) {
+        return pmResolve(cur[k], [&](const MatchRec& rule) {
+          Pkt q;
+          pktOf(k, &q);
+          return matchUncounted(rule, q);
+        }, ev);
+      }
+      Pkt q;
+      pktOf(k, &q);
+      laneWalk(v & ~kLaneWalk, q, ev);
+      return q.rulesVisited;
     };
     for (size_t k = 0; k < m; k++)
-      if (!((slow >> k) & 1) && eg[k] != kNone)
+      if (!((slow >> k) & 1) && eg[k] < kLaneWalk)
         pmSetup(pmProgs_[eg[k]], sc[k]->identity, dc[k]->identity, proto[k], protoFlags_[proto[k]], sport[k], dport[k], &cur[k]);
     for (size_t k = 0; k < m; k++) {
       Result& r = rs[k];
@@ -1536,14 +1557,14 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       reason[k] = EVAL_NONE;
       if ((slow >> k) & 1 || ((htlw >> k) & 1) || eg[k] == kNone) continue;
       EvalOut ev{0, EVAL_NONE, kNone, nullptr};
-      r.rulesVisited = pmResolve(cur[k], verifyOn(k), &ev);
+      r.rulesVisited = runLane(k, eg[k], &ev);
       r.egressRule = r.decidingRule = ev.last;
       r.evalReasons = ev.reason;
       allow[k] = ev.allow;
       reason[k] = ev.reason;
     }
     for (size_t k = 0; k < m; k++)
-      if (!(((slow | htlw) >> k) & 1) && ing[k] != kNone && allow[k])
+      if (!(((slow | htlw) >> k) & 1) && ing[k] < kLaneWalk && allow[k])
         pmSetup(pmProgs_[ing[k]], sc[k]->identity, dc[k]->identity, proto[k], protoFlags_[proto[k]], sport[k], dport[k], &cur[k]);
     for (size_t k = 0; k < m; k++) {
       Result& r = rs[k];
@@ -1558,9 +1579,26 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
         r.verdict = 1;
         continue;
       }
+      if (kWalk && ((tr >> k) & 1)) {
+        // The transit ingress program, then (allowed) the transit egress.
+        Pkt q;
+        pktOf(k, &q);
+        EvalOut ev{0, EVAL_NONE, kNone, nullptr};
+        laneWalk(config_->transitIngressProg, q, &ev);
+        if (ev.allow) {
+          ev.allow = 0;
+          ev.reason = EVAL_NONE;
+          laneWalk(config_->transitEgressProg, q, &ev);
+        }
+        r.verdict = ev.allow;
+        r.decidingRule = ev.last;
+        r.evalReasons = uint32_t(ev.reason) << 16;
+        r.rulesVisited = q.rulesVisited;
+        continue;
+      }
       if (ing[k] != kNone && allow[k]) {
         EvalOut ev{0, EVAL_NONE, kNone, nullptr};
-        r.rulesVisited += pmResolve(cur[k], verifyOn(k), &ev);
+        r.rulesVisited += runLane(k, ing[k], &ev);
         r.ingressRule = r.decidingRule = ev.last;
         r.evalReasons |= uint32_t(ev.reason) << 8;
         allow[k] = ev.allow;
@@ -1583,7 +1621,8 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
 
 void Engine::classifyBatch(int family, const Batch& in, const BatchOut& out, int strategy) const {
   if (fastTransit_ && family == 4 && strategy == STRATEGY_DECISION && !out.events) return classifyFastTransit(in, out);
-  if (nodeLanes_ && family == 4 && strategy == STRATEGY_DECISION && !out.events) return classifyNodeLanes(in, out, strategy);
+  if (nodeLanes_ && family == 4 && strategy == STRATEGY_DECISION && !out.events)
+    return laneWalks_ ? classifyNodeLanes<true>(in, out, strategy) : classifyNodeLanes<false>(in, out, strategy);
   const size_t w = family == 4 ? 1 : 4;
   // Software pipeline over chunks of kChunk tuples: the NAT index slot and the
   // trie's first level are prefetched two chunks ahead; the first stage (NAT,

@@ -158,7 +158,8 @@ std::unique_ptr<Engine> Engine::load(const uint8_t* data, size_t len, LoadError*
   }
   e->buildFastTransit();  // its stages point at decision records
   e->buildNatClasses();
-  e->buildProgMasks();    // reads the decision records' tree and bitmap flags (and natClass_)
+  e->buildProgMasks();    // reads the decision records' tree and bitmap flags
+  e->buildNodeLanes();    // reads pmOf_, natClass_ and the first-tree hints
   e->simd_ = simdSupported();
   if (!e->computeTraceBound()) {
     *err = LoadError::OutOfMemory;
@@ -1478,7 +1479,7 @@ uint64_t Engine::memoryBytes() const {
   if (tierLog_) b += uint64_t(nTierBlocks_) + 1;
   if (firstTree_) b += (uint64_t(nPrograms_) + 1) * 4;
   if (trees_) b += uint64_t(nDBlocks_) * sizeof(Tree) + treeBytes_ + rfcCount_ * sizeof(Rfc) + rfcBytes_;
-  b += pmBytes_;
+  b += pmBytes_ + laneBytes_;
   if (natClass_) b += uint64_t(nClasses_) + 1;
   for (int i = 0; i < 2; i++)
     if (fastOut_[i] && fastStage_[i].tree && fastStage_[i].tree->rfc) b += (uint64_t(fastStage_[i].tree->rfc->none) + 1) * sizeof(FastOutcome);

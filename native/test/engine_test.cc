@@ -430,7 +430,8 @@ void checkCrc32c() {
 }
 
 // Program masks and the node lane path (engine.h PmProg, nodeLanes_)
-// against the walk (NV_PMASK=0), on every program that qualifies
+// against the walk (NV_PMASK=0; from the batch loop, and from the lanes
+// forced on with NV_NODE_LANES=1), on every program that qualifies
 // (NV_PMASK_MIN_RULES=0; trees at their default size, as a tree block keeps
 // its walk): batches with the lanes, batches without them (NV_NODE_LANES=0)
 // and single tuples give the walk's outputs; the two mask forms also agree
@@ -442,7 +443,11 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
   const std::string savedTrees = trees ? trees : "";
   unsetenv("NV_DTREE_MIN_RULES");
   setenv("NV_PMASK", "0", 1);
+  setenv("NV_NODE_LANES", "0", 1);
   auto walk = nv::Engine::load(img.data(), img.size(), &err, &detail);
+  setenv("NV_NODE_LANES", "1", 1);
+  auto walkLanes = nv::Engine::load(img.data(), img.size(), &err, &detail);
+  unsetenv("NV_NODE_LANES");
   unsetenv("NV_PMASK");
   setenv("NV_PMASK_MIN_RULES", "0", 1);
   auto lanes = nv::Engine::load(img.data(), img.size(), &err, &detail);
@@ -451,8 +456,9 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
   unsetenv("NV_NODE_LANES");
   unsetenv("NV_PMASK_MIN_RULES");
   if (!savedTrees.empty()) setenv("NV_DTREE_MIN_RULES", savedTrees.c_str(), 1);
-  EXPECT(walk && lanes && noLanes, "%s: load for the program mask check failed", name);
-  if (!walk || !lanes || !noLanes) return;
+  EXPECT(walk && walkLanes && lanes && noLanes, "%s: load for the program mask check failed", name);
+  if (!walk || !walkLanes || !lanes || !noLanes) return;
+  EXPECT(walkLanes->nodeLanes() && !walk->nodeLanes(), "%s: NV_NODE_LANES=1 / 0 not obeyed", name);
   EXPECT(walk->pmCount() == 0 && lanes->pmCount() > 0 && noLanes->pmCount() == lanes->pmCount() && !noLanes->nodeLanes(),
          "%s: program masks not built as asked (%u / %u)", name, walk->pmCount(), lanes->pmCount());
   const size_t n = 3000;
@@ -472,13 +478,17 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
     explicit Cols(size_t k) : vd(k), rs(k), er(k), ir(k), dr(k), ev(k), nb(k), rv(k) {}
     nv::BatchOut out() { return {vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data(), nullptr, nullptr, 0}; }
   };
-  Cols a(n), b(n), c(n);
+  Cols a(n), b(n), c(n), wl(n);
   const nv::Batch batch{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
   walk->classifyBatch(4, batch, a.out(), nv::STRATEGY_DECISION);
+  walkLanes->classifyBatch(4, batch, wl.out(), nv::STRATEGY_DECISION);
   lanes->classifyBatch(4, batch, b.out(), nv::STRATEGY_DECISION);
   noLanes->classifyBatch(4, batch, c.out(), nv::STRATEGY_DECISION);
-  size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0;
+  size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0, walkLaneDiffer = 0;
   for (size_t i = 0; i < n; i++) {
+    // The lanes walking programs without masks: every output the batch loop's.
+    walkLaneDiffer += a.vd[i] != wl.vd[i] || a.rs[i] != wl.rs[i] || a.er[i] != wl.er[i] || a.ir[i] != wl.ir[i] ||
+                      a.dr[i] != wl.dr[i] || a.ev[i] != wl.ev[i] || a.nb[i] != wl.nb[i] || a.rv[i] != wl.rv[i];
     const bool same = a.vd[i] == b.vd[i] && a.rs[i] == b.rs[i] && a.er[i] == b.er[i] && a.ir[i] == b.ir[i] && a.dr[i] == b.dr[i] &&
                       a.ev[i] == b.ev[i] && a.nb[i] == b.nb[i];
     if (!same && differ++ < 3)
@@ -494,6 +504,7 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
   }
   EXPECT(differ == 0, "%s: program masks differ from the walk on %zu of %zu tuples", name, differ, n);
   EXPECT(laneDiffer == 0, "%s: node lanes differ from the batch loop on %zu tuples", name, laneDiffer);
+  EXPECT(walkLaneDiffer == 0, "%s: node lanes walking differ from the batch loop on %zu tuples", name, walkLaneDiffer);
   EXPECT(singleDiffer == 0, "%s: single tuples differ from the batch on %zu tuples", name, singleDiffer);
   EXPECT(denied > 0 && denied < n, "%s: the tuples should be both allowed and denied (%zu denied)", name, denied);
   std::printf("program masks (%s): %u programs, %llu bytes, node lanes %s; %zu tuples (%zu denied) == the walk\n", name,

@@ -11,7 +11,8 @@
  * programs (NV_FLAT_PROGRAMS=0) or flat with one inline tier reference
  * (NV_FLAT_REFS=1), and by threes with program masks on every program that
  * qualifies (NV_PMASK_MIN_RULES=0), with or without the node lane path
- * (NV_NODE_LANES=0). A mismatch prints the seed, options and the tuple:
+ * (NV_NODE_LANES=0), or with the lanes walking every program (NV_PMASK=0,
+ * NV_NODE_LANES=1). A mismatch prints the seed, options and the tuple:
  * `netverdict explain` on `src/gen` seed N reproduces it.
  */
 import t from 'tap';
@@ -70,13 +71,20 @@ for (let run = 0; run < runs; run++) {
   if (flatMode === 2) process.env.NV_FLAT_REFS = '1';
   // And by threes of runs: program masks (engine.h PmProg) on every program
   // that qualifies (NV_PMASK_MIN_RULES=0; by default only programs of 40+
-  // rules, which tiny clusters lack), with the node lane path where the image
-  // allows it, or without it (NV_NODE_LANES=0), or the default.
-  const pmMode = Math.floor(run / 3) % 3;
-  if (pmMode > 0) process.env.NV_PMASK_MIN_RULES = '0';
+  // rules, which tiny clusters lack), with the node lane path or without it
+  // (NV_NODE_LANES=0); no masks and the lanes walking every program, on whole
+  // clusters too (NV_PMASK=0, NV_NODE_LANES=1); or the default (lanes on one
+  // node's image).
+  const pmMode = Math.floor(run / 3) % 4;
+  if (pmMode === 1 || pmMode === 2) process.env.NV_PMASK_MIN_RULES = '0';
   if (pmMode === 2) process.env.NV_NODE_LANES = '0';
+  if (pmMode === 3) {
+    process.env.NV_PMASK = '0';
+    process.env.NV_NODE_LANES = '1';
+  }
   const d = differential(model, tuples);
   delete process.env.NV_PMASK_MIN_RULES;
+  delete process.env.NV_PMASK;
   delete process.env.NV_NODE_LANES;
   if (d.pmCount > 0) maskRuns++;
   if (d.nodeLanes) laneRuns++;
