@@ -99,9 +99,8 @@ export function formatInspect(s: ImageSummary & { engine?: EngineSummary }): str
     lines.push(`engine           ${mib(e.memoryBytes)} MiB loaded (image copy and derived indexes)`);
     lines.push(`decision trees   ${e.treeCount} (${mib(e.treeBytes)} MiB)`);
     lines.push(`RFC tables       ${e.rfcCount} (${mib(e.rfcBytes)} MiB)`);
-    lines.push(
-      `program masks    ${e.pmCount} (${mib(e.pmBytes)} MiB)${e.nodeLanes ? '; IPv4 decision batches take the node lane path' : ''}`,
-    );
+    lines.push(`program masks    ${e.pmCount} (${mib(e.pmBytes)} MiB)`);
+    lines.push(`node lanes       ${e.nodeLanes ? 'yes (IPv4 decision batches go stage by stage over 64 tuples)' : 'no'}`);
     lines.push(
       `fast transit     ${e.fastTransit ? `yes (pure 5-tuple ACL: IPv4 decision batches skip the program walk${e.treeCount > e.rfcCount ? `; tree stages ${e.simdForm === 'avx512' ? 'on AVX-512' : e.simdForm === 'avx2' ? 'on AVX2' : 'scalar'}` : ''})` : 'no'}`,
     );
