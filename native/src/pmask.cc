@@ -242,12 +242,28 @@ void Engine::buildProgMasks() {
           std::vector<uint32_t> r;
           const size_t off = maps.size();
           maps.resize(off + nIdentRows_);
-          const size_t nb = (sets.size() + 7) / 8;
-          std::string sig(nb, '\0');
+          // An identity's signature: with dense rows, its row's words ANDed
+          // with the sets' bits (the words that hold any); else a bit per set.
+          std::vector<std::pair<uint32_t, uint64_t>> words;  // (row word, sets' bits in it)
+          if (identDense_) {
+            for (uint32_t set : sets) {
+              if (words.empty() || words.back().first != set >> 6) words.emplace_back(set >> 6, 0);
+              words.back().second |= uint64_t(1) << (set & 63);
+            }
+          }
+          std::string sig(identDense_ ? 8 * words.size() : (sets.size() + 7) / 8, '\0');
           for (uint32_t id = 0; id < nIdentRows_ && fits; id++) {
-            std::fill(sig.begin(), sig.end(), '\0');
-            for (size_t k = 0; k < sets.size(); k++)
-              if (member(id, sets[k])) sig[k >> 3] = char(sig[k >> 3] | (1 << (k & 7)));
+            if (identDense_) {
+              const uint64_t* row = identDense_.get() + identDenseWords_ * id;
+              for (size_t k = 0; k < words.size(); k++) {
+                const uint64_t v = row[words[k].first] & words[k].second;
+                std::memcpy(&sig[8 * k], &v, 8);
+              }
+            } else {
+              std::fill(sig.begin(), sig.end(), '\0');
+              for (size_t k = 0; k < sets.size(); k++)
+                if (member(id, sets[k])) sig[k >> 3] = char(sig[k >> 3] | (1 << (k & 7)));
+            }
             auto e = ids.emplace(sig, uint32_t(ids.size()));
             if (e.second) {
               if (ids.size() > 65535) fits = false;
@@ -262,18 +278,47 @@ void Engine::buildProgMasks() {
         t.map[s] = it->second.first;
         reps = it->second.second;
       }
+      // The classes' masks, rule by rule: per set, the classes holding it
+      // (a bit per class); a rule with tests on this side passes for the AND
+      // of its tests' class bits; the others (and always-set positions) for
+      // every class.
       t.sideBits[s] = uint32_t(bits.size());
-      for (uint32_t id : reps) {
-        pushMask([&](const MatchRec& m) {
-          for (uint32_t k = 0; k < m.addrTestCount; k++) {
-            const AddrTest& a = addrTests_[m.addrTestStart + k];
-            if ((a.side & 1) != uint32_t(s)) continue;
-            const bool in = member(id, a.setId);
-            if (in == bool(a.negate)) return false;
-          }
-          return true;
-        });
+      const size_t nc = reps.size(), cw = (nc + 63) / 64;
+      std::unordered_map<uint32_t, std::vector<uint64_t>> holds;
+      for (uint32_t set : sets) {
+        std::vector<uint64_t>& h = holds[set];
+        h.assign(cw, 0);
+        for (size_t c = 0; c < nc; c++)
+          if (member(reps[c], set)) h[c / 64] |= uint64_t(1) << (c % 64);
       }
+      std::vector<uint64_t> base(W, 0), pass(cw);
+      const size_t at = bits.size();
+      bits.resize(at + nc * W, 0);
+      for (uint32_t i = 0; i < n; i++) {
+        const MatchRec* m = views[i].m;
+        bool tested = false;
+        if (m) {
+          std::fill(pass.begin(), pass.end(), ~uint64_t(0));
+          for (uint32_t k = 0; k < m->addrTestCount; k++) {
+            const AddrTest& a = addrTests_[m->addrTestStart + k];
+            if ((a.side & 1) != uint32_t(s)) continue;
+            tested = true;
+            const std::vector<uint64_t>& h = holds[a.setId];
+            for (size_t w = 0; w < cw; w++) pass[w] &= a.negate ? ~h[w] : h[w];
+          }
+        }
+        if (!tested) {
+          base[i / 64] |= uint64_t(1) << (i % 64);
+          continue;
+        }
+        for (size_t w = 0; w < cw; w++)
+          for (uint64_t x = pass[w]; x; x &= x - 1) {
+            const size_t c = w * 64 + size_t(__builtin_ctzll(x));
+            if (c < nc) bits[at + c * W + i / 64] |= uint64_t(1) << (i % 64);
+          }
+      }
+      for (size_t c = 0; c < nc; c++)
+        for (uint32_t w = 0; w < W; w++) bits[at + c * W + w] |= base[w];
     }
     // Protocol: its tests, and the tests a packet without ports fails
     // (positive port lists, service sets) or only an ICMP packet can pass.
