@@ -13,7 +13,9 @@
  * network-set and service addresses, rule ports, odd protocols; for a node
  * scenario one side is the node's workload), IPv4 only, one batch of 4,096 repeated — or, for ClassBench, the whole trace in batches;
  * batch 4096: 5 timed rounds (each ≥ 0.3 s) after warm-up, median and
- * min/max reported; batch 1: `classifyV4One` on plain numbers over the same
+ * min/max reported; where the engine has program masks or node lanes, also the
+ * same image without them (the batch loop and the walk) in the same run,
+ * alternating, as decisionVsBatchLoop; batch 1: `classifyV4One` on plain numbers over the same
  * tuples, in a fresh process per strategy (bench/single.ts: mean per call over
  * 5 rounds of 200k calls, median round; p50/p99 from blocks of 16 calls).
  */
@@ -67,32 +69,32 @@ const n = total;
 const out = { verdict: new Uint8Array(BATCH), decidingRule: new Uint32Array(BATCH), egressRule: new Uint32Array(BATCH), ingressRule: new Uint32Array(BATCH), rulesVisited: new Uint32Array(BATCH) };
 // One pass over every batch; the work count summed only when asked (outside
 // the timed passes: at ~10 ns per tuple the JS summation would be timed too).
-const pass = (strategy: Strategy, count = false): number => {
+const pass = (strategy: Strategy, count = false, eng: NativeEngine = engine): number => {
   let visited = 0;
   for (const ch of chunks) {
-    engine.classifyBatch(4, ch.src, ch.dst, ch.sport, ch.dport, ch.proto, out, strategy);
+    eng.classifyBatch(4, ch.src, ch.dst, ch.sport, ch.dport, ch.proto, out, strategy);
     if (count) for (let i = 0; i < out.rulesVisited.length; i++) visited += out.rulesVisited[i]!;
   }
   return visited;
 };
 
-function batchRun(strategy: Strategy): { nsPerTuple: number; min: number; max: number; rulesVisited: number } {
-  for (let i = 0; i < 20; i++) pass(strategy);
+function batchRun(strategy: Strategy, eng: NativeEngine = engine): { nsPerTuple: number; min: number; max: number; rulesVisited: number } {
+  for (let i = 0; i < 20; i++) pass(strategy, false, eng);
   let reps = 1;
   for (;;) {
     const s = now();
-    for (let i = 0; i < reps; i++) pass(strategy);
+    for (let i = 0; i < reps; i++) pass(strategy, false, eng);
     if (now() - s > 300) break;
     reps *= 2;
   }
   const rounds: number[] = [];
   for (let k = 0; k < 5; k++) {
     const s = now();
-    for (let i = 0; i < reps; i++) pass(strategy);
+    for (let i = 0; i < reps; i++) pass(strategy, false, eng);
     rounds.push(((now() - s) * 1e6) / (reps * n));
   }
   rounds.sort((x, y) => x - y);
-  return { nsPerTuple: rounds[2]!, min: rounds[0]!, max: rounds[4]!, rulesVisited: pass(strategy, true) / n };
+  return { nsPerTuple: rounds[2]!, min: rounds[0]!, max: rounds[4]!, rulesVisited: pass(strategy, true, eng) / n };
 }
 
 // Single-tuple latency in a fresh process per strategy (bench/single.ts says why).
@@ -136,6 +138,40 @@ for (const strategy of strategies) {
     batch4096: { nsPerTuple: +b.nsPerTuple.toFixed(1), mtps: +(1000 / b.nsPerTuple).toFixed(2), minNs: +b.min.toFixed(1), maxNs: +b.max.toFixed(1) },
     batch1: { nsPerCall: +one.mean.toFixed(1), mtps: +(1000 / one.mean).toFixed(2), p50Ns: +one.p50.toFixed(1), p99Ns: +one.p99.toFixed(1) },
     rulesVisited: +b.rulesVisited.toFixed(1),
+  };
+}
+// Where the engine derived program masks or takes the node lane path (IPv4
+// decision batches; docs/BENCHMARKS.md round 14), the same image loaded
+// without them (NV_PMASK=0 NV_NODE_LANES=0 NV_NAT_CLASSES=0: the batch loop
+// and the walk) in this run, alternating with the default, for the ratio;
+// both must give the same verdicts and deciding rules.
+const info = engine.info();
+if (strategies.includes('decision') && !trace && (info.pmCount > 0 || info.nodeLanes)) {
+  const off = { NV_PMASK: '0', NV_NODE_LANES: '0', NV_NAT_CLASSES: '0' };
+  for (const [k, v] of Object.entries(off)) process.env[k] = v;
+  const base = NativeEngine.fromImage(compiled.image);
+  for (const k of Object.keys(off)) delete process.env[k];
+  const check = (e: NativeEngine) => {
+    const o = { verdict: new Uint8Array(n), decidingRule: new Uint32Array(n) };
+    e.classifyBatch(4, a.src, a.dst, a.sport, a.dport, a.proto, o, 'decision');
+    return o;
+  };
+  const x = check(engine), y = check(base);
+  for (let i = 0; i < n; i++) {
+    if (x.verdict[i] !== y.verdict[i] || x.decidingRule[i] !== y.decidingRule[i]) throw new Error(`tuple ${i}: lanes/masks and the batch loop disagree`);
+  }
+  const with_: number[] = [], without: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    with_.push(batchRun('decision').nsPerTuple);
+    without.push(batchRun('decision', base).nsPerTuple);
+  }
+  const med = (v: number[]): number => [...v].sort((p, q) => p - q)[1]!;
+  result.decisionVsBatchLoop = {
+    pmCount: info.pmCount,
+    nodeLanes: info.nodeLanes,
+    nsPerTuple: +med(with_).toFixed(1),
+    baselineNsPerTuple: +med(without).toFixed(1),
+    speedup: +(med(without) / med(with_)).toFixed(2),
   };
 }
 // Peak resident memory of the whole run (cluster generation and compile included).
