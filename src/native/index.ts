@@ -57,7 +57,9 @@ export const EVAL_SLOTS = ['src', 'dst', 'forward-egress', 'forward-ingress', 't
  * `linear` tests rule after rule like Calico's BPF program (its
  * `rulesVisited` is the Calico cost model); `decision` intersects per-field
  * rule bitmaps per tier (docs/FORMAT.md "Decision blocks"; `rulesVisited` =
- * candidates given a full check).
+ * candidates given a full check), or, on one node's image, per-field masks
+ * over a whole program (docs/ARCHITECTURE.md, program masks; `rulesVisited` =
+ * candidates looked at).
  */
 export type Strategy = 'linear' | 'decision' | 'decision-bitmaps';
 /** `decision-bitmaps`: the decision strategy without its linear walk of small (≤ 8 rule) blocks — for tests. */
