@@ -238,38 +238,64 @@ void Engine::buildProgMasks() {
       } else {
         auto it = sideMaps.find(sets);
         if (it == sideMaps.end()) {
-          std::unordered_map<std::string, uint32_t> ids;
           std::vector<uint32_t> r;
           const size_t off = maps.size();
           maps.resize(off + nIdentRows_);
-          // An identity's signature: with dense rows, its row's words ANDed
-          // with the sets' bits (the words that hold any); else a bit per set.
-          std::vector<std::pair<uint32_t, uint64_t>> words;  // (row word, sets' bits in it)
           if (identDense_) {
+            // An identity's signature: its row's words ANDed with the sets'
+            // bits (the words that hold any), classed by an open-addressing
+            // table of signature hashes (each hit compared word by word).
+            std::vector<std::pair<uint32_t, uint64_t>> words;  // (row word, sets' bits in it)
             for (uint32_t set : sets) {
               if (words.empty() || words.back().first != set >> 6) words.emplace_back(set >> 6, 0);
               words.back().second |= uint64_t(1) << (set & 63);
             }
-          }
-          std::string sig(identDense_ ? 8 * words.size() : (sets.size() + 7) / 8, '\0');
-          for (uint32_t id = 0; id < nIdentRows_ && fits; id++) {
-            if (identDense_) {
+            const size_t nw = words.size();
+            constexpr uint32_t kSlots = 1u << 17;  // > 2 x 65,535 classes
+            std::vector<uint32_t> slots(kSlots, kNone);
+            std::vector<uint64_t> classSig, sig(nw);
+            for (uint32_t id = 0; id < nIdentRows_ && fits; id++) {
               const uint64_t* row = identDense_.get() + identDenseWords_ * id;
-              for (size_t k = 0; k < words.size(); k++) {
-                const uint64_t v = row[words[k].first] & words[k].second;
-                std::memcpy(&sig[8 * k], &v, 8);
+              uint64_t h = 0x9e3779b97f4a7c15ull;
+              for (size_t k = 0; k < nw; k++) {
+                sig[k] = row[words[k].first] & words[k].second;
+                h = (h ^ sig[k]) * 0xff51afd7ed558ccdull;
+                h ^= h >> 29;
               }
-            } else {
+              uint32_t slot = uint32_t(h) & (kSlots - 1), cls = kNone;
+              for (; slots[slot] != kNone; slot = (slot + 1) & (kSlots - 1)) {
+                const uint32_t c = slots[slot];
+                if (std::equal(sig.begin(), sig.end(), classSig.begin() + long(c * nw))) {
+                  cls = c;
+                  break;
+                }
+              }
+              if (cls == kNone) {
+                cls = uint32_t(r.size());
+                if (cls >= 65535) {
+                  fits = false;
+                  break;
+                }
+                slots[slot] = cls;
+                classSig.insert(classSig.end(), sig.begin(), sig.end());
+                r.push_back(id);
+              }
+              maps[off + id] = uint16_t(cls);
+            }
+          } else {
+            std::unordered_map<std::string, uint32_t> ids;
+            std::string sig((sets.size() + 7) / 8, '\0');
+            for (uint32_t id = 0; id < nIdentRows_ && fits; id++) {
               std::fill(sig.begin(), sig.end(), '\0');
               for (size_t k = 0; k < sets.size(); k++)
                 if (member(id, sets[k])) sig[k >> 3] = char(sig[k >> 3] | (1 << (k & 7)));
+              auto e = ids.emplace(sig, uint32_t(ids.size()));
+              if (e.second) {
+                if (ids.size() > 65535) fits = false;
+                r.push_back(id);
+              }
+              maps[off + id] = uint16_t(e.first->second);
             }
-            auto e = ids.emplace(sig, uint32_t(ids.size()));
-            if (e.second) {
-              if (ids.size() > 65535) fits = false;
-              r.push_back(id);
-            }
-            maps[off + id] = uint16_t(e.first->second);
           }
           if (!fits) break;
           it = sideMaps.emplace(sets, std::make_pair(uint32_t(off), std::move(r))).first;
@@ -285,11 +311,20 @@ void Engine::buildProgMasks() {
       t.sideBits[s] = uint32_t(bits.size());
       const size_t nc = reps.size(), cw = (nc + 63) / 64;
       std::unordered_map<uint32_t, std::vector<uint64_t>> holds;
-      for (uint32_t set : sets) {
-        std::vector<uint64_t>& h = holds[set];
-        h.assign(cw, 0);
-        for (size_t c = 0; c < nc; c++)
-          if (member(reps[c], set)) h[c / 64] |= uint64_t(1) << (c % 64);
+      for (uint32_t set : sets) holds[set].assign(cw, 0);
+      for (size_t c = 0; c < nc; c++) {
+        if (identDense_) {  // the class's memberships, word by word
+          const uint64_t* row = identDense_.get() + identDenseWords_ * reps[c];
+          for (size_t k = 0; k < sets.size();) {
+            const uint32_t w = sets[k] >> 6;
+            uint64_t bitsIn = 0;
+            for (; k < sets.size() && sets[k] >> 6 == w; k++) bitsIn |= uint64_t(1) << (sets[k] & 63);
+            for (uint64_t v = row[w] & bitsIn; v; v &= v - 1) holds[w * 64 + uint32_t(__builtin_ctzll(v))][c / 64] |= uint64_t(1) << (c % 64);
+          }
+        } else {
+          for (uint32_t set : sets)
+            if (member(reps[c], set)) holds[set][c / 64] |= uint64_t(1) << (c % 64);
+        }
       }
       std::vector<uint64_t> base(W, 0), pass(cw);
       const size_t at = bits.size();
