@@ -24,15 +24,6 @@ struct RuleView {
   const MatchRec* m;
   bool verify;  // some test the masks cannot decide (the rule is then a candidate for it everywhere)
 };
-
-// Whether a port list (numeric ranges only) holds port.
-bool rangesHold(const PortList& l, const PortRange* ranges, uint32_t port) {
-  for (uint32_t i = 0; i < l.rangeCount; i++) {
-    const PortRange& r = ranges[l.rangeStart + i];
-    if (port >= r.first && port <= r.last) return true;
-  }
-  return false;
-}
 }  // namespace
 
 void Engine::buildProgMasks() {
@@ -256,12 +247,15 @@ void Engine::buildProgMasks() {
             std::vector<uint64_t> classSig, sig(nw);
             for (uint32_t id = 0; id < nIdentRows_ && fits; id++) {
               const uint64_t* row = identDense_.get() + identDenseWords_ * id;
-              uint64_t h = 0x9e3779b97f4a7c15ull;
+              // Independent products summed (no serial chain), then mixed.
+              uint64_t h = 0;
               for (size_t k = 0; k < nw; k++) {
                 sig[k] = row[words[k].first] & words[k].second;
-                h = (h ^ sig[k]) * 0xff51afd7ed558ccdull;
-                h ^= h >> 29;
+                h += (sig[k] ^ (k * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
               }
+              h ^= h >> 29;
+              h *= 0xc4ceb9fe1a85ec53ull;
+              h ^= h >> 32;
               uint32_t slot = uint32_t(h) & (kSlots - 1), cls = kNone;
               for (; slots[slot] != kNone; slot = (slot + 1) & (kSlots - 1)) {
                 const uint32_t c = slots[slot];
@@ -310,20 +304,33 @@ void Engine::buildProgMasks() {
       // every class.
       t.sideBits[s] = uint32_t(bits.size());
       const size_t nc = reps.size(), cw = (nc + 63) / 64;
-      std::unordered_map<uint32_t, std::vector<uint64_t>> holds;
-      for (uint32_t set : sets) holds[set].assign(cw, 0);
+      // holds[k]: the classes holding sets[k] (the sets are sorted).
+      std::vector<std::vector<uint64_t>> holds(sets.size(), std::vector<uint64_t>(cw, 0));
+      auto setIndex = [&](uint32_t set) { return size_t(std::lower_bound(sets.begin(), sets.end(), set) - sets.begin()); };
+      struct SetWord {
+        uint32_t word;
+        uint64_t bits;  // the sets' bits in that row word
+        size_t first;   // index in sets of the first of them
+      };
+      std::vector<SetWord> setWords;
+      for (size_t k = 0; k < sets.size(); k++) {
+        if (setWords.empty() || setWords.back().word != sets[k] >> 6) setWords.push_back(SetWord{sets[k] >> 6, 0, k});
+        setWords.back().bits |= uint64_t(1) << (sets[k] & 63);
+      }
       for (size_t c = 0; c < nc; c++) {
         if (identDense_) {  // the class's memberships, word by word
           const uint64_t* row = identDense_.get() + identDenseWords_ * reps[c];
-          for (size_t k = 0; k < sets.size();) {
-            const uint32_t w = sets[k] >> 6;
-            uint64_t bitsIn = 0;
-            for (; k < sets.size() && sets[k] >> 6 == w; k++) bitsIn |= uint64_t(1) << (sets[k] & 63);
-            for (uint64_t v = row[w] & bitsIn; v; v &= v - 1) holds[w * 64 + uint32_t(__builtin_ctzll(v))][c / 64] |= uint64_t(1) << (c % 64);
+          for (const SetWord& sw : setWords) {
+            // The members' positions among the word's sets follow their bit order.
+            for (uint64_t v = row[sw.word] & sw.bits; v; v &= v - 1) {
+              const uint32_t bit = uint32_t(__builtin_ctzll(v));
+              const size_t j = sw.first + size_t(__builtin_popcountll(sw.bits & ((uint64_t(1) << bit) - 1)));
+              holds[j][c / 64] |= uint64_t(1) << (c % 64);
+            }
           }
         } else {
-          for (uint32_t set : sets)
-            if (member(reps[c], set)) holds[set][c / 64] |= uint64_t(1) << (c % 64);
+          for (size_t j = 0; j < sets.size(); j++)
+            if (member(reps[c], sets[j])) holds[j][c / 64] |= uint64_t(1) << (c % 64);
         }
       }
       std::vector<uint64_t> base(W, 0), pass(cw);
@@ -338,7 +345,7 @@ void Engine::buildProgMasks() {
             const AddrTest& a = addrTests_[m->addrTestStart + k];
             if ((a.side & 1) != uint32_t(s)) continue;
             tested = true;
-            const std::vector<uint64_t>& h = holds[a.setId];
+            const std::vector<uint64_t>& h = holds[setIndex(a.setId)];
             for (size_t w = 0; w < cw; w++) pass[w] &= a.negate ? ~h[w] : h[w];
           }
         }
@@ -380,30 +387,48 @@ void Engine::buildProgMasks() {
     }
     // Ports: per node class (its first port), and the class of packets
     // without ports (last): positive lists fail there, negated ones pass.
+    // Every range's bounds are class bounds, so a class lies wholly inside
+    // or outside each range: the masks are built rule by rule, a rule's bit
+    // set in the classes it passes (all of them for rules without a list on
+    // the field), then deduplicated.
     for (int f = 0; f < 2 && fits; f++) {
       const std::vector<uint32_t>& starts = classStart[f];
+      const size_t ncls = starts.size() + 1, none = starts.size();
       (f == 0 ? t.dportBits : t.sportBits) = uint32_t(bits.size());
       (f == 0 ? t.dportIdx : t.sportIdx) = uint32_t(idx16.size());
+      auto clsOf = [&](uint32_t port) { return size_t(std::upper_bound(starts.begin(), starts.end(), port) - starts.begin()) - 1; };
+      std::vector<uint64_t> cm(ncls * W, 0), base(W, 0);
+      std::vector<uint8_t> pass(ncls);
+      auto mark = [&](const PortList& l, uint8_t v) {  // classes in l's ranges := v
+        for (uint32_t k = 0; k < l.rangeCount; k++) {
+          const PortRange& r = portRanges_[l.rangeStart + k];
+          for (size_t c = clsOf(r.first), e = clsOf(r.last); c <= e; c++) pass[c] = v;
+        }
+      };
+      for (uint32_t i = 0; i < n; i++) {
+        const MatchRec* m = views[i].m;
+        const uint32_t pos = m ? (f == 0 ? m->dstPorts : m->srcPorts) : kNone;
+        const uint32_t neg = m ? (f == 0 ? m->dstNotPorts : m->srcNotPorts) : kNone;
+        const uint64_t bit = uint64_t(1) << (i % 64);
+        if (pos == kNone && neg == kNone) {
+          base[i / 64] |= bit;
+          continue;
+        }
+        // Named ports in a positive list: verified, so every class with ports.
+        const bool all = pos == kNone || portLists_[pos].namedCount > 0;
+        std::fill(pass.begin(), pass.end(), uint8_t(all ? 1 : 0));
+        if (!all) mark(portLists_[pos], 1);
+        pass[none] = pos == kNone;
+        if (neg != kNone) mark(portLists_[neg], 0);  // a negated range hit fails whatever its names hold
+        for (size_t c = 0; c < ncls; c++)
+          if (pass[c]) cm[c * W + i / 64] |= bit;
+      }
       std::map<std::vector<uint64_t>, uint16_t> seen;
-      for (size_t k = 0; k <= starts.size(); k++) {
-        const bool none = k == starts.size();
-        const uint32_t port = none ? 0 : starts[k];
-        const size_t at = bits.size();
-        pushMask([&](const MatchRec& m) {
-          const uint32_t pos = f == 0 ? m.dstPorts : m.srcPorts;
-          const uint32_t neg = f == 0 ? m.dstNotPorts : m.srcNotPorts;
-          if (pos != kNone) {
-            const PortList& l = portLists_[pos];
-            if (none) return false;
-            if (l.namedCount == 0 && !rangesHold(l, portRanges_, port)) return false;  // named: verified
-          }
-          // A negated list's range hit fails whatever its names hold.
-          if (neg != kNone && !none && rangesHold(portLists_[neg], portRanges_, port)) return false;
-          return true;
-        });
-        std::vector<uint64_t> key(bits.begin() + long(at), bits.end());
+      std::vector<uint64_t> key(W);
+      for (size_t c = 0; c < ncls; c++) {
+        for (uint32_t w = 0; w < W; w++) key[w] = cm[c * W + w] | base[w];
         auto e = seen.emplace(key, uint16_t(seen.size()));
-        if (!e.second) bits.resize(at);
+        if (e.second) bits.insert(bits.end(), key.begin(), key.end());
         idx16.push_back(e.first->second);
       }
     }
