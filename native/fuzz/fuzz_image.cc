@@ -39,10 +39,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <initializer_list>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine.h"
+#include "../test/load_with.h"
 #include "format.h"
 
 namespace {
@@ -471,24 +475,13 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
   // verdicts, reasons and rules; rulesVisited (candidates looked at) the same
   // between the two mask forms and single tuples.
   {
-    const char* trees = std::getenv("NV_DTREE_MIN_RULES");
-    const std::string saved = trees ? trees : "";
-    LoadError merr;
-    unsetenv("NV_DTREE_MIN_RULES");
-    setenv("NV_PMASK", "0", 1);
-    setenv("NV_NODE_LANES", "0", 1);
-    const std::unique_ptr<Engine> walk = Engine::load(img.data(), img.size(), &merr, nullptr);
-    setenv("NV_NODE_LANES", "1", 1);
-    const std::unique_ptr<Engine> walkLanes = Engine::load(img.data(), img.size(), &merr, nullptr);
-    unsetenv("NV_NODE_LANES");
-    unsetenv("NV_PMASK");
-    setenv("NV_PMASK_MIN_RULES", "0", 1);
-    const std::unique_ptr<Engine> masks = Engine::load(img.data(), img.size(), &merr, nullptr);
-    setenv("NV_NODE_LANES", "0", 1);
-    const std::unique_ptr<Engine> noLanes = Engine::load(img.data(), img.size(), &merr, nullptr);
-    unsetenv("NV_NODE_LANES");
-    unsetenv("NV_PMASK_MIN_RULES");
-    if (!saved.empty()) setenv("NV_DTREE_MIN_RULES", saved.c_str(), 1);
+    const char* noTrees = nullptr;  // NV_DTREE_MIN_RULES unset: trees at their default size
+    const std::unique_ptr<Engine> walk = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK", "0"}, {"NV_NODE_LANES", "0"}});
+    const std::unique_ptr<Engine> walkLanes =
+        loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK", "0"}, {"NV_NODE_LANES", "1"}});
+    const std::unique_ptr<Engine> masks = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}});
+    const std::unique_ptr<Engine> noLanes =
+        loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_NODE_LANES", "0"}});
     if (!walk || !walkLanes || !masks || !noLanes) fail("the image loads with the default trees but not with or without program masks", 0);
     // Decision batches of IPv4 tuples, every output.
     const Tuples t = makeTuples(4, img.data(), dir);

@@ -450,10 +450,11 @@ class Engine {
   // Returns the positions looked at that are rules (rulesVisited).
   template <typename Verify>
   uint32_t pmResolve(const PmCur& c, Verify verify, EvalOut* ev) const;
-  // The node lane path (classifyNodeLanes): IPv4 decision batches without
-  // trace events on images without decision-tree hints, in
-  // chunks of kNodeLanes tuples, stage by stage over the chunk (NAT, address
-  // classes, path, evaluations, output columns) so the lanes' loads overlap.
+  // The node lane path (classifyNodeLanes, on per buildNodeLanes: one node's
+  // image — every policed workload on one node — or one with program masks,
+  // without decision-tree hints): IPv4 decision batches without trace events
+  // in chunks of kNodeLanes tuples, stage by stage over the chunk (address
+  // classes, NAT, path, evaluations, output columns) so the lanes' loads overlap.
   // A lane whose path is not workload to workload (host endpoints, forward or
   // transit programs, no backend) takes prepare + evaluate, as classify() does;
   // programs with masks run by them, the others by their walk. Same outputs

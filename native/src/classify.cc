@@ -633,16 +633,7 @@ __attribute__((always_inline)) inline uint32_t Engine::pmResolve(const PmCur& c,
 // A program by its masks (see PmProg, engine.h): the failsafe op first where
 // it has one, then its masks.
 void Engine::pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const {
-  if (t.failsafe != kNone && (p.protoFlags & PROTO_HAS_PORTS)) {
-    for (uint32_t k = 0; k < nFailsafe_; k++) {
-      const Failsafe& f = failsafe_[k];
-      if (f.dir == t.failsafe && f.proto == p.proto && f.port == p.dport) {
-        ev->allow = 1;
-        ev->reason = EVAL_FAILSAFE;
-        return;
-      }
-    }
-  }
+  if (t.failsafe != kNone && runOp<false>(OP_FAILSAFE, t.failsafe, 0, 0, nullptr, p, p, ev)) return;
   PmCur c;
   pmSetup(t, p.src->identity, p.dst->identity, p.proto, p.protoFlags, p.sport, p.dport, &c);
   p.rulesVisited += pmResolve(c, [&](const MatchRec& m) { return matchUncounted(m, p); }, ev);
@@ -1426,10 +1417,10 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     uint32_t dst[kL], backend[kL];
     uint16_t dport[kL];
     uint64_t slow = 0;  // lanes for prepare + evaluate
-    // 1. Address classes; then service NAT (prepare's step 1) for the lanes
-    //    whose destination's class holds a frontend address (natClass_), the
-    //    backend's class then; a frontend without backends is slow. A host
-    //    destination without a frontend may be a NodePort.
+    // 1. Address classes; then service NAT (prepare's step 1): a frontend
+    //    probe for the lanes whose destination's class holds a frontend
+    //    address (natClass_), else a NodePort for a host destination; the
+    //    backend's class then. A hit without backends is slow.
     const AddrClass* sc[kL];
     const AddrClass* dc[kL];
     for (size_t k = 0; k < m; k++) {
@@ -1439,33 +1430,32 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       sc[k] = lookup(4, src + k);
       dc[k] = lookup(4, dstIn + k);
     }
-    if (nFrontends_ > 0) {
+    if (nFrontends_ > 0 || nNodePorts_ > 0) {
       for (size_t k = 0; k < m; k++) {
-        if (!natClass_[dc[k] - classes_] || !(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
-        const uint32_t key[4] = {dstIn[k], 0, 0, 0};
-        const NatFrontend* fe = natLookup(natHashOf(4, dstIn + k, proto[k], dportIn[k]), 4, key, proto[k], dportIn[k]);
-        if (!fe) continue;
-        if (fe->backendCount == 0) {
+        if (!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
+        uint32_t start = 0, count = 0;
+        bool hit = false;
+        if (nFrontends_ > 0 && natClass_[dc[k] - classes_]) {
+          const uint32_t key[4] = {dstIn[k], 0, 0, 0};
+          if (const NatFrontend* fe = natLookup(natHashOf(4, dstIn + k, proto[k], dportIn[k]), 4, key, proto[k], dportIn[k])) {
+            hit = true;
+            start = fe->backendStart;
+            count = fe->backendCount;
+          }
+        }
+        if (!hit && nNodePorts_ > 0 && dc[k]->hostNode != kNone) {
+          if (const NatNodePort* np = nodePortLookup(4, proto[k], dportIn[k])) {
+            hit = true;
+            start = np->backendStart;
+            count = np->backendCount;
+          }
+        }
+        if (!hit) continue;
+        if (count == 0) {
           slow |= uint64_t(1) << k;
           continue;
         }
-        const uint32_t b = fe->backendStart + tupleHash(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k]) % fe->backendCount;
-        backend[k] = b;
-        dst[k] = backends[b].addr[0];
-        dport[k] = backends[b].port;
-        dc[k] = lookup(4, dst + k);
-      }
-    }
-    if (nNodePorts_ > 0) {
-      for (size_t k = 0; k < m; k++) {
-        if (dc[k]->hostNode == kNone || backend[k] != kNone || ((slow >> k) & 1) || !(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
-        const NatNodePort* np = nodePortLookup(4, proto[k], dportIn[k]);
-        if (!np) continue;
-        if (np->backendCount == 0) {
-          slow |= uint64_t(1) << k;
-          continue;
-        }
-        const uint32_t b = np->backendStart + tupleHash(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k]) % np->backendCount;
+        const uint32_t b = start + tupleHash(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k]) % count;
         backend[k] = b;
         dst[k] = backends[b].addr[0];
         dport[k] = backends[b].port;

@@ -7,10 +7,15 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
+#include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "engine.h"
+#include "load_with.h"
 
 namespace {
 
@@ -437,25 +442,11 @@ void checkCrc32c() {
 // and single tuples give the walk's outputs; the two mask forms also agree
 // on rulesVisited (candidates looked at, not the walk's tests).
 void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
-  nv::LoadError err;
-  std::string detail;
-  const char* trees = std::getenv("NV_DTREE_MIN_RULES");
-  const std::string savedTrees = trees ? trees : "";
-  unsetenv("NV_DTREE_MIN_RULES");
-  setenv("NV_PMASK", "0", 1);
-  setenv("NV_NODE_LANES", "0", 1);
-  auto walk = nv::Engine::load(img.data(), img.size(), &err, &detail);
-  setenv("NV_NODE_LANES", "1", 1);
-  auto walkLanes = nv::Engine::load(img.data(), img.size(), &err, &detail);
-  unsetenv("NV_NODE_LANES");
-  unsetenv("NV_PMASK");
-  setenv("NV_PMASK_MIN_RULES", "0", 1);
-  auto lanes = nv::Engine::load(img.data(), img.size(), &err, &detail);
-  setenv("NV_NODE_LANES", "0", 1);
-  auto noLanes = nv::Engine::load(img.data(), img.size(), &err, &detail);
-  unsetenv("NV_NODE_LANES");
-  unsetenv("NV_PMASK_MIN_RULES");
-  if (!savedTrees.empty()) setenv("NV_DTREE_MIN_RULES", savedTrees.c_str(), 1);
+  const char* noTrees = nullptr;  // NV_DTREE_MIN_RULES unset: trees at their default size
+  auto walk = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK", "0"}, {"NV_NODE_LANES", "0"}});
+  auto walkLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK", "0"}, {"NV_NODE_LANES", "1"}});
+  auto lanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}});
+  auto noLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_NODE_LANES", "0"}});
   EXPECT(walk && walkLanes && lanes && noLanes, "%s: load for the program mask check failed", name);
   if (!walk || !walkLanes || !lanes || !noLanes) return;
   EXPECT(walkLanes->nodeLanes() && !walk->nodeLanes(), "%s: NV_NODE_LANES=1 / 0 not obeyed", name);
