@@ -540,6 +540,7 @@ void Engine::buildNodeLanes() {
     if (policedNode == kNone) policedNode = a.epNode;
     oneNode = a.epNode == policedNode;
   }
+  oneNode &= policedNode != kNone;  // no policed workload (host endpoints, transit only): their lanes would all go slow
   if (!oneNode && pmCount_ == 0 && !force) return;
   nodeLanes_ = true;
 }
