@@ -438,8 +438,8 @@ class Engine {
   uint64_t pmBytes_ = 0;
   void buildProgMasks();
   void pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const;
-  // pmRun in two steps (the node lanes run each over a chunk, so the lanes'
-  // loads overlap): the packet's five masks, then the positions they select.
+  // pmRun's first step: the packet's five masks (pmFirst then finds the
+  // positions they select).
   struct PmCur {
     const PmProg* t;
     const uint64_t* m[5];
@@ -447,9 +447,32 @@ class Engine {
   void pmSetup(const PmProg& t, uint32_t srcIdentity, uint32_t dstIdentity, uint8_t proto, uint8_t protoFlags, uint16_t sport,
                uint16_t dport, PmCur* c) const;
   // verify(rule): the full test of a candidate the masks cannot decide.
-  // Returns the positions looked at that are rules (rulesVisited).
-  template <typename Verify>
-  uint32_t pmResolve(const PmCur& c, Verify verify, EvalOut* ev) const;
+  // The first position set in the AND of N masks of W words, from P:
+  // returns the positions looked at that are rules (rulesVisited).
+  template <size_t N, typename Verify>
+  uint32_t pmFirst(const uint64_t* const* m, uint32_t W, const PmPos* P, Verify verify, EvalOut* ev) const;
+  // Lane programs (buildNodeLanes): a PmProg as one local class sees it — the
+  // class of the program's own end (the source for egress, the destination
+  // for ingress) in that side's sets is fixed, so its mask is folded with the
+  // protocol's and both ports' into one mask per (protocol, destination port,
+  // source port) index triple; a lane ANDs two masks, the remote end's class's
+  // and that one.
+  struct PmSpec {
+    uint32_t words, pos;   // as the PmProg's
+    uint32_t remoteMap;    // offset in pmMaps_ of the remote side's class map, or kNone (one class)
+    uint32_t remoteBits;   // offset in pmBits_ of the remote side's masks
+    uint32_t idx[3];       // offsets in pmLaneIdx_: per protocol, destination and source port class, its part of the L4 index
+    uint32_t l4;           // offset in pmLaneL4_ (L4 index -> offset in pmLaneBits_)
+  };
+  struct PmLaneCur {
+    const PmSpec* t;
+    const uint64_t* m[2];
+  };
+  std::unique_ptr<PmSpec[]> pmSpecs_;
+  std::unique_ptr<uint32_t[]> pmLaneIdx_, pmLaneL4_;
+  BigArray<uint64_t> pmLaneBits_;
+  // The lane programs of laneProg_'s PmProg entries; false without memory.
+  bool buildLaneSpecs(std::vector<uint32_t>* entries);
   // The node lane path (classifyNodeLanes, on per buildNodeLanes: one node's
   // image — every policed workload on one node — or one with program masks,
   // without decision-tree hints): IPv4 decision batches without trace events
@@ -457,18 +480,23 @@ class Engine {
   // classes, NAT, path, evaluations, output columns) so the lanes' loads overlap.
   // A lane whose path is not workload to workload (host endpoints, forward or
   // transit programs, no backend) takes prepare + evaluate, as classify() does;
-  // programs with masks run by them, the others by their walk. Same outputs
+  // programs with masks run as lane programs (PmSpec: two masks per lane, in
+  // two passes over the chunk so the lanes' loads overlap), the others by
+  // their walk; output columns are written per chunk. Same outputs
   // as that (tested both ways: NV_NODE_LANES=0 keeps the batch loop).
   static constexpr size_t kNodeLanes = 64;
   bool nodeLanes_ = false;
   // Per address class (buildNodeLanes): [2c] its program as the source
-  // (egress), [2c + 1] as the destination (ingress): a PmProg index (below
-  // kPmMaxPrograms), kLaneWalk | program (walked: no masks), kNone (that end
-  // is not policed), kLaneHost (a host address without a policed host
+  // (egress), [2c + 1] as the destination (ingress): a PmSpec index,
+  // kLaneWalk | program (walked: no masks), kNone (that end is not
+  // policed), kLaneHost (a host address without a policed host
   // endpoint), or kLaneSlow (a policed host endpoint, a forward program on
   // its node, a program with pre-DNAT tiers or a failsafe op).
   static constexpr uint32_t kLaneSlow = 0xfffffffeu, kLaneHost = 0xfffffffdu, kLaneWalk = 0x40000000u;
   std::unique_ptr<uint32_t[]> laneProg_;
+  // Per address class: 1 its address holds an IPv4 frontend, 2 a host
+  // address while the image has NodePorts (the lanes' NAT candidates).
+  std::unique_ptr<uint8_t[]> laneNat_;
   uint64_t laneBytes_ = 0;
   bool laneTransit_ = false;  // the transit programs are walkable by the lanes
   bool laneWalks_ = false;    // some class's lane entry is kLaneWalk | program, or laneTransit_

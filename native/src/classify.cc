@@ -590,24 +590,25 @@ __attribute__((always_inline)) inline void Engine::pmSetup(const PmProg& t, uint
 }
 
 // Program masks (see PmProg, engine.h): the first position set in the AND of
-// the packet's five masks decides, or (a Pass
-// rule, an end of tier that passes) the search goes on from the next tier's
-// first position. The last position is always set (a terminal outcome or the
-// fall-through).
-template <typename Verify>
-__attribute__((always_inline)) inline uint32_t Engine::pmResolve(const PmCur& c, Verify verify, EvalOut* ev) const {
-  const PmProg& t = *c.t;
-  const uint32_t W = t.words;
-  const uint64_t *m0 = c.m[0], *m1 = c.m[1], *m2 = c.m[2], *m3 = c.m[3], *m4 = c.m[4];
-  const PmPos* P = pmPos_.get() + t.pos;
+// the packet's masks decides, or (a Pass rule, an end of tier that passes)
+// the search goes on from the next tier's first position. The last position
+// is always set (a terminal outcome or the fall-through).
+template <size_t N, typename Verify>
+__attribute__((always_inline)) inline uint32_t Engine::pmFirst(const uint64_t* const* m, uint32_t W, const PmPos* P, Verify verify,
+                                                               EvalOut* ev) const {
+  auto word = [&](uint32_t w) __attribute__((always_inline)) {
+    uint64_t x = m[0][w];
+    for (size_t j = 1; j < N; j++) x &= m[j][w];
+    return x;
+  };
   uint32_t visited = 0, from = 0;
   for (;;) {
     uint32_t w = from >> 6;
     if (w >= W) break;  // not reached: the last position is always set
-    uint64_t x = m0[w] & m1[w] & m2[w] & m3[w] & m4[w] & (~uint64_t(0) << (from & 63));
+    uint64_t x = word(w) & (~uint64_t(0) << (from & 63));
     while (!x) {
       if (++w >= W) break;
-      x = m0[w] & m1[w] & m2[w] & m3[w] & m4[w];
+      x = word(w);
     }
     if (!x) break;
     const uint32_t i = w * 64 + uint32_t(__builtin_ctzll(x));
@@ -636,7 +637,7 @@ void Engine::pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const {
   if (t.failsafe != kNone && runOp<false>(OP_FAILSAFE, t.failsafe, 0, 0, nullptr, p, p, ev)) return;
   PmCur c;
   pmSetup(t, p.src->identity, p.dst->identity, p.proto, p.protoFlags, p.sport, p.dport, &c);
-  p.rulesVisited += pmResolve(c, [&](const MatchRec& m) { return matchUncounted(m, p); }, ev);
+  p.rulesVisited += pmFirst<5>(c.m, t.words, pmPos_.get() + t.pos, [&](const MatchRec& m) { return matchUncounted(m, p); }, ev);
 }
 
 // The NAT frontend hash of a tuple's destination (natKeyHash over the padded key).
@@ -1407,60 +1408,72 @@ template <bool kWalk>
 void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strategy) const {
   constexpr size_t kL = kNodeLanes;
   const NatBackend* const backends = backends_;
+  const uint64_t* const B = pmBits_.get();
+  const uint64_t* const LB = pmLaneBits_.get();
+  const bool transit = config_->transitIngressProg != kNone;
+  auto bitsOf = [](uint64_t b, auto&& f) __attribute__((always_inline)) {
+    for (; b; b &= b - 1) f(size_t(__builtin_ctzll(b)));
+  };
   for (size_t from = 0; from < in.n; from += kL) {
     const size_t m = in.n - from < kL ? in.n - from : kL;
+    const uint64_t all = m == 64 ? ~uint64_t(0) : (uint64_t(1) << m) - 1;
     const uint32_t* src = in.src + from;
     const uint32_t* dstIn = in.dst + from;
     const uint16_t* sport = in.sport + from;
     const uint16_t* dportIn = in.dport + from;
     const uint8_t* proto = in.proto + from;
-    uint32_t dst[kL], backend[kL];
+    uint32_t dst[kL], sci[kL], dci[kL], pd[kL], ps[kL];
     uint16_t dport[kL];
-    uint64_t slow = 0;  // lanes for prepare + evaluate
-    // 1. Address classes; then service NAT (prepare's step 1): a frontend
-    //    probe for the lanes whose destination's class holds a frontend
-    //    address (natClass_), else a NodePort for a host destination; the
-    //    backend's class then. A hit without backends is slow.
-    const AddrClass* sc[kL];
-    const AddrClass* dc[kL];
+    uint64_t nat = 0, slow = 0;  // NAT candidates; lanes for prepare + evaluate
+    // 1. Address classes; the node's port classes; NAT candidates (an IPv4
+    //    frontend address, or a host address while the image has NodePorts,
+    //    and a protocol with ports).
     for (size_t k = 0; k < m; k++) {
       dst[k] = dstIn[k];
       dport[k] = dportIn[k];
-      backend[k] = kNone;
-      sc[k] = lookup(4, src + k);
-      dc[k] = lookup(4, dstIn + k);
+      sci[k] = uint32_t(lookup(4, src + k) - classes_);
+      dci[k] = uint32_t(lookup(4, dstIn + k) - classes_);
+      nat |= uint64_t(laneNat_[dci[k]] != 0 && (protoFlags_[proto[k]] & PROTO_HAS_PORTS)) << k;
     }
-    if (nFrontends_ > 0 || nNodePorts_ > 0) {
-      for (size_t k = 0; k < m; k++) {
-        if (!(protoFlags_[proto[k]] & PROTO_HAS_PORTS)) continue;
-        uint32_t start = 0, count = 0;
-        bool hit = false;
-        if (nFrontends_ > 0 && natClass_[dc[k] - classes_]) {
-          const uint32_t key[4] = {dstIn[k], 0, 0, 0};
-          if (const NatFrontend* fe = natLookup(natHashOf(4, dstIn + k, proto[k], dportIn[k]), 4, key, proto[k], dportIn[k])) {
-            hit = true;
-            start = fe->backendStart;
-            count = fe->backendCount;
-          }
+    //    Service NAT (prepare's step 1): a frontend probe, else a NodePort for
+    //    a host destination; the backend's class then. A hit without
+    //    backends is slow.
+    uint32_t backend[kL];
+    std::memset(backend, 0xff, sizeof backend);
+    bitsOf(nat, [&](size_t k) {
+      uint32_t start = 0, count = 0;
+      bool hit = false;
+      const uint8_t f = laneNat_[dci[k]];
+      if (f & 1) {
+        const uint32_t key[4] = {dstIn[k], 0, 0, 0};
+        if (const NatFrontend* fe = natLookup(natHashOf(4, dstIn + k, proto[k], dportIn[k]), 4, key, proto[k], dportIn[k])) {
+          hit = true;
+          start = fe->backendStart;
+          count = fe->backendCount;
         }
-        if (!hit && nNodePorts_ > 0 && dc[k]->hostNode != kNone) {
-          if (const NatNodePort* np = nodePortLookup(4, proto[k], dportIn[k])) {
-            hit = true;
-            start = np->backendStart;
-            count = np->backendCount;
-          }
-        }
-        if (!hit) continue;
-        if (count == 0) {
-          slow |= uint64_t(1) << k;
-          continue;
-        }
-        const uint32_t b = start + tupleHash(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k]) % count;
-        backend[k] = b;
-        dst[k] = backends[b].addr[0];
-        dport[k] = backends[b].port;
-        dc[k] = lookup(4, dst + k);
       }
+      if (!hit && (f & 2)) {
+        if (const NatNodePort* np = nodePortLookup(4, proto[k], dportIn[k])) {
+          hit = true;
+          start = np->backendStart;
+          count = np->backendCount;
+        }
+      }
+      if (!hit) return;
+      if (count == 0) {
+        slow |= uint64_t(1) << k;
+        return;
+      }
+      const uint32_t b = start + tupleHash(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k]) % count;
+      backend[k] = b;
+      dst[k] = backends[b].addr[0];
+      dport[k] = backends[b].port;
+      dci[k] = uint32_t(lookup(4, dst + k) - classes_);
+    });
+    for (size_t k = 0; k < m && pmSpecs_; k++) {
+      const bool ports = protoFlags_[proto[k]] & PROTO_HAS_PORTS;
+      pd[k] = ports ? pmPortClass_[dport[k]] : pmNoPort_[0];
+      ps[k] = ports ? pmPortClass_[65536 + uint32_t(sport[k])] : pmNoPort_[1];
     }
     // 2. The path (evaluate's tests, by laneProg_): an end that is a host
     //    address is not evaluated; a host to a workload on its own node is not
@@ -1468,21 +1481,22 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     //    then the endpoint-to-host action (e2h). Neither end policed and no
     //    host address: not policed, or the transit programs (tr).
     uint32_t eg[kL], ing[kL];
-    uint64_t e2h = 0, htlw = 0, tr = 0;  // tr: the transit programs
-    const bool transit = config_->transitIngressProg != kNone;
+    uint64_t e2h = 0, htlw = 0, tr = 0, egM = 0, ingM = 0;
     for (size_t k = 0; k < m; k++) {
-      const AddrClass* s = sc[k];
-      const AddrClass* d = dc[k];
-      uint32_t e = laneProg_[2 * size_t(s - classes_)];
-      uint32_t i = laneProg_[2 * size_t(d - classes_) + 1];
+      uint32_t e = laneProg_[2 * size_t(sci[k])];
+      uint32_t i = laneProg_[2 * size_t(dci[k]) + 1];
       const bool host = e == kLaneHost || i == kLaneHost;
-      if (e == kLaneHost) {
-        htlw |= uint64_t(d->epKind == EP_WEP && d->epNode == s->hostNode) << k;
-        e = kNone;
-      }
-      if (i == kLaneHost) {
-        e2h |= uint64_t(e != kNone && e != kLaneSlow && d->hostNode == s->epNode) << k;
-        i = kNone;
+      if (__builtin_expect(host, 0)) {
+        const AddrClass& s = classes_[sci[k]];
+        const AddrClass& d = classes_[dci[k]];
+        if (e == kLaneHost) {
+          htlw |= uint64_t(d.epKind == EP_WEP && d.epNode == s.hostNode) << k;
+          e = kNone;
+        }
+        if (i == kLaneHost) {
+          e2h |= uint64_t(e != kNone && e != kLaneSlow && d.hostNode == s.epNode) << k;
+          i = kNone;
+        }
       }
       eg[k] = e;
       ing[k] = i;
@@ -1490,21 +1504,32 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       const bool fast = e != kLaneSlow && i != kLaneSlow && (!viaTransit || (kWalk && laneTransit_));
       slow |= uint64_t(!fast) << k;
       tr |= uint64_t(viaTransit) << k;
+      egM |= uint64_t(e != kNone) << k;
+      ingM |= uint64_t(i != kNone) << k;
     }
     htlw &= ~slow;
     tr &= ~slow;
-    // 3. Evaluations (evaluate's for these paths): the egress program, then
-    //    the ingress program where the egress allowed. A program with masks
-    //    runs in two passes over the chunk (masks, then positions), a
-    //    candidate the masks cannot decide getting the full rule test on the
-    //    lane's packet; a program without them is walked on that packet.
-    Result rs[kL];
-    PmCur cur[kL];
-    uint8_t allow[kL], reason[kL];
+    egM &= ~(slow | htlw | tr);
+    ingM &= ~(slow | htlw | tr);
+    // 3. Evaluations (evaluate's for these paths) into the output columns'
+    //    chunk: the egress program, then the ingress program where the
+    //    egress allowed. A lane program runs in two passes over the chunk
+    //    (masks, then positions), a candidate the masks cannot decide getting
+    //    the full rule test on the lane's packet; a program without masks is
+    //    walked on that packet.
+    uint8_t verdict[kL], flow[kL];
+    uint32_t egR[kL], inR[kL], decR[kL], evr[kL], vis[kL];
+    std::memset(verdict, 1, m);
+    std::memset(flow, FLOW_POLICY, m);
+    std::memset(egR, 0xff, 4 * m);
+    std::memset(inR, 0xff, 4 * m);
+    std::memset(decR, 0xff, 4 * m);
+    std::memset(evr, 0, 4 * m);
+    std::memset(vis, 0, 4 * m);
     auto pktOf = [&](size_t k, Pkt* q) {
       std::memset(q, 0, sizeof *q);
-      q->src = sc[k];
-      q->dst = dc[k];
+      q->src = &classes_[sci[k]];
+      q->dst = &classes_[dci[k]];
       q->family = 4;
       q->proto = proto[k];
       q->protoFlags = protoFlags_[proto[k]];
@@ -1513,63 +1538,75 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       q->strategy = strategy;
       q->srcA = src[k];
       q->dstA = dst[k];
-      q->rows[SIDE_SRC] = rowOf(sc[k]);
-      q->rows[SIDE_DST] = rowOf(dc[k]);
+      q->rows[SIDE_SRC] = rowOf(q->src);
+      q->rows[SIDE_DST] = rowOf(q->dst);
       q->hintBlock = kNone;
     };
-    // One lane's program (a PmProg index whose masks pmSetup read into
-    // cur[k], or kLaneWalk | program): its rules looked at or tested.
-    auto runLane = [&](size_t k, uint32_t v, EvalOut* ev) __attribute__((always_inline)) -> uint32_t {
-      if (!kWalk || v < kLaneWalk) {
-        return pmResolve(cur[k], [&](const MatchRec& rule) {
+    PmLaneCur cur[kL];
+    // One pass over the lanes in M (lane k: program v[k] with the remote end
+    // r[k]'s class): lane programs by their two masks, walks by the program;
+    // done(k, outcome, rules looked at).
+    auto pass = [&](uint64_t M, const uint32_t* v, const uint32_t* r, auto&& done) __attribute__((always_inline)) {
+      uint64_t spec = M, walk = 0;
+      if (kWalk) {
+        for (size_t k = 0; k < m; k++) walk |= uint64_t(v[k] >= kLaneWalk) << k;
+        walk &= M;
+        spec &= ~walk;
+      }
+      bitsOf(spec, [&](size_t k) {
+        const PmSpec& t = pmSpecs_[v[k]];
+        const uint32_t rc = t.remoteMap == kNone ? 0 : pmMaps_[t.remoteMap + classes_[r[k]].identity];
+        cur[k].t = &t;
+        cur[k].m[0] = B + t.remoteBits + uint64_t(rc) * t.words;
+        cur[k].m[1] = LB + pmLaneL4_[t.l4 + pmLaneIdx_[t.idx[0] + proto[k]] + pmLaneIdx_[t.idx[1] + pd[k]] + pmLaneIdx_[t.idx[2] + ps[k]]];
+      });
+      bitsOf(spec, [&](size_t k) {
+        EvalOut ev{0, EVAL_NONE, kNone, nullptr};
+        const PmSpec& t = *cur[k].t;
+        const uint32_t n = pmFirst<2>(cur[k].m, t.words, pmPos_.get() + t.pos, [&](const MatchRec& rule) {
           Pkt q;
           pktOf(k, &q);
           return matchUncounted(rule, q);
-        }, ev);
+        }, &ev);
+        done(k, ev, n);
+      });
+      if (kWalk) {
+        bitsOf(walk, [&](size_t k) {
+          EvalOut ev{0, EVAL_NONE, kNone, nullptr};
+          Pkt q;
+          pktOf(k, &q);
+          laneWalk(v[k] & ~kLaneWalk, q, &ev);
+          done(k, ev, q.rulesVisited);
+        });
       }
-      Pkt q;
-      pktOf(k, &q);
-      laneWalk(v & ~kLaneWalk, q, ev);
-      return q.rulesVisited;
     };
-    for (size_t k = 0; k < m; k++)
-      if (!((slow >> k) & 1) && eg[k] < kLaneWalk)
-        pmSetup(pmProgs_[eg[k]], sc[k]->identity, dc[k]->identity, proto[k], protoFlags_[proto[k]], sport[k], dport[k], &cur[k]);
-    for (size_t k = 0; k < m; k++) {
-      Result& r = rs[k];
-      r.verdict = 1;
-      r.reason = FLOW_POLICY;
-      r.egressRule = r.ingressRule = r.decidingRule = kNone;
-      r.natBackend = backend[k];
-      r.evalReasons = 0;
-      r.rulesVisited = 0;
-      allow[k] = 1;
-      reason[k] = EVAL_NONE;
-      if ((slow >> k) & 1 || ((htlw >> k) & 1) || eg[k] == kNone) continue;
-      EvalOut ev{0, EVAL_NONE, kNone, nullptr};
-      r.rulesVisited = runLane(k, eg[k], &ev);
-      r.egressRule = r.decidingRule = ev.last;
-      r.evalReasons = ev.reason;
-      allow[k] = ev.allow;
-      reason[k] = ev.reason;
+    // The egress programs, then the ingress programs where the egress allowed.
+    uint64_t allowM = all;
+    pass(egM, eg, dci, [&](size_t k, const EvalOut& ev, uint32_t n) __attribute__((always_inline)) {
+      vis[k] = n;
+      egR[k] = decR[k] = ev.last;
+      evr[k] = uint32_t(ev.reason) | uint32_t(ev.reason) << 16;
+      verdict[k] = ev.allow;
+      allowM &= ~(uint64_t(!ev.allow) << k);
+    });
+    pass(ingM & allowM, ing, sci, [&](size_t k, const EvalOut& ev, uint32_t n) __attribute__((always_inline)) {
+      vis[k] += n;
+      inR[k] = decR[k] = ev.last;
+      evr[k] = (evr[k] & 0xff) | uint32_t(ev.reason) << 8 | uint32_t(ev.reason) << 16;
+      verdict[k] = ev.allow;
+      allowM &= ~(uint64_t(!ev.allow) << k);
+    });
+    if (e2h && config_->endpointToHostAction != E2H_RETURN) {
+      const bool accept = config_->endpointToHostAction == E2H_ACCEPT;
+      bitsOf(e2h & egM & allowM, [&](size_t k) {
+        flow[k] = accept ? FLOW_ENDPOINT_TO_HOST_ACCEPT : FLOW_ENDPOINT_TO_HOST_DROP;
+        verdict[k] = accept;
+      });
     }
-    for (size_t k = 0; k < m; k++)
-      if (!(((slow | htlw) >> k) & 1) && ing[k] < kLaneWalk && allow[k])
-        pmSetup(pmProgs_[ing[k]], sc[k]->identity, dc[k]->identity, proto[k], protoFlags_[proto[k]], sport[k], dport[k], &cur[k]);
-    for (size_t k = 0; k < m; k++) {
-      Result& r = rs[k];
-      if ((slow >> k) & 1) {
-        Prep pp;
-        prepare(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k], prepHash(4, dstIn + k, proto[k], dportIn[k]), &pp);
-        evaluate<false>(4, pp, &r, strategy, nullptr);
-        continue;
-      }
-      if ((htlw >> k) & 1) {
-        r.reason = FLOW_HOST_TO_LOCAL_WORKLOAD;
-        r.verdict = 1;
-        continue;
-      }
-      if (kWalk && ((tr >> k) & 1)) {
+    bitsOf(all & ~(egM | ingM | slow | htlw | tr), [&](size_t k) { flow[k] = FLOW_NOT_POLICED; });
+    bitsOf(htlw, [&](size_t k) { flow[k] = FLOW_HOST_TO_LOCAL_WORKLOAD; });
+    if (kWalk) {
+      bitsOf(tr, [&](size_t k) {
         // The transit ingress program, then (allowed) the transit egress.
         Pkt q;
         pktOf(k, &q);
@@ -1580,32 +1617,34 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
           ev.reason = EVAL_NONE;
           laneWalk(config_->transitEgressProg, q, &ev);
         }
-        r.verdict = ev.allow;
-        r.decidingRule = ev.last;
-        r.evalReasons = uint32_t(ev.reason) << 16;
-        r.rulesVisited = q.rulesVisited;
-        continue;
-      }
-      if (ing[k] != kNone && allow[k]) {
-        EvalOut ev{0, EVAL_NONE, kNone, nullptr};
-        r.rulesVisited += runLane(k, ing[k], &ev);
-        r.ingressRule = r.decidingRule = ev.last;
-        r.evalReasons |= uint32_t(ev.reason) << 8;
-        allow[k] = ev.allow;
-        reason[k] = ev.reason;
-      } else if (eg[k] == kNone) {
-        r.reason = FLOW_NOT_POLICED;  // neither end policed (step 3)
-        continue;
-      }
-      r.verdict = allow[k];
-      r.evalReasons |= uint32_t(reason[k]) << 16;
-      if (((e2h >> k) & 1) && allow[k] && config_->endpointToHostAction != E2H_RETURN) {
-        const bool accept = config_->endpointToHostAction == E2H_ACCEPT;
-        r.reason = accept ? FLOW_ENDPOINT_TO_HOST_ACCEPT : FLOW_ENDPOINT_TO_HOST_DROP;
-        r.verdict = accept;
-      }
+        verdict[k] = ev.allow;
+        decR[k] = ev.last;
+        evr[k] = uint32_t(ev.reason) << 16;
+        vis[k] = q.rulesVisited;
+      });
     }
-    writeResults(out, from, rs, m);
+    bitsOf(slow, [&](size_t k) {
+      Prep pp;
+      Result r;
+      prepare(4, src + k, dstIn + k, proto[k], sport[k], dportIn[k], prepHash(4, dstIn + k, proto[k], dportIn[k]), &pp);
+      evaluate<false>(4, pp, &r, strategy, nullptr);
+      verdict[k] = r.verdict;
+      flow[k] = r.reason;
+      egR[k] = r.egressRule;
+      inR[k] = r.ingressRule;
+      decR[k] = r.decidingRule;
+      evr[k] = r.evalReasons;
+      backend[k] = r.natBackend;
+      vis[k] = r.rulesVisited;
+    });
+    std::memcpy(out.verdict + from, verdict, m);
+    if (out.reason) std::memcpy(out.reason + from, flow, m);
+    if (out.egressRule) std::memcpy(out.egressRule + from, egR, 4 * m);
+    if (out.ingressRule) std::memcpy(out.ingressRule + from, inR, 4 * m);
+    if (out.decidingRule) std::memcpy(out.decidingRule + from, decR, 4 * m);
+    if (out.evalReasons) std::memcpy(out.evalReasons + from, evr, 4 * m);
+    if (out.natBackend) std::memcpy(out.natBackend + from, backend, 4 * m);
+    if (out.rulesVisited) std::memcpy(out.rulesVisited + from, vis, 4 * m);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <map>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -479,6 +480,108 @@ void Engine::buildProgMasks() {
   pmBytes_ = bytes;
 }
 
+// See PmSpec (engine.h). entries: laneProg_'s, whose PmProg indexes become
+// PmSpec indexes, or walks (kLaneWalk | program) where a program's L4 index
+// space is too large.
+bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
+  laneBytes_ = 0;
+  if (!pmOf_ || pmCount_ == 0) return true;
+  std::vector<uint32_t> progOfPm(pmCount_, kNone);
+  for (uint32_t prog = 0; prog < nPrograms_; prog++)
+    if (pmOf_[prog] != kNone) progOfPm[pmOf_[prog]] = prog;
+  const uint64_t* B = pmBits_.get();
+  const size_t nd = size_t(pmNoPort_[0]) + 1, ns = size_t(pmNoPort_[1]) + 1;
+  std::vector<uint32_t> laneIdx, l4Tab;
+  std::vector<uint64_t> laneBits;
+  std::vector<PmSpec> specs;
+  std::vector<uint32_t> idxAt(pmCount_, kNone);              // per PmProg: its pmLaneIdx_ tables
+  std::vector<uint32_t> counts(3 * size_t(pmCount_), 0);     // per PmProg: its protocol, dport, sport mask counts
+  std::map<std::tuple<uint32_t, int, uint32_t>, uint32_t> specOf;  // (PmProg, side, local class) -> PmSpec
+  for (size_t e = 0; e < entries->size(); e++) {
+    uint32_t& v = (*entries)[e];
+    if (v >= kLaneWalk) continue;  // kNone, kLaneSlow, kLaneHost, walks
+    const uint32_t pm = v, c = uint32_t(e / 2);
+    const int side = int(e % 2);  // 0: egress (the local end is the source), 1: ingress
+    const PmProg& t = pmProgs_[pm];
+    const uint32_t W = t.words;
+    const int local = side == 0 ? SIDE_SRC : SIDE_DST, remote = side == 0 ? SIDE_DST : SIDE_SRC;
+    const uint32_t lc = t.map[local] == kNone ? 0 : pmMaps_[t.map[local] + classes_[c].identity];
+    auto key = std::make_tuple(pm, side, lc);
+    auto it = specOf.find(key);
+    if (it != specOf.end()) {
+      v = it->second;
+      continue;
+    }
+    // The program's index parts: protocol p, destination port d and source
+    // port s give the L4 index (p * nd' + d) * ns' + s (nd', ns': its mask
+    // counts for those fields).
+    if (idxAt[pm] == kNone) {
+      uint32_t np = 0, ndm = 0, nsm = 0;
+      for (uint32_t k = 0; k < 256; k++) np = std::max(np, uint32_t(pmIdx8_[t.protoIdx + k]) + 1);
+      for (size_t k = 0; k < nd; k++) ndm = std::max(ndm, uint32_t(pmIdx_[t.dportIdx + k]) + 1);
+      for (size_t k = 0; k < ns; k++) nsm = std::max(nsm, uint32_t(pmIdx_[t.sportIdx + k]) + 1);
+      counts[3 * size_t(pm)] = np;
+      counts[3 * size_t(pm) + 1] = ndm;
+      counts[3 * size_t(pm) + 2] = nsm;
+      if (uint64_t(np) * ndm * nsm > (1u << 16)) {
+        idxAt[pm] = kNone - 1;  // too many: walked
+      } else {
+        idxAt[pm] = uint32_t(laneIdx.size());
+        for (uint32_t k = 0; k < 256; k++) laneIdx.push_back(uint32_t(pmIdx8_[t.protoIdx + k]) * ndm * nsm);
+        for (size_t k = 0; k < nd; k++) laneIdx.push_back(uint32_t(pmIdx_[t.dportIdx + k]) * nsm);
+        for (size_t k = 0; k < ns; k++) laneIdx.push_back(uint32_t(pmIdx_[t.sportIdx + k]));
+      }
+    }
+    if (idxAt[pm] == kNone - 1) {
+      v = kLaneWalk | progOfPm[pm];
+      continue;
+    }
+    const uint32_t np = counts[3 * size_t(pm)], ndm = counts[3 * size_t(pm) + 1], nsm = counts[3 * size_t(pm) + 2];
+    PmSpec sp;
+    sp.words = W;
+    sp.pos = t.pos;
+    sp.remoteMap = t.map[remote];
+    sp.remoteBits = t.sideBits[remote];
+    sp.idx[0] = idxAt[pm];
+    sp.idx[1] = idxAt[pm] + 256;
+    sp.idx[2] = idxAt[pm] + 256 + uint32_t(nd);
+    sp.l4 = uint32_t(l4Tab.size());
+    // The folded masks, deduplicated.
+    const uint64_t* lm = B + t.sideBits[local] + uint64_t(lc) * W;
+    std::map<std::vector<uint64_t>, uint32_t> seen;
+    std::vector<uint64_t> x(W);
+    for (uint32_t p = 0; p < np; p++) {
+      const uint64_t* pmk = B + t.protoBits + uint64_t(p) * W;
+      for (uint32_t d = 0; d < ndm; d++) {
+        const uint64_t* dmk = B + t.dportBits + uint64_t(d) * W;
+        for (uint32_t q = 0; q < nsm; q++) {
+          const uint64_t* smk = B + t.sportBits + uint64_t(q) * W;
+          for (uint32_t w = 0; w < W; w++) x[w] = lm[w] & pmk[w] & dmk[w] & smk[w];
+          auto r = seen.emplace(x, uint32_t(laneBits.size()));
+          if (r.second) laneBits.insert(laneBits.end(), x.begin(), x.end());
+          l4Tab.push_back(r.first->second);
+        }
+      }
+    }
+    if (laneBits.size() >= (uint64_t(1) << 32) || specs.size() >= kLaneWalk) return false;
+    v = uint32_t(specs.size());
+    specOf.emplace(key, v);
+    specs.push_back(sp);
+  }
+  if (specs.empty()) return true;
+  pmSpecs_.reset(new (std::nothrow) PmSpec[specs.size()]);
+  pmLaneIdx_.reset(new (std::nothrow) uint32_t[laneIdx.size() + 1]);
+  pmLaneL4_.reset(new (std::nothrow) uint32_t[l4Tab.size() + 1]);
+  pmLaneBits_ = bigArray<uint64_t>(laneBits.size() + 1);
+  if (!pmSpecs_ || !pmLaneIdx_ || !pmLaneL4_ || !pmLaneBits_) return false;
+  std::copy(specs.begin(), specs.end(), pmSpecs_.get());
+  std::copy(laneIdx.begin(), laneIdx.end(), pmLaneIdx_.get());
+  std::copy(l4Tab.begin(), l4Tab.end(), pmLaneL4_.get());
+  std::copy(laneBits.begin(), laneBits.end(), pmLaneBits_.get());
+  laneBytes_ = specs.size() * sizeof(PmSpec) + 4 * (laneIdx.size() + l4Tab.size()) + 8 * laneBits.size();
+  return true;
+}
+
 // The node lane path (see nodeLanes_): each class's part in it. Best effort:
 // without memory, no lanes.
 void Engine::buildNodeLanes() {
@@ -522,12 +625,26 @@ void Engine::buildNodeLanes() {
         const uint32_t pm = pmOf_ && prog < nPrograms_ ? pmOf_[prog] : kNone;
         if (prog >= nPrograms_ || prog >= kLaneWalk || fwd != kNone || !walkable[prog]) v = kLaneSlow;
         else v = pm != kNone ? pm : kLaneWalk | prog;
-        laneWalks_ |= v != kLaneSlow && v >= kLaneWalk;
       }
       laneProg_[2 * size_t(c) + side] = v;
     }
   }
-  laneBytes_ = 8 * uint64_t(nClasses_);
+  // PmProg entries become lane programs (a walk where one does not fit).
+  {
+    std::vector<uint32_t> entries(laneProg_.get(), laneProg_.get() + 2 * size_t(nClasses_));
+    if (!buildLaneSpecs(&entries)) return;
+    std::copy(entries.begin(), entries.end(), laneProg_.get());
+  }
+  for (uint32_t c = 0; c < 2 * nClasses_; c++) {
+    const uint32_t v = laneProg_[c];
+    laneWalks_ |= v != kLaneSlow && v != kLaneHost && v != kNone && v >= kLaneWalk;
+  }
+  laneNat_.reset(new (std::nothrow) uint8_t[size_t(nClasses_) + 1]);
+  if (!laneNat_) return;
+  for (uint32_t c = 0; c <= nClasses_; c++)
+    laneNat_[c] = uint8_t((c < nClasses_ && natClass_ && natClass_[c] ? 1 : 0) |
+                          (c < nClasses_ && nNodePorts_ > 0 && classes_[c].hostNode != kNone ? 2 : 0));
+  laneBytes_ += 8 * uint64_t(nClasses_) + nClasses_ + 1;
   // Lanes pay on one node's data path (its programs long, its tuples mostly
   // to or from its own workloads) or with program masks; a whole cluster's
   // short programs walk as fast from the batch loop (measured: 1k/1k 63 ->
