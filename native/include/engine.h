@@ -412,7 +412,8 @@ class Engine {
     uint32_t ruleId;   // the trace entry (PM_FALL: none)
     uint16_t next;     // PM_PASS: the position to go on from
     uint8_t kind, allow, reason, counted;  // counted: a rule (rulesVisited)
-    uint8_t pad[2];
+    uint8_t decides;  // PM_DECIDE without a full test: the outcome as it stands
+    uint8_t pad;
     const fmt::MatchRec* verify;  // the full test to pass first, or nullptr
   };
   struct PmProg {
@@ -548,8 +549,8 @@ class Engine {
   uint64_t identDenseWords_ = 0;
   std::unique_ptr<uint32_t[]> v4Index_;  // derived at load: /16 -> first candidate interval
   // Derived at load: IPv4 multibit trie (16-8-8). dir[a >> 16] is a class index,
-  // or kDirChild | k: chunk k (256 entries at 65536 + 256 k) indexed by the next
-  // 8 bits, whose entries are again a class or a chunk for the last 8 bits. At
+  // or kDirChild | o: the chunk of 256 entries at offset o (65536 + 256 k for
+  // the k-th chunk) indexed by the next 8 bits, whose entries are again a class or a chunk for the last 8 bits. At
   // most three dependent loads per lookup instead of a binary search. nullptr:
   // over budget (64 MiB) or disabled with NV_LPM=search.
   static constexpr uint32_t kDirChild = 0x80000000u;

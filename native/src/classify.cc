@@ -75,8 +75,8 @@ inline const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
     const uint32_t* d = v4Dir_.get();
     uint32_t e = d[x >> 16];
     if (e & kDirChild) {
-      e = d[65536 + (uint64_t(e & ~kDirChild) << 8) + ((x >> 8) & 0xffu)];
-      if (e & kDirChild) e = d[65536 + (uint64_t(e & ~kDirChild) << 8) + (x & 0xffu)];
+      e = d[(e & ~kDirChild) + ((x >> 8) & 0xffu)];
+      if (e & kDirChild) e = d[(e & ~kDirChild) + (x & 0xffu)];
     }
     return &classes_[e];
   }
@@ -614,6 +614,12 @@ __attribute__((always_inline)) inline uint32_t Engine::pmFirst(const uint64_t* c
     const uint32_t i = w * 64 + uint32_t(__builtin_ctzll(x));
     const PmPos& q = P[i];
     visited += q.counted;
+    if (q.decides) {
+      ev->last = q.ruleId;
+      ev->allow = q.allow;
+      ev->reason = q.reason;
+      return visited;
+    }
     from = i + 1;
     if (q.verify && !verify(*q.verify)) continue;
     if (q.kind == PM_PASS) {

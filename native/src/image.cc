@@ -1013,7 +1013,7 @@ void Engine::buildV4Dir() {
       continue;
     }
     const uint32_t l2 = next++;
-    dir[b] = kDirChild | l2;
+    dir[b] = kDirChild | uint32_t(65536 + uint64_t(l2) * 256);
     uint32_t* row = dir.get() + 65536 + uint64_t(l2) * 256;
     for (uint32_t c = 0; c < 256; c++) {
       const uint32_t a = base | (c << 8);
@@ -1023,7 +1023,7 @@ void Engine::buildV4Dir() {
         continue;
       }
       const uint32_t l3 = next++;
-      row[c] = kDirChild | l3;
+      row[c] = kDirChild | uint32_t(65536 + uint64_t(l3) * 256);
       fillLeaf(dir.get() + 65536 + uint64_t(l3) * 256, a);
     }
   }

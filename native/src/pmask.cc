@@ -448,6 +448,7 @@ void Engine::buildProgMasks() {
     for (uint32_t i = 0; i < n; i++) {
       PmPos q = c.pos[i].p;
       q.verify = views[i].m && views[i].verify ? views[i].m : nullptr;
+      q.decides = q.kind == PM_DECIDE && !q.verify;
       posAll.push_back(q);
     }
     progOf[c.prog] = uint32_t(progs.size());
