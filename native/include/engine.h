@@ -412,9 +412,8 @@ class Engine {
     uint32_t ruleId;   // the trace entry (PM_FALL: none)
     uint16_t next;     // PM_PASS: the position to go on from
     uint8_t kind, allow, reason, counted;  // counted: a rule (rulesVisited)
-    uint8_t decides;  // PM_DECIDE without a full test: the outcome as it stands
-    uint8_t pad;
-    const fmt::MatchRec* verify;  // the full test to pass first, or nullptr
+    uint8_t decides;   // PM_DECIDE without a full test: the outcome as it stands
+    uint8_t verify;    // a full test to pass first (pmVerify_)
   };
   struct PmProg {
     uint32_t words;          // 1..kPmWords
@@ -433,6 +432,7 @@ class Engine {
   std::unique_ptr<uint16_t[]> pmIdx_;
   std::unique_ptr<uint8_t[]> pmIdx8_;
   std::unique_ptr<PmPos[]> pmPos_;
+  std::unique_ptr<const fmt::MatchRec*[]> pmVerify_;  // per position (as pmPos_): its full test, or nullptr
   BigArray<uint16_t> pmPortClass_;  // [0, 65536): destination port -> class; [65536, 131072): source port
   uint32_t pmNoPort_[2] = {0, 0};   // the class of a packet without ports (dst, src)
   uint32_t pmCount_ = 0;
@@ -451,7 +451,8 @@ class Engine {
   // The first position set in the AND of N masks of W words, from P:
   // returns the positions looked at that are rules (rulesVisited).
   template <size_t N, typename Verify>
-  uint32_t pmFirst(const uint64_t* const* m, uint32_t W, const PmPos* P, Verify verify, EvalOut* ev) const;
+  uint32_t pmFirst(const uint64_t* const* m, uint32_t W, const PmPos* P, const fmt::MatchRec* const* V, Verify verify,
+                   EvalOut* ev) const;
   // Lane programs (buildNodeLanes): a PmProg as one local class sees it — the
   // class of the program's own end (the source for egress, the destination
   // for ingress) in that side's sets is fixed, so its mask is folded with the

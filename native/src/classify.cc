@@ -594,8 +594,8 @@ __attribute__((always_inline)) inline void Engine::pmSetup(const PmProg& t, uint
 // the search goes on from the next tier's first position. The last position
 // is always set (a terminal outcome or the fall-through).
 template <size_t N, typename Verify>
-__attribute__((always_inline)) inline uint32_t Engine::pmFirst(const uint64_t* const* m, uint32_t W, const PmPos* P, Verify verify,
-                                                               EvalOut* ev) const {
+__attribute__((always_inline)) inline uint32_t Engine::pmFirst(const uint64_t* const* m, uint32_t W, const PmPos* P,
+                                                               const MatchRec* const* V, Verify verify, EvalOut* ev) const {
   auto word = [&](uint32_t w) __attribute__((always_inline)) {
     uint64_t x = m[0][w];
     for (size_t j = 1; j < N; j++) x &= m[j][w];
@@ -621,7 +621,7 @@ __attribute__((always_inline)) inline uint32_t Engine::pmFirst(const uint64_t* c
       return visited;
     }
     from = i + 1;
-    if (q.verify && !verify(*q.verify)) continue;
+    if (q.verify && !verify(*V[i])) continue;
     if (q.kind == PM_PASS) {
       ev->last = q.ruleId;
       from = q.next;
@@ -643,7 +643,7 @@ void Engine::pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const {
   if (t.failsafe != kNone && runOp<false>(OP_FAILSAFE, t.failsafe, 0, 0, nullptr, p, p, ev)) return;
   PmCur c;
   pmSetup(t, p.src->identity, p.dst->identity, p.proto, p.protoFlags, p.sport, p.dport, &c);
-  p.rulesVisited += pmFirst<5>(c.m, t.words, pmPos_.get() + t.pos, [&](const MatchRec& m) { return matchUncounted(m, p); }, ev);
+  p.rulesVisited += pmFirst<5>(c.m, t.words, pmPos_.get() + t.pos, pmVerify_.get() + t.pos, [&](const MatchRec& m) { return matchUncounted(m, p); }, ev);
 }
 
 // The NAT frontend hash of a tuple's destination (natKeyHash over the padded key).
@@ -1569,7 +1569,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       bitsOf(spec, [&](size_t k) {
         EvalOut ev{0, EVAL_NONE, kNone, nullptr};
         const PmSpec& t = *cur[k].t;
-        const uint32_t n = pmFirst<2>(cur[k].m, t.words, pmPos_.get() + t.pos, [&](const MatchRec& rule) {
+        const uint32_t n = pmFirst<2>(cur[k].m, t.words, pmPos_.get() + t.pos, pmVerify_.get() + t.pos, [&](const MatchRec& rule) {
           Pkt q;
           pktOf(k, &q);
           return matchUncounted(rule, q);

@@ -186,6 +186,7 @@ void Engine::buildProgMasks() {
   std::vector<uint8_t> idx8;
   std::vector<uint64_t> bits;
   std::vector<PmPos> posAll;
+  std::vector<const MatchRec*> verifyAll;
   std::vector<PmProg> progs;
   std::vector<uint32_t> progOf(nPrograms_, kNone);
   for (const Cand& c : cands) {
@@ -434,7 +435,7 @@ void Engine::buildProgMasks() {
       }
     }
     const uint64_t add = (maps.size() - mapsMark) * 2 + (bits.size() - bitsMark) * 8 + (idx16.size() - idx16Mark) * 2 +
-                         (idx8.size() - idx8Mark) + uint64_t(n) * sizeof(PmPos) + sizeof(PmProg);
+                         (idx8.size() - idx8Mark) + uint64_t(n) * (sizeof(PmPos) + sizeof(const MatchRec*)) + sizeof(PmProg);
     if (!fits || bytes + add > budget) {
       maps.resize(mapsMark);
       bits.resize(bitsMark);
@@ -447,9 +448,11 @@ void Engine::buildProgMasks() {
     t.pos = uint32_t(posAll.size());
     for (uint32_t i = 0; i < n; i++) {
       PmPos q = c.pos[i].p;
-      q.verify = views[i].m && views[i].verify ? views[i].m : nullptr;
-      q.decides = q.kind == PM_DECIDE && !q.verify;
+      const MatchRec* v = views[i].m && views[i].verify ? views[i].m : nullptr;
+      q.verify = v != nullptr;
+      q.decides = q.kind == PM_DECIDE && !v;
       posAll.push_back(q);
+      verifyAll.push_back(v);
     }
     progOf[c.prog] = uint32_t(progs.size());
     progs.push_back(t);
@@ -463,7 +466,8 @@ void Engine::buildProgMasks() {
   pmIdx_.reset(new (std::nothrow) uint16_t[idx16.size() + 1]);
   pmIdx8_.reset(new (std::nothrow) uint8_t[idx8.size() + 1]);
   pmPos_.reset(new (std::nothrow) PmPos[posAll.size() + 1]);
-  if (!pmOf_ || !pmProgs_ || !pmMaps_ || !pmBits_ || !pmIdx_ || !pmIdx8_ || !pmPos_) {
+  pmVerify_.reset(new (std::nothrow) const MatchRec*[verifyAll.size() + 1]);
+  if (!pmOf_ || !pmProgs_ || !pmMaps_ || !pmBits_ || !pmIdx_ || !pmIdx8_ || !pmPos_ || !pmVerify_) {
     pmOf_.reset();
     return;
   }
@@ -474,6 +478,7 @@ void Engine::buildProgMasks() {
   std::copy(idx16.begin(), idx16.end(), pmIdx_.get());
   std::copy(idx8.begin(), idx8.end(), pmIdx8_.get());
   std::copy(posAll.begin(), posAll.end(), pmPos_.get());
+  std::copy(verifyAll.begin(), verifyAll.end(), pmVerify_.get());
   pmPortClass_ = std::move(portClass);
   pmNoPort_[0] = uint32_t(classStart[0].size());
   pmNoPort_[1] = uint32_t(classStart[1].size());
