@@ -1487,7 +1487,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     //    then the endpoint-to-host action (e2h). Neither end policed and no
     //    host address: not policed, or the transit programs (tr).
     uint32_t eg[kL], ing[kL];
-    uint64_t e2h = 0, htlw = 0, tr = 0, egM = 0, ingM = 0;
+    uint64_t e2h = 0, htlw = 0, tr = 0, egM = 0, ingM = 0, egW = 0, ingW = 0;
     for (size_t k = 0; k < m; k++) {
       uint32_t e = laneProg_[2 * size_t(sci[k])];
       uint32_t i = laneProg_[2 * size_t(dci[k]) + 1];
@@ -1512,6 +1512,10 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       tr |= uint64_t(viaTransit) << k;
       egM |= uint64_t(e != kNone) << k;
       ingM |= uint64_t(i != kNone) << k;
+      if (kWalk) {  // walked programs (kNone and the other marks are not in egM, ingM)
+        egW |= uint64_t(e >= kLaneWalk) << k;
+        ingW |= uint64_t(i >= kLaneWalk) << k;
+      }
     }
     htlw &= ~slow;
     tr &= ~slow;
@@ -1552,13 +1556,8 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     // One pass over the lanes in M (lane k: program v[k] with the remote end
     // r[k]'s class): lane programs by their two masks, walks by the program;
     // done(k, outcome, rules looked at).
-    auto pass = [&](uint64_t M, const uint32_t* v, const uint32_t* r, auto&& done) __attribute__((always_inline)) {
-      uint64_t spec = M, walk = 0;
-      if (kWalk) {
-        for (size_t k = 0; k < m; k++) walk |= uint64_t(v[k] >= kLaneWalk) << k;
-        walk &= M;
-        spec &= ~walk;
-      }
+    auto pass = [&](uint64_t M, uint64_t walks, const uint32_t* v, const uint32_t* r, auto&& done) __attribute__((always_inline)) {
+      const uint64_t walk = kWalk ? M & walks : 0, spec = M & ~walk;
       bitsOf(spec, [&](size_t k) {
         const PmSpec& t = pmSpecs_[v[k]];
         const uint32_t rc = t.remoteMap == kNone ? 0 : pmMaps_[t.remoteMap + classes_[r[k]].identity];
@@ -1588,14 +1587,14 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     };
     // The egress programs, then the ingress programs where the egress allowed.
     uint64_t allowM = all;
-    pass(egM, eg, dci, [&](size_t k, const EvalOut& ev, uint32_t n) __attribute__((always_inline)) {
+    pass(egM, egW, eg, dci, [&](size_t k, const EvalOut& ev, uint32_t n) __attribute__((always_inline)) {
       vis[k] = n;
       egR[k] = decR[k] = ev.last;
       evr[k] = uint32_t(ev.reason) | uint32_t(ev.reason) << 16;
       verdict[k] = ev.allow;
       allowM &= ~(uint64_t(!ev.allow) << k);
     });
-    pass(ingM & allowM, ing, sci, [&](size_t k, const EvalOut& ev, uint32_t n) __attribute__((always_inline)) {
+    pass(ingM & allowM, ingW, ing, sci, [&](size_t k, const EvalOut& ev, uint32_t n) __attribute__((always_inline)) {
       vis[k] += n;
       inR[k] = decR[k] = ev.last;
       evr[k] = (evr[k] & 0xff) | uint32_t(ev.reason) << 8 | uint32_t(ev.reason) << 16;
