@@ -190,6 +190,9 @@ class Engine {
   uint64_t pmBytes() const { return pmBytes_; }
   // Whether IPv4 decision batches take the node lane path (see nodeLanes_).
   bool nodeLanes() const { return nodeLanes_; }
+  // The node lanes walk some program (no masks, or an L4 index space over NV_LANE_L4_MAX).
+  bool laneWalks() const { return nodeLanes_ && laneWalks_; }
+  uint32_t laneSpecCount() const { return nodeLanes_ ? pmSpecCount_ : 0; }  // lane programs (PmSpec)
   // A tree slot, 8 bytes: an inner node or a leaf. An inner node's two
   // children are adjacent slots (key < thr: the first, else the second), so
   // a descent step is one load, siblings share a cache line, and a leaf is
@@ -458,7 +461,8 @@ class Engine {
   // for ingress) in that side's sets is fixed, so its mask is folded with the
   // protocol's and both ports' into one mask per (protocol, destination port,
   // source port) index triple; a lane ANDs two masks, the remote end's class's
-  // and that one.
+  // and that one. A program whose (protocol, dport, sport) index space exceeds
+  // 65,536 (NV_LANE_L4_MAX, tests: less) is walked by the lanes instead.
   struct PmSpec {
     uint32_t words, pos;   // as the PmProg's
     uint32_t remoteMap;    // offset in pmMaps_ of the remote side's class map, or kNone (one class)
@@ -471,6 +475,7 @@ class Engine {
     const uint64_t* m[2];
   };
   std::unique_ptr<PmSpec[]> pmSpecs_;
+  uint32_t pmSpecCount_ = 0;
   std::unique_ptr<uint32_t[]> pmLaneIdx_, pmLaneL4_;
   BigArray<uint64_t> pmLaneBits_;
   // The lane programs of laneProg_'s PmProg entries; false without memory.

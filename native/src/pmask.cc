@@ -497,6 +497,8 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
     if (pmOf_[prog] != kNone) progOfPm[pmOf_[prog]] = prog;
   const uint64_t* B = pmBits_.get();
   const size_t nd = size_t(pmNoPort_[0]) + 1, ns = size_t(pmNoPort_[1]) + 1;
+  uint64_t maxTriples = uint64_t(1) << 16;  // NV_LANE_L4_MAX (tests: programs walked beside lane programs)
+  if (const char* env = std::getenv("NV_LANE_L4_MAX")) maxTriples = std::strtoull(env, nullptr, 10);
   std::vector<uint32_t> laneIdx, l4Tab;
   std::vector<uint64_t> laneBits;
   std::vector<PmSpec> specs;
@@ -529,7 +531,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
       counts[3 * size_t(pm)] = np;
       counts[3 * size_t(pm) + 1] = ndm;
       counts[3 * size_t(pm) + 2] = nsm;
-      if (uint64_t(np) * ndm * nsm > (1u << 16)) {
+      if (uint64_t(np) * ndm * nsm > std::min<uint64_t>(maxTriples, uint64_t(1) << 16)) {
         idxAt[pm] = kNone - 1;  // too many: walked
       } else {
         idxAt[pm] = uint32_t(laneIdx.size());
@@ -581,6 +583,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   pmLaneBits_ = bigArray<uint64_t>(laneBits.size() + 1);
   if (!pmSpecs_ || !pmLaneIdx_ || !pmLaneL4_ || !pmLaneBits_) return false;
   std::copy(specs.begin(), specs.end(), pmSpecs_.get());
+  pmSpecCount_ = uint32_t(specs.size());
   std::copy(laneIdx.begin(), laneIdx.end(), pmLaneIdx_.get());
   std::copy(l4Tab.begin(), l4Tab.end(), pmLaneL4_.get());
   std::copy(laneBits.begin(), laneBits.end(), pmLaneBits_.get());

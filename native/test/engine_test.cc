@@ -441,14 +441,18 @@ void checkCrc32c() {
 // its walk): batches with the lanes, batches without them (NV_NODE_LANES=0)
 // and single tuples give the walk's outputs; the two mask forms also agree
 // on rulesVisited (candidates looked at, not the walk's tests).
-void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
+// mixes: the image has programs whose L4 index spaces straddle NV_LANE_L4_MAX=8
+// (the traces fixture), so lane programs and walked programs share the lanes.
+void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixes) {
   const char* noTrees = nullptr;  // NV_DTREE_MIN_RULES unset: trees at their default size
   auto walk = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK", "0"}, {"NV_NODE_LANES", "0"}});
   auto walkLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK", "0"}, {"NV_NODE_LANES", "1"}});
   auto lanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}});
   auto noLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_NODE_LANES", "0"}});
-  EXPECT(walk && walkLanes && lanes && noLanes, "%s: load for the program mask check failed", name);
-  if (!walk || !walkLanes || !lanes || !noLanes) return;
+  // Lane programs beside walked programs (a small L4 index space limit).
+  auto mixed = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_LANE_L4_MAX", "2"}});
+  EXPECT(walk && walkLanes && lanes && noLanes && mixed, "%s: load for the program mask check failed", name);
+  if (!walk || !walkLanes || !lanes || !noLanes || !mixed) return;
   EXPECT(walkLanes->nodeLanes() && !walk->nodeLanes(), "%s: NV_NODE_LANES=1 / 0 not obeyed", name);
   EXPECT(walk->pmCount() == 0 && lanes->pmCount() > 0 && noLanes->pmCount() == lanes->pmCount() && !noLanes->nodeLanes(),
          "%s: program masks not built as asked (%u / %u)", name, walk->pmCount(), lanes->pmCount());
@@ -469,13 +473,14 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
     explicit Cols(size_t k) : vd(k), rs(k), er(k), ir(k), dr(k), ev(k), nb(k), rv(k) {}
     nv::BatchOut out() { return {vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data(), nullptr, nullptr, 0}; }
   };
-  Cols a(n), b(n), c(n), wl(n);
+  Cols a(n), b(n), c(n), wl(n), mx(n);
   const nv::Batch batch{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
   walk->classifyBatch(4, batch, a.out(), nv::STRATEGY_DECISION);
   walkLanes->classifyBatch(4, batch, wl.out(), nv::STRATEGY_DECISION);
   lanes->classifyBatch(4, batch, b.out(), nv::STRATEGY_DECISION);
   noLanes->classifyBatch(4, batch, c.out(), nv::STRATEGY_DECISION);
-  size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0, walkLaneDiffer = 0;
+  mixed->classifyBatch(4, batch, mx.out(), nv::STRATEGY_DECISION);
+  size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0, walkLaneDiffer = 0, mixedDiffer = 0;
   for (size_t i = 0; i < n; i++) {
     // The lanes walking programs without masks: every output the batch loop's.
     walkLaneDiffer += a.vd[i] != wl.vd[i] || a.rs[i] != wl.rs[i] || a.er[i] != wl.er[i] || a.ir[i] != wl.ir[i] ||
@@ -486,6 +491,9 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
       std::fprintf(stderr, "%s tuple %zu: walk %u/%u/%u/%u/%x masks %u/%u/%u/%u/%x\n", name, i, a.vd[i], a.rs[i], a.er[i], a.ir[i], a.ev[i],
                    b.vd[i], b.rs[i], b.er[i], b.ir[i], b.ev[i]);
     denied += a.vd[i] == 0;
+    // Lanes walking some programs: the walk's outputs (rulesVisited aside: the two forms count differently).
+    mixedDiffer += a.vd[i] != mx.vd[i] || a.rs[i] != mx.rs[i] || a.er[i] != mx.er[i] || a.ir[i] != mx.ir[i] || a.dr[i] != mx.dr[i] ||
+                   a.ev[i] != mx.ev[i] || a.nb[i] != mx.nb[i];
     laneDiffer += b.vd[i] != c.vd[i] || b.rs[i] != c.rs[i] || b.er[i] != c.er[i] || b.ir[i] != c.ir[i] || b.dr[i] != c.dr[i] ||
                   b.ev[i] != c.ev[i] || b.nb[i] != c.nb[i] || b.rv[i] != c.rv[i];
     nv::Result r;
@@ -496,6 +504,10 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name) {
   EXPECT(differ == 0, "%s: program masks differ from the walk on %zu of %zu tuples", name, differ, n);
   EXPECT(laneDiffer == 0, "%s: node lanes differ from the batch loop on %zu tuples", name, laneDiffer);
   EXPECT(walkLaneDiffer == 0, "%s: node lanes walking differ from the batch loop on %zu tuples", name, walkLaneDiffer);
+  EXPECT(!mixes || (mixed->laneWalks() && mixed->laneSpecCount() > 0 && mixed->laneSpecCount() < lanes->laneSpecCount()),
+         "%s: NV_LANE_L4_MAX should leave some programs walked beside lane programs (%u of %u)", name, mixed->laneSpecCount(),
+         lanes->laneSpecCount());
+  EXPECT(mixedDiffer == 0, "%s: lane programs beside walked programs differ from the walk on %zu tuples", name, mixedDiffer);
   EXPECT(singleDiffer == 0, "%s: single tuples differ from the batch on %zu tuples", name, singleDiffer);
   EXPECT(denied > 0 && denied < n, "%s: the tuples should be both allowed and denied (%zu denied)", name, denied);
   std::printf("program masks (%s): %u programs, %llu bytes, node lanes %s; %zu tuples (%zu denied) == the walk\n", name,
@@ -631,10 +643,10 @@ int main(int argc, char** argv) {
     setenv("NV_DTREE_MIN_RULES", "1", 1);
   }
 
-  checkProgMasks(img, path);
+  checkProgMasks(img, path, false);
   if (argc > 2) {
     std::ifstream tf(argv[2], std::ios::binary);
-    checkProgMasks(std::vector<uint8_t>((std::istreambuf_iterator<char>(tf)), std::istreambuf_iterator<char>()), argv[2]);
+    checkProgMasks(std::vector<uint8_t>((std::istreambuf_iterator<char>(tf)), std::istreambuf_iterator<char>()), argv[2], true);
   }
 
   if (argc > 3) {
