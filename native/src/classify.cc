@@ -1476,10 +1476,12 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       dport[k] = backends[b].port;
       dci[k] = uint32_t(lookup(4, dst + k) - classes_);
     });
-    for (size_t k = 0; k < m && pmSpecs_; k++) {
-      const bool ports = protoFlags_[proto[k]] & PROTO_HAS_PORTS;
-      pd[k] = ports ? pmPortClass_[dport[k]] : pmNoPort_[0];
-      ps[k] = ports ? pmPortClass_[65536 + uint32_t(sport[k])] : pmNoPort_[1];
+    if (pmSpecs_) {  // the node's port classes (lane programs)
+      for (size_t k = 0; k < m; k++) {
+        const bool ports = protoFlags_[proto[k]] & PROTO_HAS_PORTS;
+        pd[k] = ports ? pmPortClass_[dport[k]] : pmNoPort_[0];
+        ps[k] = ports ? pmPortClass_[65536 + uint32_t(sport[k])] : pmNoPort_[1];
+      }
     }
     // 2. The path (evaluate's tests, by laneProg_): an end that is a host
     //    address is not evaluated; a host to a workload on its own node is not

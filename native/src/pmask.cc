@@ -502,8 +502,13 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   std::vector<uint32_t> laneIdx, l4Tab;
   std::vector<uint64_t> laneBits;
   std::vector<PmSpec> specs;
-  std::vector<uint32_t> idxAt(pmCount_, kNone);              // per PmProg: its pmLaneIdx_ tables
-  std::vector<uint32_t> counts(3 * size_t(pmCount_), 0);     // per PmProg: its protocol, dport, sport mask counts
+  // Per PmProg: its pmLaneIdx_ tables (at) and protocol, dport, sport mask
+  // counts, once built; walked: its L4 index space is too large.
+  struct LaneIdx {
+    uint32_t at = kNone, np = 0, nd = 0, ns = 0;
+    bool walked = false;
+  };
+  std::vector<LaneIdx> idxOf(pmCount_);
   std::map<std::tuple<uint32_t, int, uint32_t>, uint32_t> specOf;  // (PmProg, side, local class) -> PmSpec
   for (size_t e = 0; e < entries->size(); e++) {
     uint32_t& v = (*entries)[e];
@@ -523,46 +528,41 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
     // The program's index parts: protocol p, destination port d and source
     // port s give the L4 index (p * nd' + d) * ns' + s (nd', ns': its mask
     // counts for those fields).
-    if (idxAt[pm] == kNone) {
-      uint32_t np = 0, ndm = 0, nsm = 0;
-      for (uint32_t k = 0; k < 256; k++) np = std::max(np, uint32_t(pmIdx8_[t.protoIdx + k]) + 1);
-      for (size_t k = 0; k < nd; k++) ndm = std::max(ndm, uint32_t(pmIdx_[t.dportIdx + k]) + 1);
-      for (size_t k = 0; k < ns; k++) nsm = std::max(nsm, uint32_t(pmIdx_[t.sportIdx + k]) + 1);
-      counts[3 * size_t(pm)] = np;
-      counts[3 * size_t(pm) + 1] = ndm;
-      counts[3 * size_t(pm) + 2] = nsm;
-      if (uint64_t(np) * ndm * nsm > std::min<uint64_t>(maxTriples, uint64_t(1) << 16)) {
-        idxAt[pm] = kNone - 1;  // too many: walked
-      } else {
-        idxAt[pm] = uint32_t(laneIdx.size());
-        for (uint32_t k = 0; k < 256; k++) laneIdx.push_back(uint32_t(pmIdx8_[t.protoIdx + k]) * ndm * nsm);
-        for (size_t k = 0; k < nd; k++) laneIdx.push_back(uint32_t(pmIdx_[t.dportIdx + k]) * nsm);
+    LaneIdx& li = idxOf[pm];
+    if (li.at == kNone && !li.walked) {
+      for (uint32_t k = 0; k < 256; k++) li.np = std::max(li.np, uint32_t(pmIdx8_[t.protoIdx + k]) + 1);
+      for (size_t k = 0; k < nd; k++) li.nd = std::max(li.nd, uint32_t(pmIdx_[t.dportIdx + k]) + 1);
+      for (size_t k = 0; k < ns; k++) li.ns = std::max(li.ns, uint32_t(pmIdx_[t.sportIdx + k]) + 1);
+      li.walked = uint64_t(li.np) * li.nd * li.ns > std::min<uint64_t>(maxTriples, uint64_t(1) << 16);
+      if (!li.walked) {
+        li.at = uint32_t(laneIdx.size());
+        for (uint32_t k = 0; k < 256; k++) laneIdx.push_back(uint32_t(pmIdx8_[t.protoIdx + k]) * li.nd * li.ns);
+        for (size_t k = 0; k < nd; k++) laneIdx.push_back(uint32_t(pmIdx_[t.dportIdx + k]) * li.ns);
         for (size_t k = 0; k < ns; k++) laneIdx.push_back(uint32_t(pmIdx_[t.sportIdx + k]));
       }
     }
-    if (idxAt[pm] == kNone - 1) {
+    if (li.walked) {
       v = kLaneWalk | progOfPm[pm];
       continue;
     }
-    const uint32_t np = counts[3 * size_t(pm)], ndm = counts[3 * size_t(pm) + 1], nsm = counts[3 * size_t(pm) + 2];
     PmSpec sp;
     sp.words = W;
     sp.pos = t.pos;
     sp.remoteMap = t.map[remote];
     sp.remoteBits = t.sideBits[remote];
-    sp.idx[0] = idxAt[pm];
-    sp.idx[1] = idxAt[pm] + 256;
-    sp.idx[2] = idxAt[pm] + 256 + uint32_t(nd);
+    sp.idx[0] = li.at;
+    sp.idx[1] = li.at + 256;
+    sp.idx[2] = li.at + 256 + uint32_t(nd);
     sp.l4 = uint32_t(l4Tab.size());
     // The folded masks, deduplicated.
     const uint64_t* lm = B + t.sideBits[local] + uint64_t(lc) * W;
     std::map<std::vector<uint64_t>, uint32_t> seen;
     std::vector<uint64_t> x(W);
-    for (uint32_t p = 0; p < np; p++) {
+    for (uint32_t p = 0; p < li.np; p++) {
       const uint64_t* pmk = B + t.protoBits + uint64_t(p) * W;
-      for (uint32_t d = 0; d < ndm; d++) {
+      for (uint32_t d = 0; d < li.nd; d++) {
         const uint64_t* dmk = B + t.dportBits + uint64_t(d) * W;
-        for (uint32_t q = 0; q < nsm; q++) {
+        for (uint32_t q = 0; q < li.ns; q++) {
           const uint64_t* smk = B + t.sportBits + uint64_t(q) * W;
           for (uint32_t w = 0; w < W; w++) x[w] = lm[w] & pmk[w] & dmk[w] & smk[w];
           auto r = seen.emplace(x, uint32_t(laneBits.size()));
@@ -644,15 +644,13 @@ void Engine::buildNodeLanes() {
     if (!buildLaneSpecs(&entries)) return;
     std::copy(entries.begin(), entries.end(), laneProg_.get());
   }
-  for (uint32_t c = 0; c < 2 * nClasses_; c++) {
-    const uint32_t v = laneProg_[c];
-    laneWalks_ |= v != kLaneSlow && v != kLaneHost && v != kNone && v >= kLaneWalk;
-  }
+  for (uint32_t c = 0; c < 2 * nClasses_; c++)
+    laneWalks_ |= laneProg_[c] >= kLaneWalk && laneProg_[c] < kLaneHost;  // kLaneWalk | program
   laneNat_.reset(new (std::nothrow) uint8_t[size_t(nClasses_) + 1]);
   if (!laneNat_) return;
-  for (uint32_t c = 0; c <= nClasses_; c++)
-    laneNat_[c] = uint8_t((c < nClasses_ && natClass_ && natClass_[c] ? 1 : 0) |
-                          (c < nClasses_ && nNodePorts_ > 0 && classes_[c].hostNode != kNone ? 2 : 0));
+  for (uint32_t c = 0; c < nClasses_; c++)
+    laneNat_[c] = uint8_t((natClass_ && natClass_[c] ? 1 : 0) | (nNodePorts_ > 0 && classes_[c].hostNode != kNone ? 2 : 0));
+  laneNat_[nClasses_] = 0;
   laneBytes_ += 8 * uint64_t(nClasses_) + nClasses_ + 1;
   // Lanes pay on one node's data path (its programs long, its tuples mostly
   // to or from its own workloads) or with program masks; a whole cluster's
