@@ -485,7 +485,13 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
     // Lane programs beside walked programs (programs whose L4 index space exceeds 8 walked).
     const std::unique_ptr<Engine> mixed =
         loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_LANE_L4_MAX", "8"}});
-    if (!walk || !walkLanes || !masks || !noLanes || !mixed)
+    // Cut programs (tiers of one rule, programs of four positions): PM_WALK
+    // positions hand the packet to the walk from their tier on.
+    const std::unique_ptr<Engine> cut =
+        loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "1"}, {"NV_PMASK_POSITIONS", "4"}});
+    const std::unique_ptr<Engine> cutNoLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "1"},
+                                                             {"NV_PMASK_POSITIONS", "4"}, {"NV_NODE_LANES", "0"}});
+    if (!walk || !walkLanes || !masks || !noLanes || !mixed || !cut || !cutNoLanes)
       fail("the image loads with the default trees but not with or without program masks", 0);
     // Decision batches of IPv4 tuples, every output.
     const Tuples t = makeTuples(4, img.data(), dir);
@@ -510,14 +516,16 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
         if (!sameResult(w[i], y[i])) fail("node lanes walking != the batch loop", i);
     }
     if (masks->pmCount() > 0) {
-      const std::vector<Result> mr = decide(*masks), lr = decide(*noLanes), xr = decide(*mixed);
+      const std::vector<Result> mr = decide(*masks), lr = decide(*noLanes), xr = decide(*mixed), cr = decide(*cut), cnr = decide(*cutNoLanes);
       for (size_t i = 0; i < n; i++) {
         const Result& m = mr[i];
         const Result& l = lr[i];
-        Result m0 = m, w0 = w[i], x0 = xr[i];
-        m0.rulesVisited = w0.rulesVisited = x0.rulesVisited = 0;
+        Result m0 = m, w0 = w[i], x0 = xr[i], c0 = cr[i];
+        m0.rulesVisited = w0.rulesVisited = x0.rulesVisited = c0.rulesVisited = 0;
         if (!sameResult(w0, m0)) fail("program masks != the walk", i);
         if (!sameResult(w0, x0)) fail("lane programs beside walked programs != the walk", i);
+        if (!sameResult(w0, c0)) fail("cut programs (PM_WALK) != the walk", i);
+        if (!sameResult(cr[i], cnr[i])) fail("cut programs: node lane path != the batch loop", i);
         if (!sameResult(m, l)) fail("node lane path != the batch loop (program masks)", i);
         Result single;
         masks->classify(4, &t.src[i], &t.dst[i], t.proto[i], t.sport[i], t.dport[i], &single, nv::STRATEGY_DECISION);

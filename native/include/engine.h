@@ -187,6 +187,7 @@ class Engine {
   uint64_t rfcBytes() const { return rfcBytes_; }
   // Derived program masks (see PmProg): how many programs got them, their bytes.
   uint32_t pmCount() const { return pmCount_; }
+  bool pmCut() const { return pmCount_ > 0 && pmCut_; }  // some program's masks end in a walk (PM_WALK)
   uint64_t pmBytes() const { return pmBytes_; }
   // Whether IPv4 decision batches take the node lane path (see nodeLanes_).
   bool nodeLanes() const { return nodeLanes_; }
@@ -409,8 +410,19 @@ class Engine {
   // for programs without pre-DNAT or forward tiers, tree or bitmap blocks;
   // trace events (kEv) keep the walk. Env NV_PMASK=0: none; NV_PMASK_MB: the
   // memory budget (default 256).
-  static constexpr uint32_t kPmWords = 4, kPmMaxPrograms = 1024, kPmMinRules = 40;
-  enum : uint8_t { PM_DECIDE = 0, PM_PASS = 1, PM_FALL = 2 };
+  // Longer programs and tiers are cut: a tier keeps at most kPmTierRules
+  // rules (NV_PMASK_TIER), a program kPmWords * 64 positions
+  // (NV_PMASK_POSITIONS; tests: fewer), and a PM_WALK position, always set,
+  // stands for the rest: where the search reaches it, the packet is walked
+  // from that tier on (walkFrom; its ruleId: op << 16 | tier), as runProgram
+  // would walk it from there.
+  static constexpr uint32_t kPmWords = 4, kPmMaxPrograms = 1024, kPmMinRules = 40, kPmTierRules = 64;
+  enum : uint8_t { PM_DECIDE = 0, PM_PASS = 1, PM_FALL = 2, PM_WALK = 3 };
+  // pmFirst's result at a PM_WALK position: kPmWalkFlag | its ruleId.
+  static constexpr uint32_t kPmWalkFlag = 0x80000000u, kPmWalkOpMax = 0x7fff;
+  bool pmCut_ = false;  // some program has a PM_WALK position
+  // The walk of program prog from op `op`'s tier `tier` on (ev as the masks left it).
+  void walkFrom(uint32_t prog, uint32_t op, uint32_t tier, const Pkt& p, EvalOut* ev) const;
   struct PmPos {
     uint32_t ruleId;   // the trace entry (PM_FALL: none)
     uint16_t next;     // PM_PASS: the position to go on from
@@ -427,6 +439,7 @@ class Engine {
     uint32_t dportIdx, sportIdx;  // offsets in pmIdx_: a mask per node port class (+1: no ports)
     uint32_t protoBits, dportBits, sportBits;  // offsets in pmBits_
     uint32_t pos;            // offset in pmPos_
+    uint32_t prog;           // the program (walkFrom)
   };
   std::unique_ptr<uint32_t[]> pmOf_;  // per program: index in pmProgs_, or kNone
   std::unique_ptr<PmProg[]> pmProgs_;
@@ -452,7 +465,8 @@ class Engine {
                uint16_t dport, PmCur* c) const;
   // verify(rule): the full test of a candidate the masks cannot decide.
   // The first position set in the AND of N masks of W words, from P:
-  // returns the positions looked at that are rules (rulesVisited).
+  // returns the positions looked at that are rules (rulesVisited), or
+  // kPmWalkFlag | its ruleId at a PM_WALK position.
   template <size_t N, typename Verify>
   uint32_t pmFirst(const uint64_t* const* m, uint32_t W, const PmPos* P, const fmt::MatchRec* const* V, Verify verify,
                    EvalOut* ev) const;
@@ -470,6 +484,8 @@ class Engine {
     uint32_t idx[3];       // offsets in pmLaneIdx_: per protocol, destination and source port class, its part of the L4 index
     uint32_t l4;           // offset in pmLaneL4_ (L4 index -> offset in pmLaneBits_)
   };
+  // Per PmSpec: its PmProg (read only where the walk resumes).
+  std::unique_ptr<uint32_t[]> pmSpecProg_;
   struct PmLaneCur {
     const PmSpec* t;
     const uint64_t* m[2];

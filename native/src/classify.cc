@@ -627,6 +627,7 @@ __attribute__((always_inline)) inline uint32_t Engine::pmFirst(const uint64_t* c
       from = q.next;
       continue;
     }
+    if (q.kind == PM_WALK) return kPmWalkFlag | q.ruleId;
     if (q.kind == PM_DECIDE) ev->last = q.ruleId;
     ev->allow = q.allow;
     ev->reason = q.reason;
@@ -643,7 +644,33 @@ void Engine::pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const {
   if (t.failsafe != kNone && runOp<false>(OP_FAILSAFE, t.failsafe, 0, 0, nullptr, p, p, ev)) return;
   PmCur c;
   pmSetup(t, p.src->identity, p.dst->identity, p.proto, p.protoFlags, p.sport, p.dport, &c);
-  p.rulesVisited += pmFirst<5>(c.m, t.words, pmPos_.get() + t.pos, pmVerify_.get() + t.pos, [&](const MatchRec& m) { return matchUncounted(m, p); }, ev);
+  const uint32_t n = pmFirst<5>(c.m, t.words, pmPos_.get() + t.pos, pmVerify_.get() + t.pos, [&](const MatchRec& m) { return matchUncounted(m, p); }, ev);
+  if (n & kPmWalkFlag) return walkFrom(t.prog, (n & ~kPmWalkFlag) >> 16, n & 0xffff, p, ev);
+  p.rulesVisited += n;
+}
+
+// A cut program's walk (see kPmWords): from op `op`'s tier `tier` on, as
+// runProgram walks (programs with masks have neither pre-DNAT nor forward
+// tiers; a profiles op is walked whole, tier 0).
+__attribute__((noinline)) void Engine::walkFrom(uint32_t prog, uint32_t op, uint32_t tier, const Pkt& p, EvalOut* ev) const {
+  const FlatProg* fp = flat_ ? &flat_[prog] : nullptr;
+  if (fp && fp->nOps != kNotFlat) {
+    for (uint32_t i = op; i < fp->nOps; i++) {
+      const FlatOp& o = fp->ops[i];
+      const uint32_t* refs = fp->refsAt[i] != kRefsOut ? fp->refs + fp->refsAt[i] : tierRefsOf(o.opcode, o.start);
+      const uint32_t skip = i == op ? tier : 0;
+      if (runOp<false>(o.opcode, o.arg, o.start + skip, o.count - skip, refs + skip, p, p, ev)) return;
+    }
+  } else {
+    const Program& pr = programs_[prog];
+    for (uint32_t i = op; i < pr.opCount; i++) {
+      const Op& o = ops_[pr.opStart + i];
+      const uint32_t skip = i == op ? tier : 0;
+      if (runOp<false>(o.opcode, o.arg, o.start + skip, o.count - skip, tierRefsOf(o.opcode, o.start) + skip, p, p, ev)) return;
+    }
+  }
+  ev->allow = 0;
+  ev->reason = EVAL_NONE;
 }
 
 // The NAT frontend hash of a tuple's destination (natKeyHash over the padded key).
@@ -1570,11 +1597,17 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       bitsOf(spec, [&](size_t k) {
         EvalOut ev{0, EVAL_NONE, kNone, nullptr};
         const PmSpec& t = *cur[k].t;
-        const uint32_t n = pmFirst<2>(cur[k].m, t.words, pmPos_.get() + t.pos, pmVerify_.get() + t.pos, [&](const MatchRec& rule) {
+        uint32_t n = pmFirst<2>(cur[k].m, t.words, pmPos_.get() + t.pos, pmVerify_.get() + t.pos, [&](const MatchRec& rule) {
           Pkt q;
           pktOf(k, &q);
           return matchUncounted(rule, q);
         }, &ev);
+        if (kWalk && (n & kPmWalkFlag)) {  // a cut program's walk (as pmRun's)
+          Pkt q;
+          pktOf(k, &q);
+          walkFrom(pmProgs_[pmSpecProg_[v[k]]].prog, (n & ~kPmWalkFlag) >> 16, n & 0xffff, q, &ev);
+          n = q.rulesVisited;
+        }
         done(k, ev, n);
       });
       if (kWalk) {

@@ -3,7 +3,10 @@
 // the first set bit of the AND of five masks instead of a walk through its
 // tiers. Built at load for images with few programs (one node's data path),
 // best effort: a program that does not qualify, or that the budget does not
-// cover, keeps the walk (same verdicts and rules either way).
+// cover, keeps the walk (same verdicts and rules either way). A program too
+// long for kPmWords words keeps the first rules of each tier (kPmTierRules)
+// and a PM_WALK position for the rest of the tier, where the walk takes over
+// (Calico-shaped tiers decide most packets in their first rules).
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -54,15 +57,18 @@ void Engine::buildProgMasks() {
     std::vector<Pos> pos;
   };
   std::vector<Cand> cands;
-  for (uint32_t prog = 0; prog < nPrograms_; prog++) {
+  // Positions per program (the last kept for a PM_WALK) and rules per tier
+  // (NV_PMASK_POSITIONS, NV_PMASK_TIER; tests: fewer).
+  size_t maxPos = size_t(kPmWords) * 64, perTier = kPmTierRules;
+  if (const char* env = std::getenv("NV_PMASK_POSITIONS")) maxPos = std::min<size_t>(maxPos, std::max<size_t>(3, std::strtoul(env, nullptr, 10)));
+  if (const char* env = std::getenv("NV_PMASK_TIER")) perTier = std::max<size_t>(1, std::strtoul(env, nullptr, 10));
+  // A program's positions with tiers of at most tierCap rules; false when it
+  // does not qualify.
+  auto positions = [&](uint32_t prog, size_t tierCap, Cand& c) {
     const Program& pr = programs_[prog];
-    Cand c{prog, kNone, {}};
+    c = Cand{prog, kNone, {}};
     bool ok = pr.opCount > 0, terminal = false;
     auto add = [&](uint32_t ruleId, uint8_t kind, uint8_t allow, uint8_t reason, const MatchRec* rule) {
-      if (c.pos.size() >= size_t(kPmWords) * 64) {
-        ok = false;
-        return;
-      }
       PmPos q;
       std::memset(&q, 0, sizeof q);
       q.ruleId = ruleId;
@@ -72,33 +78,68 @@ void Engine::buildProgMasks() {
       q.counted = rule ? 1 : 0;
       c.pos.push_back(Pos{q, rule});
     };
+    // A PM_WALK position: the walk from op i's tier t on (ruleId: i << 16 | t).
+    auto walkAt = [&](uint32_t i, uint32_t t) {
+      if (i > kPmWalkOpMax || t > 0xffff) ok = false;
+      add(i << 16 | t, PM_WALK, 0, EVAL_NONE, nullptr);
+    };
+    // Positions left, one kept back for a last PM_WALK.
+    auto room = [&]() { return maxPos - 1 - c.pos.size(); };
+    auto rulesOf = [&](uint32_t start, uint32_t count) {
+      size_t n = 0;
+      for (uint32_t r = 0; r < count; r++) n += refRules_[start + r].action != ACTION_LOG;
+      return n;
+    };
     for (uint32_t i = 0; ok && !terminal && i < pr.opCount; i++) {
       const Op& o = ops_[pr.opStart + i];
       if (o.opcode == OP_FAILSAFE && i == 0) {
         c.failsafe = o.arg;
       } else if (o.opcode == OP_TIERS && o.arg != TIERS_PREDNAT) {
-        for (uint32_t t = 0; ok && t < o.count; t++) {
+        for (uint32_t t = 0; ok && !terminal && t < o.count; t++) {
           const uint32_t tbi = tierRefs_[o.start + t];
           if (dfast_[2 * uint64_t(tbi)].flags & (kFastTree | kFastBitmaps)) {
             ok = false;  // address-keyed structures: not identity masks
             break;
           }
+          if (room() < 2) {  // the rest of the program is walked
+            walkAt(i, t);
+            terminal = true;
+            break;
+          }
           const TierBlock& tb = tierBlocks_[tbi];
-          const size_t first = c.pos.size();
-          for (uint32_t r = 0; ok && r < tb.v4Count; r++) {
+          const size_t first = c.pos.size(), nr = rulesOf(tb.v4Start, tb.v4Count);
+          // A tier with more rules than it may have positions keeps its first
+          // ones and a PM_WALK (the walk of the whole tier on) for its end.
+          const bool cut = nr > tierCap || nr + 1 > room();
+          const size_t take = cut ? std::min(tierCap, room() - 1) : nr;
+          size_t taken = 0;
+          for (uint32_t r = 0; taken < take && r < tb.v4Count; r++) {
             const MatchRec& m = refRules_[tb.v4Start + r];
             if (m.action == ACTION_LOG) continue;  // trace only (events keep the walk)
             if (m.action == ACTION_PASS) add(m.ruleId, PM_PASS, 0, EVAL_NONE, &m);
             else add(m.ruleId, PM_DECIDE, m.action == ACTION_ALLOW, EVAL_RULE, &m);
+            taken++;
           }
           // The end of the tier (tierOutcome): deny decides, else on to the next.
-          if (tb.endAction == ACTION_DENY) add(tb.endRule, PM_DECIDE, 0, EVAL_END_OF_TIER, nullptr);
+          if (cut) walkAt(i, t);
+          else if (tb.endAction == ACTION_DENY) add(tb.endRule, PM_DECIDE, 0, EVAL_END_OF_TIER, nullptr);
           else add(tb.endRule, PM_PASS, 0, EVAL_NONE, nullptr);
           // Pass rules and a passing end go on after the tier's last position.
-          for (size_t k = first; ok && k < c.pos.size(); k++)
+          for (size_t k = first; k < c.pos.size(); k++)
             if (c.pos[k].p.kind == PM_PASS) c.pos[k].p.next = uint16_t(c.pos.size());
         }
       } else if (o.opcode == OP_PROFILES) {
+        size_t need = 1;  // the profiles' rules and their outcome, or the walk
+        for (uint32_t k = 0; k < o.count; k++) {
+          const ProfileBlock& pb = profileBlocks_[profileRefs_[o.start + k]];
+          if (pb.missingRule != kNone) break;
+          need += rulesOf(pb.v4Start, pb.v4Count);
+        }
+        if (need > room()) {
+          walkAt(i, 0);
+          terminal = true;
+          break;
+        }
         for (uint32_t k = 0; ok && !terminal && k < o.count; k++) {
           const ProfileBlock& pb = profileBlocks_[profileRefs_[o.start + k]];
           if (pb.missingRule != kNone) {
@@ -106,7 +147,7 @@ void Engine::buildProgMasks() {
             terminal = true;
             break;
           }
-          for (uint32_t r = 0; ok && r < pb.v4Count; r++) {
+          for (uint32_t r = 0; r < pb.v4Count; r++) {
             const MatchRec& m = refRules_[pb.v4Start + r];
             if (m.action == ACTION_LOG) continue;
             add(m.ruleId, PM_DECIDE, m.action == ACTION_ALLOW, EVAL_PROFILE, &m);  // Pass was compiled as Deny
@@ -119,7 +160,15 @@ void Engine::buildProgMasks() {
       }
     }
     if (ok && !terminal) add(kNone, PM_FALL, 0, EVAL_NONE, nullptr);  // runProgram's fall-through
-    if (!ok) continue;
+    return ok;
+  };
+  for (uint32_t prog = 0; prog < nPrograms_; prog++) {
+    // Whole tiers where the whole program fits, else tiers cut to perTier.
+    Cand c;
+    if (!positions(prog, SIZE_MAX, c)) continue;
+    bool cut = false;
+    for (const Pos& q : c.pos) cut |= q.p.kind == PM_WALK;
+    if (cut && !positions(prog, perTier, c)) continue;
     // Short programs walk faster than their masks are read.
     size_t rules = 0;
     for (const Pos& q : c.pos) rules += q.rule != nullptr;
@@ -199,6 +248,7 @@ void Engine::buildProgMasks() {
     std::memset(&t, 0, sizeof t);
     t.words = W;
     t.failsafe = c.failsafe;
+    t.prog = c.prog;
     const size_t mapsMark = maps.size(), bitsMark = bits.size(), idx16Mark = idx16.size(), idx8Mark = idx8.size();
     std::vector<std::vector<uint32_t>> newMaps;  // side maps this program added (dropped with it)
     // A mask per class, appended to bits: bit i set when position i passes for
@@ -456,6 +506,7 @@ void Engine::buildProgMasks() {
     }
     progOf[c.prog] = uint32_t(progs.size());
     progs.push_back(t);
+    for (const Pos& q : c.pos) pmCut_ |= q.p.kind == PM_WALK;
   }
   if (progs.empty() || bits.size() >= (uint64_t(1) << 32) || maps.size() >= (uint64_t(1) << 32)) return;
 
@@ -502,6 +553,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   std::vector<uint32_t> laneIdx, l4Tab;
   std::vector<uint64_t> laneBits;
   std::vector<PmSpec> specs;
+  std::vector<uint32_t> specProg;
   // Per PmProg: its pmLaneIdx_ tables (at) and protocol, dport, sport mask
   // counts, once built; walked: its L4 index space is too large.
   struct LaneIdx {
@@ -575,19 +627,22 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
     v = uint32_t(specs.size());
     specOf.emplace(key, v);
     specs.push_back(sp);
+    specProg.push_back(pm);
   }
   if (specs.empty()) return true;
   pmSpecs_.reset(new (std::nothrow) PmSpec[specs.size()]);
+  pmSpecProg_.reset(new (std::nothrow) uint32_t[specs.size()]);
   pmLaneIdx_.reset(new (std::nothrow) uint32_t[laneIdx.size() + 1]);
   pmLaneL4_.reset(new (std::nothrow) uint32_t[l4Tab.size() + 1]);
   pmLaneBits_ = bigArray<uint64_t>(laneBits.size() + 1);
-  if (!pmSpecs_ || !pmLaneIdx_ || !pmLaneL4_ || !pmLaneBits_) return false;
+  if (!pmSpecs_ || !pmSpecProg_ || !pmLaneIdx_ || !pmLaneL4_ || !pmLaneBits_) return false;
+  std::copy(specProg.begin(), specProg.end(), pmSpecProg_.get());
   std::copy(specs.begin(), specs.end(), pmSpecs_.get());
   pmSpecCount_ = uint32_t(specs.size());
   std::copy(laneIdx.begin(), laneIdx.end(), pmLaneIdx_.get());
   std::copy(l4Tab.begin(), l4Tab.end(), pmLaneL4_.get());
   std::copy(laneBits.begin(), laneBits.end(), pmLaneBits_.get());
-  laneBytes_ = specs.size() * sizeof(PmSpec) + 4 * (laneIdx.size() + l4Tab.size()) + 8 * laneBits.size();
+  laneBytes_ = specs.size() * (sizeof(PmSpec) + 4) + 4 * (laneIdx.size() + l4Tab.size()) + 8 * laneBits.size();
   return true;
 }
 
@@ -613,7 +668,7 @@ void Engine::buildNodeLanes() {
   }
   const uint32_t ti = config_->transitIngressProg, te = config_->transitEgressProg;
   laneTransit_ = ti < nPrograms_ && te < nPrograms_ && walkable[ti] && walkable[te];
-  laneWalks_ = laneTransit_;
+  laneWalks_ = laneTransit_ || pmCut_;  // PM_WALK: lane programs walk too
   laneProg_.reset(new (std::nothrow) uint32_t[2 * size_t(nClasses_) + 2]);
   if (!laneProg_) return;
   for (uint32_t c = 0; c < nClasses_; c++) {

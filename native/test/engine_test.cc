@@ -443,6 +443,9 @@ void checkCrc32c() {
 // on rulesVisited (candidates looked at, not the walk's tests).
 // mixes: the image has programs whose L4 index spaces straddle NV_LANE_L4_MAX=8
 // (the traces fixture), so lane programs and walked programs share the lanes.
+// Cut programs (tiers of at most 2 rules, programs of at most 6 positions:
+// NV_PMASK_TIER, NV_PMASK_POSITIONS) walk from their PM_WALK positions on:
+// the walk's outputs too, with and without the lanes.
 void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixes) {
   const char* noTrees = nullptr;  // NV_DTREE_MIN_RULES unset: trees at their default size
   auto walk = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK", "0"}, {"NV_NODE_LANES", "0"}});
@@ -451,8 +454,13 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
   auto noLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_NODE_LANES", "0"}});
   // Lane programs beside walked programs (a small L4 index space limit).
   auto mixed = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_LANE_L4_MAX", "2"}});
-  EXPECT(walk && walkLanes && lanes && noLanes && mixed, "%s: load for the program mask check failed", name);
-  if (!walk || !walkLanes || !lanes || !noLanes || !mixed) return;
+  auto cut = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "2"}, {"NV_PMASK_POSITIONS", "6"}});
+  auto cutNoLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "2"}, {"NV_PMASK_POSITIONS", "6"},
+                                   {"NV_NODE_LANES", "0"}});
+  EXPECT(walk && walkLanes && lanes && noLanes && mixed && cut && cutNoLanes, "%s: load for the program mask check failed", name);
+  if (!walk || !walkLanes || !lanes || !noLanes || !mixed || !cut || !cutNoLanes) return;
+  EXPECT((!mixes || cut->pmCut()) && cut->pmCount() > 0 && cut->nodeLanes() == lanes->nodeLanes() && !lanes->pmCut(),
+         "%s: NV_PMASK_TIER / NV_PMASK_POSITIONS should cut programs (%u programs)", name, cut->pmCount());
   EXPECT(walkLanes->nodeLanes() && !walk->nodeLanes(), "%s: NV_NODE_LANES=1 / 0 not obeyed", name);
   EXPECT(walk->pmCount() == 0 && lanes->pmCount() > 0 && noLanes->pmCount() == lanes->pmCount() && !noLanes->nodeLanes(),
          "%s: program masks not built as asked (%u / %u)", name, walk->pmCount(), lanes->pmCount());
@@ -473,14 +481,16 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
     explicit Cols(size_t k) : vd(k), rs(k), er(k), ir(k), dr(k), ev(k), nb(k), rv(k) {}
     nv::BatchOut out() { return {vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data(), nullptr, nullptr, 0}; }
   };
-  Cols a(n), b(n), c(n), wl(n), mx(n);
+  Cols a(n), b(n), c(n), wl(n), mx(n), ct(n), cn(n);
   const nv::Batch batch{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
   walk->classifyBatch(4, batch, a.out(), nv::STRATEGY_DECISION);
   walkLanes->classifyBatch(4, batch, wl.out(), nv::STRATEGY_DECISION);
   lanes->classifyBatch(4, batch, b.out(), nv::STRATEGY_DECISION);
   noLanes->classifyBatch(4, batch, c.out(), nv::STRATEGY_DECISION);
   mixed->classifyBatch(4, batch, mx.out(), nv::STRATEGY_DECISION);
-  size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0, walkLaneDiffer = 0, mixedDiffer = 0;
+  cut->classifyBatch(4, batch, ct.out(), nv::STRATEGY_DECISION);
+  cutNoLanes->classifyBatch(4, batch, cn.out(), nv::STRATEGY_DECISION);
+  size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0, walkLaneDiffer = 0, mixedDiffer = 0, cutDiffer = 0, cutLaneDiffer = 0;
   for (size_t i = 0; i < n; i++) {
     // The lanes walking programs without masks: every output the batch loop's.
     walkLaneDiffer += a.vd[i] != wl.vd[i] || a.rs[i] != wl.rs[i] || a.er[i] != wl.er[i] || a.ir[i] != wl.ir[i] ||
@@ -494,6 +504,16 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
     // Lanes walking some programs: the walk's outputs (rulesVisited aside: the two forms count differently).
     mixedDiffer += a.vd[i] != mx.vd[i] || a.rs[i] != mx.rs[i] || a.er[i] != mx.er[i] || a.ir[i] != mx.ir[i] || a.dr[i] != mx.dr[i] ||
                    a.ev[i] != mx.ev[i] || a.nb[i] != mx.nb[i];
+    // Cut programs: the walk's outputs; lanes and batch loop alike (rulesVisited too).
+    cutDiffer += a.vd[i] != ct.vd[i] || a.rs[i] != ct.rs[i] || a.er[i] != ct.er[i] || a.ir[i] != ct.ir[i] || a.dr[i] != ct.dr[i] ||
+                 a.ev[i] != ct.ev[i] || a.nb[i] != ct.nb[i];
+    cutLaneDiffer += ct.vd[i] != cn.vd[i] || ct.rs[i] != cn.rs[i] || ct.er[i] != cn.er[i] || ct.ir[i] != cn.ir[i] || ct.dr[i] != cn.dr[i] ||
+                     ct.ev[i] != cn.ev[i] || ct.nb[i] != cn.nb[i] || ct.rv[i] != cn.rv[i];
+    {
+      nv::Result rc;
+      cut->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &rc, nv::STRATEGY_DECISION);
+      cutLaneDiffer += rc.verdict != ct.vd[i] || rc.decidingRule != ct.dr[i] || rc.evalReasons != ct.ev[i] || rc.rulesVisited != ct.rv[i];
+    }
     laneDiffer += b.vd[i] != c.vd[i] || b.rs[i] != c.rs[i] || b.er[i] != c.er[i] || b.ir[i] != c.ir[i] || b.dr[i] != c.dr[i] ||
                   b.ev[i] != c.ev[i] || b.nb[i] != c.nb[i] || b.rv[i] != c.rv[i];
     nv::Result r;
@@ -508,6 +528,8 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
          "%s: NV_LANE_L4_MAX should leave some programs walked beside lane programs (%u of %u)", name, mixed->laneSpecCount(),
          lanes->laneSpecCount());
   EXPECT(mixedDiffer == 0, "%s: lane programs beside walked programs differ from the walk on %zu tuples", name, mixedDiffer);
+  EXPECT(cutDiffer == 0, "%s: cut programs differ from the walk on %zu tuples", name, cutDiffer);
+  EXPECT(cutLaneDiffer == 0, "%s: cut programs: lanes, batch loop and single tuples differ on %zu tuples", name, cutLaneDiffer);
   EXPECT(singleDiffer == 0, "%s: single tuples differ from the batch on %zu tuples", name, singleDiffer);
   EXPECT(denied > 0 && denied < n, "%s: the tuples should be both allowed and denied (%zu denied)", name, denied);
   std::printf("program masks (%s): %u programs, %llu bytes, node lanes %s; %zu tuples (%zu denied) == the walk\n", name,

@@ -86,7 +86,8 @@ interface RawEngine {
  * memoryBytes: what the engine holds (the image copy plus every derived index); treeCount / treeBytes: the
  * decision trees derived at load for large IPv4 tier blocks; rfcCount / rfcBytes: the Recursive Flow
  * Classification tables derived for those of them that are 5-tuple ACLs and fit the budget (docs/ARCHITECTURE.md);
- * pmCount / pmBytes: the program masks derived for images with few programs (one node's data path);
+ * pmCount / pmBytes: the program masks derived for images with few programs (one node's data path); pmCut:
+ * some program's masks cover only its first rules (long tiers, long programs) and walk the rest;
  * nodeLanes: IPv4 decision batches take the node lane path (docs/ARCHITECTURE.md).
  */
 export interface EngineInfo {
@@ -106,6 +107,7 @@ export interface EngineInfo {
   rfcBytes: number;
   pmCount: number;
   pmBytes: number;
+  pmCut: boolean;
   nodeLanes: boolean;
 }
 

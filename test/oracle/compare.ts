@@ -53,6 +53,7 @@ export interface DiffResult {
   outcomes: Record<string, number>;
   /** Programs the engine evaluated by their masks, and whether its batches took the node lane path. */
   pmCount: number;
+  pmCut: boolean;
   nodeLanes: boolean;
 }
 
@@ -117,5 +118,5 @@ export function differential(model: ResolvedCluster, tuples: Tuple[], engine?: N
     outcomes[k] = (outcomes[k] ?? 0) + 1;
   }
   const info = eng.info();
-  return { tuples: tuples.length, mismatches, refMs, nativeMs: ms, outcomes, pmCount: info.pmCount, nodeLanes: info.nodeLanes };
+  return { tuples: tuples.length, mismatches, refMs, nativeMs: ms, outcomes, pmCount: info.pmCount, pmCut: info.pmCut, nodeLanes: info.nodeLanes };
 }

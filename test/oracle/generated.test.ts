@@ -11,8 +11,10 @@
  * programs (NV_FLAT_PROGRAMS=0) or flat with one inline tier reference
  * (NV_FLAT_REFS=1), and by threes with program masks on every program that
  * qualifies (NV_PMASK_MIN_RULES=0), with or without the node lane path
- * (NV_NODE_LANES=0), or with the lanes walking every program (NV_PMASK=0,
- * NV_NODE_LANES=1). A mismatch prints the seed, options and the tuple:
+ * (NV_NODE_LANES=0), half of those with every tier cut after its first rule
+ * and programs after four positions (NV_PMASK_TIER=1, NV_PMASK_POSITIONS=4:
+ * the masks hand the rest to the walk), or with the lanes walking every
+ * program (NV_PMASK=0, NV_NODE_LANES=1). A mismatch prints the seed, options and the tuple:
  * `netverdict explain` on `src/gen` seed N reproduces it.
  */
 import t from 'tap';
@@ -29,6 +31,7 @@ const runs = Math.max(1, Math.ceil(TOTAL / PER_RUN));
 let total = 0;
 let mismatches = 0;
 let maskRuns = 0;
+let cutRuns = 0;
 let laneRuns = 0;
 /** Tuples whose destination is a service frontend, by frontend kind (NodePorts must be among them). */
 const frontendKinds: Record<string, number> = {};
@@ -78,15 +81,24 @@ for (let run = 0; run < runs; run++) {
   const pmMode = Math.floor(run / 3) % 4;
   if (pmMode === 1 || pmMode === 2) process.env.NV_PMASK_MIN_RULES = '0';
   if (pmMode === 2) process.env.NV_NODE_LANES = '0';
+  // Half of those with cut programs (PM_WALK positions, engine.h kPmWords).
+  const cutMode = (pmMode === 1 || pmMode === 2) && Math.floor(run / 12) % 2 === 1;
+  if (cutMode) {
+    process.env.NV_PMASK_TIER = '1';
+    process.env.NV_PMASK_POSITIONS = '4';
+  }
   if (pmMode === 3) {
     process.env.NV_PMASK = '0';
     process.env.NV_NODE_LANES = '1';
   }
   const d = differential(model, tuples);
   delete process.env.NV_PMASK_MIN_RULES;
+  delete process.env.NV_PMASK_TIER;
+  delete process.env.NV_PMASK_POSITIONS;
   delete process.env.NV_PMASK;
   delete process.env.NV_NODE_LANES;
   if (d.pmCount > 0) maskRuns++;
+  if (d.pmCut) cutRuns++;
   if (d.nodeLanes) laneRuns++;
   if (searchLpm) delete process.env.NV_LPM;
   if (allTrees) delete process.env.NV_DTREE_MIN_RULES;
@@ -103,6 +115,7 @@ for (let run = 0; run < runs; run++) {
 t.comment(`outcomes: ${JSON.stringify(outcomes)}`);
 t.comment(`service frontends hit: ${JSON.stringify(frontendKinds)}`);
 t.ok((frontendKinds.nodePort ?? 0) > 0 && (frontendKinds.clusterIP ?? 0) > 0, 'the generated tuples hit NodePorts and ClusterIPs');
-t.comment(`runs with program masks: ${maskRuns}, with the node lane path: ${laneRuns}`);
+t.comment(`runs with program masks: ${maskRuns} (cut: ${cutRuns}), with the node lane path: ${laneRuns}`);
 if (runs >= 12) t.ok(maskRuns > 0 && laneRuns > 0, 'program masks and the node lane path were compared with the reference');
+if (runs >= 48) t.ok(cutRuns > 0, 'cut program masks (PM_WALK) were compared with the reference');
 t.equal(mismatches, 0, `${total} tuples over ${runs} cluster/option runs: engine == reference`);
