@@ -20,7 +20,7 @@
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS"
       ],
-      "cflags!": ["-fno-exceptions"],
+      "cflags!": ["-fno-exceptions", "-fno-omit-frame-pointer"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-exceptions", "-fvisibility=hidden", "-fno-semantic-interposition", "-Wall", "-Wextra"]
     }

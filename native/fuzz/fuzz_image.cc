@@ -491,7 +491,9 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
         loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "1"}, {"NV_PMASK_POSITIONS", "4"}});
     const std::unique_ptr<Engine> cutNoLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "1"},
                                                              {"NV_PMASK_POSITIONS", "4"}, {"NV_NODE_LANES", "0"}});
-    if (!walk || !walkLanes || !masks || !noLanes || !mixed || !cut || !cutNoLanes)
+    // The lanes' scalar forms (NV_SIMD=0).
+    const std::unique_ptr<Engine> scalar = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_SIMD", "0"}});
+    if (!walk || !walkLanes || !masks || !noLanes || !mixed || !cut || !cutNoLanes || !scalar)
       fail("the image loads with the default trees but not with or without program masks", 0);
     // Decision batches of IPv4 tuples, every output.
     const Tuples t = makeTuples(4, img.data(), dir);
@@ -516,7 +518,8 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
         if (!sameResult(w[i], y[i])) fail("node lanes walking != the batch loop", i);
     }
     if (masks->pmCount() > 0) {
-      const std::vector<Result> mr = decide(*masks), lr = decide(*noLanes), xr = decide(*mixed), cr = decide(*cut), cnr = decide(*cutNoLanes);
+      const std::vector<Result> mr = decide(*masks), lr = decide(*noLanes), xr = decide(*mixed), cr = decide(*cut), cnr = decide(*cutNoLanes),
+                                sr = decide(*scalar);
       for (size_t i = 0; i < n; i++) {
         const Result& m = mr[i];
         const Result& l = lr[i];
@@ -527,6 +530,7 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
         if (!sameResult(w0, c0)) fail("cut programs (PM_WALK) != the walk", i);
         if (!sameResult(cr[i], cnr[i])) fail("cut programs: node lane path != the batch loop", i);
         if (!sameResult(m, l)) fail("node lane path != the batch loop (program masks)", i);
+        if (!sameResult(m, sr[i])) fail("node lane path: SIMD != scalar (NV_SIMD=0)", i);
         Result single;
         masks->classify(4, &t.src[i], &t.dst[i], t.proto[i], t.sport[i], t.dport[i], &single, nv::STRATEGY_DECISION);
         if (!sameResult(single, m)) fail("program masks: classifyBatch != classify", i);

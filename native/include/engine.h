@@ -525,6 +525,17 @@ class Engine {
   bool laneWalks_ = false;    // some class's lane entry is kLaneWalk | program, or laneTransit_
   void buildNodeLanes();
   void laneWalk(uint32_t prog, const Pkt& q, EvalOut* ev) const;
+  // The lanes' path marks (classifyNodeLanes' AVX-512 form; its scalar twin
+  // is the loop there), a bit per lane from its egress and ingress entries
+  // (e, i): mk[0] either is kLaneHost; mk[1], mk[2] e, i is kNone; mk[3],
+  // mk[4] kLaneSlow; mk[5], mk[6] >= kLaneWalk. laneMarksAvx512 (simd.cc)
+  // adds those of m <= kNodeLanes lanes; markLane sets lane k's marks 1-6
+  // anew (its entries changed).
+  static void markLane(uint64_t* mk, size_t k, uint32_t e, uint32_t i) {
+    const bool v[6] = {e == fmt::kNone, i == fmt::kNone, e == kLaneSlow, i == kLaneSlow, e >= kLaneWalk, i >= kLaneWalk};
+    for (int j = 0; j < 6; j++) mk[j + 1] = (mk[j + 1] & ~(uint64_t(1) << k)) | uint64_t(v[j]) << k;
+  }
+  static void laneMarksAvx512(size_t m, const uint32_t* eg, const uint32_t* ing, uint64_t* mk);
   // Per address class (derived at load when there are NAT frontends): 1 when
   // an IPv4 frontend's address is in it. IPv4 tuples whose destination's
   // class has none skip the NAT probe (prepare, the node lanes).

@@ -1517,33 +1517,54 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     //    host address: not policed, or the transit programs (tr).
     uint32_t eg[kL], ing[kL];
     uint64_t e2h = 0, htlw = 0, tr = 0, egM = 0, ingM = 0, egW = 0, ingW = 0;
-    for (size_t k = 0; k < m; k++) {
-      uint32_t e = laneProg_[2 * size_t(sci[k])];
-      uint32_t i = laneProg_[2 * size_t(dci[k]) + 1];
-      const bool host = e == kLaneHost || i == kLaneHost;
-      if (__builtin_expect(host, 0)) {
-        const AddrClass& s = classes_[sci[k]];
-        const AddrClass& d = classes_[dci[k]];
-        if (e == kLaneHost) {
-          htlw |= uint64_t(d.epKind == EP_WEP && d.epNode == s.hostNode) << k;
-          e = kNone;
-        }
-        if (i == kLaneHost) {
-          e2h |= uint64_t(e != kNone && e != kLaneSlow && d.hostNode == s.epNode) << k;
-          i = kNone;
-        }
+    auto hostEnd = [&](size_t k, uint32_t& e, uint32_t& i) __attribute__((always_inline)) {
+      const AddrClass& s = classes_[sci[k]];
+      const AddrClass& d = classes_[dci[k]];
+      if (e == kLaneHost) {
+        htlw |= uint64_t(d.epKind == EP_WEP && d.epNode == s.hostNode) << k;
+        e = kNone;
       }
-      eg[k] = e;
-      ing[k] = i;
-      const bool viaTransit = transit && !host && e == kNone && i == kNone;
-      const bool fast = e != kLaneSlow && i != kLaneSlow && (!viaTransit || (kWalk && laneTransit_));
-      slow |= uint64_t(!fast) << k;
-      tr |= uint64_t(viaTransit) << k;
-      egM |= uint64_t(e != kNone) << k;
-      ingM |= uint64_t(i != kNone) << k;
-      if (kWalk) {  // walked programs (kNone and the other marks are not in egM, ingM)
-        egW |= uint64_t(e >= kLaneWalk) << k;
-        ingW |= uint64_t(i >= kLaneWalk) << k;
+      if (i == kLaneHost) {
+        e2h |= uint64_t(e != kNone && e != kLaneSlow && d.hostNode == s.epNode) << k;
+        i = kNone;
+      }
+    };
+    if (simd_ == kSimdAvx512) {
+      // The entries, then their marks sixteen lanes at a time (laneMark).
+      for (size_t k = 0; k < m; k++) {
+        eg[k] = laneProg_[2 * size_t(sci[k])];
+        ing[k] = laneProg_[2 * size_t(dci[k]) + 1];
+      }
+      uint64_t mk[7] = {0, 0, 0, 0, 0, 0, 0};
+      laneMarksAvx512(m, eg, ing, mk);
+      bitsOf(mk[0], [&](size_t k) {
+        hostEnd(k, eg[k], ing[k]);
+        markLane(mk, k, eg[k], ing[k]);
+      });
+      tr = transit ? ~mk[0] & mk[1] & mk[2] & all : 0;
+      slow |= mk[3] | mk[4] | (kWalk && laneTransit_ ? 0 : tr);
+      egM = ~mk[1] & all;
+      ingM = ~mk[2] & all;
+      if (kWalk) egW = mk[5], ingW = mk[6];  // walked programs (kNone and the other marks are not in egM, ingM)
+    } else {
+      // Its scalar twin.
+      for (size_t k = 0; k < m; k++) {
+        uint32_t e = laneProg_[2 * size_t(sci[k])];
+        uint32_t i = laneProg_[2 * size_t(dci[k]) + 1];
+        const bool host = e == kLaneHost || i == kLaneHost;
+        if (__builtin_expect(host, 0)) hostEnd(k, e, i);
+        eg[k] = e;
+        ing[k] = i;
+        const bool viaTransit = transit && !host && e == kNone && i == kNone;
+        const bool fast = e != kLaneSlow && i != kLaneSlow && (!viaTransit || (kWalk && laneTransit_));
+        slow |= uint64_t(!fast) << k;
+        tr |= uint64_t(viaTransit) << k;
+        egM |= uint64_t(e != kNone) << k;
+        ingM |= uint64_t(i != kNone) << k;
+        if (kWalk) {
+          egW |= uint64_t(e >= kLaneWalk) << k;
+          ingW |= uint64_t(i >= kLaneWalk) << k;
+        }
       }
     }
     htlw &= ~slow;

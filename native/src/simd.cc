@@ -468,9 +468,27 @@ NV_AVX2 void Engine::treeStageAvx2(const Tree& t, size_t m, uint64_t live, uint6
   }
 }
 
+NV_AVX512 void Engine::laneMarksAvx512(size_t m, const uint32_t* eg, const uint32_t* ing, uint64_t* mk) {
+  const __m512i host = _mm512_set1_epi32(int(kLaneHost)), none = _mm512_set1_epi32(int(fmt::kNone));
+  const __m512i slow = _mm512_set1_epi32(int(kLaneSlow)), walk = _mm512_set1_epi32(int(kLaneWalk));
+  for (size_t g = 0; g < m; g += 16) {
+    const __mmask16 live = m - g >= 16 ? __mmask16(0xffff) : __mmask16((1u << (m - g)) - 1);
+    const __m512i e = _mm512_maskz_loadu_epi32(live, eg + g), i = _mm512_maskz_loadu_epi32(live, ing + g);
+    const __mmask16 r[7] = {__mmask16(_mm512_mask_cmpeq_epi32_mask(live, e, host) | _mm512_mask_cmpeq_epi32_mask(live, i, host)),
+                            _mm512_mask_cmpeq_epi32_mask(live, e, none),
+                            _mm512_mask_cmpeq_epi32_mask(live, i, none),
+                            _mm512_mask_cmpeq_epi32_mask(live, e, slow),
+                            _mm512_mask_cmpeq_epi32_mask(live, i, slow),
+                            _mm512_mask_cmpge_epu32_mask(live, e, walk),
+                            _mm512_mask_cmpge_epu32_mask(live, i, walk)};
+    for (int j = 0; j < 7; j++) mk[j] |= uint64_t(r[j]) << g;
+  }
+}
+
 #else
 
 uint8_t Engine::simdSupported() { return kSimdNone; }
+void Engine::laneMarksAvx512(size_t, const uint32_t*, const uint32_t*, uint64_t*) {}
 void Engine::treeStageAvx512(const Tree&, size_t, uint64_t, uint64_t, const uint32_t*, const uint32_t*, const uint8_t*,
                              const uint16_t*, const uint16_t*, uint32_t*, uint32_t*, InexactFn, void*) {}
 void Engine::treeStageAvx2(const Tree&, size_t, uint64_t, uint64_t, const uint32_t*, const uint32_t*, const uint8_t*,

@@ -445,7 +445,8 @@ void checkCrc32c() {
 // (the traces fixture), so lane programs and walked programs share the lanes.
 // Cut programs (tiers of at most 2 rules, programs of at most 6 positions:
 // NV_PMASK_TIER, NV_PMASK_POSITIONS) walk from their PM_WALK positions on:
-// the walk's outputs too, with and without the lanes.
+// the walk's outputs too, with and without the lanes. The lanes' scalar
+// forms (NV_SIMD=0) give the same outputs as their SIMD ones.
 void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixes) {
   const char* noTrees = nullptr;  // NV_DTREE_MIN_RULES unset: trees at their default size
   auto walk = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK", "0"}, {"NV_NODE_LANES", "0"}});
@@ -457,8 +458,9 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
   auto cut = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "2"}, {"NV_PMASK_POSITIONS", "6"}});
   auto cutNoLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "2"}, {"NV_PMASK_POSITIONS", "6"},
                                    {"NV_NODE_LANES", "0"}});
-  EXPECT(walk && walkLanes && lanes && noLanes && mixed && cut && cutNoLanes, "%s: load for the program mask check failed", name);
-  if (!walk || !walkLanes || !lanes || !noLanes || !mixed || !cut || !cutNoLanes) return;
+  auto scalar = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_SIMD", "0"}});
+  EXPECT(walk && walkLanes && lanes && noLanes && mixed && cut && cutNoLanes && scalar, "%s: load for the program mask check failed", name);
+  if (!walk || !walkLanes || !lanes || !noLanes || !mixed || !cut || !cutNoLanes || !scalar) return;
   EXPECT((!mixes || cut->pmCut()) && cut->pmCount() > 0 && cut->nodeLanes() == lanes->nodeLanes() && !lanes->pmCut(),
          "%s: NV_PMASK_TIER / NV_PMASK_POSITIONS should cut programs (%u programs)", name, cut->pmCount());
   EXPECT(walkLanes->nodeLanes() && !walk->nodeLanes(), "%s: NV_NODE_LANES=1 / 0 not obeyed", name);
@@ -481,7 +483,7 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
     explicit Cols(size_t k) : vd(k), rs(k), er(k), ir(k), dr(k), ev(k), nb(k), rv(k) {}
     nv::BatchOut out() { return {vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data(), nullptr, nullptr, 0}; }
   };
-  Cols a(n), b(n), c(n), wl(n), mx(n), ct(n), cn(n);
+  Cols a(n), b(n), c(n), wl(n), mx(n), ct(n), cn(n), sc(n);
   const nv::Batch batch{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
   walk->classifyBatch(4, batch, a.out(), nv::STRATEGY_DECISION);
   walkLanes->classifyBatch(4, batch, wl.out(), nv::STRATEGY_DECISION);
@@ -490,6 +492,7 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
   mixed->classifyBatch(4, batch, mx.out(), nv::STRATEGY_DECISION);
   cut->classifyBatch(4, batch, ct.out(), nv::STRATEGY_DECISION);
   cutNoLanes->classifyBatch(4, batch, cn.out(), nv::STRATEGY_DECISION);
+  scalar->classifyBatch(4, batch, sc.out(), nv::STRATEGY_DECISION);
   size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0, walkLaneDiffer = 0, mixedDiffer = 0, cutDiffer = 0, cutLaneDiffer = 0;
   for (size_t i = 0; i < n; i++) {
     // The lanes walking programs without masks: every output the batch loop's.
@@ -514,6 +517,8 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
       cut->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &rc, nv::STRATEGY_DECISION);
       cutLaneDiffer += rc.verdict != ct.vd[i] || rc.decidingRule != ct.dr[i] || rc.evalReasons != ct.ev[i] || rc.rulesVisited != ct.rv[i];
     }
+    laneDiffer += b.vd[i] != sc.vd[i] || b.rs[i] != sc.rs[i] || b.er[i] != sc.er[i] || b.ir[i] != sc.ir[i] || b.dr[i] != sc.dr[i] ||
+                  b.ev[i] != sc.ev[i] || b.nb[i] != sc.nb[i] || b.rv[i] != sc.rv[i];  // the lanes' scalar forms
     laneDiffer += b.vd[i] != c.vd[i] || b.rs[i] != c.rs[i] || b.er[i] != c.er[i] || b.ir[i] != c.ir[i] || b.dr[i] != c.dr[i] ||
                   b.ev[i] != c.ev[i] || b.nb[i] != c.nb[i] || b.rv[i] != c.rv[i];
     nv::Result r;
