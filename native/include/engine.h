@@ -494,7 +494,7 @@ class Engine {
   uint32_t pmSpecCount_ = 0;
   std::unique_ptr<uint32_t[]> pmLaneIdx_, pmLaneL4_;
   BigArray<uint64_t> pmLaneBits_;
-  // The lane programs of laneProg_'s PmProg entries; false without memory.
+  // The lane programs of lane_'s PmProg entries; false without memory.
   bool buildLaneSpecs(std::vector<uint32_t>* entries);
   // The node lane path (classifyNodeLanes, on per buildNodeLanes: one node's
   // image — every policed workload on one node — or one with program masks,
@@ -509,17 +509,22 @@ class Engine {
   // as that (tested both ways: NV_NODE_LANES=0 keeps the batch loop).
   static constexpr size_t kNodeLanes = 64;
   bool nodeLanes_ = false;
-  // Per address class (buildNodeLanes): [2c] its program as the source
-  // (egress), [2c + 1] as the destination (ingress): a PmSpec index,
+  // Per address class (buildNodeLanes), one 16-byte record so that a lane's
+  // reads of its two ends' classes take two lines: prog[0] its program as
+  // the source (egress), prog[1] as the destination (ingress): a PmSpec index,
   // kLaneWalk | program (walked: no masks), kNone (that end is not
   // policed), kLaneHost (a host address without a policed host
   // endpoint), or kLaneSlow (a policed host endpoint, a forward program on
-  // its node, a program with pre-DNAT tiers or a failsafe op).
-  static constexpr uint32_t kLaneSlow = 0xfffffffeu, kLaneHost = 0xfffffffdu, kLaneWalk = 0x40000000u;
-  std::unique_ptr<uint32_t[]> laneProg_;
-  // Per address class: 1 its address holds an IPv4 frontend, 2 a host
+  // its node, a program with pre-DNAT tiers or a failsafe op); its identity
+  // (the AddrClass's); nat: 1 its address holds an IPv4 frontend, 2 a host
   // address while the image has NodePorts (the lanes' NAT candidates).
-  std::unique_ptr<uint8_t[]> laneNat_;
+  static constexpr uint32_t kLaneSlow = 0xfffffffeu, kLaneHost = 0xfffffffdu, kLaneWalk = 0x40000000u;
+  struct LaneClass {
+    uint32_t prog[2];
+    uint32_t identity;
+    uint32_t nat;
+  };
+  std::unique_ptr<LaneClass[]> lane_;
   uint64_t laneBytes_ = 0;
   bool laneTransit_ = false;  // the transit programs are walkable by the lanes
   bool laneWalks_ = false;    // some class's lane entry is kLaneWalk | program, or laneTransit_

@@ -1466,7 +1466,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       dport[k] = dportIn[k];
       sci[k] = uint32_t(lookup(4, src + k) - classes_);
       dci[k] = uint32_t(lookup(4, dstIn + k) - classes_);
-      nat |= uint64_t(laneNat_[dci[k]] != 0 && (protoFlags_[proto[k]] & PROTO_HAS_PORTS)) << k;
+      nat |= uint64_t(lane_[dci[k]].nat != 0 && (protoFlags_[proto[k]] & PROTO_HAS_PORTS)) << k;
     }
     //    Service NAT (prepare's step 1): a frontend probe, else a NodePort for
     //    a host destination; the backend's class then. A hit without
@@ -1476,7 +1476,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     bitsOf(nat, [&](size_t k) {
       uint32_t start = 0, count = 0;
       bool hit = false;
-      const uint8_t f = laneNat_[dci[k]];
+      const uint32_t f = lane_[dci[k]].nat;
       if (f & 1) {
         const uint32_t key[4] = {dstIn[k], 0, 0, 0};
         if (const NatFrontend* fe = natLookup(natHashOf(4, dstIn + k, proto[k], dportIn[k]), 4, key, proto[k], dportIn[k])) {
@@ -1510,7 +1510,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
         ps[k] = ports ? pmPortClass_[65536 + uint32_t(sport[k])] : pmNoPort_[1];
       }
     }
-    // 2. The path (evaluate's tests, by laneProg_): an end that is a host
+    // 2. The path (evaluate's tests, by lane_): an end that is a host
     //    address is not evaluated; a host to a workload on its own node is not
     //    policed; a workload to its own node's address gets the egress and
     //    then the endpoint-to-host action (e2h). Neither end policed and no
@@ -1532,8 +1532,8 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     if (simd_ == kSimdAvx512) {
       // The entries, then their marks sixteen lanes at a time (laneMark).
       for (size_t k = 0; k < m; k++) {
-        eg[k] = laneProg_[2 * size_t(sci[k])];
-        ing[k] = laneProg_[2 * size_t(dci[k]) + 1];
+        eg[k] = lane_[sci[k]].prog[0];
+        ing[k] = lane_[dci[k]].prog[1];
       }
       uint64_t mk[7] = {0, 0, 0, 0, 0, 0, 0};
       laneMarksAvx512(m, eg, ing, mk);
@@ -1549,8 +1549,8 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     } else {
       // Its scalar twin.
       for (size_t k = 0; k < m; k++) {
-        uint32_t e = laneProg_[2 * size_t(sci[k])];
-        uint32_t i = laneProg_[2 * size_t(dci[k]) + 1];
+        uint32_t e = lane_[sci[k]].prog[0];
+        uint32_t i = lane_[dci[k]].prog[1];
         const bool host = e == kLaneHost || i == kLaneHost;
         if (__builtin_expect(host, 0)) hostEnd(k, e, i);
         eg[k] = e;
@@ -1610,7 +1610,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       const uint64_t walk = kWalk ? M & walks : 0, spec = M & ~walk;
       bitsOf(spec, [&](size_t k) {
         const PmSpec& t = pmSpecs_[v[k]];
-        const uint32_t rc = t.remoteMap == kNone ? 0 : pmMaps_[t.remoteMap + classes_[r[k]].identity];
+        const uint32_t rc = t.remoteMap == kNone ? 0 : pmMaps_[t.remoteMap + lane_[r[k]].identity];
         cur[k].t = &t;
         cur[k].m[0] = B + t.remoteBits + uint64_t(rc) * t.words;
         cur[k].m[1] = LB + pmLaneL4_[t.l4 + pmLaneIdx_[t.idx[0] + proto[k]] + pmLaneIdx_[t.idx[1] + pd[k]] + pmLaneIdx_[t.idx[2] + ps[k]]];

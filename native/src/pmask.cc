@@ -537,7 +537,7 @@ void Engine::buildProgMasks() {
   pmBytes_ = bytes;
 }
 
-// See PmSpec (engine.h). entries: laneProg_'s, whose PmProg indexes become
+// See PmSpec (engine.h). entries: lane_'s programs ([2c + side]), whose PmProg indexes become
 // PmSpec indexes, or walks (kLaneWalk | program) where a program's L4 index
 // space is too large.
 bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
@@ -669,8 +669,9 @@ void Engine::buildNodeLanes() {
   const uint32_t ti = config_->transitIngressProg, te = config_->transitEgressProg;
   laneTransit_ = ti < nPrograms_ && te < nPrograms_ && walkable[ti] && walkable[te];
   laneWalks_ = laneTransit_ || pmCut_;  // PM_WALK: lane programs walk too
-  laneProg_.reset(new (std::nothrow) uint32_t[2 * size_t(nClasses_) + 2]);
-  if (!laneProg_) return;
+  lane_.reset(new (std::nothrow) LaneClass[size_t(nClasses_) + 1]);
+  if (!lane_) return;
+  std::vector<uint32_t> entries(2 * size_t(nClasses_));
   for (uint32_t c = 0; c < nClasses_; c++) {
     const AddrClass& a = classes_[c];
     const bool policed = a.flags & CLASS_POLICED;
@@ -690,23 +691,22 @@ void Engine::buildNodeLanes() {
         if (prog >= nPrograms_ || prog >= kLaneWalk || fwd != kNone || !walkable[prog]) v = kLaneSlow;
         else v = pm != kNone ? pm : kLaneWalk | prog;
       }
-      laneProg_[2 * size_t(c) + side] = v;
+      entries[2 * size_t(c) + side] = v;
     }
   }
   // PmProg entries become lane programs (a walk where one does not fit).
-  {
-    std::vector<uint32_t> entries(laneProg_.get(), laneProg_.get() + 2 * size_t(nClasses_));
-    if (!buildLaneSpecs(&entries)) return;
-    std::copy(entries.begin(), entries.end(), laneProg_.get());
-  }
+  if (!buildLaneSpecs(&entries)) return;
   for (uint32_t c = 0; c < 2 * nClasses_; c++)
-    laneWalks_ |= laneProg_[c] >= kLaneWalk && laneProg_[c] < kLaneHost;  // kLaneWalk | program
-  laneNat_.reset(new (std::nothrow) uint8_t[size_t(nClasses_) + 1]);
-  if (!laneNat_) return;
-  for (uint32_t c = 0; c < nClasses_; c++)
-    laneNat_[c] = uint8_t((natClass_ && natClass_[c] ? 1 : 0) | (nNodePorts_ > 0 && classes_[c].hostNode != kNone ? 2 : 0));
-  laneNat_[nClasses_] = 0;
-  laneBytes_ += 8 * uint64_t(nClasses_) + nClasses_ + 1;
+    laneWalks_ |= entries[c] >= kLaneWalk && entries[c] < kLaneHost;  // kLaneWalk | program
+  for (uint32_t c = 0; c < nClasses_; c++) {
+    LaneClass& l = lane_[c];
+    l.prog[0] = entries[2 * size_t(c)];
+    l.prog[1] = entries[2 * size_t(c) + 1];
+    l.identity = classes_[c].identity;
+    l.nat = (natClass_ && natClass_[c] ? 1 : 0) | (nNodePorts_ > 0 && classes_[c].hostNode != kNone ? 2 : 0);
+  }
+  lane_[nClasses_] = LaneClass{{kNone, kNone}, 0, 0};
+  laneBytes_ += sizeof(LaneClass) * (uint64_t(nClasses_) + 1);
   // Lanes pay on one node's data path (its programs long, its tuples mostly
   // to or from its own workloads) or with program masks; a whole cluster's
   // short programs walk as fast from the batch loop (measured: 1k/1k 63 ->
