@@ -449,8 +449,21 @@ class Engine {
   std::unique_ptr<uint8_t[]> pmIdx8_;
   std::unique_ptr<PmPos[]> pmPos_;
   std::unique_ptr<const fmt::MatchRec*[]> pmVerify_;  // per position (as pmPos_): its full test, or nullptr
-  BigArray<uint16_t> pmPortClass_;  // [0, 65536): destination port -> class; [65536, 131072): source port
+  // A port's class among the node's port bounds, per field (0: destination,
+  // 1: source), in two levels: pmPortHi_[256 f + port / 256] is the class of
+  // the port's whole block of 256, or kPortFine | b: the block's classes are
+  // pmPortFine_[256 b + port % 256] (block 0 unused). The bounds are few, so
+  // most blocks are whole and a lookup reads one of 1 KB of lines, not one of
+  // 256 KB (source ports are random).
+  static constexpr uint16_t kPortFine = 0x8000;
+  uint16_t pmPortHi_[512] = {};
+  std::unique_ptr<uint16_t[]> pmPortFine_;
   uint32_t pmNoPort_[2] = {0, 0};   // the class of a packet without ports (dst, src)
+  uint32_t pmPortClass(int f, uint32_t port) const {
+    const uint32_t h = pmPortHi_[256 * f + (port >> 8)];
+    const uint32_t fine = pmPortFine_[(h & kPortFine ? (h & ~uint32_t(kPortFine)) << 8 : 0) | (port & 0xff)];
+    return h & kPortFine ? fine : h;
+  }
   uint32_t pmCount_ = 0;
   uint64_t pmBytes_ = 0;
   void buildProgMasks();

@@ -579,8 +579,8 @@ __attribute__((always_inline)) inline void Engine::pmSetup(const PmProg& t, uint
   const uint32_t cs = t.map[SIDE_SRC] == kNone ? 0 : pmMaps_[t.map[SIDE_SRC] + srcIdentity];
   const uint32_t cd = t.map[SIDE_DST] == kNone ? 0 : pmMaps_[t.map[SIDE_DST] + dstIdentity];
   const bool ports = protoFlags & PROTO_HAS_PORTS;
-  const uint32_t dc = ports ? pmPortClass_[dport] : pmNoPort_[0];
-  const uint32_t sc = ports ? pmPortClass_[65536 + uint32_t(sport)] : pmNoPort_[1];
+  const uint32_t dc = ports ? pmPortClass(0, dport) : pmNoPort_[0];
+  const uint32_t sc = ports ? pmPortClass(1, sport) : pmNoPort_[1];
   c->t = &t;
   c->m[0] = B + t.sideBits[SIDE_SRC] + uint64_t(cs) * W;
   c->m[1] = B + t.sideBits[SIDE_DST] + uint64_t(cd) * W;
@@ -1506,8 +1506,8 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     if (pmSpecs_) {  // the node's port classes (lane programs)
       for (size_t k = 0; k < m; k++) {
         const bool ports = protoFlags_[proto[k]] & PROTO_HAS_PORTS;
-        pd[k] = ports ? pmPortClass_[dport[k]] : pmNoPort_[0];
-        ps[k] = ports ? pmPortClass_[65536 + uint32_t(sport[k])] : pmNoPort_[1];
+        pd[k] = ports ? pmPortClass(0, dport[k]) : pmNoPort_[0];
+        ps[k] = ports ? pmPortClass(1, sport[k]) : pmNoPort_[1];
       }
     }
     // 2. The path (evaluate's tests, by lane_): an end that is a host

@@ -220,7 +220,7 @@ void Engine::buildProgMasks() {
       portClass[size_t(f) * 65536 + port] = uint16_t(cls);
     }
   }
-  uint64_t bytes = uint64_t(2) * 65536 * sizeof(uint16_t) + uint64_t(nPrograms_) * 4;
+  uint64_t bytes = uint64_t(nPrograms_) * 4;  // (+ the two-level port tables)
 
   // 3. Per program its tables, while the budget lasts. Set membership of an
   //    identity: its dense row, else its sorted set list.
@@ -530,7 +530,28 @@ void Engine::buildProgMasks() {
   std::copy(idx8.begin(), idx8.end(), pmIdx8_.get());
   std::copy(posAll.begin(), posAll.end(), pmPos_.get());
   std::copy(verifyAll.begin(), verifyAll.end(), pmVerify_.get());
-  pmPortClass_ = std::move(portClass);
+  {
+    std::vector<uint16_t> fine(256, 0);  // block 0 unused
+    for (int f = 0; f < 2; f++) {
+      for (uint32_t b = 0; b < 256; b++) {
+        const uint16_t* p = portClass.get() + size_t(f) * 65536 + 256 * b;
+        const bool whole = p[0] < kPortFine && std::all_of(p, p + 256, [&](uint16_t c) { return c == p[0]; });
+        if (whole) {
+          pmPortHi_[256 * f + b] = p[0];
+        } else {
+          pmPortHi_[256 * f + b] = uint16_t(kPortFine | (fine.size() / 256));
+          fine.insert(fine.end(), p, p + 256);
+        }
+      }
+    }
+    pmPortFine_.reset(new (std::nothrow) uint16_t[fine.size()]);
+    if (!pmPortFine_) {
+      pmOf_.reset();
+      return;
+    }
+    std::copy(fine.begin(), fine.end(), pmPortFine_.get());
+    bytes += 2 * fine.size();
+  }
   pmNoPort_[0] = uint32_t(classStart[0].size());
   pmNoPort_[1] = uint32_t(classStart[1].size());
   pmCount_ = uint32_t(progs.size());
