@@ -366,6 +366,8 @@ class Engine {
   bool computeTraceBound();
   template <bool kEv>
   void runProgram(uint32_t prog, const Pkt& p, const Pkt& pre, EvalOut* ev) const;
+  template <bool kEv>
+  void walkOps(uint32_t prog, uint32_t op, uint32_t tier, const Pkt& p, const Pkt& pre, EvalOut* ev) const;
   // One op of a program; true when it ends the program (ev decided). refs:
   // the op's tier references (TIERS, FORWARD_TIERS), inline or in TIER_REFS.
   template <bool kEv>
@@ -421,10 +423,11 @@ class Engine {
   // pmFirst's result at a PM_WALK position: kPmWalkFlag | its ruleId.
   static constexpr uint32_t kPmWalkFlag = 0x80000000u, kPmWalkOpMax = 0x7fff;
   bool pmCut_ = false;  // some program has a PM_WALK position
-  // The walk of program prog from op `op`'s tier `tier` on (ev as the masks left it).
-  void walkFrom(uint32_t prog, uint32_t op, uint32_t tier, const Pkt& p, EvalOut* ev) const;
+  // The walk of program prog from pmFirst's PM_WALK result `at` on (ev as
+  // the masks left it).
+  void walkFrom(uint32_t prog, uint32_t at, const Pkt& p, EvalOut* ev) const;
   struct PmPos {
-    uint32_t ruleId;   // the trace entry (PM_FALL: none)
+    uint32_t ruleId;   // the trace entry (PM_FALL: none; PM_WALK: op << 16 | tier)
     uint16_t next;     // PM_PASS: the position to go on from
     uint8_t kind, allow, reason, counted;  // counted: a rule (rulesVisited)
     uint8_t decides;   // PM_DECIDE without a full test: the outcome as it stands
@@ -497,7 +500,7 @@ class Engine {
     uint32_t idx[3];       // offsets in pmLaneIdx_: per protocol, destination and source port class, its part of the L4 index
     uint32_t l4;           // offset in pmLaneL4_ (L4 index -> offset in pmLaneBits_)
   };
-  // Per PmSpec: its PmProg (read only where the walk resumes).
+  // Per PmSpec: its program (read only where a cut program's walk resumes).
   std::unique_ptr<uint32_t[]> pmSpecProg_;
   struct PmLaneCur {
     const PmSpec* t;

@@ -552,19 +552,28 @@ __attribute__((always_inline)) inline void Engine::runProgram(uint32_t prog, con
     const uint32_t pi = pmOf_[prog];
     if (pi != kNone) return pmRun(pmProgs_[pi], p, ev);
   }
+  walkOps<kEv>(prog, 0, 0, p, pre, ev);
+}
+
+// A program's ops from op `op`'s tier `tier` on (runProgram: from the start;
+// walkFrom: where a cut program's masks end).
+template <bool kEv>
+__attribute__((always_inline)) inline void Engine::walkOps(uint32_t prog, uint32_t op, uint32_t tier, const Pkt& p, const Pkt& pre,
+                                                           EvalOut* ev) const {
   const FlatProg* fp = flat_ ? &flat_[prog] : nullptr;
   if (fp && fp->nOps != kNotFlat) {
-    for (uint32_t i = 0; i < fp->nOps; i++) {
+    for (uint32_t i = op; i < fp->nOps; i++) {
       const FlatOp& o = fp->ops[i];
       const uint32_t* refs = fp->refsAt[i] != kRefsOut ? fp->refs + fp->refsAt[i] : tierRefsOf(o.opcode, o.start);
-      if (runOp<kEv>(o.opcode, o.arg, o.start, o.count, refs, p, pre, ev)) return;
+      const uint32_t skip = i == op ? tier : 0;
+      if (runOp<kEv>(o.opcode, o.arg, o.start + skip, o.count - skip, refs + skip, p, pre, ev)) return;
     }
   } else {
     const Program& pr = programs_[prog];
-    for (uint32_t i = 0; i < pr.opCount; i++) {
+    for (uint32_t i = op; i < pr.opCount; i++) {
       const Op& o = ops_[pr.opStart + i];
-      const uint32_t* refs = tierRefsOf(o.opcode, o.start);
-      if (runOp<kEv>(o.opcode, o.arg, o.start, o.count, refs, p, pre, ev)) return;
+      const uint32_t skip = i == op ? tier : 0;
+      if (runOp<kEv>(o.opcode, o.arg, o.start + skip, o.count - skip, tierRefsOf(o.opcode, o.start) + skip, p, pre, ev)) return;
     }
   }
   // Unreachable for verified images (every program ends in a terminal op).
@@ -645,32 +654,15 @@ void Engine::pmRun(const PmProg& t, const Pkt& p, EvalOut* ev) const {
   PmCur c;
   pmSetup(t, p.src->identity, p.dst->identity, p.proto, p.protoFlags, p.sport, p.dport, &c);
   const uint32_t n = pmFirst<5>(c.m, t.words, pmPos_.get() + t.pos, pmVerify_.get() + t.pos, [&](const MatchRec& m) { return matchUncounted(m, p); }, ev);
-  if (n & kPmWalkFlag) return walkFrom(t.prog, (n & ~kPmWalkFlag) >> 16, n & 0xffff, p, ev);
+  if (n & kPmWalkFlag) return walkFrom(t.prog, n, p, ev);
   p.rulesVisited += n;
 }
 
-// A cut program's walk (see kPmWords): from op `op`'s tier `tier` on, as
-// runProgram walks (programs with masks have neither pre-DNAT nor forward
-// tiers; a profiles op is walked whole, tier 0).
-__attribute__((noinline)) void Engine::walkFrom(uint32_t prog, uint32_t op, uint32_t tier, const Pkt& p, EvalOut* ev) const {
-  const FlatProg* fp = flat_ ? &flat_[prog] : nullptr;
-  if (fp && fp->nOps != kNotFlat) {
-    for (uint32_t i = op; i < fp->nOps; i++) {
-      const FlatOp& o = fp->ops[i];
-      const uint32_t* refs = fp->refsAt[i] != kRefsOut ? fp->refs + fp->refsAt[i] : tierRefsOf(o.opcode, o.start);
-      const uint32_t skip = i == op ? tier : 0;
-      if (runOp<false>(o.opcode, o.arg, o.start + skip, o.count - skip, refs + skip, p, p, ev)) return;
-    }
-  } else {
-    const Program& pr = programs_[prog];
-    for (uint32_t i = op; i < pr.opCount; i++) {
-      const Op& o = ops_[pr.opStart + i];
-      const uint32_t skip = i == op ? tier : 0;
-      if (runOp<false>(o.opcode, o.arg, o.start + skip, o.count - skip, tierRefsOf(o.opcode, o.start) + skip, p, p, ev)) return;
-    }
-  }
-  ev->allow = 0;
-  ev->reason = EVAL_NONE;
+// A cut program's walk from where pmFirst stopped (at: kPmWalkFlag | op << 16
+// | tier; programs with masks have neither pre-DNAT nor forward tiers, and a
+// profiles op is walked whole, tier 0).
+__attribute__((noinline)) void Engine::walkFrom(uint32_t prog, uint32_t at, const Pkt& p, EvalOut* ev) const {
+  walkOps<false>(prog, (at & ~kPmWalkFlag) >> 16, at & 0xffff, p, p, ev);
 }
 
 // The NAT frontend hash of a tuple's destination (natKeyHash over the padded key).
@@ -1628,7 +1620,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
         if (kWalk && (n & kPmWalkFlag)) {  // a cut program's walk (as pmRun's)
           Pkt q;
           pktOf(k, &q);
-          walkFrom(pmProgs_[pmSpecProg_[v[k]]].prog, (n & ~kPmWalkFlag) >> 16, n & 0xffff, q, &ev);
+          walkFrom(pmSpecProg_[v[k]], n, q, &ev);
           n = q.rulesVisited;
         }
         done(k, ev, n);

@@ -648,7 +648,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
     v = uint32_t(specs.size());
     specOf.emplace(key, v);
     specs.push_back(sp);
-    specProg.push_back(pm);
+    specProg.push_back(progOfPm[pm]);
   }
   if (specs.empty()) return true;
   pmSpecs_.reset(new (std::nothrow) PmSpec[specs.size()]);
