@@ -308,6 +308,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
       o.Set("pmCount", Napi::Number::New(env, engine_->pmCount()));
       o.Set("pmBytes", Napi::Number::New(env, double(engine_->pmBytes())));
       o.Set("pmCut", Napi::Boolean::New(env, engine_->pmCut()));
+      o.Set("laneMemoBytes", Napi::Number::New(env, double(engine_->laneMemoBytes())));
       o.Set("nodeLanes", Napi::Boolean::New(env, engine_->nodeLanes()));
     }
     return o;

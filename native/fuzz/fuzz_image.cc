@@ -493,7 +493,11 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
                                                              {"NV_PMASK_POSITIONS", "4"}, {"NV_NODE_LANES", "0"}});
     // The lanes' scalar forms (NV_SIMD=0).
     const std::unique_ptr<Engine> scalar = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_SIMD", "0"}});
-    if (!walk || !walkLanes || !masks || !noLanes || !mixed || !cut || !cutNoLanes || !scalar)
+    // Lane programs by their masks alone (no first-position table), cut or not.
+    const std::unique_ptr<Engine> noMemo = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_LANE_MEMO", "0"}});
+    const std::unique_ptr<Engine> cutNoMemo = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "1"},
+                                                            {"NV_PMASK_POSITIONS", "4"}, {"NV_LANE_MEMO", "0"}});
+    if (!walk || !walkLanes || !masks || !noLanes || !mixed || !cut || !cutNoLanes || !scalar || !noMemo || !cutNoMemo)
       fail("the image loads with the default trees but not with or without program masks", 0);
     // Decision batches of IPv4 tuples, every output.
     const Tuples t = makeTuples(4, img.data(), dir);
@@ -519,7 +523,7 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
     }
     if (masks->pmCount() > 0) {
       const std::vector<Result> mr = decide(*masks), lr = decide(*noLanes), xr = decide(*mixed), cr = decide(*cut), cnr = decide(*cutNoLanes),
-                                sr = decide(*scalar);
+                                sr = decide(*scalar), nmr = decide(*noMemo), cnmr = decide(*cutNoMemo);
       for (size_t i = 0; i < n; i++) {
         const Result& m = mr[i];
         const Result& l = lr[i];
@@ -531,6 +535,8 @@ void exercise(const Engine& a, const std::vector<uint8_t>& img) {
         if (!sameResult(cr[i], cnr[i])) fail("cut programs: node lane path != the batch loop", i);
         if (!sameResult(m, l)) fail("node lane path != the batch loop (program masks)", i);
         if (!sameResult(m, sr[i])) fail("node lane path: SIMD != scalar (NV_SIMD=0)", i);
+        if (!sameResult(m, nmr[i])) fail("lane programs: first-position table != masks alone (NV_LANE_MEMO=0)", i);
+        if (!sameResult(cr[i], cnmr[i])) fail("cut lane programs: first-position table != masks alone (NV_LANE_MEMO=0)", i);
         Result single;
         masks->classify(4, &t.src[i], &t.dst[i], t.proto[i], t.sport[i], t.dport[i], &single, nv::STRATEGY_DECISION);
         if (!sameResult(single, m)) fail("program masks: classifyBatch != classify", i);

@@ -1435,6 +1435,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
   const NatBackend* const backends = backends_;
   const uint64_t* const B = pmBits_.get();
   const uint64_t* const LB = pmLaneBits_.get();
+  const uint8_t* const memo = pmMemo_.get();
   const bool transit = config_->transitIngressProg != kNone;
   auto bitsOf = [](uint64_t b, auto&& f) __attribute__((always_inline)) {
     for (; b; b &= b - 1) f(size_t(__builtin_ctzll(b)));
@@ -1602,14 +1603,46 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     // done(k, outcome, rules looked at).
     auto pass = [&](uint64_t M, uint64_t walks, const uint32_t* v, const uint32_t* r, auto&& done) __attribute__((always_inline)) {
       const uint64_t walk = kWalk ? M & walks : 0, spec = M & ~walk;
-      bitsOf(spec, [&](size_t k) {
-        const PmSpec& t = pmSpecs_[v[k]];
-        const uint32_t rc = t.remoteMap == kNone ? 0 : pmMaps_[t.remoteMap + lane_[r[k]].identity];
-        cur[k].t = &t;
-        cur[k].m[0] = B + t.remoteBits + uint64_t(rc) * t.words;
-        cur[k].m[1] = LB + pmLaneL4_[t.l4 + pmLaneIdx_[t.idx[0] + proto[k]] + pmLaneIdx_[t.idx[1] + pd[k]] + pmLaneIdx_[t.idx[2] + ps[k]]];
-      });
-      bitsOf(spec, [&](size_t k) {
+      // Setup: the remote end's class rc and the folded mask j, the two
+      // masks from them (and where the memo is, its first position instead).
+      auto rcOf = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
+        return t.remoteMap == kNone ? 0u : uint32_t(pmMaps_[t.remoteMap + lane_[r[k]].identity]);
+      };
+      auto foldedOf = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
+        return pmLaneL4_[t.l4 + pmLaneIdx_[t.idx[0] + proto[k]] + pmLaneIdx_[t.idx[1] + pd[k]] + pmLaneIdx_[t.idx[2] + ps[k]]];
+      };
+      auto masks = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
+        cur[k].m[0] = B + t.remoteBits + uint64_t(rcOf(t, k)) * t.words;
+        cur[k].m[1] = LB + (memo ? t.lanes + uint64_t(foldedOf(t, k)) * t.words : foldedOf(t, k));  // (see PmSpec::l4)
+      };
+      uint64_t rest = spec;  // lanes for pmFirst
+      if (memo) {
+        bitsOf(spec, [&](size_t k) {
+          const PmSpec& t = pmSpecs_[v[k]];
+          cur[k].t = &t;
+          cur[k].first = memo[t.memo + rcOf(t, k) * t.folded + foldedOf(t, k)];
+        });
+        // The first position where it decides (pmFirst's first step); the
+        // others go on by their masks.
+        rest = 0;
+        bitsOf(spec, [&](size_t k) {
+          const PmSpec& t = *cur[k].t;
+          const PmPos& q = pmPos_[t.pos + cur[k].first];
+          if (__builtin_expect(!q.decides, 0)) {
+            rest |= uint64_t(1) << k;
+            masks(t, k);
+            return;
+          }
+          done(k, EvalOut{q.allow, q.reason, q.ruleId, nullptr}, q.counted);
+        });
+      } else {
+        bitsOf(spec, [&](size_t k) {
+          const PmSpec& t = pmSpecs_[v[k]];
+          cur[k].t = &t;
+          masks(t, k);
+        });
+      }
+      bitsOf(rest, [&](size_t k) {
         EvalOut ev{0, EVAL_NONE, kNone, nullptr};
         const PmSpec& t = *cur[k].t;
         uint32_t n = pmFirst<2>(cur[k].m, t.words, pmPos_.get() + t.pos, pmVerify_.get() + t.pos, [&](const MatchRec& rule) {

@@ -356,6 +356,7 @@ void Engine::buildProgMasks() {
       // every class.
       t.sideBits[s] = uint32_t(bits.size());
       const size_t nc = reps.size(), cw = (nc + 63) / 64;
+      t.classes[s] = uint32_t(nc);
       // holds[k]: the classes holding sets[k] (the sets are sorted).
       std::vector<std::vector<uint64_t>> holds(sets.size(), std::vector<uint64_t>(cw, 0));
       auto setIndex = [&](uint32_t set) { return size_t(std::lower_bound(sets.begin(), sets.end(), set) - sets.begin()); };
@@ -572,6 +573,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   uint64_t maxTriples = uint64_t(1) << 16;  // NV_LANE_L4_MAX (tests: programs walked beside lane programs)
   if (const char* env = std::getenv("NV_LANE_L4_MAX")) maxTriples = std::strtoull(env, nullptr, 10);
   std::vector<uint32_t> laneIdx, l4Tab;
+  uint64_t memoSize = 0;  // pmMemo_'s entries
   std::vector<uint64_t> laneBits;
   std::vector<PmSpec> specs;
   std::vector<uint32_t> specProg;
@@ -627,7 +629,8 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
     sp.idx[1] = li.at + 256;
     sp.idx[2] = li.at + 256 + uint32_t(nd);
     sp.l4 = uint32_t(l4Tab.size());
-    // The folded masks, deduplicated.
+    sp.lanes = uint32_t(laneBits.size());
+    // The folded masks, deduplicated (mask j at lanes + j * W).
     const uint64_t* lm = B + t.sideBits[local] + uint64_t(lc) * W;
     std::map<std::vector<uint64_t>, uint32_t> seen;
     std::vector<uint64_t> x(W);
@@ -638,12 +641,15 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
         for (uint32_t q = 0; q < li.ns; q++) {
           const uint64_t* smk = B + t.sportBits + uint64_t(q) * W;
           for (uint32_t w = 0; w < W; w++) x[w] = lm[w] & pmk[w] & dmk[w] & smk[w];
-          auto r = seen.emplace(x, uint32_t(laneBits.size()));
+          auto r = seen.emplace(x, uint32_t(seen.size()));
           if (r.second) laneBits.insert(laneBits.end(), x.begin(), x.end());
           l4Tab.push_back(r.first->second);
         }
       }
     }
+    sp.folded = uint32_t(seen.size());
+    sp.memo = uint32_t(std::min<uint64_t>(memoSize, kNone));
+    memoSize += uint64_t(t.classes[remote]) * sp.folded;
     if (laneBits.size() >= (uint64_t(1) << 32) || specs.size() >= kLaneWalk) return false;
     v = uint32_t(specs.size());
     specOf.emplace(key, v);
@@ -664,6 +670,43 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   std::copy(l4Tab.begin(), l4Tab.end(), pmLaneL4_.get());
   std::copy(laneBits.begin(), laneBits.end(), pmLaneBits_.get());
   laneBytes_ = specs.size() * (sizeof(PmSpec) + 4) + 4 * (laneIdx.size() + l4Tab.size()) + 8 * laneBits.size();
+  // The memo (see pmMemo_): best effort.
+  uint64_t memoMax = kLaneMemoMax;  // NV_LANE_MEMO_MAX
+  if (const char* env = std::getenv("NV_LANE_MEMO_MAX")) memoMax = std::strtoull(env, nullptr, 10);
+  if (const char* env = std::getenv("NV_LANE_MEMO")) {
+    if (env[0] == '0' && env[1] == 0) memoMax = 0;
+  }
+  // Without it, pmLaneL4_ holds the folded masks' offsets (one multiply less per lane).
+  auto offsets = [&] {
+    for (uint32_t v = 0; v < pmSpecCount_; v++) {
+      const PmSpec& sp = pmSpecs_[v];
+      const size_t end = v + 1 < pmSpecCount_ ? pmSpecs_[v + 1].l4 : l4Tab.size();
+      for (size_t i = sp.l4; i < end; i++) pmLaneL4_[i] = sp.lanes + pmLaneL4_[i] * sp.words;
+    }
+    return true;
+  };
+  if (memoSize == 0 || memoSize > memoMax) return offsets();
+  BigArray<uint8_t> memo = bigArray<uint8_t>(memoSize);
+  if (!memo) return offsets();
+  const uint64_t* LB = pmLaneBits_.get();
+  for (uint32_t v = 0; v < pmSpecCount_; v++) {
+    const PmSpec& sp = pmSpecs_[v];
+    const uint32_t W = sp.words, nrc = uint32_t((v + 1 < pmSpecCount_ ? pmSpecs_[v + 1].memo : memoSize) - sp.memo) / sp.folded;
+    for (uint32_t rc = 0; rc < nrc; rc++) {
+      const uint64_t* rm = B + sp.remoteBits + uint64_t(rc) * W;
+      for (uint32_t j = 0; j < sp.folded; j++) {
+        const uint64_t* fm = LB + sp.lanes + uint64_t(j) * W;
+        uint32_t first = kNone;
+        for (uint32_t w = 0; w < W && first == kNone; w++)
+          if (const uint64_t x = rm[w] & fm[w]) first = w * 64 + uint32_t(__builtin_ctzll(x));
+        if (first > 255) return offsets();  // not reached: the last position is always set
+        memo[sp.memo + uint64_t(rc) * sp.folded + j] = uint8_t(first);
+      }
+    }
+  }
+  pmMemo_ = std::move(memo);
+  pmMemoSize_ = memoSize;
+  laneBytes_ += memoSize;
   return true;
 }
 

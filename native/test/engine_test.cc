@@ -446,7 +446,9 @@ void checkCrc32c() {
 // Cut programs (tiers of at most 2 rules, programs of at most 6 positions:
 // NV_PMASK_TIER, NV_PMASK_POSITIONS) walk from their PM_WALK positions on:
 // the walk's outputs too, with and without the lanes. The lanes' scalar
-// forms (NV_SIMD=0) give the same outputs as their SIMD ones.
+// forms (NV_SIMD=0) give the same outputs as their SIMD ones, and lane
+// programs by their masks alone (NV_LANE_MEMO=0) the same as by the
+// first-position table (pmMemo_), cut or not.
 void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixes) {
   const char* noTrees = nullptr;  // NV_DTREE_MIN_RULES unset: trees at their default size
   auto walk = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK", "0"}, {"NV_NODE_LANES", "0"}});
@@ -459,8 +461,15 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
   auto cutNoLanes = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "2"}, {"NV_PMASK_POSITIONS", "6"},
                                    {"NV_NODE_LANES", "0"}});
   auto scalar = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_SIMD", "0"}});
-  EXPECT(walk && walkLanes && lanes && noLanes && mixed && cut && cutNoLanes && scalar, "%s: load for the program mask check failed", name);
-  if (!walk || !walkLanes || !lanes || !noLanes || !mixed || !cut || !cutNoLanes || !scalar) return;
+  auto noMemo = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_LANE_MEMO", "0"}});
+  auto cutNoMemo = loadWith(img, {{"NV_DTREE_MIN_RULES", noTrees}, {"NV_PMASK_MIN_RULES", "0"}, {"NV_PMASK_TIER", "2"}, {"NV_PMASK_POSITIONS", "6"},
+                                  {"NV_LANE_MEMO", "0"}});
+  EXPECT(walk && walkLanes && lanes && noLanes && mixed && cut && cutNoLanes && scalar && noMemo && cutNoMemo,
+         "%s: load for the program mask check failed", name);
+  if (!walk || !walkLanes || !lanes || !noLanes || !mixed || !cut || !cutNoLanes || !scalar || !noMemo || !cutNoMemo) return;
+  EXPECT(lanes->laneMemoBytes() > 0 && cut->laneMemoBytes() > 0 && noMemo->laneMemoBytes() == 0 && cutNoMemo->laneMemoBytes() == 0,
+         "%s: the lanes' first-position table not built as asked (%llu / %llu)", name, (unsigned long long)lanes->laneMemoBytes(),
+         (unsigned long long)noMemo->laneMemoBytes());
   EXPECT((!mixes || cut->pmCut()) && cut->pmCount() > 0 && cut->nodeLanes() == lanes->nodeLanes() && !lanes->pmCut(),
          "%s: NV_PMASK_TIER / NV_PMASK_POSITIONS should cut programs (%u programs)", name, cut->pmCount());
   EXPECT(walkLanes->nodeLanes() && !walk->nodeLanes(), "%s: NV_NODE_LANES=1 / 0 not obeyed", name);
@@ -483,7 +492,7 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
     explicit Cols(size_t k) : vd(k), rs(k), er(k), ir(k), dr(k), ev(k), nb(k), rv(k) {}
     nv::BatchOut out() { return {vd.data(), rs.data(), er.data(), ir.data(), dr.data(), ev.data(), nb.data(), rv.data(), nullptr, nullptr, 0}; }
   };
-  Cols a(n), b(n), c(n), wl(n), mx(n), ct(n), cn(n), sc(n);
+  Cols a(n), b(n), c(n), wl(n), mx(n), ct(n), cn(n), sc(n), nm(n), cm(n);
   const nv::Batch batch{n, src.data(), dst.data(), sp.data(), dp.data(), pr.data()};
   walk->classifyBatch(4, batch, a.out(), nv::STRATEGY_DECISION);
   walkLanes->classifyBatch(4, batch, wl.out(), nv::STRATEGY_DECISION);
@@ -493,6 +502,8 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
   cut->classifyBatch(4, batch, ct.out(), nv::STRATEGY_DECISION);
   cutNoLanes->classifyBatch(4, batch, cn.out(), nv::STRATEGY_DECISION);
   scalar->classifyBatch(4, batch, sc.out(), nv::STRATEGY_DECISION);
+  noMemo->classifyBatch(4, batch, nm.out(), nv::STRATEGY_DECISION);
+  cutNoMemo->classifyBatch(4, batch, cm.out(), nv::STRATEGY_DECISION);
   size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0, walkLaneDiffer = 0, mixedDiffer = 0, cutDiffer = 0, cutLaneDiffer = 0;
   for (size_t i = 0; i < n; i++) {
     // The lanes walking programs without masks: every output the batch loop's.
@@ -519,6 +530,10 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
     }
     laneDiffer += b.vd[i] != sc.vd[i] || b.rs[i] != sc.rs[i] || b.er[i] != sc.er[i] || b.ir[i] != sc.ir[i] || b.dr[i] != sc.dr[i] ||
                   b.ev[i] != sc.ev[i] || b.nb[i] != sc.nb[i] || b.rv[i] != sc.rv[i];  // the lanes' scalar forms
+    laneDiffer += b.vd[i] != nm.vd[i] || b.rs[i] != nm.rs[i] || b.er[i] != nm.er[i] || b.ir[i] != nm.ir[i] || b.dr[i] != nm.dr[i] ||
+                  b.ev[i] != nm.ev[i] || b.nb[i] != nm.nb[i] || b.rv[i] != nm.rv[i];  // by the masks alone
+    cutLaneDiffer += ct.vd[i] != cm.vd[i] || ct.rs[i] != cm.rs[i] || ct.er[i] != cm.er[i] || ct.ir[i] != cm.ir[i] ||
+                     ct.dr[i] != cm.dr[i] || ct.ev[i] != cm.ev[i] || ct.nb[i] != cm.nb[i] || ct.rv[i] != cm.rv[i];
     laneDiffer += b.vd[i] != c.vd[i] || b.rs[i] != c.rs[i] || b.er[i] != c.er[i] || b.ir[i] != c.ir[i] || b.dr[i] != c.dr[i] ||
                   b.ev[i] != c.ev[i] || b.nb[i] != c.nb[i] || b.rv[i] != c.rv[i];
     nv::Result r;

@@ -88,7 +88,8 @@ interface RawEngine {
  * Classification tables derived for those of them that are 5-tuple ACLs and fit the budget (docs/ARCHITECTURE.md);
  * pmCount / pmBytes: the program masks derived for images with few programs (one node's data path); pmCut:
  * some program's masks cover only its first rules (long tiers, long programs) and walk the rest;
- * nodeLanes: IPv4 decision batches take the node lane path (docs/ARCHITECTURE.md).
+ * nodeLanes: IPv4 decision batches take the node lane path (docs/ARCHITECTURE.md); laneMemoBytes: that path's
+ * table of first positions per (remote class, folded mask), 0 where there is none (over 1 MiB).
  */
 export interface EngineInfo {
   imageSize: number;
@@ -109,6 +110,7 @@ export interface EngineInfo {
   pmBytes: number;
   pmCut: boolean;
   nodeLanes: boolean;
+  laneMemoBytes: number;
 }
 
 export interface RawAddon {

@@ -54,6 +54,7 @@ export interface DiffResult {
   /** Programs the engine evaluated by their masks, and whether its batches took the node lane path. */
   pmCount: number;
   pmCut: boolean;
+  laneMemoBytes: number;
   nodeLanes: boolean;
 }
 
@@ -118,5 +119,5 @@ export function differential(model: ResolvedCluster, tuples: Tuple[], engine?: N
     outcomes[k] = (outcomes[k] ?? 0) + 1;
   }
   const info = eng.info();
-  return { tuples: tuples.length, mismatches, refMs, nativeMs: ms, outcomes, pmCount: info.pmCount, pmCut: info.pmCut, nodeLanes: info.nodeLanes };
+  return { tuples: tuples.length, mismatches, refMs, nativeMs: ms, outcomes, pmCount: info.pmCount, pmCut: info.pmCut, laneMemoBytes: info.laneMemoBytes, nodeLanes: info.nodeLanes };
 }

@@ -13,8 +13,10 @@
  * qualifies (NV_PMASK_MIN_RULES=0), with or without the node lane path
  * (NV_NODE_LANES=0), half of those with every tier cut after its first rule
  * and programs after four positions (NV_PMASK_TIER=1, NV_PMASK_POSITIONS=4:
- * the masks hand the rest to the walk), or with the lanes walking every
- * program (NV_PMASK=0, NV_NODE_LANES=1). A mismatch prints the seed, options and the tuple:
+ * the masks hand the rest to the walk), the lanes' runs half with their
+ * table of first positions and half without (NV_LANE_MEMO=0: the lanes AND
+ * the masks), or with the lanes walking every program (NV_PMASK=0,
+ * NV_NODE_LANES=1). A mismatch prints the seed, options and the tuple:
  * `netverdict explain` on `src/gen` seed N reproduces it.
  */
 import t from 'tap';
@@ -33,6 +35,8 @@ let mismatches = 0;
 let maskRuns = 0;
 let cutRuns = 0;
 let laneRuns = 0;
+let memoRuns = 0;
+let maskLaneRuns = 0;
 /** Tuples whose destination is a service frontend, by frontend kind (NodePorts must be among them). */
 const frontendKinds: Record<string, number> = {};
 const outcomes: Record<string, number> = {};
@@ -87,6 +91,9 @@ for (let run = 0; run < runs; run++) {
     process.env.NV_PMASK_TIER = '1';
     process.env.NV_PMASK_POSITIONS = '4';
   }
+  // The lanes' runs: half without their first-position table (engine.h pmMemo_).
+  const memoOff = pmMode === 1 && Math.floor(run / 24) % 2 === 1;
+  if (memoOff) process.env.NV_LANE_MEMO = '0';
   if (pmMode === 3) {
     process.env.NV_PMASK = '0';
     process.env.NV_NODE_LANES = '1';
@@ -97,8 +104,13 @@ for (let run = 0; run < runs; run++) {
   delete process.env.NV_PMASK_POSITIONS;
   delete process.env.NV_PMASK;
   delete process.env.NV_NODE_LANES;
+  delete process.env.NV_LANE_MEMO;
   if (d.pmCount > 0) maskRuns++;
   if (d.pmCut) cutRuns++;
+  if (d.nodeLanes && d.pmCount > 0) {
+    if (d.laneMemoBytes > 0) memoRuns++;
+    else maskLaneRuns++;
+  }
   if (d.nodeLanes) laneRuns++;
   if (searchLpm) delete process.env.NV_LPM;
   if (allTrees) delete process.env.NV_DTREE_MIN_RULES;
@@ -115,7 +127,8 @@ for (let run = 0; run < runs; run++) {
 t.comment(`outcomes: ${JSON.stringify(outcomes)}`);
 t.comment(`service frontends hit: ${JSON.stringify(frontendKinds)}`);
 t.ok((frontendKinds.nodePort ?? 0) > 0 && (frontendKinds.clusterIP ?? 0) > 0, 'the generated tuples hit NodePorts and ClusterIPs');
-t.comment(`runs with program masks: ${maskRuns} (cut: ${cutRuns}), with the node lane path: ${laneRuns}`);
+t.comment(`runs with program masks: ${maskRuns} (cut: ${cutRuns}), with the node lane path: ${laneRuns} (lane programs by the first-position table: ${memoRuns}, by their masks: ${maskLaneRuns})`);
 if (runs >= 12) t.ok(maskRuns > 0 && laneRuns > 0, 'program masks and the node lane path were compared with the reference');
 if (runs >= 48) t.ok(cutRuns > 0, 'cut program masks (PM_WALK) were compared with the reference');
+if (runs >= 48) t.ok(memoRuns > 0 && maskLaneRuns > 0, 'lane programs with and without the first-position table were compared with the reference');
 t.equal(mismatches, 0, `${total} tuples over ${runs} cluster/option runs: engine == reference`);
