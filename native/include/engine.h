@@ -524,7 +524,8 @@ class Engine {
   uint64_t pmMemoSize_ = 0;
   std::unique_ptr<PmSpec[]> pmSpecs_;
   uint32_t pmSpecCount_ = 0;
-  std::unique_ptr<uint32_t[]> pmLaneIdx_, pmLaneL4_;
+  std::unique_ptr<uint16_t[]> pmLaneIdx_;
+  std::unique_ptr<uint32_t[]> pmLaneL4_;
   BigArray<uint64_t> pmLaneBits_;
   // The lane programs of lane_'s PmProg entries; false without memory.
   bool buildLaneSpecs(std::vector<uint32_t>* entries);

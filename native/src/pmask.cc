@@ -572,7 +572,8 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   const size_t nd = size_t(pmNoPort_[0]) + 1, ns = size_t(pmNoPort_[1]) + 1;
   uint64_t maxTriples = uint64_t(1) << 16;  // NV_LANE_L4_MAX (tests: programs walked beside lane programs)
   if (const char* env = std::getenv("NV_LANE_L4_MAX")) maxTriples = std::strtoull(env, nullptr, 10);
-  std::vector<uint32_t> laneIdx, l4Tab;
+  std::vector<uint16_t> laneIdx;  // (the L4 index space is at most 65,536: each part fits)
+  std::vector<uint32_t> l4Tab;
   uint64_t memoSize = 0;  // pmMemo_'s entries
   std::vector<uint64_t> laneBits;
   std::vector<PmSpec> specs;
@@ -611,9 +612,9 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
       li.walked = uint64_t(li.np) * li.nd * li.ns > std::min<uint64_t>(maxTriples, uint64_t(1) << 16);
       if (!li.walked) {
         li.at = uint32_t(laneIdx.size());
-        for (uint32_t k = 0; k < 256; k++) laneIdx.push_back(uint32_t(pmIdx8_[t.protoIdx + k]) * li.nd * li.ns);
-        for (size_t k = 0; k < nd; k++) laneIdx.push_back(uint32_t(pmIdx_[t.dportIdx + k]) * li.ns);
-        for (size_t k = 0; k < ns; k++) laneIdx.push_back(uint32_t(pmIdx_[t.sportIdx + k]));
+        for (uint32_t k = 0; k < 256; k++) laneIdx.push_back(uint16_t(pmIdx8_[t.protoIdx + k] * li.nd * li.ns));
+        for (size_t k = 0; k < nd; k++) laneIdx.push_back(uint16_t(pmIdx_[t.dportIdx + k] * li.ns));
+        for (size_t k = 0; k < ns; k++) laneIdx.push_back(pmIdx_[t.sportIdx + k]);
       }
     }
     if (li.walked) {
@@ -659,7 +660,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   if (specs.empty()) return true;
   pmSpecs_.reset(new (std::nothrow) PmSpec[specs.size()]);
   pmSpecProg_.reset(new (std::nothrow) uint32_t[specs.size()]);
-  pmLaneIdx_.reset(new (std::nothrow) uint32_t[laneIdx.size() + 1]);
+  pmLaneIdx_.reset(new (std::nothrow) uint16_t[laneIdx.size() + 1]);
   pmLaneL4_.reset(new (std::nothrow) uint32_t[l4Tab.size() + 1]);
   pmLaneBits_ = bigArray<uint64_t>(laneBits.size() + 1);
   if (!pmSpecs_ || !pmSpecProg_ || !pmLaneIdx_ || !pmLaneL4_ || !pmLaneBits_) return false;
@@ -669,7 +670,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   std::copy(laneIdx.begin(), laneIdx.end(), pmLaneIdx_.get());
   std::copy(l4Tab.begin(), l4Tab.end(), pmLaneL4_.get());
   std::copy(laneBits.begin(), laneBits.end(), pmLaneBits_.get());
-  laneBytes_ = specs.size() * (sizeof(PmSpec) + 4) + 4 * (laneIdx.size() + l4Tab.size()) + 8 * laneBits.size();
+  laneBytes_ = specs.size() * (sizeof(PmSpec) + 4) + 2 * laneIdx.size() + 4 * l4Tab.size() + 8 * laneBits.size();
   // The memo (see pmMemo_): best effort.
   uint64_t memoMax = kLaneMemoMax;  // NV_LANE_MEMO_MAX
   if (const char* env = std::getenv("NV_LANE_MEMO_MAX")) memoMax = std::strtoull(env, nullptr, 10);
