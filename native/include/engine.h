@@ -625,6 +625,7 @@ class Engine {
   // most three dependent loads per lookup instead of a binary search. nullptr:
   // over budget (64 MiB) or disabled with NV_LPM=search.
   static constexpr uint32_t kDirChild = 0x80000000u;
+  static uint32_t dirClass(const uint32_t* d, uint32_t x);  // the trie's class index for x (lookup's IPv4 path)
   BigArray<uint32_t> v4Dir_;
   uint64_t v4DirBytes_ = 0;
   void buildV4Dir();

@@ -69,17 +69,17 @@ struct Engine::EvalOut {
 
 // The IPv4 trie path inline (prepare makes two or three lookups per tuple);
 // the searches out of line.
-inline const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
-  if (family == 4 && v4Dir_) {
-    const uint32_t x = a[0];
-    const uint32_t* d = v4Dir_.get();
-    uint32_t e = d[x >> 16];
-    if (e & kDirChild) {
-      e = d[(e & ~kDirChild) + ((x >> 8) & 0xffu)];
-      if (e & kDirChild) e = d[(e & ~kDirChild) + (x & 0xffu)];
-    }
-    return &classes_[e];
+inline uint32_t Engine::dirClass(const uint32_t* d, uint32_t x) {
+  uint32_t e = d[x >> 16];
+  if (e & kDirChild) {
+    e = d[(e & ~kDirChild) + ((x >> 8) & 0xffu)];
+    if (e & kDirChild) e = d[(e & ~kDirChild) + (x & 0xffu)];
   }
+  return e;
+}
+
+inline const AddrClass* Engine::lookup(int family, const uint32_t* a) const {
+  if (family == 4 && v4Dir_) return &classes_[dirClass(v4Dir_.get(), a[0])];
   return lookupSearch(family, a);
 }
 
@@ -1436,6 +1436,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
   const uint64_t* const B = pmBits_.get();
   const uint64_t* const LB = pmLaneBits_.get();
   const uint8_t* const memo = pmMemo_.get();
+  const uint32_t* const dir = v4Dir_.get();
   const bool transit = config_->transitIngressProg != kNone;
   auto bitsOf = [](uint64_t b, auto&& f) __attribute__((always_inline)) {
     for (; b; b &= b - 1) f(size_t(__builtin_ctzll(b)));
@@ -1454,13 +1455,26 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     // 1. Address classes; the node's port classes; NAT candidates (an IPv4
     //    frontend address, or a host address while the image has NodePorts,
     //    and a protocol with ports).
-    for (size_t k = 0; k < m; k++) {
-      dst[k] = dstIn[k];
-      dport[k] = dportIn[k];
-      sci[k] = uint32_t(lookup(4, src + k) - classes_);
-      dci[k] = uint32_t(lookup(4, dstIn + k) - classes_);
-      nat |= uint64_t(lane_[dci[k]].nat != 0 && (protoFlags_[proto[k]] & PROTO_HAS_PORTS)) << k;
+    //    (Loops of one job each: fewer live values, no spilled array bases.)
+    if (dir) {
+      for (size_t k = 0; k < m; k++) {
+        sci[k] = dirClass(dir, src[k]);
+        dci[k] = dirClass(dir, dstIn[k]);
+      }
+    } else {
+      for (size_t k = 0; k < m; k++) {
+        sci[k] = uint32_t(lookup(4, src + k) - classes_);
+        dci[k] = uint32_t(lookup(4, dstIn + k) - classes_);
+      }
     }
+    if (m == kL) {
+      std::memcpy(dst, dstIn, sizeof dst);
+      std::memcpy(dport, dportIn, sizeof dport);
+    } else {
+      std::memcpy(dst, dstIn, 4 * m);
+      std::memcpy(dport, dportIn, 2 * m);
+    }
+    for (size_t k = 0; k < m; k++) nat |= uint64_t(lane_[dci[k]].nat != 0 && (protoFlags_[proto[k]] & PROTO_HAS_PORTS)) << k;
     //    Service NAT (prepare's step 1): a frontend probe, else a NodePort for
     //    a host destination; the backend's class then. A hit without
     //    backends is slow.
