@@ -500,7 +500,7 @@ class Engine {
     uint32_t remoteMap;    // offset in pmMaps_ of the remote side's class map, or kNone (one class)
     uint32_t remoteBits;   // offset in pmBits_ of the remote side's masks
     uint32_t idx[3];       // offsets in pmLaneIdx_: per protocol, destination and source port class, its part of the L4 index
-    uint32_t l4;           // offset in pmLaneL4_ (L4 index -> its folded mask j from 0 with pmMemo_, else j's offset in pmLaneBits_)
+    uint32_t l4;           // offset in pmLaneJ_ (with pmMemo_: L4 index -> its folded mask j, from 0), else in pmLaneL4_ (-> j's offset in pmLaneBits_)
     uint32_t lanes;        // offset in pmLaneBits_ of folded mask 0 (mask j: lanes + j * words)
     uint32_t folded;       // its folded masks' count
     uint32_t memo;         // offset in pmMemo_ (remote class rc, folded mask j: rc * folded + j)
@@ -526,6 +526,7 @@ class Engine {
   uint32_t pmSpecCount_ = 0;
   std::unique_ptr<uint16_t[]> pmLaneIdx_;
   std::unique_ptr<uint32_t[]> pmLaneL4_;
+  std::unique_ptr<uint16_t[]> pmLaneJ_;
   BigArray<uint64_t> pmLaneBits_;
   // The lane programs of lane_'s PmProg entries; false without memory.
   bool buildLaneSpecs(std::vector<uint32_t>* entries);

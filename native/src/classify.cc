@@ -1622,12 +1622,13 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
       auto rcOf = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
         return t.remoteMap == kNone ? 0u : uint32_t(pmMaps_[t.remoteMap + lane_[r[k]].identity]);
       };
-      auto foldedOf = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
-        return pmLaneL4_[t.l4 + pmLaneIdx_[t.idx[0] + proto[k]] + pmLaneIdx_[t.idx[1] + pd[k]] + pmLaneIdx_[t.idx[2] + ps[k]]];
+      auto l4Of = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
+        return t.l4 + pmLaneIdx_[t.idx[0] + proto[k]] + pmLaneIdx_[t.idx[1] + pd[k]] + pmLaneIdx_[t.idx[2] + ps[k]];
       };
+      auto foldedOf = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) { return uint32_t(pmLaneJ_[l4Of(t, k)]); };
       auto masks = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
         cur[k].m[0] = B + t.remoteBits + uint64_t(rcOf(t, k)) * t.words;
-        cur[k].m[1] = LB + (memo ? t.lanes + uint64_t(foldedOf(t, k)) * t.words : foldedOf(t, k));  // (see PmSpec::l4)
+        cur[k].m[1] = LB + (memo ? t.lanes + uint64_t(foldedOf(t, k)) * t.words : pmLaneL4_[l4Of(t, k)]);  // (see PmSpec::l4)
       };
       uint64_t rest = spec;  // lanes for pmFirst
       if (memo) {

@@ -705,9 +705,15 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
       }
     }
   }
+  // With it, the folded masks' indexes in 16 bits (pmLaneJ_: at most 65,536
+  // of them per lane program, as L4 indexes) instead of pmLaneL4_.
+  pmLaneJ_.reset(new (std::nothrow) uint16_t[l4Tab.size() + 1]);
+  if (!pmLaneJ_) return offsets();
+  std::copy(l4Tab.begin(), l4Tab.end(), pmLaneJ_.get());
+  pmLaneL4_.reset();
   pmMemo_ = std::move(memo);
   pmMemoSize_ = memoSize;
-  laneBytes_ += memoSize;
+  laneBytes_ += memoSize - 2 * l4Tab.size();
   return true;
 }
 
