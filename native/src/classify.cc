@@ -1631,11 +1631,21 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
         cur[k].m[1] = LB + (memo ? t.lanes + uint64_t(foldedOf(t, k)) * t.words : pmLaneL4_[l4Of(t, k)]);  // (see PmSpec::l4)
       };
       uint64_t rest = spec;  // lanes for pmFirst
+      // (Two loops: the loads of each depend on one earlier load only, so
+      // more lanes' misses overlap: at, the remote map's entry; l4, the L4
+      // index's.)
+      uint32_t at[kL], l4[kL];
       if (memo) {
         bitsOf(spec, [&](size_t k) {
           const PmSpec& t = pmSpecs_[v[k]];
           cur[k].t = &t;
-          cur[k].first = memo[t.memo + rcOf(t, k) * t.folded + foldedOf(t, k)];
+          at[k] = t.remoteMap == kNone ? kNone : t.remoteMap + lane_[r[k]].identity;
+          l4[k] = l4Of(t, k);
+        });
+        bitsOf(spec, [&](size_t k) {
+          const PmSpec& t = *cur[k].t;
+          const uint32_t rc = at[k] == kNone ? 0u : uint32_t(pmMaps_[at[k]]);
+          cur[k].first = memo[t.memo + rc * t.folded + pmLaneJ_[l4[k]]];
         });
         // The first position where it decides (pmFirst's first step); the
         // others go on by their masks.
@@ -1654,7 +1664,14 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
         bitsOf(spec, [&](size_t k) {
           const PmSpec& t = pmSpecs_[v[k]];
           cur[k].t = &t;
-          masks(t, k);
+          at[k] = t.remoteMap == kNone ? kNone : t.remoteMap + lane_[r[k]].identity;
+          l4[k] = l4Of(t, k);
+        });
+        bitsOf(spec, [&](size_t k) {
+          const PmSpec& t = *cur[k].t;
+          const uint32_t rc = at[k] == kNone ? 0u : uint32_t(pmMaps_[at[k]]);
+          cur[k].m[0] = B + t.remoteBits + uint64_t(rc) * t.words;
+          cur[k].m[1] = LB + pmLaneL4_[l4[k]];
         });
       }
       bitsOf(rest, [&](size_t k) {
