@@ -71,6 +71,7 @@ export interface EngineSummary {
   pmCount: number;
   pmBytes: number;
   nodeLanes: boolean;
+  laneMemoBytes: number;
   fastTransit: boolean;
   simd: boolean;
   simdForm: 'avx512' | 'avx2' | 'scalar';
@@ -100,7 +101,8 @@ export function formatInspect(s: ImageSummary & { engine?: EngineSummary }): str
     lines.push(`decision trees   ${e.treeCount} (${mib(e.treeBytes)} MiB)`);
     lines.push(`RFC tables       ${e.rfcCount} (${mib(e.rfcBytes)} MiB)`);
     lines.push(`program masks    ${e.pmCount} (${mib(e.pmBytes)} MiB)`);
-    lines.push(`node lanes       ${e.nodeLanes ? 'yes (IPv4 decision batches go stage by stage over 64 tuples)' : 'no'}`);
+    const memo = e.laneMemoBytes > 0 ? `; first-position table ${mib(e.laneMemoBytes)} MiB` : '';
+    lines.push(`node lanes       ${e.nodeLanes ? `yes (IPv4 decision batches go stage by stage over 64 tuples${memo})` : 'no'}`);
     lines.push(
       `fast transit     ${e.fastTransit ? `yes (pure 5-tuple ACL: IPv4 decision batches skip the program walk${e.treeCount > e.rfcCount ? `; tree stages ${e.simdForm === 'avx512' ? 'on AVX-512' : e.simdForm === 'avx2' ? 'on AVX2' : 'scalar'}` : ''})` : 'no'}`,
     );
