@@ -294,9 +294,13 @@ void Engine::buildProgMasks() {
               words.back().second |= uint64_t(1) << (set & 63);
             }
             const size_t nw = words.size();
-            constexpr uint32_t kSlots = 1u << 17;  // > 2 x 65,535 classes
-            std::vector<uint32_t> slots(kSlots, kNone);
-            std::vector<uint64_t> classSig, sig(nw);
+            // Open addressing, grown by doubling (a few hundred classes
+            // usually: the table stays in L1; a fixed 2^17 slots were 512 KB
+            // to allocate and fill per map: 100k@node-1's 169 maps faulted
+            // in 86 MB).
+            uint32_t nslots = 1024;
+            std::vector<uint32_t> slots(nslots, kNone);
+            std::vector<uint64_t> classSig, classHash, sig(nw);
             for (uint32_t id = 0; id < nIdentRows_ && fits; id++) {
               const uint64_t* row = identDense_.get() + identDenseWords_ * id;
               // Independent products summed (no serial chain), then mixed.
@@ -308,8 +312,8 @@ void Engine::buildProgMasks() {
               h ^= h >> 29;
               h *= 0xc4ceb9fe1a85ec53ull;
               h ^= h >> 32;
-              uint32_t slot = uint32_t(h) & (kSlots - 1), cls = kNone;
-              for (; slots[slot] != kNone; slot = (slot + 1) & (kSlots - 1)) {
+              uint32_t slot = uint32_t(h) & (nslots - 1), cls = kNone;
+              for (; slots[slot] != kNone; slot = (slot + 1) & (nslots - 1)) {
                 const uint32_t c = slots[slot];
                 if (std::equal(sig.begin(), sig.end(), classSig.begin() + long(c * nw))) {
                   cls = c;
@@ -324,7 +328,17 @@ void Engine::buildProgMasks() {
                 }
                 slots[slot] = cls;
                 classSig.insert(classSig.end(), sig.begin(), sig.end());
+                classHash.push_back(h);
                 r.push_back(id);
+                if (2 * r.size() > nslots) {  // over half full: double and reinsert
+                  nslots *= 2;
+                  slots.assign(nslots, kNone);
+                  for (uint32_t c = 0; c < r.size(); c++) {
+                    uint32_t at = uint32_t(classHash[c]) & (nslots - 1);
+                    while (slots[at] != kNone) at = (at + 1) & (nslots - 1);
+                    slots[at] = c;
+                  }
+                }
               }
               maps[off + id] = uint16_t(cls);
             }
