@@ -700,7 +700,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
     }
     return true;
   };
-  if (memoSize == 0 || memoSize > memoMax) return offsets();
+  if (memoSize == 0 || memoSize > memoMax || memoSize >= kNone) return offsets();  // (its offsets are 32-bit)
   BigArray<uint8_t> memo = bigArray<uint8_t>(memoSize);
   if (!memo) return offsets();
   const uint64_t* LB = pmLaneBits_.get();
