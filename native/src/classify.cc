@@ -1613,39 +1613,32 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
     };
     PmLaneCur cur[kL];
     // One pass over the lanes in M (lane k: program v[k] with the remote end
-    // r[k]'s class): lane programs by their two masks, walks by the program;
-    // done(k, outcome, rules looked at).
+    // r[k]'s class): lane programs by the first-position table or their two
+    // masks, walks by the program; done(k, outcome, rules looked at).
     auto pass = [&](uint64_t M, uint64_t walks, const uint32_t* v, const uint32_t* r, auto&& done) __attribute__((always_inline)) {
       const uint64_t walk = kWalk ? M & walks : 0, spec = M & ~walk;
-      // Setup: the remote end's class rc and the folded mask j, the two
-      // masks from them (and where the memo is, its first position instead).
-      auto rcOf = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
-        return t.remoteMap == kNone ? 0u : uint32_t(pmMaps_[t.remoteMap + lane_[r[k]].identity]);
-      };
-      auto l4Of = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
-        return t.l4 + pmLaneIdx_[t.idx[0] + proto[k]] + pmLaneIdx_[t.idx[1] + pd[k]] + pmLaneIdx_[t.idx[2] + ps[k]];
-      };
-      auto foldedOf = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) { return uint32_t(pmLaneJ_[l4Of(t, k)]); };
+      // Set-up in two loops (the loads of each depend on one earlier load
+      // only, so more lanes' misses overlap): the remote map's entry (at) and
+      // the L4 index's (l4), then the loads through them: the remote end's
+      // class rc and the folded mask j, and from them the table's first
+      // position or the two masks.
+      uint32_t at[kL], l4[kL];
+      bitsOf(spec, [&](size_t k) {
+        const PmSpec& t = pmSpecs_[v[k]];
+        cur[k].t = &t;
+        at[k] = t.remoteMap == kNone ? kNone : t.remoteMap + lane_[r[k]].identity;
+        l4[k] = t.l4 + pmLaneIdx_[t.idx[0] + proto[k]] + pmLaneIdx_[t.idx[1] + pd[k]] + pmLaneIdx_[t.idx[2] + ps[k]];
+      });
+      auto rcOf = [&](size_t k) __attribute__((always_inline)) { return at[k] == kNone ? 0u : uint32_t(pmMaps_[at[k]]); };
       auto masks = [&](const PmSpec& t, size_t k) __attribute__((always_inline)) {
-        cur[k].m[0] = B + t.remoteBits + uint64_t(rcOf(t, k)) * t.words;
-        cur[k].m[1] = LB + (memo ? t.lanes + uint64_t(foldedOf(t, k)) * t.words : pmLaneL4_[l4Of(t, k)]);  // (see PmSpec::l4)
+        cur[k].m[0] = B + t.remoteBits + uint64_t(rcOf(k)) * t.words;
+        cur[k].m[1] = LB + (memo ? t.lanes + uint64_t(pmLaneJ_[l4[k]]) * t.words : pmLaneL4_[l4[k]]);  // (see PmSpec::l4)
       };
       uint64_t rest = spec;  // lanes for pmFirst
-      // (Two loops: the loads of each depend on one earlier load only, so
-      // more lanes' misses overlap: at, the remote map's entry; l4, the L4
-      // index's.)
-      uint32_t at[kL], l4[kL];
       if (memo) {
         bitsOf(spec, [&](size_t k) {
-          const PmSpec& t = pmSpecs_[v[k]];
-          cur[k].t = &t;
-          at[k] = t.remoteMap == kNone ? kNone : t.remoteMap + lane_[r[k]].identity;
-          l4[k] = l4Of(t, k);
-        });
-        bitsOf(spec, [&](size_t k) {
           const PmSpec& t = *cur[k].t;
-          const uint32_t rc = at[k] == kNone ? 0u : uint32_t(pmMaps_[at[k]]);
-          cur[k].first = memo[t.memo + rc * t.folded + pmLaneJ_[l4[k]]];
+          cur[k].first = memo[t.memo + rcOf(k) * t.folded + pmLaneJ_[l4[k]]];
         });
         // The first position where it decides (pmFirst's first step); the
         // others go on by their masks.
@@ -1661,18 +1654,7 @@ void Engine::classifyNodeLanes(const Batch& in, const BatchOut& out, int strateg
           done(k, EvalOut{q.allow, q.reason, q.ruleId, nullptr}, q.counted);
         });
       } else {
-        bitsOf(spec, [&](size_t k) {
-          const PmSpec& t = pmSpecs_[v[k]];
-          cur[k].t = &t;
-          at[k] = t.remoteMap == kNone ? kNone : t.remoteMap + lane_[r[k]].identity;
-          l4[k] = l4Of(t, k);
-        });
-        bitsOf(spec, [&](size_t k) {
-          const PmSpec& t = *cur[k].t;
-          const uint32_t rc = at[k] == kNone ? 0u : uint32_t(pmMaps_[at[k]]);
-          cur[k].m[0] = B + t.remoteBits + uint64_t(rc) * t.words;
-          cur[k].m[1] = LB + pmLaneL4_[l4[k]];
-        });
+        bitsOf(spec, [&](size_t k) { masks(*cur[k].t, k); });
       }
       bitsOf(rest, [&](size_t k) {
         EvalOut ev{0, EVAL_NONE, kNone, nullptr};
