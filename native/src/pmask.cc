@@ -706,6 +706,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   const uint64_t* LB = pmLaneBits_.get();
   for (uint32_t v = 0; v < pmSpecCount_; v++) {
     const PmSpec& sp = pmSpecs_[v];
+    // Its remote classes: its span of the table over its folded masks.
     const uint32_t W = sp.words, nrc = uint32_t((v + 1 < pmSpecCount_ ? pmSpecs_[v + 1].memo : memoSize) - sp.memo) / sp.folded;
     for (uint32_t rc = 0; rc < nrc; rc++) {
       const uint64_t* rm = B + sp.remoteBits + uint64_t(rc) * W;
@@ -727,7 +728,7 @@ bool Engine::buildLaneSpecs(std::vector<uint32_t>* entries) {
   pmLaneL4_.reset();
   pmMemo_ = std::move(memo);
   pmMemoSize_ = memoSize;
-  laneBytes_ += memoSize - 2 * l4Tab.size();
+  laneBytes_ = laneBytes_ - 4 * l4Tab.size() + 2 * l4Tab.size() + memoSize;  // pmLaneJ_ for pmLaneL4_, and the table
   return true;
 }
 

@@ -504,38 +504,34 @@ void checkProgMasks(const std::vector<uint8_t>& img, const char* name, bool mixe
   scalar->classifyBatch(4, batch, sc.out(), nv::STRATEGY_DECISION);
   noMemo->classifyBatch(4, batch, nm.out(), nv::STRATEGY_DECISION);
   cutNoMemo->classifyBatch(4, batch, cm.out(), nv::STRATEGY_DECISION);
+  // Two runs' outputs for tuple i differ (every column; rulesVisited where rv).
+  auto differs = [](const Cols& x, const Cols& y, size_t i, bool rv) {
+    return x.vd[i] != y.vd[i] || x.rs[i] != y.rs[i] || x.er[i] != y.er[i] || x.ir[i] != y.ir[i] || x.dr[i] != y.dr[i] ||
+           x.ev[i] != y.ev[i] || x.nb[i] != y.nb[i] || (rv && x.rv[i] != y.rv[i]);
+  };
   size_t differ = 0, denied = 0, laneDiffer = 0, singleDiffer = 0, walkLaneDiffer = 0, mixedDiffer = 0, cutDiffer = 0, cutLaneDiffer = 0;
   for (size_t i = 0; i < n; i++) {
     // The lanes walking programs without masks: every output the batch loop's.
-    walkLaneDiffer += a.vd[i] != wl.vd[i] || a.rs[i] != wl.rs[i] || a.er[i] != wl.er[i] || a.ir[i] != wl.ir[i] ||
-                      a.dr[i] != wl.dr[i] || a.ev[i] != wl.ev[i] || a.nb[i] != wl.nb[i] || a.rv[i] != wl.rv[i];
-    const bool same = a.vd[i] == b.vd[i] && a.rs[i] == b.rs[i] && a.er[i] == b.er[i] && a.ir[i] == b.ir[i] && a.dr[i] == b.dr[i] &&
-                      a.ev[i] == b.ev[i] && a.nb[i] == b.nb[i];
-    if (!same && differ++ < 3)
+    walkLaneDiffer += differs(a, wl, i, true);
+    if (differs(a, b, i, false) && differ++ < 3)
       std::fprintf(stderr, "%s tuple %zu: walk %u/%u/%u/%u/%x masks %u/%u/%u/%u/%x\n", name, i, a.vd[i], a.rs[i], a.er[i], a.ir[i], a.ev[i],
                    b.vd[i], b.rs[i], b.er[i], b.ir[i], b.ev[i]);
     denied += a.vd[i] == 0;
     // Lanes walking some programs: the walk's outputs (rulesVisited aside: the two forms count differently).
-    mixedDiffer += a.vd[i] != mx.vd[i] || a.rs[i] != mx.rs[i] || a.er[i] != mx.er[i] || a.ir[i] != mx.ir[i] || a.dr[i] != mx.dr[i] ||
-                   a.ev[i] != mx.ev[i] || a.nb[i] != mx.nb[i];
-    // Cut programs: the walk's outputs; lanes and batch loop alike (rulesVisited too).
-    cutDiffer += a.vd[i] != ct.vd[i] || a.rs[i] != ct.rs[i] || a.er[i] != ct.er[i] || a.ir[i] != ct.ir[i] || a.dr[i] != ct.dr[i] ||
-                 a.ev[i] != ct.ev[i] || a.nb[i] != ct.nb[i];
-    cutLaneDiffer += ct.vd[i] != cn.vd[i] || ct.rs[i] != cn.rs[i] || ct.er[i] != cn.er[i] || ct.ir[i] != cn.ir[i] || ct.dr[i] != cn.dr[i] ||
-                     ct.ev[i] != cn.ev[i] || ct.nb[i] != cn.nb[i] || ct.rv[i] != cn.rv[i];
+    mixedDiffer += differs(a, mx, i, false);
+    // Cut programs: the walk's outputs; lanes and batch loop alike (rulesVisited too), with the
+    // first-position table or by the masks alone.
+    cutDiffer += differs(a, ct, i, false);
+    cutLaneDiffer += differs(ct, cn, i, true);
+    cutLaneDiffer += differs(ct, cm, i, true);
     {
       nv::Result rc;
       cut->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &rc, nv::STRATEGY_DECISION);
       cutLaneDiffer += rc.verdict != ct.vd[i] || rc.decidingRule != ct.dr[i] || rc.evalReasons != ct.ev[i] || rc.rulesVisited != ct.rv[i];
     }
-    laneDiffer += b.vd[i] != sc.vd[i] || b.rs[i] != sc.rs[i] || b.er[i] != sc.er[i] || b.ir[i] != sc.ir[i] || b.dr[i] != sc.dr[i] ||
-                  b.ev[i] != sc.ev[i] || b.nb[i] != sc.nb[i] || b.rv[i] != sc.rv[i];  // the lanes' scalar forms
-    laneDiffer += b.vd[i] != nm.vd[i] || b.rs[i] != nm.rs[i] || b.er[i] != nm.er[i] || b.ir[i] != nm.ir[i] || b.dr[i] != nm.dr[i] ||
-                  b.ev[i] != nm.ev[i] || b.nb[i] != nm.nb[i] || b.rv[i] != nm.rv[i];  // by the masks alone
-    cutLaneDiffer += ct.vd[i] != cm.vd[i] || ct.rs[i] != cm.rs[i] || ct.er[i] != cm.er[i] || ct.ir[i] != cm.ir[i] ||
-                     ct.dr[i] != cm.dr[i] || ct.ev[i] != cm.ev[i] || ct.nb[i] != cm.nb[i] || ct.rv[i] != cm.rv[i];
-    laneDiffer += b.vd[i] != c.vd[i] || b.rs[i] != c.rs[i] || b.er[i] != c.er[i] || b.ir[i] != c.ir[i] || b.dr[i] != c.dr[i] ||
-                  b.ev[i] != c.ev[i] || b.nb[i] != c.nb[i] || b.rv[i] != c.rv[i];
+    laneDiffer += differs(b, sc, i, true);  // the lanes' scalar forms
+    laneDiffer += differs(b, nm, i, true);  // by the masks alone
+    laneDiffer += differs(b, c, i, true);   // the batch loop
     nv::Result r;
     lanes->classify(4, &src[i], &dst[i], pr[i], sp[i], dp[i], &r, nv::STRATEGY_DECISION);
     singleDiffer += r.verdict != b.vd[i] || r.reason != b.rs[i] || r.egressRule != b.er[i] || r.ingressRule != b.ir[i] ||
